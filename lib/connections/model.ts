@@ -1,0 +1,135 @@
+/**
+ * The connection record: what the broker knows about one grant with one provider account.
+ * Times are epoch milliseconds except `ttl` (epoch seconds, as DynamoDB TTL wants).
+ * Secrets live only inside `sealed` (a `SealedPayload` encrypted by the TokenCipher,
+ * bound to this connection id and provider).
+ */
+export type ConnectionStatus = 'active' | 'needs_reauth' | 'revoked';
+export type AuthMode = 'OAUTH2' | 'OAUTH2_CC';
+
+export interface LastError {
+  /** Broker error code (`needs_reauth`, `provider_unavailable`, ...). */
+  code: string;
+  /** Human-readable, secret-free. */
+  message: string;
+  /** The provider's own error code (`invalid_grant`, `BAD_REFRESH_TOKEN`, HTTP status...). */
+  providerCode?: string;
+  at: number;
+}
+
+export interface ConnectionRecord {
+  id: string;
+  provider: string;
+  authMode: AuthMode;
+  /** Provider-side account (HighLevel locationId, HubSpot hub id, Marketo munchkin...). */
+  tenant?: string;
+  status: ConnectionStatus;
+  /** Scopes the provider actually granted (may be fewer than asked). */
+  scopes: string[];
+  /** Ciphertext of a `SealedPayload`. Absent only while a CC connection has never fetched a token and uses a secret reference. */
+  sealed?: string;
+  /** Increments every time a new token set is committed; fences late refresh results. */
+  tokenGen: number;
+  /** Access-token expiry. */
+  expiresAt?: number;
+  /** When the sweep should refresh (sparse GSI sort key); absent = not refreshable / not scheduled. */
+  refreshDueAt?: number;
+  /** GSI partition key; present exactly when `refreshDueAt` is. */
+  shard?: number;
+  /** Provider returned the same token on an early renewal (Marketo): do not ask again before this. */
+  renewableAfter?: number;
+  /** Optimistic-concurrency counter: every write is conditional on it and increments it. */
+  version: number;
+  /** Refresh lease: who is refreshing, until when, and from which token generation. */
+  leaseOwner?: string;
+  leaseUntil?: number;
+  leaseGen?: number;
+  /** A token set obtained by a refresher that lost its lease, kept so it is never lost (see docs/refresh.md). */
+  rescue?: string;
+  rescueGen?: number;
+  failureCount: number;
+  lastError?: LastError;
+  lastRefreshAt?: number;
+  /** Per-connection provider settings (Marketo identity URL, HubSpot account, ...): not secret. */
+  connectionConfig?: Record<string, string>;
+  /** Values picked from the token response by the catalogue's `token_response_metadata`. */
+  metadata?: Record<string, string>;
+  /** Name of a Secrets Manager / secrets-file entry holding CC credentials, instead of sealing them. */
+  credentialsSecretName?: string;
+  createdAt: number;
+  updatedAt: number;
+  /** Epoch seconds after which the item is worthless; reads treat it as absent. */
+  ttl?: number;
+}
+
+/** An OAuth token set as stored (normalised from the provider's response). */
+export interface TokenSet {
+  access_token: string;
+  token_type: string;
+  refresh_token?: string;
+  /** Epoch ms; absent when the provider gave no `expires_in` and the catalogue no default. */
+  expires_at?: number;
+  /** Raw `scope` string from the token response, if any. */
+  scope?: string;
+  id_token?: string;
+}
+
+export interface ClientCredentials {
+  client_id: string;
+  client_secret: string;
+}
+
+/** What the cipher seals for one connection. */
+export interface SealedPayload {
+  token?: TokenSet;
+  /** Client credentials of a two-legged (OAUTH2_CC) connection, when given inline. */
+  clientCredentials?: ClientCredentials;
+}
+
+/** A pending authorize redirect, stored server-side for 10 minutes and consumed once. */
+export interface InstallState {
+  /** The `state` value sent to the provider (≥128 bits, base64url). */
+  nonce: string;
+  provider: string;
+  /** PKCE verifier; absent when the provider disables PKCE. Secret. */
+  codeVerifier?: string;
+  returnTo?: string;
+  connectionId?: string;
+  redirectUri: string;
+  /** Scopes asked for (for the record). */
+  scopes: string[];
+  createdAt: number;
+  /** Epoch ms; after this the state is treated as absent. */
+  expiresAt: number;
+}
+
+/** What `getToken` hands to the app's other code. */
+export interface AccessToken {
+  access_token: string;
+  token_type: string;
+  /** ISO 8601, or null when the provider gives no expiry. */
+  expires_at: string | null;
+  scopes: string[];
+  provider: string;
+  tenant: string | null;
+  connection_id: string;
+}
+
+/** Metadata-only view of a connection for admin routes: never a secret. */
+export interface ConnectionSummary {
+  id: string;
+  provider: string;
+  auth_mode: AuthMode;
+  tenant: string | null;
+  status: ConnectionStatus;
+  scopes: string[];
+  expires_at: string | null;
+  refresh_due_at: string | null;
+  last_refresh_at: string | null;
+  failure_count: number;
+  last_error: (Omit<LastError, 'at'> & { at: string }) | null;
+  metadata: Record<string, string>;
+  connection_config: Record<string, string>;
+  created_at: string;
+  updated_at: string;
+}

@@ -1,0 +1,88 @@
+/**
+ * Ports: what the domain needs from the outside world. Adapters in `lib/adapters/`
+ * implement them (AWS services, or the local stand-ins). The domain never imports an SDK.
+ */
+import type { ClientCredentials, ConnectionRecord, InstallState } from '../connections/model';
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Binds a ciphertext to its connection: decrypting under another context must fail. */
+export interface CipherContext {
+  connection_id: string;
+  provider: string;
+}
+
+export interface TokenCipher {
+  /** Encrypts `plaintext`; the result is an opaque, storable string. */
+  encrypt(plaintext: Uint8Array, context: CipherContext): Promise<string>;
+  /** Decrypts; throws BrokerError('decrypt_failed') when the context does not match or the blob was altered. */
+  decrypt(ciphertext: string, context: CipherContext): Promise<Uint8Array>;
+}
+
+export interface SecretStore {
+  /** The provider app's client credentials stored under `secretName`; throws BrokerError('configuration_error') when absent or malformed. */
+  getClientCredentials(secretName: string): Promise<ClientCredentials>;
+}
+
+export type BrokerEventType =
+  | 'connection.created'
+  | 'connection.refreshed'
+  | 'connection.reauth_required'
+  | 'connection.revoked'
+  | 'connection.refresh_failed';
+
+export interface BrokerEvent {
+  type: BrokerEventType;
+  /** Never a token, code or secret. */
+  detail: {
+    connection_id: string;
+    provider: string;
+    tenant: string | null;
+    [key: string]: string | number | boolean | null;
+  };
+  at: number;
+}
+
+export interface EventSink {
+  publish(event: BrokerEvent): Promise<void>;
+}
+
+/** Changes to apply to a record in one conditional write. */
+export interface RecordChanges {
+  set?: Partial<Omit<ConnectionRecord, 'id' | 'version'>>;
+  remove?: Array<keyof Omit<ConnectionRecord, 'id' | 'version' | 'provider'>>;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Opaque cursor for the next page; absent on the last page. */
+  cursor?: string;
+}
+
+/**
+ * Persistence for connections and install states. Every connection write is
+ * conditional on `version` and increments it; a lost race throws
+ * BrokerError('conflict'). Items whose `ttl` has passed are treated as absent.
+ */
+export interface ConnectionStore {
+  /** Reads a connection; `consistent` for reads that decide a refresh. */
+  get(id: string, options?: { consistent?: boolean }): Promise<ConnectionRecord | undefined>;
+  /** Creates a connection that must not exist yet (version must be 1). Throws 'conflict' if it does. */
+  create(record: ConnectionRecord): Promise<ConnectionRecord>;
+  /** Applies `changes` if the stored version equals `expectedVersion`; returns the record as written (version + 1). */
+  update(id: string, expectedVersion: number, changes: RecordChanges): Promise<ConnectionRecord>;
+  /** Lists connections (admin), newest first is not guaranteed. */
+  list(options?: { limit?: number; cursor?: string }): Promise<Page<ConnectionRecord>>;
+  /** Connections in `shard` whose `refreshDueAt` ≤ `dueBy`, earliest first (the schedule GSI). */
+  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<Page<ConnectionRecord>>;
+
+  /** Stores a new install state (its `expiresAt` also sets the item's TTL). */
+  putState(state: InstallState): Promise<void>;
+  /** Deletes and returns the state in one conditional write, so it works once; undefined when unknown or expired. */
+  consumeState(nonce: string): Promise<InstallState | undefined>;
+}

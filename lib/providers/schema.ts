@@ -1,0 +1,106 @@
+/**
+ * The provider catalogue schema. Field names follow Nango's `providers.yaml`
+ * where the meaning is the same (auth_mode, authorization_url, token_url,
+ * authorization_params, token_params, refresh_params, scope_separator,
+ * disable_pkce, token_request_auth_method, body_format, token_response_metadata,
+ * connection_config), so an entry can be brought over. Everything a provider
+ * does differently is a field here; the code never branches on a provider's name.
+ *
+ * URL fields may contain `${connectionConfig.<key>}` placeholders, filled from
+ * the connection's `connection_config` (e.g. Marketo's identity URL).
+ */
+import { z } from 'zod';
+
+const url = z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL (placeholders like ${connectionConfig.x} allowed)');
+const stringMap = z.record(z.string(), z.string());
+
+export const revocationSchema = z.strictObject({
+  /** Endpoint; may contain `${token}` when the provider wants the token in the path (HubSpot). */
+  url,
+  method: z.enum(['POST', 'DELETE']).default('POST'),
+  /** Which token to revoke. */
+  token: z.enum(['refresh_token', 'access_token']).default('refresh_token'),
+  /** Where the token goes: RFC 7009 form field `token`, or the URL path. */
+  token_in: z.enum(['body', 'path']).default('body'),
+  /** How the broker authenticates the revoke call. */
+  auth: z.enum(['client_secret_post', 'basic', 'bearer_access_token', 'none']).default('client_secret_post'),
+  /** Sends `token_type_hint` (RFC 7009 §2.1). */
+  send_token_type_hint: z.boolean().default(true),
+});
+
+export const connectionConfigFieldSchema = z.strictObject({
+  type: z.literal('string').default('string'),
+  title: z.string().optional(),
+  description: z.string().optional(),
+  /** Regular expression the value must match. */
+  pattern: z.string().optional(),
+  optional: z.boolean().default(false),
+});
+
+export const providerSchema = z.strictObject({
+  display_name: z.string().min(1),
+  /** OAUTH2: authorization code (+ refresh). OAUTH2_CC: client credentials (two-legged). */
+  auth_mode: z.enum(['OAUTH2', 'OAUTH2_CC']),
+  /** Inherit every field of another provider and override some (white labels). */
+  extends: z.string().optional(),
+  docs: z.string().optional(),
+  authorization_url: url.optional(),
+  token_url: url,
+  /** Defaults to token_url. */
+  refresh_url: url.optional(),
+  authorization_params: stringMap.default({}),
+  /** Extra parameters on the code exchange (and client-credentials) request. */
+  token_params: stringMap.default({}),
+  /** Extra parameters on the refresh request. */
+  refresh_params: stringMap.default({}),
+  /** Extra HTTP headers on token and refresh requests (e.g. HighLevel `Version`). */
+  token_headers: stringMap.default({}),
+  scope_separator: z.string().default(' '),
+  default_scopes: z.array(z.string()).default([]),
+  /** Name of the authorize parameter for optional scopes (HubSpot: `optional_scope`); absent = the provider has none. */
+  optional_scope_param: z.string().optional(),
+  default_optional_scopes: z.array(z.string()).default([]),
+  disable_pkce: z.boolean().default(false),
+  /** How the client authenticates at the token endpoint. */
+  token_request_auth_method: z.enum(['client_secret_post', 'basic']).default('client_secret_post'),
+  /** Encoding of the token request: form (RFC 6749), json (RD Station), or query string (Marketo GET). */
+  body_format: z.enum(['form', 'json', 'query']).default('form'),
+  token_request_method: z.enum(['POST', 'GET']).default('POST'),
+  /** RD Station: the token endpoint takes no `grant_type`, it infers it from `code` / `refresh_token`. */
+  omit_grant_type: z.boolean().default(false),
+  /** Token-response fields to keep as connection metadata (not secret: ids, user type...). */
+  token_response_metadata: z.array(z.string()).default([]),
+  /** Metadata fields that identify the provider-side account, first present wins (HighLevel locationId, then companyId). */
+  tenant_fields: z.array(z.string()).default([]),
+  /** Seconds to assume when the token response has no `expires_in`; absent = the token has no known expiry. */
+  default_expires_in: z.number().int().positive().optional(),
+  /** `token_type` to assume when the response omits it (RD Station). */
+  default_token_type: z.string().default('bearer'),
+  /** Values of the error body (`error`, `status`, `error_type`, `error_code`) that mean the grant is dead. */
+  dead_grant_errors: z.array(z.string()).default(['invalid_grant']),
+  /** HTTP statuses from the token endpoint on refresh that mean the grant is dead (HighLevel answers 401). */
+  dead_grant_statuses: z.array(z.number().int().min(400).max(499)).default([]),
+  /**
+   * The marketplace may start the install itself and send the customer to our callback
+   * with a `code` and no `state` we issued (HighLevel). Such a callback is accepted and
+   * exchanged without PKCE; a `state` that is present must still be valid.
+   */
+  allow_stateless_callback: z.boolean().default(false),
+  /** Name of the secret holding `{"client_id","client_secret"}`; defaults to the provider key. */
+  secret_name: z.string().optional(),
+  /** Parameters each connection supplies (Nango `connection_config`). */
+  connection_config: z.record(z.string(), connectionConfigFieldSchema).default({}),
+  revocation: revocationSchema.optional(),
+});
+
+export type ProviderInput = z.input<typeof providerSchema>;
+export type ProviderDefinition = z.output<typeof providerSchema>;
+export type RevocationDefinition = z.output<typeof revocationSchema>;
+
+/** A catalogue entry after loading: the definition plus its key and resolved secret name. */
+export interface Provider extends ProviderDefinition {
+  key: string;
+  secret_name: string;
+}
+
+export type Catalogue = ReadonlyMap<string, Provider>;
