@@ -1,0 +1,117 @@
+/**
+ * Creates the broker's table where no CDK stack does it: the local runtime (dynalite),
+ * tests, and a developer pointing `AWS_ENDPOINT_URL_DYNAMODB` at DynamoDB Local or AWS.
+ * Kept out of `dynamodb-table.ts` so the CDK app can import the key constants without the SDK.
+ */
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DescribeTimeToLiveCommand,
+  UpdateTimeToLiveCommand,
+  type DynamoDBClient,
+  type TableDescription,
+} from '@aws-sdk/client-dynamodb';
+import { BrokerError } from '../errors';
+import { TABLE } from './dynamodb-table';
+
+/** How long `ensureTable` waits for ACTIVE: AWS creates a table with a GSI in seconds to a minute or two. */
+const ACTIVE_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * Creates `tableName` if missing (on-demand, `pk` hash key, sparse `refresh-due` GSI with
+ * projection ALL), waits until it and its GSI are ACTIVE, and enables TTL where the engine supports it.
+ * Throws BrokerError('configuration_error') when an existing table lacks the schedule GSI.
+ */
+export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  if ((await describeTable(client, tableName)) === undefined) {
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          BillingMode: 'PAY_PER_REQUEST',
+          AttributeDefinitions: [
+            { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
+            { AttributeName: TABLE.dueIndexPartitionKey, AttributeType: 'N' },
+            { AttributeName: TABLE.dueIndexSortKey, AttributeType: 'N' },
+          ],
+          KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: TABLE.dueIndexName,
+              KeySchema: [
+                { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
+                { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
+              ],
+              // ALL: the sweep reads whole records from the index without a second GetItem.
+              Projection: { ProjectionType: 'ALL' },
+            },
+          ],
+        }),
+      );
+    } catch (err) {
+      // Another process (a second test worker, a parallel `npm start`) created it first: just wait for it.
+      if (errorName(err) !== 'ResourceInUseException') throw err;
+    }
+  }
+
+  const table = await waitUntilActive(client, tableName);
+  if (!table.GlobalSecondaryIndexes?.some((index) => index.IndexName === TABLE.dueIndexName)) {
+    throw new BrokerError(
+      'configuration_error',
+      `Table ${tableName} exists without the ${TABLE.dueIndexName} index; recreate it or point the broker at another table`,
+    );
+  }
+  await enableTtl(client, tableName);
+}
+
+async function describeTable(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {
+  try {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    return Table;
+  } catch (err) {
+    if (errorName(err) === 'ResourceNotFoundException') return undefined;
+    throw err;
+  }
+}
+
+async function waitUntilActive(client: DynamoDBClient, tableName: string): Promise<TableDescription> {
+  const deadline = Date.now() + ACTIVE_TIMEOUT_MS;
+  // Start short (dynalite with createTableMs 0 is ready on the next poll), back off towards AWS's pace.
+  let delayMs = 20;
+  for (;;) {
+    const table = await describeTable(client, tableName);
+    const indexesActive = (table?.GlobalSecondaryIndexes ?? []).every((index) => index.IndexStatus === 'ACTIVE');
+    if (table?.TableStatus === 'ACTIVE' && indexesActive) return table;
+    if (Date.now() + delayMs > deadline) {
+      throw new BrokerError('configuration_error', `Table ${tableName} did not become ACTIVE within ${ACTIVE_TIMEOUT_MS / 1000} s`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    delayMs = Math.min(delayMs * 2, 2_000);
+  }
+}
+
+/**
+ * TTL only saves storage: every read already treats an item past its `ttl` as absent,
+ * so an engine without TTL (dynalite) is fine.
+ */
+async function enableTtl(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    const { TimeToLiveDescription } = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
+    const status = TimeToLiveDescription?.TimeToLiveStatus;
+    if (status === 'ENABLED' || status === 'ENABLING') return;
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      }),
+    );
+  } catch (err) {
+    // dynalite does not implement UpdateTimeToLive; it answers UnknownOperationException.
+    if (errorName(err) === 'UnknownOperationException') return;
+    throw err;
+  }
+}
+
+function errorName(err: unknown): string | undefined {
+  return err instanceof Error ? err.name : undefined;
+}

@@ -1,0 +1,586 @@
+/**
+ * ConnectionStore on one DynamoDB table (DynamoDB, DynamoDB Local or dynalite).
+ *
+ * Item layout (key constants in `dynamodb-table.ts`):
+ * - a connection: `pk = conn#<id>`, `kind = connection`, the record's fields in snake_case;
+ * - an install state: `pk = state#<base64url(sha256(nonce))>`, `kind = state`. The nonce itself
+ *   is never stored, so a table dump (backup, export, console) yields no usable `state`.
+ *
+ * Every invariant rests on single-item conditional writes (no transactions: dynalite has none).
+ * Items past their `ttl` are treated as absent everywhere, because DynamoDB deletes them lazily
+ * (up to days later) and dynalite never does.
+ *
+ * Schedule GSI (`refresh-due`) is sparse: callers must set or remove `shard` and `refreshDueAt`
+ * together. An item with only one of them is invisible to the sweep; the store does not enforce it.
+ */
+import { createHash } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, LastError } from '../connections/model';
+import { BrokerError } from '../errors';
+import { systemClock, type Clock, type ConnectionStore, type Page, type RecordChanges } from '../ports';
+import { TABLE } from './dynamodb-table';
+
+/** Options for `DynamoDbConnectionStore`. */
+export interface DynamoDbConnectionStoreOptions {
+  tableName: string;
+  /** Defaults to `new DynamoDBClient({})`, which honours `AWS_ENDPOINT_URL_DYNAMODB` and the usual AWS variables. */
+  client?: DynamoDBClient;
+  clock?: Clock;
+}
+
+type Item = Record<string, unknown>;
+type Key = Record<string, string | number>;
+type Field = keyof ConnectionRecord;
+
+const DEFAULT_PAGE_LIMIT = 100;
+const MAX_PAGE_LIMIT = 1_000;
+/** Items evaluated per request at least: with a filter, asking for exactly what is missing costs many round trips. */
+const MIN_READ_BATCH = 50;
+
+const KIND_CONNECTION = 'connection';
+const KIND_STATE = 'state';
+
+/** Record field → item attribute: the one naming table, used by writes, updates and reads. */
+const ATTRIBUTE = {
+  id: 'id',
+  provider: 'provider',
+  authMode: 'auth_mode',
+  tenant: 'tenant',
+  status: 'status',
+  scopes: 'scopes',
+  sealed: 'sealed',
+  tokenGen: 'token_gen',
+  expiresAt: 'expires_at',
+  refreshDueAt: TABLE.dueIndexSortKey,
+  shard: TABLE.dueIndexPartitionKey,
+  renewableAfter: 'renewable_after',
+  version: 'version',
+  leaseOwner: 'lease_owner',
+  leaseUntil: 'lease_until',
+  leaseGen: 'lease_gen',
+  rescue: 'rescue',
+  rescueGen: 'rescue_gen',
+  failureCount: 'failure_count',
+  lastError: 'last_error',
+  lastRefreshAt: 'last_refresh_at',
+  connectionConfig: 'connection_config',
+  metadata: 'metadata',
+  credentialsSecretName: 'credentials_secret_name',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+  ttl: TABLE.ttlAttribute,
+} as const satisfies { [K in Field]-?: string };
+
+type RequiredField = { [K in Field]-?: object extends Pick<ConnectionRecord, K> ? never : K }[Field];
+
+/** Fields every record has: removing one would leave an item that no longer reads as a record. */
+const REQUIRED_FIELDS: ReadonlySet<string> = new Set(
+  Object.keys({
+    id: true,
+    provider: true,
+    authMode: true,
+    status: true,
+    scopes: true,
+    tokenGen: true,
+    version: true,
+    failureCount: true,
+    createdAt: true,
+    updatedAt: true,
+  } satisfies { [K in RequiredField]: true }),
+);
+
+const STATUSES: readonly ConnectionStatus[] = ['active', 'needs_reauth', 'revoked'];
+const AUTH_MODES: readonly AuthMode[] = ['OAUTH2', 'OAUTH2_CC'];
+
+/** Connections and install states in one DynamoDB table; see the module comment for the item layout. */
+export class DynamoDbConnectionStore implements ConnectionStore {
+  private readonly tableName: string;
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly clock: Clock;
+
+  constructor(options: DynamoDbConnectionStoreOptions) {
+    this.tableName = options.tableName;
+    this.clock = options.clock ?? systemClock;
+    // removeUndefinedValues: optional record fields are simply absent from the item.
+    this.doc = DynamoDBDocumentClient.from(options.client ?? new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  /** GetItem; an item past its `ttl` reads as undefined. */
+  async get(id: string, options: { consistent?: boolean } = {}): Promise<ConnectionRecord | undefined> {
+    const { Item } = await this.doc.send(
+      new GetCommand({ TableName: this.tableName, Key: connectionKey(id), ConsistentRead: options.consistent ?? false }),
+    );
+    if (Item === undefined || isExpired(Item, this.clock.now())) return undefined;
+    return itemToRecord(Item);
+  }
+
+  /** Conditional Put; an existing item past its `ttl` counts as absent and is overwritten. */
+  async create(record: ConnectionRecord): Promise<ConnectionRecord> {
+    if (record.version !== 1) {
+      throw new BrokerError('internal_error', `A new connection must have version 1, got ${record.version}`);
+    }
+    const item = recordToItem(record);
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :nowSec',
+          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#ttl': TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':nowSec': epochSeconds(this.clock.now()) },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new BrokerError('conflict', `Connection ${record.id} already exists`, { cause: err });
+      }
+      throw err;
+    }
+    // Read back through the same mapping, so `create` returns exactly what `get` will.
+    return itemToRecord(item);
+  }
+
+  /**
+   * One UpdateItem conditional on `version` (and the item not expired): SETs `changes.set`
+   * (a field set to `undefined` is removed), REMOVEs `changes.remove`, bumps `version`, and
+   * stamps `updatedAt` unless given. A missing item is a conflict too: the caller's read is stale.
+   */
+  async update(id: string, expectedVersion: number, changes: RecordChanges): Promise<ConnectionRecord> {
+    const now = this.clock.now();
+    const toSet = new Map<Field, unknown>();
+    const toRemove = new Set<Field>();
+    for (const [name, value] of Object.entries(changes.set ?? {})) {
+      const field = mutableField(name);
+      if (value === undefined) toRemove.add(field);
+      else toSet.set(field, value);
+    }
+    for (const name of changes.remove ?? []) toRemove.add(mutableField(name));
+    for (const field of toRemove) {
+      if (toSet.has(field)) throw new BrokerError('internal_error', `Field ${field} is both set and removed`);
+      if (REQUIRED_FIELDS.has(field)) throw new BrokerError('internal_error', `Field ${field} cannot be removed`);
+    }
+    if (!toSet.has('updatedAt')) toSet.set('updatedAt', now);
+    toSet.set('version', expectedVersion + 1);
+
+    const names: Record<string, string> = { '#ttl': TABLE.ttlAttribute };
+    const values: Record<string, unknown> = { ':expected': expectedVersion, ':nowSec': epochSeconds(now) };
+    const setClauses: string[] = [];
+    for (const [field, value] of toSet) {
+      const attribute = ATTRIBUTE[field];
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = encodeField(field, value);
+      setClauses.push(`#${attribute} = :${attribute}`);
+    }
+    const removeClauses: string[] = [];
+    for (const field of toRemove) {
+      const attribute = ATTRIBUTE[field];
+      names[`#${attribute}`] = attribute;
+      removeClauses.push(`#${attribute}`);
+    }
+
+    try {
+      const { Attributes } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(id),
+          UpdateExpression: `SET ${setClauses.join(', ')}${removeClauses.length > 0 ? ` REMOVE ${removeClauses.join(', ')}` : ''}`,
+          // `#version` is always in `names`: version is always SET.
+          ConditionExpression: '#version = :expected AND (attribute_not_exists(#ttl) OR #ttl > :nowSec)',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      if (Attributes === undefined) throw new BrokerError('internal_error', `UpdateItem on ${id} returned no attributes`);
+      return itemToRecord(Attributes);
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) {
+        throw new BrokerError('conflict', `Connection ${id} changed concurrently (expected version ${expectedVersion})`, {
+          cause: err,
+          details: { connection_id: id, expected_version: expectedVersion },
+        });
+      }
+      throw err;
+    }
+  }
+
+  /** Scans connections (admin listing), skipping install states and expired items; order is the table's hash order. */
+  async list(options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
+    const nowSec = epochSeconds(this.clock.now());
+    return this.collectPage(
+      pageLimit(options.limit),
+      decodeCursor(options.cursor, { [TABLE.partitionKey]: 'string' }),
+      (startKey, limit) =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: '#kind = :connection AND (attribute_not_exists(#ttl) OR #ttl > :nowSec)',
+            ExpressionAttributeNames: { '#kind': 'kind', '#ttl': TABLE.ttlAttribute },
+            ExpressionAttributeValues: { ':connection': KIND_CONNECTION, ':nowSec': nowSec },
+            Limit: limit,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      (item) => pickKey(item, [TABLE.partitionKey]),
+    );
+  }
+
+  /**
+   * Queries the schedule GSI for `shard` with `refreshDueAt ≤ dueBy`, earliest first, skipping
+   * expired items. GSI reads are eventually consistent: re-read with `consistent` before acting.
+   */
+  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
+    const nowSec = epochSeconds(this.clock.now());
+    return this.collectPage(
+      pageLimit(options.limit),
+      decodeCursor(options.cursor, {
+        [TABLE.partitionKey]: 'string',
+        [TABLE.dueIndexPartitionKey]: 'number',
+        [TABLE.dueIndexSortKey]: 'number',
+      }),
+      (startKey, limit) =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: TABLE.dueIndexName,
+            KeyConditionExpression: '#shard = :shard AND #due <= :dueBy',
+            FilterExpression: 'attribute_not_exists(#ttl) OR #ttl > :nowSec',
+            ExpressionAttributeNames: {
+              '#shard': TABLE.dueIndexPartitionKey,
+              '#due': TABLE.dueIndexSortKey,
+              '#ttl': TABLE.ttlAttribute,
+            },
+            ExpressionAttributeValues: { ':shard': shard, ':dueBy': dueBy, ':nowSec': nowSec },
+            ScanIndexForward: true,
+            Limit: limit,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      (item) => pickKey(item, [TABLE.partitionKey, TABLE.dueIndexPartitionKey, TABLE.dueIndexSortKey]),
+    );
+  }
+
+  /** Puts the state under the hash of its nonce, with `ttl = ceil(expiresAt / 1000)`; a live duplicate nonce is a conflict. */
+  async putState(state: InstallState): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: stateToItem(state),
+          // 128-bit nonces do not collide; a live duplicate means a broken RNG or a replayed write, so fail loudly.
+          ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :nowSec',
+          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#ttl': TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':nowSec': epochSeconds(this.clock.now()) },
+        }),
+      );
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) throw new BrokerError('conflict', 'Install state already exists', { cause: err });
+      throw err;
+    }
+  }
+
+  /** One conditional DeleteItem returning the old item: of any number of concurrent callers, exactly one gets the state. */
+  async consumeState(nonce: string): Promise<InstallState | undefined> {
+    try {
+      const { Attributes } = await this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: stateKey(nonce),
+          ConditionExpression: 'attribute_exists(#pk) AND #expires_at > :now',
+          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#expires_at': 'expires_at' },
+          ExpressionAttributeValues: { ':now': this.clock.now() },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return Attributes === undefined ? undefined : itemToState(nonce, Attributes);
+    } catch (err) {
+      // Unknown, expired or already consumed: the callback treats all three alike.
+      if (isConditionalCheckFailed(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Reads until `limit` matching items or the end: a filtered page may hold fewer items than asked,
+   * even none. When a read returns more than needed, the page ends at the last item kept and the
+   * cursor is that item's key (what DynamoDB itself would return as LastEvaluatedKey there).
+   */
+  private async collectPage(
+    limit: number,
+    start: Key | undefined,
+    read: (startKey: Key | undefined, limit: number) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>,
+    keyOf: (item: Item) => Key,
+  ): Promise<Page<ConnectionRecord>> {
+    const items: Item[] = [];
+    let startKey = start;
+    for (;;) {
+      const wanted = limit - items.length;
+      const page = await read(startKey, Math.max(wanted, MIN_READ_BATCH));
+      const found = page.Items ?? [];
+      if (found.length >= wanted) {
+        items.push(...found.slice(0, wanted));
+        const last = items[items.length - 1];
+        const more = found.length > wanted || page.LastEvaluatedKey !== undefined;
+        const cursor = found.length > wanted && last !== undefined ? keyOf(last) : (page.LastEvaluatedKey as Key | undefined);
+        return { items: items.map(itemToRecord), ...(more && cursor !== undefined ? { cursor: encodeCursor(cursor) } : {}) };
+      }
+      items.push(...found);
+      if (page.LastEvaluatedKey === undefined) return { items: items.map(itemToRecord) };
+      startKey = page.LastEvaluatedKey as Key;
+    }
+  }
+}
+
+// ---- keys ------------------------------------------------------------------
+
+function connectionKey(id: string): Key {
+  return { [TABLE.partitionKey]: `conn#${id}` };
+}
+
+function stateKey(nonce: string): Key {
+  return { [TABLE.partitionKey]: `state#${createHash('sha256').update(nonce).digest('base64url')}` };
+}
+
+function pickKey(item: Item, attributes: readonly string[]): Key {
+  const key: Key = {};
+  for (const attribute of attributes) {
+    const value = item[attribute];
+    if (typeof value !== 'string' && typeof value !== 'number') throw malformed(item, attribute);
+    key[attribute] = value;
+  }
+  return key;
+}
+
+// ---- record ↔ item -----------------------------------------------------------
+
+/** The one record → item mapping (also used by `update` for each SET value through `encodeField`). */
+function recordToItem(record: ConnectionRecord): Item {
+  const item: Item = { [TABLE.partitionKey]: connectionKey(record.id)[TABLE.partitionKey], kind: KIND_CONNECTION };
+  for (const field of Object.keys(ATTRIBUTE) as Field[]) {
+    const value = record[field];
+    if (value !== undefined) item[ATTRIBUTE[field]] = encodeField(field, value);
+  }
+  return item;
+}
+
+/** Values are stored as they are, except `lastError`, whose keys follow the item's snake_case. */
+function encodeField(field: Field, value: unknown): unknown {
+  if (field === 'lastError') {
+    const lastError = value as LastError;
+    return {
+      code: lastError.code,
+      message: lastError.message,
+      provider_code: lastError.providerCode,
+      at: lastError.at,
+    };
+  }
+  return value;
+}
+
+/** The one item → record mapping; a malformed item fails loudly instead of leaking half a record. */
+function itemToRecord(item: Item): ConnectionRecord {
+  const read = new ItemReader(item);
+  const record: ConnectionRecord = {
+    id: read.string(ATTRIBUTE.id),
+    provider: read.string(ATTRIBUTE.provider),
+    authMode: read.oneOf(ATTRIBUTE.authMode, AUTH_MODES),
+    tenant: read.optionalString(ATTRIBUTE.tenant),
+    status: read.oneOf(ATTRIBUTE.status, STATUSES),
+    scopes: read.stringList(ATTRIBUTE.scopes),
+    sealed: read.optionalString(ATTRIBUTE.sealed),
+    tokenGen: read.number(ATTRIBUTE.tokenGen),
+    expiresAt: read.optionalNumber(ATTRIBUTE.expiresAt),
+    refreshDueAt: read.optionalNumber(ATTRIBUTE.refreshDueAt),
+    shard: read.optionalNumber(ATTRIBUTE.shard),
+    renewableAfter: read.optionalNumber(ATTRIBUTE.renewableAfter),
+    version: read.number(ATTRIBUTE.version),
+    leaseOwner: read.optionalString(ATTRIBUTE.leaseOwner),
+    leaseUntil: read.optionalNumber(ATTRIBUTE.leaseUntil),
+    leaseGen: read.optionalNumber(ATTRIBUTE.leaseGen),
+    rescue: read.optionalString(ATTRIBUTE.rescue),
+    rescueGen: read.optionalNumber(ATTRIBUTE.rescueGen),
+    failureCount: read.number(ATTRIBUTE.failureCount),
+    lastError: read.optionalLastError(ATTRIBUTE.lastError),
+    lastRefreshAt: read.optionalNumber(ATTRIBUTE.lastRefreshAt),
+    connectionConfig: read.optionalStringMap(ATTRIBUTE.connectionConfig),
+    metadata: read.optionalStringMap(ATTRIBUTE.metadata),
+    credentialsSecretName: read.optionalString(ATTRIBUTE.credentialsSecretName),
+    createdAt: read.number(ATTRIBUTE.createdAt),
+    updatedAt: read.number(ATTRIBUTE.updatedAt),
+    ttl: read.optionalNumber(ATTRIBUTE.ttl),
+  };
+  return withoutUndefined(record);
+}
+
+/** The one state → item mapping; the nonce is only in the key, hashed. */
+function stateToItem(state: InstallState): Item {
+  return {
+    ...stateKey(state.nonce),
+    kind: KIND_STATE,
+    provider: state.provider,
+    code_verifier: state.codeVerifier,
+    return_to: state.returnTo,
+    connection_id: state.connectionId,
+    redirect_uri: state.redirectUri,
+    scopes: state.scopes,
+    created_at: state.createdAt,
+    expires_at: state.expiresAt,
+    [TABLE.ttlAttribute]: Math.ceil(state.expiresAt / 1000),
+  };
+}
+
+/** The one item → state mapping; `nonce` comes from the caller, since the item holds only its hash. */
+function itemToState(nonce: string, item: Item): InstallState {
+  const read = new ItemReader(item);
+  return withoutUndefined({
+    nonce,
+    provider: read.string('provider'),
+    codeVerifier: read.optionalString('code_verifier'),
+    returnTo: read.optionalString('return_to'),
+    connectionId: read.optionalString('connection_id'),
+    redirectUri: read.string('redirect_uri'),
+    scopes: read.stringList('scopes'),
+    createdAt: read.number('created_at'),
+    expiresAt: read.number('expires_at'),
+  });
+}
+
+/** Typed reads of an unmarshalled item, naming the attribute (never the value) when it is malformed. */
+class ItemReader {
+  constructor(private readonly item: Item) {}
+
+  string(attribute: string): string {
+    const value = this.item[attribute];
+    if (typeof value !== 'string') throw malformed(this.item, attribute);
+    return value;
+  }
+
+  optionalString(attribute: string): string | undefined {
+    return this.item[attribute] === undefined ? undefined : this.string(attribute);
+  }
+
+  number(attribute: string): number {
+    const value = this.item[attribute];
+    if (typeof value !== 'number') throw malformed(this.item, attribute);
+    return value;
+  }
+
+  optionalNumber(attribute: string): number | undefined {
+    return this.item[attribute] === undefined ? undefined : this.number(attribute);
+  }
+
+  oneOf<T extends string>(attribute: string, allowed: readonly T[]): T {
+    const value = this.string(attribute);
+    if (!(allowed as readonly string[]).includes(value)) throw malformed(this.item, attribute);
+    return value as T;
+  }
+
+  stringList(attribute: string): string[] {
+    const value = this.item[attribute];
+    if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) throw malformed(this.item, attribute);
+    return value as string[];
+  }
+
+  optionalStringMap(attribute: string): Record<string, string> | undefined {
+    const value = this.item[attribute];
+    if (value === undefined) return undefined;
+    if (!isPlainObject(value) || !Object.values(value).every((entry) => typeof entry === 'string')) {
+      throw malformed(this.item, attribute);
+    }
+    return value as Record<string, string>;
+  }
+
+  optionalLastError(attribute: string): LastError | undefined {
+    const value = this.item[attribute];
+    if (value === undefined) return undefined;
+    if (!isPlainObject(value)) throw malformed(this.item, attribute);
+    const read = new ItemReader(value);
+    try {
+      return withoutUndefined({
+        code: read.string('code'),
+        message: read.string('message'),
+        providerCode: read.optionalString('provider_code'),
+        at: read.number('at'),
+      });
+    } catch {
+      throw malformed(this.item, attribute);
+    }
+  }
+}
+
+function malformed(item: Item, attribute: string): BrokerError {
+  const pk = item[TABLE.partitionKey];
+  return new BrokerError('internal_error', `Stored item ${typeof pk === 'string' ? pk : '?'} has a malformed ${attribute}`);
+}
+
+function isPlainObject(value: unknown): value is Item {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
+}
+
+function mutableField(name: string): Field {
+  if (!Object.hasOwn(ATTRIBUTE, name)) throw new BrokerError('internal_error', `Unknown connection field ${name}`);
+  // `id` is the key and `version` is the store's own counter: neither is the caller's to change.
+  if (name === 'id' || name === 'version') throw new BrokerError('internal_error', `Field ${name} cannot be changed`);
+  return name as Field;
+}
+
+// ---- time, paging, errors -------------------------------------------------------
+
+function epochSeconds(ms: number): number {
+  return Math.floor(ms / 1000);
+}
+
+/** Past its `ttl` (epoch seconds) at `now` (epoch ms): the same test as the `#ttl <= :nowSec` conditions. */
+function isExpired(item: Item, now: number): boolean {
+  const ttl = item[TABLE.ttlAttribute];
+  return typeof ttl === 'number' && ttl <= epochSeconds(now);
+}
+
+function pageLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_PAGE_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1) throw new BrokerError('invalid_request', 'limit must be a positive integer');
+  return Math.min(limit, MAX_PAGE_LIMIT);
+}
+
+function encodeCursor(key: Key): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+/** Accepts only a key of exactly the expected shape, so a cursor from elsewhere is a 400, not an SDK ValidationException. */
+function decodeCursor(cursor: string | undefined, shape: Record<string, 'string' | 'number'>): Key | undefined {
+  if (cursor === undefined) return undefined;
+  const invalid = () => new BrokerError('invalid_request', 'Invalid cursor');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (err) {
+    throw new BrokerError('invalid_request', 'Invalid cursor', { cause: err });
+  }
+  if (!isPlainObject(parsed)) throw invalid();
+  const names = Object.keys(parsed);
+  if (names.length !== Object.keys(shape).length) throw invalid();
+  for (const name of names) {
+    if (shape[name] === undefined || typeof parsed[name] !== shape[name]) throw invalid();
+  }
+  return parsed as Key;
+}
+
+function isConditionalCheckFailed(err: unknown): boolean {
+  // By name, not instanceof: a second copy of the SDK in the bundle would defeat instanceof.
+  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
+}
