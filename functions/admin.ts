@@ -1,4 +1,63 @@
-// Placeholder entry so the CDK stack can reference it; replaced by the real handler.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
+/**
+ * The admin API (IAM-authorized on AWS, bearer admin key locally):
+ * GET /connections, GET /connections/{id}, POST /connections/{id}/token,
+ * PUT /connections/{id} (client-credentials connection), DELETE /connections/{id} (revoke).
+ */
+import middy from '@middy/core';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { Broker } from '../lib/broker';
+import { BrokerError } from '../lib/errors';
+import { brokerHttpErrors } from '../lib/http/middleware';
+import { json, type HttpResponse } from '../lib/http/responses';
+import { sharedBroker } from '../lib/runtime';
+
+function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
+  if (!event.body) return {};
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new BrokerError('invalid_request', 'Body must be valid JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BrokerError('invalid_request', 'Body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function limitOf(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value)) throw new BrokerError('invalid_request', 'limit must be an integer');
+  return value;
+}
+
+type Route = (broker: Broker, id: string, event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
+
+const routes: Record<string, Route> = {
+  'GET /connections': async (broker, _id, event) => {
+    const query = event.queryStringParameters ?? {};
+    const page = await broker.listConnections({ limit: limitOf(query.limit), cursor: query.cursor });
+    return json(200, { connections: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
+  },
+  'GET /connections/{id}': async (broker, id) => json(200, { connection: await broker.describeConnection(id) }),
+  'POST /connections/{id}/token': async (broker, id, event) => {
+    const body = parseBody(event);
+    if (body.force_refresh !== undefined && typeof body.force_refresh !== 'boolean') {
+      throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
+    }
+    return json(200, await broker.getToken(id, { forceRefresh: body.force_refresh === true }));
+  },
+  'PUT /connections/{id}': async (broker, id, event) => json(200, { connection: await broker.registerClientCredentials(id, parseBody(event) as never) }),
+  'DELETE /connections/{id}': async (broker, id) => json(200, await broker.revoke(id)),
 };
+
+export const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
+  .use(brokerHttpErrors('json'))
+  .handler(async (event) => {
+    const route = routes[event.routeKey];
+    if (!route) throw new BrokerError('invalid_request', `No admin route ${event.routeKey}`);
+    const broker = await sharedBroker();
+    return route(broker, decodeURIComponent(event.pathParameters?.id ?? ''), event);
+  });
+
+export const ADMIN_ROUTE_KEYS = Object.keys(routes);

@@ -1,4 +1,30 @@
-// Placeholder entry so the CDK stack can reference it; replaced by the real handler.
-export const handler = async (): Promise<never> => {
-  throw new Error('not implemented yet');
-};
+/**
+ * Direct-invoke function for callers without table/key permissions:
+ * `{ "connection_id": "...", "force_refresh": false }` → `{ ok: true, token }` or `{ ok: false, error }`.
+ * Expected failures are typed results, not function errors, so callers can branch on `code`.
+ */
+import middy from '@middy/core';
+import type { GetTokenResponse } from '../lib/client';
+import { BrokerError, errorBody, errorStatus } from '../lib/errors';
+import { logger } from '../lib/logger';
+import { sharedBroker } from '../lib/runtime';
+
+interface GetTokenEvent {
+  connection_id?: unknown;
+  force_refresh?: unknown;
+}
+
+export const handler = middy<GetTokenEvent, GetTokenResponse>().handler(async (event) => {
+  try {
+    if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');
+    if (event.force_refresh !== undefined && typeof event.force_refresh !== 'boolean') {
+      throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
+    }
+    const broker = await sharedBroker();
+    const token = await broker.getToken(event.connection_id, { forceRefresh: event.force_refresh === true });
+    return { ok: true, token };
+  } catch (err) {
+    if (errorStatus(err) >= 500 && !(err instanceof BrokerError && err.expose)) logger.error('get-token failed', { error: err instanceof Error ? err.name : 'unknown' });
+    return { ok: false, error: errorBody(err).error };
+  }
+});

@@ -1,0 +1,63 @@
+/**
+ * The broker: every use case behind one object, built from ports. Lambda handlers,
+ * the local runtime and tests all drive this; none of them reach past it.
+ */
+import { describeConnection, listConnections, registerClientCredentials, revokeConnection, type RegisterClientCredentialsInput, type RevokeResult } from './connections/admin';
+import { createContext, type BrokerConfig, type BrokerContext, type BrokerDeps } from './connections/context';
+import { completeCallback, startInstall, type CallbackRequest, type InstallRequest, type InstallSuccess } from './connections/install';
+import type { AccessToken, ConnectionSummary } from './connections/model';
+import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep';
+import { TokenService } from './connections/token-service';
+import type { Page } from './ports';
+
+export class Broker {
+  readonly ctx: BrokerContext;
+  readonly tokens: TokenService;
+
+  constructor(deps: BrokerDeps, config: Partial<BrokerConfig> = {}) {
+    this.ctx = createContext(deps, config);
+    this.tokens = new TokenService(this.ctx);
+  }
+
+  /** The provider authorize URL for an install link (and the stored single-use state behind it). */
+  startInstall(request: InstallRequest): Promise<URL> {
+    return startInstall(this.ctx, request);
+  }
+
+  /** Completes an install from the provider's redirect. */
+  async completeCallback(request: CallbackRequest): Promise<InstallSuccess> {
+    const result = await completeCallback(this.ctx, request);
+    this.tokens.forget(result.connectionId);
+    return result;
+  }
+
+  /** A valid access token for the connection; see `TokenService.getToken`. */
+  getToken(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+    return this.tokens.getToken(connectionId, options);
+  }
+
+  /** One scheduled refresh run. */
+  sweep(options: SweepOptions = {}): Promise<SweepSummary> {
+    return sweep(this.ctx, this.tokens, options);
+  }
+
+  listConnections(options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {
+    return listConnections(this.ctx, options);
+  }
+
+  describeConnection(id: string): Promise<ConnectionSummary> {
+    return describeConnection(this.ctx, id);
+  }
+
+  async registerClientCredentials(id: string, input: RegisterClientCredentialsInput): Promise<ConnectionSummary> {
+    const summary = await registerClientCredentials(this.ctx, id, input);
+    this.tokens.forget(id);
+    return summary;
+  }
+
+  async revoke(id: string): Promise<RevokeResult> {
+    const result = await revokeConnection(this.ctx, id);
+    this.tokens.forget(id);
+    return result;
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Operator use cases: list and describe connections (metadata only), register a
+ * client-credentials connection, revoke a connection.
+ */
+import { BrokerError, isBrokerError } from '../errors';
+import { logger } from '../logger';
+import { clientCredentialsGrant, revokeToken } from '../oauth/token-endpoint';
+import { validateConnectionConfig } from '../providers/catalogue';
+import type { Page } from '../ports';
+import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
+import { upsertConnection } from './install';
+import type { ClientCredentials, ConnectionSummary } from './model';
+import { unseal } from './sealing';
+import { validateConnectionId } from './token-service';
+import { connectionSummary } from './views';
+
+export async function listConnections(ctx: BrokerContext, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {
+  const limit = options.limit ?? 50;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BrokerError('invalid_request', 'limit must be an integer from 1 to 500');
+  let page;
+  try {
+    page = await ctx.store.list({ limit, cursor: options.cursor });
+  } catch (err) {
+    if (options.cursor !== undefined && !isBrokerError(err)) throw new BrokerError('invalid_request', 'cursor is not valid', { cause: err });
+    throw err;
+  }
+  return { items: page.items.map(connectionSummary), cursor: page.cursor };
+}
+
+export async function describeConnection(ctx: BrokerContext, id: string): Promise<ConnectionSummary> {
+  validateConnectionId(id);
+  const record = await ctx.store.get(id, { consistent: true });
+  if (!record) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
+  return connectionSummary(record);
+}
+
+export interface RegisterClientCredentialsInput {
+  provider: string;
+  connection_config?: unknown;
+  /** Inline credentials (sealed like tokens), or a reference to a secret holding them. */
+  credentials?: { client_id?: unknown; client_secret?: unknown; secret_name?: unknown };
+}
+
+/**
+ * Registers (or updates) a two-legged connection. The first token is fetched before
+ * anything is stored, so wrong credentials are refused and change nothing.
+ */
+export async function registerClientCredentials(ctx: BrokerContext, id: string, input: RegisterClientCredentialsInput): Promise<ConnectionSummary> {
+  validateConnectionId(id);
+  if (typeof input !== 'object' || input === null || typeof input.provider !== 'string') {
+    throw new BrokerError('invalid_request', 'Body must be JSON with "provider", "connection_config" and "credentials"');
+  }
+  const provider = enabledProvider(ctx, input.provider);
+  if (provider.auth_mode !== 'OAUTH2_CC') {
+    throw new BrokerError('invalid_request', `Provider "${provider.key}" is not a client-credentials provider; use its install link`);
+  }
+  const connectionConfig = validateConnectionConfig(provider, input.connection_config ?? {});
+  const { credentials, credentialsSecretName } = await resolveCredentials(ctx, provider.secret_name, input.credentials);
+  let result;
+  try {
+    result = await clientCredentialsGrant(provider, credentials, { scopes: provider.default_scopes, connectionConfig }, tokenEndpointOptions(ctx));
+  } catch (err) {
+    if (isBrokerError(err, 'needs_reauth')) {
+      throw new BrokerError('invalid_request', `Provider "${provider.key}" refused these client credentials`, { cause: err, details: err.details });
+    }
+    throw err;
+  }
+  const { record, reinstalled } = await upsertConnection(ctx, provider, id, {
+    token: result.tokens,
+    clientCredentials: credentialsSecretName ? undefined : credentials,
+    credentialsSecretName,
+    scopes: result.grantedScopes ?? provider.default_scopes,
+    tenant: result.tenant ?? tenantFromConfig(connectionConfig),
+    metadata: result.metadata,
+    connectionConfig,
+  });
+  if (!reinstalled) {
+    await ctx.events.publish({
+      type: 'connection.created',
+      detail: { connection_id: id, provider: provider.key, tenant: record.tenant ?? null, reinstalled: false },
+      at: ctx.clock.now(),
+    });
+  }
+  return connectionSummary(record);
+}
+
+async function resolveCredentials(
+  ctx: BrokerContext,
+  providerSecret: string,
+  input: RegisterClientCredentialsInput['credentials'],
+): Promise<{ credentials: ClientCredentials; credentialsSecretName?: string }> {
+  if (input === undefined) {
+    return { credentials: await ctx.secrets.getClientCredentials(providerSecret), credentialsSecretName: providerSecret };
+  }
+  if (typeof input.secret_name === 'string' && input.secret_name.length > 0) {
+    return { credentials: await ctx.secrets.getClientCredentials(input.secret_name), credentialsSecretName: input.secret_name };
+  }
+  if (typeof input.client_id === 'string' && input.client_id && typeof input.client_secret === 'string' && input.client_secret) {
+    return { credentials: { client_id: input.client_id, client_secret: input.client_secret } };
+  }
+  throw new BrokerError('invalid_request', 'credentials must be {"client_id","client_secret"} or {"secret_name"}');
+}
+
+/** Marketo's tenant is its Munchkin id, the host of the identity URL; any single-URL config names its tenant by host. */
+function tenantFromConfig(config: Record<string, string>): string | undefined {
+  const url = Object.values(config).find((value) => /^https?:\/\//.test(value));
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname.split('.')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RevokeResult {
+  connection: ConnectionSummary;
+  /** What the provider said: revoked, not_supported (no endpoint in the catalogue), failed. */
+  provider_revocation: 'revoked' | 'not_supported' | 'failed';
+  provider_error?: string;
+}
+
+/** Revokes at the provider where it can, then marks the connection revoked (always) and destroys its tokens. */
+export async function revokeConnection(ctx: BrokerContext, id: string): Promise<RevokeResult> {
+  validateConnectionId(id);
+  const record = await ctx.store.get(id, { consistent: true });
+  if (!record) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
+  if (record.status === 'revoked') return { connection: connectionSummary(record), provider_revocation: 'not_supported' };
+  const provider = enabledProvider(ctx, record.provider);
+  let providerRevocation: RevokeResult['provider_revocation'] = 'not_supported';
+  let providerError: string | undefined;
+  const payload = await unseal(ctx.cipher, record, record.sealed);
+  if (provider.revocation && payload.token) {
+    try {
+      const credentials = payload.clientCredentials ?? (await ctx.secrets.getClientCredentials(record.credentialsSecretName ?? provider.secret_name));
+      await revokeToken(provider, credentials, { tokens: payload.token, connectionConfig: record.connectionConfig }, tokenEndpointOptions(ctx));
+      providerRevocation = 'revoked';
+    } catch (err) {
+      providerRevocation = 'failed';
+      providerError = isBrokerError(err) ? String(err.details.provider_error ?? err.details.http_status ?? err.code) : 'internal_error';
+      logger.warn('provider revocation failed; revoking locally anyway', { connection_id: id, provider: record.provider, provider_error: providerError });
+    }
+  }
+  const now = ctx.clock.now();
+  let current = record;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      current = await ctx.store.update(id, current.version, {
+        set: { status: 'revoked', ttl: Math.ceil((now + ctx.config.retentionMs) / 1000) },
+        remove: ['sealed', 'refreshDueAt', 'shard', 'leaseOwner', 'leaseUntil', 'leaseGen', 'rescue', 'rescueGen', 'renewableAfter'],
+      });
+      break;
+    } catch (err) {
+      if (!isBrokerError(err, 'conflict') || attempt >= 5) throw err;
+      const latest = await ctx.store.get(id, { consistent: true });
+      if (!latest) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
+      current = latest;
+    }
+  }
+  await ctx.events.publish({
+    type: 'connection.revoked',
+    detail: { connection_id: id, provider: record.provider, tenant: record.tenant ?? null, provider_revocation: providerRevocation },
+    at: now,
+  });
+  return { connection: connectionSummary(current), provider_revocation: providerRevocation, ...(providerError ? { provider_error: providerError } : {}) };
+}

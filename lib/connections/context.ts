@@ -1,0 +1,104 @@
+/**
+ * What every use case needs: the ports, the catalogue, the clock and the tuning.
+ * Built once per process (Lambda module scope, or the local runtime) and shared.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { BrokerError } from '../errors';
+import type { TokenEndpointOptions } from '../oauth/token-endpoint';
+import type { Catalogue, Provider } from '../providers/schema';
+import type { Clock, ConnectionStore, EventSink, SecretStore, TokenCipher } from '../ports';
+import { DEFAULT_REFRESH_POLICY, type RefreshPolicyConfig } from './refresh-policy';
+
+export interface BrokerConfig {
+  /** Base URL the broker is reached at (callback = `${publicUrl}/oauth/{provider}/callback`); else derived per request. */
+  publicUrl?: string;
+  /** Origins `return_to` may point at. Empty: `return_to` is refused. */
+  returnToAllowlist: string[];
+  /** Provider keys that may be installed; undefined = every catalogue entry. */
+  enabledProviders?: string[];
+  stateTtlMs: number;
+  /** `getToken` refreshes on demand when the token expires within this window (the sweep normally refreshes earlier). */
+  refreshSkewMs: number;
+  /** How long a refresh lease lasts; must outlive the provider timeout so a live holder never loses it. */
+  leaseMs: number;
+  providerTimeoutMs: number;
+  /** Sweep: refresh what is due within this horizon. */
+  horizonMs: number;
+  shards: number;
+  /** Sweep: concurrent refreshes per provider. */
+  providerConcurrency: number;
+  /** How long revoked / dead connections are kept before their TTL removes them. */
+  retentionMs: number;
+  refreshPolicy: RefreshPolicyConfig;
+}
+
+export const DEFAULT_CONFIG: BrokerConfig = {
+  returnToAllowlist: [],
+  stateTtlMs: 10 * 60_000,
+  refreshSkewMs: 60_000,
+  leaseMs: 30_000,
+  providerTimeoutMs: 10_000,
+  horizonMs: 60_000,
+  shards: 4,
+  providerConcurrency: 8,
+  retentionMs: 30 * 24 * 3600_000,
+  refreshPolicy: DEFAULT_REFRESH_POLICY,
+};
+
+export interface BrokerDeps {
+  store: ConnectionStore;
+  cipher: TokenCipher;
+  secrets: SecretStore;
+  events: EventSink;
+  catalogue: Catalogue;
+  clock: Clock;
+  /** Injected `fetch` (tests count provider calls through it); defaults to global fetch. */
+  fetch?: typeof fetch;
+  /** Identifies this process as a lease owner. */
+  instanceId?: string;
+  /** Randomness for jitter; tests pin it. */
+  random?: () => number;
+  /** Sleep used while waiting for another worker's commit or between commit retries; tests may speed it up. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface BrokerContext extends Required<Omit<BrokerDeps, 'fetch'>> {
+  fetch?: typeof fetch;
+  config: BrokerConfig;
+}
+
+export function createContext(deps: BrokerDeps, config: Partial<BrokerConfig> = {}): BrokerContext {
+  const merged: BrokerConfig = {
+    ...DEFAULT_CONFIG,
+    ...config,
+    refreshPolicy: { ...DEFAULT_CONFIG.refreshPolicy, ...config.refreshPolicy },
+  };
+  if (merged.leaseMs < merged.providerTimeoutMs * 2) {
+    // A holder whose provider call is still legitimately in flight must never lose its lease.
+    throw new BrokerError('configuration_error', `leaseMs (${merged.leaseMs}) must be at least twice providerTimeoutMs (${merged.providerTimeoutMs})`);
+  }
+  return {
+    ...deps,
+    fetch: deps.fetch,
+    instanceId: deps.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    random: deps.random ?? Math.random,
+    sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    config: merged,
+  };
+}
+
+/** The catalogue entry for `key`, refusing providers that are not enabled in this deployment. */
+export function enabledProvider(ctx: BrokerContext, key: string): Provider {
+  const provider = ctx.catalogue.get(key);
+  const enabled = ctx.config.enabledProviders;
+  if (!provider || (enabled && !enabled.includes(key))) {
+    const known = [...ctx.catalogue.keys()].filter((k) => !enabled || enabled.includes(k));
+    throw new BrokerError('unknown_provider', `Unknown provider "${key}". Known providers: ${known.join(', ')}`);
+  }
+  return provider;
+}
+
+export function tokenEndpointOptions(ctx: BrokerContext): TokenEndpointOptions {
+  return { fetch: ctx.fetch, timeoutMs: ctx.config.providerTimeoutMs, now: () => ctx.clock.now() };
+}

@@ -1,0 +1,114 @@
+/**
+ * The scheduled sweep: find connections due for refresh in every shard of the
+ * schedule index and refresh them through the same leased path as getToken, with
+ * bounded concurrency per provider, stopping before the invocation runs out of time.
+ */
+import { isBrokerError } from '../errors';
+import { logger } from '../logger';
+import type { BrokerContext } from './context';
+import type { ConnectionRecord } from './model';
+import type { TokenService } from './token-service';
+
+export interface SweepOptions {
+  /** Milliseconds left in this invocation (Lambda `context.getRemainingTimeInMillis`). */
+  remainingTimeMs?: () => number;
+  /** Most connections to take in one run; the rest stay due for the next. */
+  maxConnections?: number;
+}
+
+export interface SweepSummary {
+  /** Connections found due within the horizon. */
+  due: number;
+  /** Refreshed by this run. */
+  refreshed: number;
+  /** Already refreshed by someone else by the time we got there. */
+  already_current: number;
+  /** Another worker held the lease. */
+  skipped_leased: number;
+  /** Not attempted: the invocation was running out of time, or in back-off; left for the next run. */
+  deferred: number;
+  /** Failures by class (`needs_reauth`, `provider_unavailable`, `provider_timeout`, ...). */
+  failed: Record<string, number>;
+  duration_ms: number;
+}
+
+export async function sweep(ctx: BrokerContext, tokens: TokenService, options: SweepOptions = {}): Promise<SweepSummary> {
+  const started = ctx.clock.now();
+  const dueBy = started + ctx.config.horizonMs;
+  const summary: SweepSummary = { due: 0, refreshed: 0, already_current: 0, skipped_leased: 0, deferred: 0, failed: {}, duration_ms: 0 };
+  const due = await findDue(ctx, dueBy, options.maxConnections ?? 10_000);
+  summary.due = due.length;
+
+  // A refresh may take up to the provider timeout; do not start one that cannot finish in this invocation.
+  const reserveMs = ctx.config.providerTimeoutMs + 2_000;
+  const timeLeft = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
+
+  const byProvider = new Map<string, ConnectionRecord[]>();
+  for (const record of due) {
+    const list = byProvider.get(record.provider) ?? [];
+    list.push(record);
+    byProvider.set(record.provider, list);
+  }
+
+  const refreshOne = async (record: ConnectionRecord): Promise<void> => {
+    if (timeLeft() < reserveMs) {
+      summary.deferred++;
+      return;
+    }
+    const now = ctx.clock.now();
+    if (record.leaseOwner && record.leaseOwner !== ctx.instanceId && (record.leaseUntil ?? 0) > now) {
+      summary.skipped_leased++;
+      return;
+    }
+    try {
+      const result = await tokens.refreshDue(record, dueBy);
+      if (result.outcome === 'refreshed') summary.refreshed++;
+      else if (result.outcome === 'current') summary.already_current++;
+      else if (result.failure === 'backed_off') summary.deferred++;
+      else count(summary.failed, result.failure ?? 'unknown');
+    } catch (err) {
+      count(summary.failed, isBrokerError(err) ? err.code : 'internal_error');
+      if (!isBrokerError(err)) logger.error('sweep: unexpected error', { connection_id: record.id, error: err instanceof Error ? err.name : 'unknown' });
+    }
+  };
+
+  await Promise.all([...byProvider.values()].map((records) => runPool(records, ctx.config.providerConcurrency, refreshOne)));
+  summary.duration_ms = ctx.clock.now() - started;
+  logger.info('sweep finished', { ...summary });
+  return summary;
+}
+
+async function findDue(ctx: BrokerContext, dueBy: number, max: number): Promise<ConnectionRecord[]> {
+  const found: ConnectionRecord[] = [];
+  const perShard = await Promise.all(
+    Array.from({ length: ctx.config.shards }, async (_, shard) => {
+      const records: ConnectionRecord[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await ctx.store.listDue(shard, dueBy, { limit: 500, cursor });
+        records.push(...page.items);
+        cursor = page.cursor;
+      } while (cursor && records.length < max);
+      return records;
+    }),
+  );
+  for (const records of perShard) found.push(...records);
+  // Most overdue first, so a run cut short by time spends it where expiry is nearest.
+  found.sort((a, b) => (a.refreshDueAt ?? 0) - (b.refreshDueAt ?? 0));
+  return found.slice(0, max);
+}
+
+async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+function count(bucket: Record<string, number>, key: string): void {
+  bucket[key] = (bucket[key] ?? 0) + 1;
+}

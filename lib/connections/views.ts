@@ -1,0 +1,36 @@
+/** The shapes the broker hands out: a token for callers, metadata for admins. Never a secret in a summary. */
+import type { AccessToken, ConnectionRecord, ConnectionSummary, TokenSet } from './model';
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+export function accessTokenView(record: ConnectionRecord, token: TokenSet): AccessToken {
+  return {
+    access_token: token.access_token,
+    token_type: token.token_type,
+    expires_at: iso(token.expires_at),
+    scopes: record.scopes,
+    provider: record.provider,
+    tenant: record.tenant ?? null,
+    connection_id: record.id,
+  };
+}
+
+export function connectionSummary(record: ConnectionRecord): ConnectionSummary {
+  return {
+    id: record.id,
+    provider: record.provider,
+    auth_mode: record.authMode,
+    tenant: record.tenant ?? null,
+    status: record.status,
+    scopes: record.scopes,
+    expires_at: iso(record.expiresAt),
+    refresh_due_at: iso(record.refreshDueAt),
+    last_refresh_at: iso(record.lastRefreshAt),
+    failure_count: record.failureCount,
+    last_error: record.lastError ? { ...record.lastError, at: new Date(record.lastError.at).toISOString() } : null,
+    metadata: record.metadata ?? {},
+    connection_config: record.connectionConfig ?? {},
+    created_at: new Date(record.createdAt).toISOString(),
+    updated_at: new Date(record.updatedAt).toISOString(),
+  };
+}

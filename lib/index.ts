@@ -1,0 +1,25 @@
+/**
+ * What the app's other code imports.
+ *
+ * In-process (the calling Lambda has the table/key/secret permissions, see
+ * `BrokerStack.grantGetToken`): `getToken(connectionId)` builds the broker from
+ * the same environment variables the broker's own functions use.
+ */
+import type { AccessToken } from './connections/model';
+import { sharedBroker } from './runtime';
+
+export { Broker } from './broker';
+export { BrokerError, isBrokerError, type BrokerErrorCode } from './errors';
+export type { AccessToken, ConnectionSummary } from './connections/model';
+export { invokeGetToken } from './client';
+
+/**
+ * A valid access token for `connectionId`: from memory while fresh, refreshed
+ * (once, fleet-wide) when close to expiry, or at once with `forceRefresh` after the
+ * provider answered 401 (Marketo 601/602). Throws `BrokerError` with a stable `code`:
+ * `connection_not_found`, `needs_reauth`, `connection_revoked`, `provider_unavailable`, `provider_timeout`, ...
+ */
+export async function getToken(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+  const broker = await sharedBroker();
+  return broker.getToken(connectionId, options);
+}

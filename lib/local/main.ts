@@ -1,0 +1,28 @@
+/** `npm start`: the whole broker on this machine, with the sandbox provider ready to connect. */
+import { startLocalBroker } from './runtime';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+
+const local = await startLocalBroker();
+const bar = '─'.repeat(72);
+console.log(`${bar}
+ oauth-token-broker is running (local, embedded stand-ins)
+
+ Dashboard      ${local.dashboardUrl}
+ Install link   ${local.installUrl}
+ Admin key      ${local.adminKey}
+ Sandbox IdP    ${local.sandbox.issuer}
+
+ List connections:
+   curl -H "Authorization: Bearer ${local.adminKey}" ${local.url}/connections
+ Get a token:
+   curl -X POST -H "Authorization: Bearer ${local.adminKey}" ${local.url}/connections/<id>/token
+${bar}`);
+
+const stop = async (): Promise<void> => {
+  await local.close();
+  process.exit(0);
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,172 @@
+/**
+ * The embedded runtime behind `npm start` (and the integration tests): the same
+ * handlers as on AWS, with dynalite for DynamoDB, a key file for KMS, a JSON file
+ * for Secrets Manager, a timer for the EventBridge schedule, and the sandbox
+ * provider. Each stand-in gives way to the real service when its variable is set
+ * (AWS_ENDPOINT_URL_DYNAMODB, BROKER_KMS_KEY_ID, BROKER_EVENT_BUS_NAME).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { handler as refreshHandler } from '../../functions/refresh';
+import { ensureTable } from '../adapters/dynamodb-admin';
+import { DynamoDbConnectionStore } from '../adapters/dynamodb-store';
+import { ensureSecretsFile } from '../adapters/local-secrets';
+import { LocalTokenCipher } from '../adapters/local-cipher';
+import { LogEventSink } from '../adapters/log-sink';
+import { Broker } from '../broker';
+import type { BrokerConfig } from '../connections/context';
+import type { ClientCredentials } from '../connections/model';
+import { logger } from '../logger';
+import { loadCatalogue } from '../providers/catalogue';
+import type { ProviderInput } from '../providers/schema';
+import type { Clock } from '../ports';
+import { systemClock } from '../ports';
+import { configFromEnv, depsFromEnv, useBroker } from '../runtime';
+import { startDynalite, localDynamoClient, type LocalDynamo } from './dynalite';
+import { startSandboxProvider, type SandboxProvider, type SandboxProviderOptions } from './sandbox-provider';
+import { lambdaContext, startLocalServer, type LocalServer } from './server';
+
+type Env = Record<string, string | undefined>;
+
+export interface LocalBrokerOptions {
+  env?: Env;
+  /** Broker HTTP port (0 = random). Default PORT or 3000. */
+  port?: number;
+  /** Sandbox provider port (0 = random). Default BROKER_SANDBOX_PORT or 3001. */
+  sandboxPort?: number;
+  /** Data directory for dynalite, the key file and the secrets file; undefined with `inMemory`. */
+  dataDir?: string;
+  /** Keep DynamoDB in memory (tests). */
+  inMemory?: boolean;
+  /** Sweep timer period; 0 disables the timer (tests call `sweep()` themselves). */
+  sweepIntervalMs?: number;
+  sandbox?: Omit<SandboxProviderOptions, 'port' | 'clients'>;
+  config?: Partial<BrokerConfig>;
+  clock?: Clock;
+  fetch?: typeof fetch;
+}
+
+export interface LocalBroker {
+  url: string;
+  adminKey: string;
+  installUrl: string;
+  dashboardUrl: string;
+  broker: Broker;
+  sandbox: SandboxProvider;
+  events: LogEventSink;
+  tableName: string;
+  dynamoClient: DynamoDBClient;
+  /** Runs the refresh handler once, as the schedule would. */
+  sweep(): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+export async function startLocalBroker(options: LocalBrokerOptions = {}): Promise<LocalBroker> {
+  const env = options.env ?? process.env;
+  const port = options.port ?? Number(env.PORT ?? 3000);
+  const sandboxPort = options.sandboxPort ?? Number(env.BROKER_SANDBOX_PORT ?? 3001);
+  const dataDir = resolve(options.dataDir ?? env.BROKER_DATA_DIR ?? '.data');
+  const tableName = env.BROKER_TABLE_NAME ?? 'oauth-token-broker';
+  const closers: Array<() => Promise<void>> = [];
+
+  try {
+    if (!options.inMemory) await mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+    // DynamoDB: the endpoint named by AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local, or AWS), else embedded dynalite.
+    let dynamoClient: DynamoDBClient;
+    if (env.AWS_ENDPOINT_URL_DYNAMODB) {
+      dynamoClient = new DynamoDBClient({});
+    } else {
+      const dynalite: LocalDynamo = await startDynalite(options.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
+      closers.push(() => dynalite.close());
+      dynamoClient = localDynamoClient(dynalite.endpoint);
+    }
+    await ensureTable(dynamoClient, tableName);
+
+    // Secrets: the sandbox app's credentials live in the secrets file like any provider's.
+    const secretsFile = env.BROKER_SECRETS_FILE ?? join(options.inMemory ? join(dataDir, 'tmp', randomBytes(4).toString('hex')) : dataDir, 'secrets.json');
+    await ensureSecretsFile(secretsFile, { sandbox: { client_id: 'sandbox-app', client_secret: randomBytes(24).toString('base64url') } });
+    const sandboxCredentials = (JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, ClientCredentials>).sandbox!;
+
+    // The server must be listening before the sandbox registers its redirect URI (port 0 = random).
+    const events = new LogEventSink();
+    const adminKey = env.BROKER_ADMIN_KEY || randomBytes(24).toString('base64url');
+    let broker: Broker | undefined;
+    const server: LocalServer = await startLocalServer({ port, adminKey, events, installableProviders: ['sandbox'] });
+    closers.push(() => server.close());
+
+    const sandbox = await startSandboxProvider({
+      ...options.sandbox,
+      port: sandboxPort,
+      clients: [
+        {
+          ...sandboxCredentials,
+          redirect_uris: [`${server.url}/oauth/sandbox/callback`, `http://localhost:${server.port}/oauth/sandbox/callback`],
+        },
+      ],
+    });
+    closers.push(() => sandbox.close());
+
+    const overrides: Record<string, Partial<ProviderInput>> = {
+      sandbox: {
+        authorization_url: `${sandbox.issuer}/auth`,
+        token_url: `${sandbox.issuer}/token`,
+        revocation: { url: `${sandbox.issuer}/token/revocation` },
+      },
+      'sandbox-cc': { token_url: `${sandbox.issuer}/token` },
+    };
+    const clock = options.clock ?? systemClock;
+    const deps = await depsFromEnv(
+      { ...env, BROKER_TABLE_NAME: tableName, BROKER_SECRETS_FILE: secretsFile, BROKER_KEY_FILE: env.BROKER_KEY_FILE ?? join(dataDir, 'token.key') },
+      {
+        store: new DynamoDbConnectionStore({ tableName, client: dynamoClient, clock }),
+        cipher: env.BROKER_KMS_KEY_ID ? undefined : await LocalTokenCipher.fromKeyFile(env.BROKER_KEY_FILE ?? join(dataDir, 'token.key')),
+        events: env.BROKER_EVENT_BUS_NAME ? undefined : events,
+        catalogue: loadCatalogue({ env, overrides }),
+        clock,
+        fetch: options.fetch,
+      },
+    );
+    broker = new Broker(deps, {
+      publicUrl: server.url,
+      returnToAllowlist: [server.url],
+      ...configFromEnv(env),
+      ...options.config,
+    });
+    useBroker(broker);
+
+    const sweepOnce = async (): Promise<unknown> =>
+      refreshHandler({ source: 'aws.events', 'detail-type': 'Scheduled Event' } as never, lambdaContext(60_000));
+    const sweepIntervalMs = options.sweepIntervalMs ?? Number(env.BROKER_SWEEP_INTERVAL_S ?? 60) * 1000;
+    if (sweepIntervalMs > 0) {
+      const timer = setInterval(() => {
+        sweepOnce().catch((err: unknown) => logger.error('scheduled sweep failed', { error: err instanceof Error ? err.name : 'unknown' }));
+      }, sweepIntervalMs);
+      timer.unref();
+      closers.push(async () => clearInterval(timer));
+    }
+
+    return {
+      url: server.url,
+      adminKey,
+      installUrl: `${server.url}/oauth/sandbox/install`,
+      dashboardUrl: `${server.url}/#key=${adminKey}`,
+      broker,
+      sandbox,
+      events,
+      tableName,
+      dynamoClient,
+      sweep: sweepOnce,
+      close: () => closeAll(closers),
+    };
+  } catch (err) {
+    await closeAll(closers);
+    throw err;
+  }
+}
+
+async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {
+  for (const close of closers.reverse()) await close().catch(() => undefined);
+}

@@ -1,0 +1,211 @@
+/**
+ * The local HTTP edge: a node:http server that turns each request into the same
+ * API Gateway v2 event the deployed functions receive and calls the same handlers.
+ * Admin routes are guarded by a bearer admin key here (IAM does it on AWS).
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { handler as adminHandler } from '../../functions/admin';
+import { handler as authorizeHandler } from '../../functions/authorize';
+import { handler as callbackHandler } from '../../functions/callback';
+import type { LogEventSink } from '../adapters/log-sink';
+import { BrokerError } from '../errors';
+import { errorJson, json, type HttpResponse } from '../http/responses';
+import { logger } from '../logger';
+import { dashboardPage } from './dashboard';
+
+type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
+
+interface Route {
+  method: string;
+  /** API Gateway route key, e.g. `GET /connections/{id}`. */
+  routeKey: string;
+  pattern: RegExp;
+  params: string[];
+  admin: boolean;
+  handler: HttpHandler;
+}
+
+function route(routeKey: string, handler: HttpHandler, admin: boolean): Route {
+  const [method, path] = routeKey.split(' ') as [string, string];
+  const params: string[] = [];
+  const pattern = new RegExp(
+    `^${path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      params.push(name);
+      return '([^/]+)';
+    })}$`,
+  );
+  return { method, routeKey, pattern, params, admin, handler };
+}
+
+const admin = adminHandler as unknown as HttpHandler;
+export const LOCAL_ROUTES: Route[] = [
+  route('GET /oauth/{provider}/install', authorizeHandler as unknown as HttpHandler, false),
+  route('GET /oauth/{provider}/callback', callbackHandler as unknown as HttpHandler, false),
+  route('GET /connections', admin, true),
+  route('GET /connections/{id}', admin, true),
+  route('POST /connections/{id}/token', admin, true),
+  route('PUT /connections/{id}', admin, true),
+  route('DELETE /connections/{id}', admin, true),
+];
+
+export interface LocalServerOptions {
+  port: number;
+  host?: string;
+  adminKey: string;
+  events?: LogEventSink;
+  /** Provider keys shown with install links on the dashboard. */
+  installableProviders?: string[];
+}
+
+export interface LocalServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 64 * 1024;
+
+export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const server: Server = createServer((req, res) => {
+    handle(req, res, options).catch((err: unknown) => {
+      logger.error('local server error', { error: err instanceof Error ? err.name : 'unknown' });
+      if (!res.headersSent) send(res, errorJson(err));
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, options: LocalServerOptions): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://local');
+  const method = req.method ?? 'GET';
+  if (method === 'GET' && (url.pathname === '/' || url.pathname === '/dashboard')) {
+    send(res, { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: dashboardPage(options.installableProviders ?? []) });
+    return;
+  }
+  if (method === 'GET' && url.pathname === '/events') {
+    if (!authorized(req, options.adminKey)) return send(res, unauthorized());
+    send(res, json(200, { events: options.events?.recent() ?? [] }));
+    return;
+  }
+  const match = matchRoute(method, url.pathname);
+  if (!match) {
+    send(res, errorJson(new BrokerError('invalid_request', `No route ${method} ${url.pathname}`)), 404);
+    return;
+  }
+  if (match.route.admin && !authorized(req, options.adminKey)) return send(res, unauthorized());
+  const body = await readBody(req);
+  const event = toEvent(req, url, match.route, match.pathParameters, body);
+  const response = await match.route.handler(event, lambdaContext());
+  send(res, response);
+}
+
+function matchRoute(method: string, path: string): { route: Route; pathParameters: Record<string, string> } | undefined {
+  for (const candidate of LOCAL_ROUTES) {
+    if (candidate.method !== method) continue;
+    const found = candidate.pattern.exec(path);
+    if (!found) continue;
+    const pathParameters: Record<string, string> = {};
+    candidate.params.forEach((name, index) => {
+      pathParameters[name] = found[index + 1]!;
+    });
+    return { route: candidate, pathParameters };
+  }
+  return undefined;
+}
+
+function authorized(req: IncomingMessage, adminKey: string): boolean {
+  const header = req.headers.authorization ?? '';
+  const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  const expected = Buffer.from(adminKey);
+  return presented.length === expected.length && timingSafeEqual(presented, expected);
+}
+
+function unauthorized(): HttpResponse {
+  return errorJson(new BrokerError('unauthorized', 'Admin routes need Authorization: Bearer <admin key> (printed by npm start, or BROKER_ADMIN_KEY)'));
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new BrokerError('invalid_request', 'Body too large');
+    chunks.push(chunk as Buffer);
+  }
+  return chunks.length === 0 ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+/** The API Gateway HTTP API (payload 2.0) event for this request. */
+function toEvent(req: IncomingMessage, url: URL, matched: Route, pathParameters: Record<string, string>, body: string | undefined): APIGatewayProxyEventV2 {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
+  }
+  headers['x-forwarded-proto'] = 'http';
+  const query: Record<string, string> = {};
+  for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
+  const host = headers.host ?? 'localhost';
+  return {
+    version: '2.0',
+    routeKey: matched.routeKey,
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
+    pathParameters,
+    body,
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'local',
+      domainName: host,
+      domainPrefix: host.split('.')[0] ?? host,
+      http: { method: matched.method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId: randomUUID(),
+      routeKey: matched.routeKey,
+      stage: '$default',
+      time: new Date().toISOString(),
+      timeEpoch: Date.now(),
+    },
+  };
+}
+
+/** A Lambda context good enough for the handlers (they only read remaining time). */
+export function lambdaContext(timeoutMs = 30_000): Context {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'local',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:local:000000000000:function:local',
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: 'local',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function send(res: ServerResponse, response: HttpResponse, statusOverride?: number): void {
+  res.writeHead(statusOverride ?? response.statusCode, response.headers);
+  res.end(response.body ?? '');
+}
