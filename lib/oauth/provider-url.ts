@@ -1,0 +1,23 @@
+/**
+ * Internal to `lib/oauth`: turns a catalogue URL template into a `URL` to call.
+ * Filling the placeholders (and refusing values that would reshape the URL) is
+ * `expandTemplate`'s job; this only adds the check that the result is an http(s) URL.
+ */
+import { BrokerError } from '../errors';
+import { expandTemplate, type TemplateValues } from '../providers/template';
+
+/** Expands `template` for `providerKey`; `field` names the catalogue field in errors. */
+export function providerUrl(template: string, values: TemplateValues, providerKey: string, field: string): URL {
+  const expanded = expandTemplate(template, values, providerKey);
+  let url: URL;
+  try {
+    url = new URL(expanded);
+  } catch {
+    // Not echoing the URL: a filled-in template can carry a token (`${token}`).
+    throw new BrokerError('configuration_error', `Provider "${providerKey}": ${field} is not a valid URL after expansion`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new BrokerError('configuration_error', `Provider "${providerKey}": ${field} must be an http(s) URL`);
+  }
+  return url;
+}

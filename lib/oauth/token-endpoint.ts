@@ -1,0 +1,519 @@
+/**
+ * The back-channel half: code exchange, refresh, client credentials and revocation, each as a
+ * request builder plus one shared response processor (the oauth4webapi shape).
+ *
+ * Why not oauth4webapi's own `authorizationCodeGrantRequest` / `refreshTokenGrantRequest` /
+ * `clientCredentialsGrantRequest`: they always POST a form body with `grant_type`, and the
+ * catalogue has to express providers that do not (RD Station: JSON body without `grant_type`;
+ * Marketo: GET with every parameter in the query; extra headers such as HighLevel `Version`).
+ * Its strict processors would also reject responses these providers really send (no
+ * `token_type`, `expires_in` as a string, a `status` field as the error code). So the requests
+ * are built here from the `Provider` entry, and oauth4webapi is used where it fits (state, PKCE).
+ *
+ * Errors never carry a token, code, code_verifier or client secret: not in `message`, not in
+ * `details`, not in `cause`. The provider's `error_description` is left out on purpose (it can
+ * echo anything); only its error code, after a charset check, and the HTTP status are kept.
+ */
+import type { ClientCredentials, TokenSet } from '../connections/model';
+import { BrokerError } from '../errors';
+import type { Provider } from '../providers/schema';
+import { providerUrl } from './provider-url';
+
+export type TokenGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
+
+export type TokenGrantParameters =
+  | { grant_type: 'authorization_code'; code: string; redirectUri: string; codeVerifier?: string }
+  | { grant_type: 'refresh_token'; refreshToken: string }
+  | { grant_type: 'client_credentials'; scopes?: string[] };
+
+export interface TokenEndpointOptions {
+  /** Defaults to the global `fetch`. */
+  fetch?: typeof fetch;
+  /** Whole-exchange budget (connect, headers and body). Default 10 000 ms. */
+  timeoutMs?: number;
+  /** Epoch ms; used for `expires_at` and `Retry-After` dates. */
+  now?: () => number;
+}
+
+export interface TokenGrantResult {
+  /**
+   * The normalised token set. After a refresh, `refresh_token: undefined` means the provider
+   * did not rotate it: the CALLER must keep the refresh token it already has.
+   */
+  tokens: TokenSet;
+  /** From the response `scope`, split on the provider's separator, whitespace or commas; undefined when absent. */
+  grantedScopes?: string[];
+  /** The catalogue's `token_response_metadata` fields present in the response, as strings. */
+  metadata: Record<string, string>;
+  /** First of the catalogue's `tenant_fields` present in `metadata`. */
+  tenant?: string;
+  httpStatus: number;
+}
+
+/** A token or revocation request, ready to send. */
+export interface TokenEndpointRequest {
+  url: URL;
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Lower-cased names. */
+  headers: Record<string, string>;
+  body?: string;
+  /** Values in this request that must never reach an error (used to scrub the provider's error code). */
+  secretValues: string[];
+}
+
+export interface ProcessTokenResponseOptions {
+  now?: () => number;
+  /** Values to scrub from anything copied out of the response into an error. */
+  secretValues?: string[];
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Error-body fields that carry the provider's error code, in order (RFC 6749 `error`, HubSpot `status`, RD Station `error_type`). */
+const ERROR_CODE_FIELDS = ['error', 'status', 'error_type', 'error_code'] as const;
+/** What a provider error code may look like to be copied into an error; anything else is dropped. */
+const DISPLAYABLE_CODE = /^[A-Za-z0-9_.:\- ]{1,100}$/;
+
+type ExchangeKind = TokenGrantType | 'revocation';
+
+interface BufferedResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+interface ProcessContext {
+  now: () => number;
+  secretValues: readonly string[];
+}
+
+/** Authorization code exchange (RFC 6749 §4.1.3, https://www.rfc-editor.org/rfc/rfc6749#section-4.1.3; PKCE RFC 7636 §4.5). */
+export async function exchangeCode(
+  provider: Provider,
+  credentials: ClientCredentials,
+  p: { code: string; redirectUri: string; codeVerifier?: string; connectionConfig?: Record<string, string> },
+  options: TokenEndpointOptions = {},
+): Promise<TokenGrantResult> {
+  const grant: TokenGrantParameters = {
+    grant_type: 'authorization_code',
+    code: p.code,
+    redirectUri: p.redirectUri,
+    ...(p.codeVerifier !== undefined ? { codeVerifier: p.codeVerifier } : {}),
+  };
+  return runGrant(provider, buildTokenRequest(provider, credentials, grant, p.connectionConfig), 'authorization_code', options);
+}
+
+/**
+ * Refresh token grant (RFC 6749 §6, https://www.rfc-editor.org/rfc/rfc6749#section-6).
+ * A result without `tokens.refresh_token` means the old one stays valid: the caller keeps it.
+ */
+export async function refreshGrant(
+  provider: Provider,
+  credentials: ClientCredentials,
+  p: { refreshToken: string; connectionConfig?: Record<string, string> },
+  options: TokenEndpointOptions = {},
+): Promise<TokenGrantResult> {
+  const grant: TokenGrantParameters = { grant_type: 'refresh_token', refreshToken: p.refreshToken };
+  return runGrant(provider, buildTokenRequest(provider, credentials, grant, p.connectionConfig), 'refresh_token', options);
+}
+
+/** Client credentials grant (RFC 6749 §4.4, https://www.rfc-editor.org/rfc/rfc6749#section-4.4). */
+export async function clientCredentialsGrant(
+  provider: Provider,
+  credentials: ClientCredentials,
+  p: { scopes?: string[]; connectionConfig?: Record<string, string> } = {},
+  options: TokenEndpointOptions = {},
+): Promise<TokenGrantResult> {
+  const grant: TokenGrantParameters = { grant_type: 'client_credentials', ...(p.scopes !== undefined ? { scopes: p.scopes } : {}) };
+  return runGrant(provider, buildTokenRequest(provider, credentials, grant, p.connectionConfig), 'client_credentials', options);
+}
+
+/**
+ * Token revocation per `provider.revocation` (RFC 7009 §2.1, https://www.rfc-editor.org/rfc/rfc7009#section-2.1).
+ * Resolves without a request when the provider defines no revocation or the token set lacks
+ * the token to revoke: the caller decides what "revoked" means then.
+ */
+export async function revokeToken(
+  provider: Provider,
+  credentials: ClientCredentials,
+  p: { tokens: TokenSet; connectionConfig?: Record<string, string> },
+  options: TokenEndpointOptions = {},
+): Promise<void> {
+  const request = buildRevocationRequest(provider, credentials, p.tokens, p.connectionConfig);
+  if (request === undefined) return;
+  const response = await send(provider, request, 'revocation', options);
+  const failure = classifyFailure(provider, response, 'revocation', context(options, request.secretValues));
+  if (failure !== undefined) throw failure;
+}
+
+/** Builds a token endpoint request from the catalogue entry (RFC 6749 §3.2, https://www.rfc-editor.org/rfc/rfc6749#section-3.2). */
+export function buildTokenRequest(
+  provider: Provider,
+  credentials: ClientCredentials,
+  grant: TokenGrantParameters,
+  connectionConfig?: Record<string, string>,
+): TokenEndpointRequest {
+  const isRefresh = grant.grant_type === 'refresh_token';
+  const url =
+    isRefresh && provider.refresh_url !== undefined
+      ? providerUrl(provider.refresh_url, { connectionConfig }, provider.key, 'refresh_url')
+      : providerUrl(provider.token_url, { connectionConfig }, provider.key, 'token_url');
+
+  // Grant-defining parameters first; catalogue extras never override them.
+  const params = new Map<string, string>();
+  const secretValues = [credentials.client_secret];
+  if (!provider.omit_grant_type) params.set('grant_type', grant.grant_type);
+  switch (grant.grant_type) {
+    case 'authorization_code':
+      params.set('code', grant.code);
+      params.set('redirect_uri', grant.redirectUri);
+      secretValues.push(grant.code);
+      // disable_pkce: the provider gets no PKCE parameter at either end (see buildAuthorizationUrl).
+      if (grant.codeVerifier !== undefined && !provider.disable_pkce) {
+        params.set('code_verifier', grant.codeVerifier);
+        secretValues.push(grant.codeVerifier);
+      }
+      break;
+    case 'refresh_token':
+      params.set('refresh_token', grant.refreshToken);
+      secretValues.push(grant.refreshToken);
+      break;
+    case 'client_credentials': {
+      const scope = [...new Set((grant.scopes ?? []).filter((s) => s !== ''))].join(provider.scope_separator);
+      if (scope !== '') params.set('scope', scope);
+      break;
+    }
+  }
+
+  const headers: Record<string, string> = { accept: 'application/json' };
+  for (const [name, value] of Object.entries(provider.token_headers)) {
+    headers[name.toLowerCase()] = value;
+  }
+  if (provider.token_request_auth_method === 'basic') {
+    headers.authorization = basicAuthorization(credentials);
+  } else {
+    params.set('client_id', credentials.client_id);
+    params.set('client_secret', credentials.client_secret);
+  }
+
+  const extras = isRefresh ? provider.refresh_params : provider.token_params;
+  for (const [name, value] of Object.entries(extras)) {
+    if (!params.has(name)) params.set(name, value);
+  }
+
+  const method = provider.token_request_method;
+  if (method === 'GET' || provider.body_format === 'query') {
+    // Marketo wants everything, the client secret included, in the query: the provider's
+    // contract, not a choice. Such URLs are never logged or put into errors.
+    for (const [name, value] of params) url.searchParams.set(name, value);
+    return { url, method, headers, secretValues };
+  }
+  if (provider.body_format === 'json') {
+    headers['content-type'] = 'application/json';
+    return { url, method, headers, body: JSON.stringify(Object.fromEntries(params)), secretValues };
+  }
+  headers['content-type'] = 'application/x-www-form-urlencoded';
+  return { url, method, headers, body: new URLSearchParams([...params]).toString(), secretValues };
+}
+
+/** Builds the revocation request, or undefined when there is nothing to call (RFC 7009 §2.1, https://www.rfc-editor.org/rfc/rfc7009#section-2.1). */
+export function buildRevocationRequest(
+  provider: Provider,
+  credentials: ClientCredentials,
+  tokens: TokenSet,
+  connectionConfig?: Record<string, string>,
+): TokenEndpointRequest | undefined {
+  const revocation = provider.revocation;
+  if (revocation === undefined) return undefined;
+  const token = revocation.token === 'refresh_token' ? tokens.refresh_token : tokens.access_token;
+  if (token === undefined || token === '') return undefined;
+
+  const secretValues = [credentials.client_secret, tokens.access_token, ...(tokens.refresh_token ? [tokens.refresh_token] : [])];
+  const inPath = revocation.token_in === 'path';
+  // `${token}` is only filled when the catalogue says the token goes in the path.
+  const url = providerUrl(revocation.url, { connectionConfig, token: inPath ? token : undefined }, provider.key, 'revocation.url');
+
+  const params = new URLSearchParams();
+  if (!inPath) {
+    params.set('token', token);
+    if (revocation.send_token_type_hint) params.set('token_type_hint', revocation.token);
+  }
+  const headers: Record<string, string> = { accept: 'application/json' };
+  switch (revocation.auth) {
+    case 'client_secret_post':
+      params.set('client_id', credentials.client_id);
+      params.set('client_secret', credentials.client_secret);
+      break;
+    case 'basic':
+      headers.authorization = basicAuthorization(credentials);
+      break;
+    case 'bearer_access_token':
+      headers.authorization = `Bearer ${tokens.access_token}`;
+      break;
+    case 'none':
+      break;
+  }
+  if (params.toString() === '') return { url, method: revocation.method, headers, secretValues };
+  // RFC 7009 §2.1: the revocation request is always form encoded.
+  headers['content-type'] = 'application/x-www-form-urlencoded';
+  return { url, method: revocation.method, headers, body: params.toString(), secretValues };
+}
+
+/**
+ * Validates a token endpoint response for any grant and normalises it into a `TokenGrantResult`
+ * (RFC 6749 §5.1–5.2, https://www.rfc-editor.org/rfc/rfc6749#section-5.1); throws `BrokerError` only.
+ */
+export async function processTokenResponse(
+  provider: Provider,
+  response: Response,
+  grant: TokenGrantType,
+  options: ProcessTokenResponseOptions = {},
+): Promise<TokenGrantResult> {
+  let text: string;
+  try {
+    text = await response.text();
+  } catch {
+    throw new BrokerError('provider_unavailable', `Provider ${provider.key}: the token response body could not be read`, {
+      details: { grant, network: true, http_status: response.status },
+    });
+  }
+  return interpretTokenResponse(provider, { status: response.status, headers: response.headers, text }, grant, context(options, options.secretValues ?? []));
+}
+
+async function runGrant(provider: Provider, request: TokenEndpointRequest, grant: TokenGrantType, options: TokenEndpointOptions): Promise<TokenGrantResult> {
+  const response = await send(provider, request, grant, options);
+  return interpretTokenResponse(provider, response, grant, context(options, request.secretValues));
+}
+
+function context(options: { now?: () => number }, secretValues: readonly string[]): ProcessContext {
+  return { now: options.now ?? Date.now, secretValues };
+}
+
+/** Sends the request and buffers the body, all under one timeout; transport failures become BrokerErrors. */
+async function send(provider: Provider, request: TokenEndpointRequest, kind: ExchangeKind, options: TokenEndpointOptions): Promise<BufferedResponse> {
+  const fetchImpl = options.fetch ?? fetch;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const signal = AbortSignal.timeout(timeoutMs);
+  try {
+    const response = await fetchImpl(request.url, {
+      method: request.method,
+      headers: request.headers,
+      ...(request.body !== undefined ? { body: request.body } : {}),
+      // A redirect would replay the credentials to wherever it points; treat it as an error instead.
+      redirect: 'manual',
+      signal,
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, text };
+  } catch (err) {
+    if (err instanceof BrokerError) throw err;
+    if (signal.aborted) {
+      throw new BrokerError('provider_timeout', `Provider ${provider.key}: no ${exchangeLabel(kind)} response within ${timeoutMs} ms`, {
+        details: { grant: kind, timeout_ms: timeoutMs },
+      });
+    }
+    // No `cause`: fetch errors can quote the URL, and Marketo's URL carries the client secret.
+    const networkError = networkErrorCode(err);
+    throw new BrokerError('provider_unavailable', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint unreachable`, {
+      details: { grant: kind, network: true, ...(networkError !== undefined ? { network_error: networkError } : {}) },
+    });
+  }
+}
+
+/** The one validation path: status, error body, JSON, then each field. */
+function interpretTokenResponse(provider: Provider, response: BufferedResponse, grant: TokenGrantType, ctx: ProcessContext): TokenGrantResult {
+  const failure = classifyFailure(provider, response, grant, ctx);
+  if (failure !== undefined) throw failure;
+
+  const json = parseJson(response.text);
+  if (!isJsonObject(json)) {
+    throw new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(grant)} response is not a JSON object`, {
+      details: { grant, http_status: response.status },
+    });
+  }
+  const invalid = (field: string, expected: string): BrokerError =>
+    new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(grant)} response has ${field} missing or not ${expected}`, {
+      details: { grant, http_status: response.status, field },
+    });
+
+  const accessToken = own(json, 'access_token');
+  if (typeof accessToken !== 'string' || accessToken === '') throw invalid('access_token', 'a non-empty string');
+
+  const rawTokenType = own(json, 'token_type');
+  let tokenType: string;
+  if (rawTokenType === undefined || rawTokenType === null || rawTokenType === '') tokenType = provider.default_token_type;
+  else if (typeof rawTokenType === 'string') tokenType = rawTokenType;
+  else throw invalid('token_type', 'a string');
+
+  const expiresIn = expiresInSeconds(own(json, 'expires_in'));
+  if (expiresIn === 'invalid') throw invalid('expires_in', 'a non-negative number');
+  const lifetime = expiresIn ?? provider.default_expires_in;
+  const expiresAt = lifetime === undefined ? undefined : ctx.now() + Math.round(lifetime * 1000);
+  if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) throw invalid('expires_in', 'a plausible lifetime');
+
+  const refreshToken = optionalString(own(json, 'refresh_token'));
+  if (refreshToken === 'invalid') throw invalid('refresh_token', 'a string');
+  const idToken = optionalString(own(json, 'id_token'));
+  if (idToken === 'invalid') throw invalid('id_token', 'a string');
+  const scope = scopeString(own(json, 'scope'), provider.scope_separator);
+  if (scope === 'invalid') throw invalid('scope', 'a string');
+
+  const tokens: TokenSet = {
+    access_token: accessToken,
+    token_type: tokenType.toLowerCase(),
+    ...(refreshToken !== undefined ? { refresh_token: refreshToken } : {}),
+    ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
+    ...(scope !== undefined ? { scope } : {}),
+    ...(idToken !== undefined ? { id_token: idToken } : {}),
+  };
+  const metadata = metadataOf(json, provider.token_response_metadata);
+  const tenant = provider.tenant_fields.map((field) => metadata[field]).find((v) => v !== undefined && v !== '');
+  return {
+    tokens,
+    ...(scope !== undefined ? { grantedScopes: splitScopes(scope, provider.scope_separator) } : {}),
+    metadata,
+    ...(tenant !== undefined ? { tenant } : {}),
+    httpStatus: response.status,
+  };
+}
+
+/** Maps a non-success response (or a 2xx carrying an OAuth `error`) to a BrokerError; undefined when it is a success. */
+function classifyFailure(provider: Provider, response: BufferedResponse, kind: ExchangeKind, ctx: ProcessContext): BrokerError | undefined {
+  const { status } = response;
+  const success = status >= 200 && status < 300;
+  const body = parseJson(response.text);
+  // On a 2xx only an OAuth `error` field means failure; `status` etc. may be ordinary payload there.
+  const providerCode = providerErrorCode(body, success ? ['error'] : ERROR_CODE_FIELDS);
+  if (success && providerCode === undefined) return undefined;
+
+  const shownCode = providerCode === undefined ? undefined : displayableCode(providerCode, ctx.secretValues);
+  const details = { grant: kind, http_status: status, ...(shownCode !== undefined ? { provider_error: shownCode } : {}) };
+  const suffix = shownCode !== undefined ? ` (${shownCode})` : '';
+
+  if (status === 429 || status >= 500) {
+    const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), ctx.now);
+    return new BrokerError('provider_unavailable', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint answered HTTP ${status}${suffix}; try later`, {
+      details: { ...details, ...(retryAfter !== undefined ? { retry_after_s: retryAfter } : {}) },
+    });
+  }
+  const grantCanDie = kind === 'refresh_token' || kind === 'client_credentials';
+  if (
+    grantCanDie &&
+    ((providerCode !== undefined && provider.dead_grant_errors.includes(providerCode)) || provider.dead_grant_statuses.includes(status))
+  ) {
+    return new BrokerError('needs_reauth', `Provider ${provider.key} rejected the ${exchangeLabel(kind)}${suffix}: the grant is no longer valid, reconnect`, {
+      details,
+    });
+  }
+  return new BrokerError('provider_error', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint answered HTTP ${status}${suffix}`, { details });
+}
+
+function exchangeLabel(kind: ExchangeKind): string {
+  switch (kind) {
+    case 'authorization_code':
+      return 'code exchange';
+    case 'refresh_token':
+      return 'token refresh';
+    case 'client_credentials':
+      return 'client credentials';
+    case 'revocation':
+      return 'revocation';
+  }
+}
+
+/** RFC 6749 §2.3.1: id and secret are form-urlencoded before being joined and base64-encoded. */
+function basicAuthorization(credentials: ClientCredentials): string {
+  const encoded = `${formUrlEncode(credentials.client_id)}:${formUrlEncode(credentials.client_secret)}`;
+  return `Basic ${Buffer.from(encoded, 'utf8').toString('base64')}`;
+}
+
+function formUrlEncode(value: string): string {
+  return new URLSearchParams([['', value]]).toString().slice(1);
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+type JsonObject = Record<string, unknown>;
+
+function isJsonObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Own properties only: a body field named `constructor` must not find Object.prototype's. */
+function own(object: JsonObject, key: string): unknown {
+  return Object.hasOwn(object, key) ? object[key] : undefined;
+}
+
+function providerErrorCode(body: unknown, fields: readonly string[]): string | undefined {
+  if (!isJsonObject(body)) return undefined;
+  for (const field of fields) {
+    const value = own(body, field);
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return undefined;
+}
+
+/** The provider's error code as it may appear in an error, or undefined when it looks like anything but a code. */
+function displayableCode(code: string, secretValues: readonly string[]): string | undefined {
+  if (!DISPLAYABLE_CODE.test(code)) return undefined;
+  if (secretValues.some((secret) => secret.length >= 4 && code.includes(secret))) return undefined;
+  return code;
+}
+
+function networkErrorCode(err: unknown): string | undefined {
+  const cause = err instanceof Error ? err.cause : undefined;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined;
+  return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(code) ? code : undefined;
+}
+
+function retryAfterSeconds(header: string | null, now: () => number): number | undefined {
+  if (header === null) return undefined;
+  const value = header.trim();
+  if (/^\d+$/.test(value)) return Number(value);
+  const at = Date.parse(value);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - now()) / 1000));
+}
+
+function expiresInSeconds(value: unknown): number | undefined | 'invalid' {
+  if (value === undefined || value === null) return undefined;
+  const seconds = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0 ? seconds : 'invalid';
+}
+
+/** Absent, null and '' all mean "not sent" (a refresh then keeps the old refresh token). */
+function optionalString(value: unknown): string | undefined | 'invalid' {
+  if (value === undefined || value === null || value === '') return undefined;
+  return typeof value === 'string' ? value : 'invalid';
+}
+
+/** `scope` is a string per RFC 6749 §5.1; a list of strings is accepted and joined. */
+function scopeString(value: unknown, separator: string): string | undefined | 'invalid' {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((s): s is string => typeof s === 'string')) return value.join(separator);
+  return 'invalid';
+}
+
+function splitScopes(scope: string, separator: string): string[] {
+  const parts = (separator === '' ? [scope] : scope.split(separator)).flatMap((part) => part.split(/[\s,]+/));
+  return [...new Set(parts.filter((s) => s !== ''))];
+}
+
+function metadataOf(json: JsonObject, fields: readonly string[]): Record<string, string> {
+  const entries: [string, string][] = [];
+  for (const field of fields) {
+    const value = own(json, field);
+    if (value === undefined || value === null) continue;
+    entries.push([field, typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)]);
+  }
+  // fromEntries defines own properties, so a field named `__proto__` cannot touch the prototype.
+  return Object.fromEntries(entries);
+}
