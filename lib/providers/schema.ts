@@ -11,7 +11,11 @@
  */
 import { z } from 'zod';
 
-const url = z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL (placeholders like ${connectionConfig.x} allowed)');
+// A template may also start with a placeholder that stands for a whole base URL (Marketo's
+// per-instance `${connectionConfig.identity_url}/oauth/token`); template.ts checks that value at use.
+const url = z
+  .string()
+  .regex(/^(?:https?:\/\/|\$\{connectionConfig\.[A-Za-z0-9_-]+\})\S+$/, 'must be an http(s) URL (placeholders like ${connectionConfig.x} allowed)');
 const stringMap = z.record(z.string(), z.string());
 
 export const revocationSchema = z.strictObject({

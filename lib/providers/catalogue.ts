@@ -1,0 +1,379 @@
+/**
+ * The provider catalogue: the built-in entries (edited in `catalogue.yaml`, shipped as
+ * `catalogue.generated.ts` so a Lambda bundle reads no file), the operator's own file
+ * (`BROKER_PROVIDERS_FILE`), and programmatic overrides, merged and validated once.
+ *
+ * Layers merge by provider key, field by field (a later layer's field replaces the whole
+ * earlier value; `null` removes it). Then `extends` is resolved the same way (the parent's
+ * merged entry under the child's), every entry is checked against `providerSchema` and a
+ * few cross-field rules, and all problems are reported together, one line each.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { BrokerError } from '../errors';
+import { BUILTIN_CATALOGUE } from './catalogue.generated';
+import { providerSchema, type Catalogue, type Provider, type ProviderDefinition, type ProviderInput } from './schema';
+import { templatePlaceholders } from './template';
+
+/** Where the built-in entries are edited; named in error messages. */
+export const BUILTIN_CATALOGUE_SOURCE = 'lib/providers/catalogue.yaml';
+
+/** A provider key: it appears in routes (`/oauth/{provider}/install`) and secret names. */
+export const PROVIDER_KEY_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** A `connection_config` parameter name, as `${connectionConfig.<name>}` can reference it. */
+const CONNECTION_CONFIG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
+
+/** One source of catalogue entries: a mapping of provider key to (partial) entry. */
+export interface CatalogueLayer {
+  /** Named in error messages: a file path, or a label for programmatic input. */
+  source: string;
+  entries: unknown;
+}
+
+export interface LoadCatalogueOptions {
+  /** Where `BROKER_PROVIDERS_FILE` is read from; defaults to `process.env`. */
+  env?: NodeJS.ProcessEnv;
+  /** Applied last, field by field (the local runtime points `sandbox` at the port it really started on). */
+  overrides?: Record<string, Partial<ProviderInput>>;
+  /** Bypass the per-file memo (tests, or after the file changed). */
+  fresh?: boolean;
+}
+
+/** Who supplied a field: the layer, and the provider it was inherited from when that is not the entry itself. */
+interface FieldOrigin {
+  source: string;
+  provider: string;
+}
+
+interface RawEntry {
+  /** The layer that first defined this key. */
+  source: string;
+  /** Fields as merged so far; `null` = explicitly removed (kept until `extends` is resolved). */
+  fields: Record<string, unknown>;
+  origin: Record<string, FieldOrigin>;
+}
+
+const OVERRIDES_SOURCE = 'loadCatalogue overrides';
+
+// Catalogues are memoised per user file so a warm Lambda does not re-read and re-validate.
+const memo = new Map<string, Catalogue>();
+
+/** Validates one catalogue mapping (`source` is named in errors); throws `configuration_error` listing every problem. */
+export function parseCatalogue(raw: unknown, source: string): Map<string, Provider> {
+  return parseCatalogueLayers([{ source, entries: raw }]);
+}
+
+/** Merges layers (later wins, field by field), resolves `extends`, validates; throws `configuration_error` listing every problem. */
+export function parseCatalogueLayers(layers: readonly CatalogueLayer[]): Map<string, Provider> {
+  const problems: string[] = [];
+  const merged = mergeLayers(layers, problems);
+  const catalogue = new Map<string, Provider>();
+
+  for (const [key, entry] of merged) {
+    const report = (field: string | undefined, message: string, resolvedEntry?: RawEntry) =>
+      problems.push(problemLine(key, resolvedEntry ?? entry, field, message));
+    if (!PROVIDER_KEY_PATTERN.test(key)) {
+      report(undefined, 'the key must be 1-63 lowercase letters, digits or hyphens, not starting with a hyphen');
+      continue;
+    }
+    const resolved = resolveExtends(key, merged);
+    if ('error' in resolved) {
+      report('extends', resolved.error);
+      continue;
+    }
+    const input = withoutRemovedFields(resolved.entry.fields);
+    const parsed = providerSchema.safeParse(input);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) {
+        if (issue.code === 'unrecognized_keys') {
+          for (const unknownKey of issue.keys) report(formatPath([...issue.path, unknownKey]), 'unknown field', resolved.entry);
+        } else {
+          const message = valueAt(input, issue.path) === undefined ? 'is required' : issue.message;
+          report(formatPath(issue.path), message, resolved.entry);
+        }
+      }
+      continue;
+    }
+    const ruleProblems = crossFieldProblems(parsed.data);
+    for (const [field, message] of ruleProblems) report(field, message, resolved.entry);
+    if (ruleProblems.length > 0) continue;
+
+    catalogue.set(key, deepFreeze({ ...parsed.data, key, secret_name: parsed.data.secret_name ?? key }));
+  }
+
+  if (problems.length > 0) {
+    throw new BrokerError('configuration_error', problems.join('\n'), { details: { problems: problems.length } });
+  }
+  return catalogue;
+}
+
+/** One problem line, naming the layer that supplied the offending field (or defined the provider). */
+function problemLine(key: string, entry: RawEntry, field: string | undefined, message: string): string {
+  const origin = field === undefined ? undefined : entry.origin[field.split('.')[0] ?? ''];
+  const source = origin?.source ?? entry.source;
+  const inherited = origin !== undefined && origin.provider !== key ? ` (inherited from "${origin.provider}")` : '';
+  const where = field === undefined ? '' : ` field "${field}":`;
+  return `Provider catalogue ${source}: provider ${JSON.stringify(key)}:${where} ${message}${inherited}`;
+}
+
+/** Loads the built-in catalogue, then `BROKER_PROVIDERS_FILE` (YAML or JSON), then `overrides`. */
+export function loadCatalogue(options: LoadCatalogueOptions = {}): Catalogue {
+  const env = options.env ?? process.env;
+  const file = env['BROKER_PROVIDERS_FILE']?.trim() || undefined;
+  // Overrides are per caller (a port chosen at start-up), so a catalogue built with them is never shared.
+  const memoKey = options.overrides === undefined && options.fresh !== true ? (file ? path.resolve(file) : '') : undefined;
+  const cached = memoKey === undefined ? undefined : memo.get(memoKey);
+  if (cached) return cached;
+
+  const layers: CatalogueLayer[] = [{ source: BUILTIN_CATALOGUE_SOURCE, entries: BUILTIN_CATALOGUE }];
+  if (file) layers.push({ source: file, entries: readCatalogueFile(file) });
+  if (options.overrides) layers.push({ source: OVERRIDES_SOURCE, entries: options.overrides });
+
+  const catalogue: Catalogue = parseCatalogueLayers(layers);
+  if (memoKey !== undefined) memo.set(memoKey, catalogue);
+  return catalogue;
+}
+
+/** The entry for `key`, or `unknown_provider` naming the known keys. */
+export function getProvider(catalogue: Catalogue, key: string): Provider {
+  const provider = catalogue.get(key);
+  if (provider) return provider;
+  const known = [...catalogue.keys()].sort().join(', ');
+  // JSON.stringify quotes and escapes: the key comes from a URL path.
+  throw new BrokerError('unknown_provider', `Unknown provider ${JSON.stringify(key.slice(0, 100))}. Known providers: ${known}`, {
+    details: { provider: key.slice(0, 100) },
+  });
+}
+
+/**
+ * Checks a connection's `connection_config` against the provider's declared parameters:
+ * required ones present, values strings matching their `pattern` in full, no unknown keys.
+ */
+export function validateConnectionConfig(provider: Provider, config: unknown): Record<string, string> {
+  const given = config ?? {};
+  if (!isPlainObject(given)) {
+    throw new BrokerError('invalid_request', `connection_config must be an object of string values (provider "${provider.key}")`, {
+      details: { field: 'connection_config' },
+    });
+  }
+  const problems: Array<{ field: string; message: string }> = [];
+  const valid: Record<string, string> = {};
+
+  for (const [name, value] of Object.entries(given)) {
+    const field = `connection_config.${printableName(name)}`;
+    if (!Object.hasOwn(provider.connection_config, name)) {
+      problems.push({ field, message: `${field} is not a parameter of provider "${provider.key}"` });
+    } else if (typeof value !== 'string') {
+      problems.push({ field, message: `${field} must be a string` });
+    }
+  }
+  for (const [name, definition] of Object.entries(provider.connection_config)) {
+    const field = `connection_config.${name}`;
+    const value = Object.hasOwn(given, name) ? given[name] : undefined;
+    if (typeof value !== 'string' && value !== undefined) continue; // reported above
+    if (value === undefined || value === '') {
+      if (!definition.optional) problems.push({ field, message: `${field} is required by provider "${provider.key}"` });
+      continue;
+    }
+    if (definition.pattern !== undefined && !fullMatch(definition.pattern).test(value)) {
+      const hint = definition.description ?? `pattern ${definition.pattern}`;
+      problems.push({ field, message: `${field} has the wrong format for provider "${provider.key}" (expected: ${hint})` });
+      continue;
+    }
+    valid[name] = value;
+  }
+
+  const first = problems[0];
+  if (first !== undefined) {
+    throw new BrokerError('invalid_request', problems.map((p) => p.message).join('; '), { details: { field: first.field } });
+  }
+  return valid;
+}
+
+// ---------------------------------------------------------------------------
+// Layers and `extends`
+
+function mergeLayers(layers: readonly CatalogueLayer[], problems: string[]): Map<string, RawEntry> {
+  const merged = new Map<string, RawEntry>();
+  for (const layer of layers) {
+    if (layer.entries === null || layer.entries === undefined) continue; // an empty file adds nothing
+    if (!isPlainObject(layer.entries)) {
+      problems.push(`Provider catalogue ${layer.source}: must be a mapping of provider key to provider entry`);
+      continue;
+    }
+    for (const [key, entry] of Object.entries(layer.entries)) {
+      if (!isPlainObject(entry)) {
+        problems.push(`Provider catalogue ${layer.source}: provider ${JSON.stringify(key)}: must be a mapping of fields`);
+        continue;
+      }
+      const target = merged.get(key) ?? { source: layer.source, fields: {}, origin: {} };
+      for (const [field, value] of Object.entries(entry)) {
+        if (value === undefined) continue; // `{ field: undefined }` in TypeScript overrides means "not given"
+        target.fields[field] = value;
+        target.origin[field] = { source: layer.source, provider: key };
+      }
+      merged.set(key, target);
+    }
+  }
+  return merged;
+}
+
+/** The entry with its `extends` chain folded in (root ancestor first, so nearer entries win). */
+function resolveExtends(key: string, merged: Map<string, RawEntry>): { entry: RawEntry } | { error: string } {
+  const chain = [key];
+  for (;;) {
+    const current = chain[chain.length - 1] as string;
+    const parent = merged.get(current)?.fields['extends'];
+    // A non-string `extends` is left to the schema, which reports its type.
+    if (typeof parent !== 'string') break;
+    if (!merged.has(parent)) {
+      return { error: current === key ? `unknown provider "${parent}"` : `"${current}" extends unknown provider "${parent}"` };
+    }
+    if (chain.includes(parent)) return { error: `extends cycle: ${[...chain, parent].join(' -> ')}` };
+    chain.push(parent);
+  }
+  const own = merged.get(key) as RawEntry;
+  const entry: RawEntry = { source: own.source, fields: {}, origin: {} };
+  for (const ancestor of chain.reverse()) {
+    const layer = merged.get(ancestor) as RawEntry;
+    Object.assign(entry.fields, layer.fields);
+    Object.assign(entry.origin, layer.origin);
+  }
+  return { entry };
+}
+
+function withoutRemovedFields(fields: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null));
+}
+
+// ---------------------------------------------------------------------------
+// Rules the schema cannot express field by field
+
+const URL_FIELDS = ['authorization_url', 'token_url', 'refresh_url'] as const;
+/** Parameter and header maps whose values may use `${connectionConfig.<name>}` too. */
+const VALUE_MAP_FIELDS = ['authorization_params', 'token_params', 'refresh_params', 'token_headers'] as const;
+
+function crossFieldProblems(definition: ProviderDefinition): Array<[field: string, message: string]> {
+  const problems: Array<[string, string]> = [];
+
+  if (definition.auth_mode === 'OAUTH2' && definition.authorization_url === undefined) {
+    problems.push(['authorization_url', 'is required when auth_mode is OAUTH2']);
+  }
+
+  for (const [name, field] of Object.entries(definition.connection_config)) {
+    if (!CONNECTION_CONFIG_KEY_PATTERN.test(name)) {
+      problems.push([`connection_config.${name}`, 'parameter names must start with a letter and use letters, digits, "_" or "-"']);
+    }
+    if (field.pattern !== undefined) {
+      try {
+        fullMatch(field.pattern);
+      } catch {
+        problems.push([`connection_config.${name}.pattern`, 'is not a valid regular expression']);
+      }
+    }
+  }
+
+  const checkTemplate = (field: string, template: string, tokenAllowed: boolean, isUrl = true) => {
+    for (const placeholder of templatePlaceholders(template)) {
+      if (placeholder.kind === 'unknown') {
+        problems.push([field, `unknown placeholder ${placeholder.text} (use \${connectionConfig.<name>}${tokenAllowed ? ' or ${token}' : ''})`]);
+      } else if (placeholder.kind === 'token') {
+        if (!tokenAllowed) problems.push([field, '${token} is only allowed in revocation.url']);
+        else if (placeholder.atStart) problems.push([field, '${token} cannot start a URL']);
+      } else if (!Object.hasOwn(definition.connection_config, placeholder.key)) {
+        problems.push([field, `\${connectionConfig.${placeholder.key}} is not declared in connection_config`]);
+      } else if (isUrl && placeholder.atStart && !/^\$\{[^}]*\}(?:\/|$)/.test(template)) {
+        // The base URL is inserted without a trailing slash: `${base}token` would change its host or last segment.
+        problems.push([field, 'a placeholder that starts a URL must be followed by "/"']);
+      }
+    }
+  };
+  for (const field of URL_FIELDS) {
+    const template = definition[field];
+    if (template !== undefined) checkTemplate(field, template, false);
+  }
+  for (const field of VALUE_MAP_FIELDS) {
+    for (const [name, template] of Object.entries(definition[field])) checkTemplate(`${field}.${name}`, template, false, false);
+  }
+
+  const revocation = definition.revocation;
+  if (revocation !== undefined) {
+    checkTemplate('revocation.url', revocation.url, true);
+    const hasTokenPlaceholder = templatePlaceholders(revocation.url).some((p) => p.kind === 'token');
+    if (revocation.token_in === 'path' && !hasTokenPlaceholder) {
+      problems.push(['revocation.url', 'must contain ${token} when revocation.token_in is "path"']);
+    }
+    if (revocation.token_in === 'body' && hasTokenPlaceholder) {
+      problems.push(['revocation.token_in', 'must be "path" when revocation.url contains ${token}']);
+    }
+  }
+
+  const metadata = new Set(definition.token_response_metadata);
+  for (const [index, field] of definition.tenant_fields.entries()) {
+    if (!metadata.has(field)) problems.push([`tenant_fields.${index}`, `"${field}" must also be listed in token_response_metadata`]);
+  }
+  return problems;
+}
+
+// ---------------------------------------------------------------------------
+// The operator's file
+
+function readCatalogueFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new BrokerError('configuration_error', `Provider catalogue ${file}: cannot read the file (${reason}), named by BROKER_PROVIDERS_FILE`, {
+      cause: err,
+    });
+  }
+  try {
+    // YAML 1.2 reads JSON too, but JSON.parse gives JSON files the errors their authors expect.
+    return file.toLowerCase().endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    const reason = err instanceof Error ? (err.message.split('\n')[0] ?? '') : '';
+    const format = file.toLowerCase().endsWith('.json') ? 'JSON' : 'YAML';
+    throw new BrokerError('configuration_error', `Provider catalogue ${file}: not valid ${format}: ${reason}`, { cause: err });
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Small helpers
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A `connection_config` pattern must match the whole value: an unanchored `https://` would accept `evil?https://`. */
+function fullMatch(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
+}
+
+function formatPath(issuePath: ReadonlyArray<PropertyKey>): string {
+  return issuePath.map(String).join('.');
+}
+
+function valueAt(root: unknown, issuePath: ReadonlyArray<PropertyKey>): unknown {
+  let current = root;
+  for (const segment of issuePath) {
+    if (!isPlainObject(current) && !Array.isArray(current)) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
+
+/** Caller-supplied names go into messages; keep them on one short line. */
+function printableName(name: string): string {
+  return /^[\w.-]{1,64}$/.test(name) ? name : JSON.stringify(name.slice(0, 64));
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
