@@ -118,6 +118,8 @@ export interface FaultProvider {
   requests: RecordedRequest[];
   /** Tokens revoked through `/revoke` or `DELETE /refresh-tokens/:token`, in order. */
   revoked: string[];
+  /** Per-request hook (starts as the `onRequest` option); tests may replace it at any time. */
+  onRequest: FaultProviderOptions['onRequest'];
   /** Delay before every answer (ms); change at will. */
   latencyMs: number;
   /** Lifetime of newly issued access tokens (s); change at will. */
@@ -215,6 +217,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     calls: { token: 0, byGrant: {}, revoke: 0, me: 0 },
     requests: [],
     revoked: [],
+    onRequest: options.onRequest,
     latencyMs: options.latencyMs ?? 0,
     expiresIn: options.expiresIn ?? 3600,
     issueCode(o = {}) {
@@ -454,7 +457,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
       state.calls.byGrant[grant] = (state.calls.byGrant[grant] ?? 0) + 1;
     }
 
-    const hooked = options.onRequest ? await options.onRequest(record) : undefined;
+    const hooked = state.onRequest ? await state.onRequest(record) : undefined;
     const scripted = hooked ?? (isToken ? state.script.shift() : undefined);
     await sleep(state.latencyMs + (scripted?.delayMs ?? 0));
 

@@ -18,10 +18,17 @@ import { unseal } from '../../lib/connections/sealing';
 import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../lib/local/runtime';
 import { localDynamoClient } from '../../lib/local/dynalite';
 
-/** A clock tests can move forward; starts at real time so the sandbox (real time) agrees. */
+/**
+ * A clock tests can move forward. It starts at real time so a real provider agrees;
+ * `frozen` stops it from ticking on its own, for assertions on exact durations.
+ */
 export class MovableClock {
   offsetMs = 0;
-  now = (): number => Date.now() + this.offsetMs;
+  private readonly frozenAt: number | undefined;
+  constructor(frozen = false) {
+    this.frozenAt = frozen ? Date.now() : undefined;
+  }
+  now = (): number => (this.frozenAt ?? Date.now()) + this.offsetMs;
   advance(ms: number): void {
     this.offsetMs += ms;
   }

@@ -1,0 +1,106 @@
+/**
+ * A broker over dynalite talking to the programmable fault provider, for refresh
+ * tests that need failures the real sandbox cannot produce on demand.
+ */
+import { randomBytes } from 'node:crypto';
+import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
+import { MemoryEventSink } from '../../lib/adapters/log-sink';
+import { Broker } from '../../lib/broker';
+import type { BrokerConfig } from '../../lib/connections/context';
+import type { ClientCredentials } from '../../lib/connections/model';
+import type { ConnectionStore, SecretStore, TokenCipher } from '../../lib/ports';
+import { parseCatalogue } from '../../lib/providers/catalogue';
+import type { Catalogue, ProviderInput } from '../../lib/providers/schema';
+import type { FaultProvider } from './fault-provider';
+import type { MovableClock } from './local-broker';
+
+export const FAULT_CLIENT: ClientCredentials = { client_id: 'fault-app', client_secret: 'fault-secret-value' };
+
+/** Catalogue entries pointing at the fault provider: an authorization-code provider, a Marketo-like GET CC one, a POST CC one. */
+export function faultCatalogue(provider: FaultProvider, extra: Record<string, Partial<ProviderInput>> = {}): Catalogue {
+  return parseCatalogue(
+    {
+      fault: {
+        display_name: 'Fault stub',
+        auth_mode: 'OAUTH2',
+        authorization_url: provider.authorizeUrl,
+        token_url: provider.tokenUrl,
+        allow_stateless_callback: true,
+        dead_grant_errors: ['invalid_grant', 'BAD_REFRESH_TOKEN', 'INVALID_REFRESH_TOKEN'],
+        revocation: { url: `${provider.url}/revoke`, auth: 'client_secret_post' },
+        ...extra.fault,
+      },
+      'fault-marketo': {
+        display_name: 'Marketo-like',
+        auth_mode: 'OAUTH2_CC',
+        token_url: '${connectionConfig.identity_url}/token',
+        token_request_method: 'GET',
+        body_format: 'query',
+        connection_config: { identity_url: { title: 'Identity URL', pattern: '^http://127\\.0\\.0\\.1:\\d+$' } },
+        secret_name: 'fault',
+        ...extra['fault-marketo'],
+      },
+      'fault-cc': {
+        display_name: 'Fracttal-like CC',
+        auth_mode: 'OAUTH2_CC',
+        token_url: provider.tokenUrl,
+        token_request_auth_method: 'basic',
+        secret_name: 'fault',
+        ...extra['fault-cc'],
+      },
+    },
+    'test catalogue',
+  );
+}
+
+export class StaticSecrets implements SecretStore {
+  constructor(private readonly secrets: Record<string, ClientCredentials>) {}
+  async getClientCredentials(name: string): Promise<ClientCredentials> {
+    const found = this.secrets[name];
+    if (!found) throw new Error(`no secret ${name}`);
+    return found;
+  }
+}
+
+export interface FaultBrokerDeps {
+  store: ConnectionStore;
+  provider: FaultProvider;
+  clock: MovableClock;
+  cipher?: TokenCipher;
+  events?: MemoryEventSink;
+  config?: Partial<BrokerConfig>;
+  instanceId?: string;
+}
+
+export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: MemoryEventSink; cipher: TokenCipher } {
+  const events = deps.events ?? new MemoryEventSink();
+  const cipher = deps.cipher ?? new LocalTokenCipher(randomBytes(32));
+  const broker = new Broker(
+    {
+      store: deps.store,
+      cipher,
+      secrets: new StaticSecrets({ fault: FAULT_CLIENT }),
+      events,
+      catalogue: faultCatalogue(deps.provider),
+      clock: deps.clock,
+      instanceId: deps.instanceId,
+      random: () => 0.5,
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))),
+    },
+    { providerTimeoutMs: 2_000, leaseMs: 5_000, ...deps.config },
+  );
+  return { broker, events, cipher };
+}
+
+/** Installs a connection through the callback (the fault provider allows marketplace-initiated callbacks). */
+export async function installFault(broker: Broker, provider: FaultProvider, connectionId?: string): Promise<string> {
+  const code = provider.issueCode();
+  if (connectionId) {
+    const url = await broker.startInstall({ provider: 'fault', connectionId, requestBaseUrl: 'http://broker.test' });
+    const state = url.searchParams.get('state')!;
+    const result = await broker.completeCallback({ provider: 'fault', query: { code, state }, requestBaseUrl: 'http://broker.test' });
+    return result.connectionId;
+  }
+  const result = await broker.completeCallback({ provider: 'fault', query: { code }, requestBaseUrl: 'http://broker.test' });
+  return result.connectionId;
+}
