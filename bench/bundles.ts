@@ -1,0 +1,173 @@
+/**
+ * Bundle size and cold-start import cost of each Lambda handler, next to a baseline that
+ * only imports the AWS SDK clients the broker uses and constructs them.
+ *
+ * Each handler is bundled with exactly the options the stack deploys with
+ * (infra/bundling.ts), then imported N times, each time in a fresh `node` process with the
+ * functions' NODE_OPTIONS; the time of the `import()` itself is recorded. Two variants
+ * explain the stack's choices: the same bundle without source maps (what
+ * `--enable-source-maps` costs) and a bundle that leaves the SDK external, resolved from
+ * node_modules as Lambda resolves its built-in copy (what bundling the SDK buys).
+ *
+ * Target: no handler above 1.5x the baseline's median. Prints figures; never fails on time.
+ *   npx tsx bench/bundles.ts            (N=15)
+ *   BENCH_RUNS=31 npx tsx bench/bundles.ts
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import * as esbuild from 'esbuild';
+import { HANDLER_BUNDLING, HANDLER_ENTRIES, HANDLER_NODE_OPTIONS, handlerBuildOptions } from '../infra/bundling';
+
+const run = promisify(execFile);
+const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
+/** Inside node_modules so that the SDK-external variant resolves the SDK like a deployed function would. */
+const WORK_DIR = join(REPO_ROOT, 'node_modules', '.cache', 'oauth-token-broker-bench');
+const TARGET_RATIO = 1.5;
+
+/** The baseline: the same SDK clients, built once at module scope as the handlers do, and nothing else. */
+const BASELINE_SOURCE = `
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+const dynamo = new DynamoDBClient({});
+export const clients = [DynamoDBDocumentClient.from(dynamo), new KMSClient({}), new SecretsManagerClient({}), new EventBridgeClient({})];
+export const handler = async () => clients.length;
+`;
+
+/** What a deployed function has in its environment at import time (nothing here is called). */
+const CHILD_ENV: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIDBENCH',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  BROKER_TABLE_NAME: 'bench',
+  BROKER_KMS_KEY_ID: 'arn:aws:kms:us-east-1:123456789012:key/bench',
+  BROKER_SECRET_PREFIX: 'oauth-token-broker/',
+  BROKER_EVENT_BUS_NAME: 'default',
+  POWERTOOLS_SERVICE_NAME: 'oauth-token-broker',
+};
+
+interface Bundle {
+  name: string;
+  file: string;
+  bytes: number;
+  mapBytes: number;
+  gzipBytes: number;
+}
+
+interface Timing {
+  median: number;
+  p90: number;
+}
+
+async function build(name: string, entry: string, variant: 'deployed' | 'sdk-external'): Promise<Bundle> {
+  const file = join(WORK_DIR, variant, name, HANDLER_BUNDLING.outFileName);
+  const options = handlerBuildOptions(entry, file);
+  if (variant === 'sdk-external') options.external = ['@aws-sdk/*', '@smithy/*'];
+  await esbuild.build({ ...options, absWorkingDir: REPO_ROOT, logLevel: 'error' });
+  const code = readFileSync(file);
+  return { name, file, bytes: code.length, mapBytes: statSync(`${file}.map`).size, gzipBytes: gzipSync(code).length };
+}
+
+/** Milliseconds `import()` of `file` takes in a fresh Node process. */
+async function importOnce(file: string, nodeOptions: string[]): Promise<number> {
+  const script = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});process.stdout.write(String(performance.now()-t));`;
+  const { stdout } = await run(process.execPath, [...nodeOptions, '--input-type=module', '-e', script], { env: CHILD_ENV, cwd: WORK_DIR });
+  return Number(stdout);
+}
+
+function summarize(samples: number[]): Timing {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+  return { median: at(0.5), p90: at(0.9) };
+}
+
+/** Runs every case `runs` times, round-robin, so drifting machine load hits all cases alike. */
+async function timeAll(cases: Array<{ key: string; file: string; nodeOptions: string[] }>, runs: number): Promise<Map<string, Timing>> {
+  const samples = new Map(cases.map((c) => [c.key, [] as number[]]));
+  for (const c of cases) await importOnce(c.file, c.nodeOptions); // warm the OS file cache
+  for (let i = 0; i < runs; i++) {
+    for (const c of cases) samples.get(c.key)?.push(await importOnce(c.file, c.nodeOptions));
+  }
+  return new Map([...samples].map(([key, values]) => [key, summarize(values)]));
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+const ms = (value: number) => `${value.toFixed(1)} ms`;
+const pad = (text: string, width: number) => text.padStart(width);
+
+/** Prints bundle sizes and import times of every handler against the SDK-only baseline. */
+export async function benchBundles(): Promise<void> {
+  const runs = Number(process.env.BENCH_RUNS ?? 15);
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  mkdirSync(WORK_DIR, { recursive: true });
+  const baselineEntry = join(WORK_DIR, 'baseline-entry.ts');
+  writeFileSync(baselineEntry, BASELINE_SOURCE);
+
+  const entries: Array<[string, string]> = [
+    ['baseline (SDK clients only)', baselineEntry],
+    ...Object.entries(HANDLER_ENTRIES).map(([name, entry]): [string, string] => [name, join(REPO_ROOT, entry)]),
+  ];
+  const deployed = await Promise.all(entries.map(([name, entry]) => build(name.split(' ')[0] as string, entry, 'deployed')));
+  const external = await Promise.all(entries.map(([name, entry]) => build(name.split(' ')[0] as string, entry, 'sdk-external')));
+
+  const withMaps = [HANDLER_NODE_OPTIONS];
+  const timings = await timeAll(
+    [
+      ...deployed.map((b) => ({ key: `deployed:${b.name}`, file: b.file, nodeOptions: withMaps })),
+      ...deployed.map((b) => ({ key: `nomaps:${b.name}`, file: b.file, nodeOptions: [] })),
+      ...external.map((b) => ({ key: `external:${b.name}`, file: b.file, nodeOptions: withMaps })),
+    ],
+    runs,
+  );
+  const t = (key: string) => timings.get(key) as Timing;
+  const baseline = t('deployed:baseline').median;
+
+  console.log(`\nHandler bundles (esbuild ${esbuild.version}, ${HANDLER_BUNDLING.format} ${HANDLER_BUNDLING.target}, minified, SDK bundled), import in a fresh node ${process.version} x${runs}, NODE_OPTIONS=${HANDLER_NODE_OPTIONS}`);
+  const columns: Array<[string, number]> = [
+    ['bundle', 28],
+    ['js', 9],
+    ['gzip', 9],
+    ['map', 9],
+    ['import median', 14],
+    ['p90', 10],
+    ['x baseline', 11],
+    ['no maps', 10],
+    ['SDK external', 14],
+  ];
+  const row = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[i]?.[1] ?? 0) : pad(cell, columns[i]?.[1] ?? 0))).join(' ');
+  console.log(row(columns.map(([title]) => title)));
+  for (const [i, bundle] of deployed.entries()) {
+    const label = (entries[i] as [string, string])[0];
+    const timing = t(`deployed:${bundle.name}`);
+    const ratio = timing.median / baseline;
+    const verdict = bundle.name === 'baseline' ? '' : ratio > TARGET_RATIO ? '  over target' : '  ok';
+    const cells = [
+      label,
+      kib(bundle.bytes),
+      kib(bundle.gzipBytes),
+      kib(bundle.mapBytes),
+      ms(timing.median),
+      ms(timing.p90),
+      `${ratio.toFixed(2)}x`,
+      ms(t(`nomaps:${bundle.name}`).median),
+      ms(t(`external:${bundle.name}`).median),
+    ];
+    console.log(row(cells) + verdict);
+  }
+  console.log(
+    "'no maps': the same bundle imported without --enable-source-maps. 'SDK external': @aws-sdk/* and @smithy/* left out of the bundle and resolved from node_modules, as with Lambda's built-in SDK (medians).",
+  );
+  console.log(`Target: each handler's median import <= ${TARGET_RATIO}x the baseline's. Figures only; nothing fails on time.`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  await benchBundles();
+}

@@ -1,0 +1,307 @@
+/**
+ * `OAuthTokenBroker`: the whole broker as one construct — table, key, provider secrets,
+ * five functions with exactly the access each needs, the HTTP API, and the refresh
+ * schedule with its dead-letter queue and alarms. The stack (infra/stack.ts) adds
+ * outputs; an app that already has a stack can instantiate this in its own and call
+ * `grantGetToken` for its Lambdas.
+ */
+import { extname } from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { DEFAULT_SHARD_COUNT } from '../lib/adapters/dynamodb-table';
+import { loadCatalogue } from '../lib/providers/catalogue';
+import type { Provider } from '../lib/providers/schema';
+import type { HandlerName } from './bundling';
+import { grantBrokerAccess, type BrokerAccess, type BrokerResources } from './constructs/access';
+import { BrokerApi, CALLBACK_PATH, INSTALL_PATH, type CustomDomainProps } from './constructs/broker-api';
+import { BrokerFunction } from './constructs/broker-function';
+import { BrokerTable } from './constructs/broker-table';
+import { ProviderSecrets } from './constructs/provider-secrets';
+import { RefreshSchedule } from './constructs/refresh-schedule';
+import { TokenKey } from './constructs/token-key';
+
+/** Providers enabled when nothing says otherwise (the local `sandbox` entries are not deployable). */
+export const DEFAULT_PROVIDERS = ['hubspot', 'highlevel', 'rdstation', 'fracttal', 'marketo'] as const;
+export const DEFAULT_SECRET_PREFIX = 'oauth-token-broker/';
+export const DEFAULT_SCHEDULE_INTERVAL = Duration.minutes(5);
+export const DEFAULT_PROVIDER_CONCURRENCY = 8;
+/** The `source` of every event the broker publishes (lib/adapters/eventbridge-sink.ts DEFAULT_EVENT_SOURCE). */
+export const EVENT_SOURCE = 'oauth-token-broker';
+
+export interface OAuthTokenBrokerProps {
+  /** Catalogue keys that may be installed. @default DEFAULT_PROVIDERS */
+  providers?: readonly string[];
+  /**
+   * An operator catalogue file (YAML or JSON, `BROKER_PROVIDERS_FILE` format) merged over
+   * the built-in one: read at synth to know the providers and their secrets, and copied into
+   * every function bundle. @default - built-in catalogue only
+   */
+  providersFile?: string;
+  /** Time between refresh sweeps (`BROKER_SWEEP_INTERVAL_S`). @default 5 minutes */
+  scheduleInterval?: Duration;
+  /** The sweep refreshes what is due within this window (`BROKER_REFRESH_HORIZON_S`). @default scheduleInterval */
+  refreshHorizon?: Duration;
+  /** Origins (`https://app.example.com`) an install's `return_to` may point at. @default none: return_to refused */
+  returnToAllowlist?: readonly string[];
+  /** Serve the API on your own domain; callback URLs then use it (`BROKER_PUBLIC_URL`). */
+  customDomain?: CustomDomainProps;
+  /** Secret names are `<secretPrefix><catalogue secret_name>`. @default 'oauth-token-broker/' */
+  secretPrefix?: string;
+  /** `create`: one placeholder secret per provider app, owned by the stack; `reference`: you created them. @default 'create' */
+  secrets?: 'create' | 'reference';
+  /** Where broker events go. @default the account's `default` bus */
+  eventBus?: events.IEventBus;
+  /** Schedule GSI partitions (`BROKER_SHARDS`). Changing it later strands due items on dropped shards. @default 4 */
+  shards?: number;
+  /** Concurrent refreshes per provider in one sweep (`BROKER_PROVIDER_CONCURRENCY`). @default 8 */
+  providerConcurrency?: number;
+  /** @default one month */
+  logRetention?: logs.RetentionDays;
+  /** Where alarms notify. @default alarms without actions */
+  alarmTopic?: sns.ITopic;
+  /** Stage throttling for the whole API. @default 50 requests/s, burst 100 */
+  throttle?: { rateLimit: number; burstLimit: number };
+}
+
+/** How an app's Lambda gets tokens. */
+export enum GetTokenAccess {
+  /** `lambda:InvokeFunction` on the get-token function; the caller needs no table or key access. */
+  INVOKE = 'invoke',
+  /** The table, key, secret and event permissions to run `getToken` from lib/ inside the caller. */
+  IN_PROCESS = 'in-process',
+}
+
+/** The permissions `getToken` needs when it runs in-process (the same as the get-token function's). */
+const GET_TOKEN_ACCESS_BASE: BrokerAccess = {
+  table: ['GetItem', 'UpdateItem'],
+  key: ['GenerateDataKey', 'Decrypt'],
+  secrets: 'catalogue',
+  putEvents: true,
+};
+
+export class OAuthTokenBroker extends Construct {
+  readonly providers: readonly Provider[];
+  readonly table: BrokerTable;
+  readonly tokenKey: TokenKey;
+  readonly secrets: ProviderSecrets;
+  readonly eventBus: events.IEventBus;
+  readonly functions: Readonly<Record<HandlerName, BrokerFunction>>;
+  readonly api: BrokerApi;
+  readonly schedule: RefreshSchedule;
+  readonly secretPrefix: string;
+  readonly #resources: BrokerResources;
+  readonly #environment: Readonly<Record<string, string>>;
+  readonly #clientCredentials: boolean;
+
+  constructor(scope: Construct, id: string, props: OAuthTokenBrokerProps = {}) {
+    super(scope, id);
+
+    this.providers = enabledProviders(props.providers ?? DEFAULT_PROVIDERS, props.providersFile);
+    this.secretPrefix = props.secretPrefix ?? DEFAULT_SECRET_PREFIX;
+    const interval = props.scheduleInterval ?? DEFAULT_SCHEDULE_INTERVAL;
+    const horizon = props.refreshHorizon ?? interval;
+    const shards = props.shards ?? DEFAULT_SHARD_COUNT;
+    const returnToAllowlist = (props.returnToAllowlist ?? []).map(checkOrigin);
+    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    if (interval.toSeconds() < 60) throw new Error('scheduleInterval must be at least 1 minute (EventBridge rate schedules)');
+    checkPositiveInteger('shards', shards);
+    checkPositiveInteger('providerConcurrency', props.providerConcurrency ?? DEFAULT_PROVIDER_CONCURRENCY);
+
+    this.table = new BrokerTable(this, 'Table');
+    this.tokenKey = new TokenKey(this, 'TokenKey');
+    this.secrets = new ProviderSecrets(this, 'ProviderSecrets', {
+      secretNames: this.providers.map((p) => p.secret_name),
+      prefix: this.secretPrefix,
+      mode: props.secrets ?? 'create',
+    });
+    this.eventBus = props.eventBus ?? events.EventBus.fromEventBusName(this, 'DefaultBus', 'default');
+    this.#resources = {
+      table: this.table.table,
+      key: this.tokenKey.key,
+      bus: this.eventBus,
+      catalogueSecretArns: this.secrets.secretArns,
+      secretPrefix: this.secretPrefix,
+      eventSource: EVENT_SOURCE,
+    };
+    // Client-credentials connections may name their own secret (PUT /connections/{id}),
+    // which whoever renews their tokens must be able to read.
+    this.#clientCredentials = this.providers.some((p) => p.auth_mode === 'OAUTH2_CC');
+
+    // Every function builds the same Broker (lib/runtime.ts), so every one gets the
+    // variables that choose its adapters; the bus only where events may be published.
+    this.#environment = {
+      POWERTOOLS_SERVICE_NAME: 'oauth-token-broker',
+      BROKER_TABLE_NAME: this.table.table.tableName,
+      BROKER_KMS_KEY_ID: this.tokenKey.key.keyArn,
+      BROKER_SECRET_PREFIX: this.secretPrefix,
+      BROKER_ENABLED_PROVIDERS: this.providers.map((p) => p.key).join(','),
+      BROKER_SHARDS: String(shards),
+      BROKER_SWEEP_INTERVAL_S: String(interval.toSeconds()),
+      ...(props.providersFile ? { BROKER_PROVIDERS_FILE: `/var/task/${bundledProvidersFileName(props.providersFile)}` } : {}),
+    };
+    const publicEnvironment = {
+      ...(returnToAllowlist.length > 0 ? { BROKER_RETURN_TO_ALLOWLIST: returnToAllowlist.join(',') } : {}),
+      // Only a custom domain is known before deployment; otherwise the handlers derive the
+      // callback URL from the request (the API's own URL here would be a dependency cycle).
+      ...(props.customDomain ? { BROKER_PUBLIC_URL: `https://${props.customDomain.domainName}` } : {}),
+    };
+    const withEvents = { BROKER_EVENT_BUS_NAME: this.eventBus.eventBusName };
+
+    const make = (handler: HandlerName, description: string, timeout: Duration, environment: Record<string, string>) =>
+      new BrokerFunction(this, functionId(handler), {
+        handler,
+        description,
+        timeout,
+        environment: { ...this.#environment, ...environment },
+        logRetention,
+        extraFiles: props.providersFile ? { [bundledProvidersFileName(props.providersFile)]: props.providersFile } : undefined,
+      });
+
+    const refreshTimeout = Duration.seconds(Math.min(Math.max(interval.toSeconds(), 60), 300));
+    this.functions = {
+      authorize: make('authorize', 'oauth-token-broker: GET /oauth/{provider}/install -> provider consent redirect', Duration.seconds(10), {
+        ...publicEnvironment,
+      }),
+      callback: make('callback', 'oauth-token-broker: GET /oauth/{provider}/callback -> code exchange, stored connection', Duration.seconds(29), {
+        ...publicEnvironment,
+        ...withEvents,
+      }),
+      refresh: make('refresh', 'oauth-token-broker: scheduled sweep refreshing tokens ahead of expiry', refreshTimeout, {
+        ...withEvents,
+        BROKER_REFRESH_HORIZON_S: String(horizon.toSeconds()),
+        BROKER_PROVIDER_CONCURRENCY: String(props.providerConcurrency ?? DEFAULT_PROVIDER_CONCURRENCY),
+      }),
+      'get-token': make('get-token', 'oauth-token-broker: getToken for the app (direct invoke)', Duration.seconds(30), {
+        ...withEvents,
+      }),
+      admin: make('admin', 'oauth-token-broker: IAM-authorized admin routes', Duration.seconds(29), { ...withEvents }),
+    };
+
+    const secretsForRenewal = this.#clientCredentials ? 'prefix' : 'catalogue';
+    const access: Record<HandlerName, BrokerAccess> = {
+      // Writes the single-use install state; reads the client id for the consent URL.
+      authorize: { table: ['PutItem'], key: [], secrets: 'catalogue' },
+      // Consumes the state (conditional delete), writes the new connection sealed under the key.
+      callback: { table: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'catalogue', putEvents: true },
+      refresh: { table: ['GetItem', 'UpdateItem'], queryDueIndex: true, key: ['GenerateDataKey', 'Decrypt'], secrets: secretsForRenewal, putEvents: true },
+      'get-token': { ...GET_TOKEN_ACCESS_BASE, secrets: secretsForRenewal },
+      // Lists (Scan), registers client-credentials connections (PutItem) that may reference any secret under the prefix, revokes (UpdateItem).
+      admin: { table: ['Scan', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'prefix', putEvents: true },
+    };
+    for (const [handler, fn] of Object.entries(this.functions) as Array<[HandlerName, BrokerFunction]>) {
+      grantBrokerAccess(fn.role, this.#resources, access[handler]);
+      if (access[handler].secrets === 'prefix') fn.acknowledgeSecretPrefix(this.secretPrefix);
+    }
+
+    this.api = new BrokerApi(this, 'Api', {
+      authorize: this.functions.authorize.function,
+      callback: this.functions.callback.function,
+      admin: this.functions.admin.function,
+      customDomain: props.customDomain,
+      throttleRateLimit: props.throttle?.rateLimit,
+      throttleBurstLimit: props.throttle?.burstLimit,
+      logRetention,
+    });
+
+    this.schedule = new RefreshSchedule(this, 'RefreshSchedule', {
+      refresh: this.functions.refresh.function,
+      refreshLogGroup: this.functions.refresh.logGroup,
+      interval,
+      alarmTopic: props.alarmTopic,
+    });
+  }
+
+  /** The get-token function (invoke it with `{ connection_id, force_refresh? }`). */
+  get getTokenFunction(): lambda.IFunction {
+    return this.functions['get-token'].function;
+  }
+
+  /** Providers a customer installs through the browser (authorization code); client-credentials ones are registered by an admin. */
+  get installableProviders(): readonly Provider[] {
+    return this.providers.filter((p) => p.auth_mode === 'OAUTH2');
+  }
+
+  /** `https://<api or custom domain>/oauth/<provider>/install`: the link to hand the marketplace. */
+  installUrl(providerKey: string): string {
+    return `${this.api.publicUrl}${INSTALL_PATH.replace('{provider}', providerKey)}`;
+  }
+
+  /** The redirect URI to register in the provider's developer portal. */
+  callbackUrl(providerKey: string): string {
+    return `${this.api.publicUrl}${CALLBACK_PATH.replace('{provider}', providerKey)}`;
+  }
+
+  /**
+   * Lets `grantee` get tokens. `INVOKE` (default): `lambda:InvokeFunction` on the get-token
+   * function. `IN_PROCESS`: the table, key (encryption context enforced), secret and event
+   * permissions `getToken` from lib/ needs when it runs inside the grantee — the same the
+   * get-token function has. Use `bindGetToken` to also set the environment variables.
+   */
+  grantGetToken(grantee: iam.IGrantable, access: GetTokenAccess = GetTokenAccess.INVOKE): iam.Grant[] {
+    if (access === GetTokenAccess.INVOKE) return [this.getTokenFunction.grantInvoke(grantee)];
+    return grantBrokerAccess(grantee, this.#resources, {
+      ...GET_TOKEN_ACCESS_BASE,
+      secrets: this.#clientCredentials ? 'prefix' : 'catalogue',
+    });
+  }
+
+  /**
+   * `grantGetToken` plus the environment the grantee's code reads: for `INVOKE`,
+   * `BROKER_GET_TOKEN_FUNCTION_NAME`; for `IN_PROCESS`, the same `BROKER_*` variables the
+   * get-token function runs with (lib/runtime.ts builds the broker from them).
+   */
+  bindGetToken(fn: lambda.Function, access: GetTokenAccess = GetTokenAccess.INVOKE): void {
+    this.grantGetToken(fn, access);
+    for (const [name, value] of Object.entries(this.getTokenEnvironment(access))) fn.addEnvironment(name, value);
+  }
+
+  /** The environment variables a getToken caller needs, per access mode. */
+  getTokenEnvironment(access: GetTokenAccess = GetTokenAccess.INVOKE): Record<string, string> {
+    if (access === GetTokenAccess.INVOKE) return { BROKER_GET_TOKEN_FUNCTION_NAME: this.getTokenFunction.functionName };
+    const { BROKER_PROVIDERS_FILE: _bundledOnly, ...environment } = this.#environment;
+    return { ...environment, BROKER_EVENT_BUS_NAME: this.eventBus.eventBusName };
+  }
+}
+
+/** File name the operator catalogue gets inside each bundle; the extension tells the loader JSON from YAML. */
+function bundledProvidersFileName(file: string): string {
+  return `providers${extname(file).toLowerCase() || '.yaml'}`;
+}
+
+function enabledProviders(keys: readonly string[], providersFile: string | undefined): Provider[] {
+  const catalogue = loadCatalogue({ env: providersFile ? { BROKER_PROVIDERS_FILE: providersFile } : {}, fresh: true });
+  const distinct = [...new Set(keys.map((k) => k.trim()).filter(Boolean))];
+  if (distinct.length === 0) throw new Error('No providers enabled: set the `providers` context (comma-separated catalogue keys)');
+  const unknown = distinct.filter((k) => !catalogue.has(k));
+  if (unknown.length > 0) {
+    throw new Error(`Unknown provider(s) ${unknown.join(', ')}; the catalogue has: ${[...catalogue.keys()].sort().join(', ')}`);
+  }
+  return distinct.map((k) => catalogue.get(k) as Provider);
+}
+
+/** An allowlist entry is an origin: scheme, host, optional port — nothing else. */
+function checkOrigin(entry: string): string {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    throw new Error(`returnToAllowlist: "${entry}" is not a URL origin like https://app.example.com`);
+  }
+  if (url.origin !== entry.replace(/\/$/, '') || (url.protocol !== 'https:' && url.hostname !== 'localhost')) {
+    throw new Error(`returnToAllowlist: "${entry}" must be an https origin (scheme://host[:port]) with no path, query or fragment`);
+  }
+  return url.origin;
+}
+
+function checkPositiveInteger(name: string, value: number): void {
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer, got ${value}`);
+}
+
+function functionId(handler: HandlerName): string {
+  return handler.split('-').map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('');
+}

@@ -1,0 +1,77 @@
+/**
+ * The one definition of how a handler is bundled, shared by the stack's
+ * `NodejsFunction`s and by `bench/bundles.ts`, so the figures the bench prints
+ * are the figures of what gets deployed. No aws-cdk-lib import here: the bench
+ * loads this without paying for the CDK.
+ */
+import type { BuildOptions } from 'esbuild';
+
+/** Node major of the Lambda runtime (`nodejs24.x`, the newest aws-cdk-lib 2.276 knows; cdk-nag L1 wants the newest). */
+export const LAMBDA_NODE_MAJOR = 24;
+
+/**
+ * ESM output needs `require` for the few CommonJS dependencies that call it; the
+ * alias keeps the banner's import from colliding with a bundled `createRequire`.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __brokerCreateRequire } from 'node:module'; const require = __brokerCreateRequire(import.meta.url);";
+
+/**
+ * Bundling settings, in the vocabulary both esbuild and `NodejsFunction` understand.
+ *
+ * The AWS SDK v3 clients are bundled (no externals): the deployed code runs the exact,
+ * pinned versions the tests ran against (the runtime's copy changes under you and
+ * lib-dynamodb must match client-dynamodb), and a minified single file imports faster
+ * than resolving the runtime's unminified packages — `npm run bench` prints both.
+ */
+export const HANDLER_BUNDLING = {
+  target: `node${LAMBDA_NODE_MAJOR}`,
+  format: 'esm',
+  /** `NodejsFunction` names ESM output `index.mjs`, so Node treats it as a module without a package.json. */
+  outFileName: 'index.mjs',
+  minify: true,
+  sourceMap: true,
+  /** Stack traces map to lib/ and functions/ lines; the sources themselves stay out of the zip. */
+  sourcesContent: false,
+  /** Prefer the SDK's ES module builds (tree-shakeable) over its CommonJS ones. */
+  mainFields: ['module', 'main'],
+  externalModules: [] as string[],
+  banner: ESM_REQUIRE_BANNER,
+} as const;
+
+/**
+ * `NODE_OPTIONS` the functions run with (stack traces through the source map). The
+ * function construct sets it, and the bench imports each bundle with it, because loading
+ * the map is part of the cold-start cost.
+ */
+export const HANDLER_NODE_OPTIONS = '--enable-source-maps';
+
+/** esbuild options equivalent to the command line `NodejsFunction` builds from `HANDLER_BUNDLING`. */
+export function handlerBuildOptions(entry: string, outfile: string): BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: HANDLER_BUNDLING.target,
+    format: HANDLER_BUNDLING.format,
+    minify: HANDLER_BUNDLING.minify,
+    sourcemap: HANDLER_BUNDLING.sourceMap,
+    sourcesContent: HANDLER_BUNDLING.sourcesContent,
+    mainFields: [...HANDLER_BUNDLING.mainFields],
+    external: [...HANDLER_BUNDLING.externalModules],
+    banner: { js: HANDLER_BUNDLING.banner },
+    logLevel: 'warning',
+  };
+}
+
+/** The five Lambda handlers, by the name the stack and the bench give them; paths relative to the repo root. */
+export const HANDLER_ENTRIES = {
+  authorize: 'functions/authorize.ts',
+  callback: 'functions/callback.ts',
+  refresh: 'functions/refresh.ts',
+  'get-token': 'functions/get-token.ts',
+  admin: 'functions/admin.ts',
+} as const;
+
+export type HandlerName = keyof typeof HANDLER_ENTRIES;

@@ -1,0 +1,101 @@
+/**
+ * Deploy-time configuration from CDK context (`cdk.json` or `-c key=value`), checked
+ * and turned into `OAuthTokenBrokerProps`. docs/deploy.md lists every key.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { OAuthTokenBrokerProps } from './broker';
+
+/** Context keys the app reads. */
+export const CONTEXT_KEYS = [
+  'stackName',
+  'providers',
+  'providersFile',
+  'scheduleRateMinutes',
+  'refreshHorizonSeconds',
+  'returnToAllowlist',
+  'customDomainName',
+  'customDomainCertificateArn',
+  'secretPrefix',
+  'secrets',
+  'eventBusName',
+  'shards',
+  'providerConcurrency',
+  'logRetentionDays',
+  'alarmTopicArn',
+] as const;
+
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+export interface BrokerAppConfig {
+  stackName: string;
+  broker: Omit<OAuthTokenBrokerProps, 'eventBus' | 'alarmTopic'>;
+  /** Resolved into constructs by the app (they need a scope). */
+  eventBusName?: string;
+  alarmTopicArn?: string;
+}
+
+/** Reads and validates the context; `get` is `app.node.tryGetContext`. */
+export function configFromContext(get: (key: ContextKey) => unknown): BrokerAppConfig {
+  const customDomainName = text(get, 'customDomainName');
+  const certificateArn = text(get, 'customDomainCertificateArn');
+  if (Boolean(customDomainName) !== Boolean(certificateArn)) {
+    throw new Error('Context customDomainName and customDomainCertificateArn go together');
+  }
+  const minutes = number(get, 'scheduleRateMinutes');
+  const horizon = number(get, 'refreshHorizonSeconds');
+  const retention = number(get, 'logRetentionDays');
+  const secrets = text(get, 'secrets');
+  if (secrets !== undefined && secrets !== 'create' && secrets !== 'reference') {
+    throw new Error(`Context secrets must be "create" or "reference", got "${secrets}"`);
+  }
+  return {
+    stackName: text(get, 'stackName') ?? 'OAuthTokenBroker',
+    eventBusName: text(get, 'eventBusName'),
+    alarmTopicArn: text(get, 'alarmTopicArn'),
+    broker: {
+      providers: list(get, 'providers'),
+      providersFile: text(get, 'providersFile'),
+      scheduleInterval: minutes === undefined ? undefined : Duration.minutes(minutes),
+      refreshHorizon: horizon === undefined ? undefined : Duration.seconds(horizon),
+      returnToAllowlist: list(get, 'returnToAllowlist'),
+      customDomain: customDomainName && certificateArn ? { domainName: customDomainName, certificateArn } : undefined,
+      secretPrefix: text(get, 'secretPrefix'),
+      secrets,
+      shards: number(get, 'shards'),
+      providerConcurrency: number(get, 'providerConcurrency'),
+      logRetention: retention === undefined ? undefined : retentionDays(retention),
+    },
+  };
+}
+
+function text(get: (key: ContextKey) => unknown, key: ContextKey): string | undefined {
+  const value = get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number') throw new Error(`Context ${key} must be a string`);
+  return String(value).trim() || undefined;
+}
+
+/** A list from `-c key=a,b` or a JSON array in cdk.json. */
+function list(get: (key: ContextKey) => unknown, key: ContextKey): string[] | undefined {
+  const value = get(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  const items = Array.isArray(value) ? value.map(String) : typeof value === 'string' ? value.split(',') : undefined;
+  if (!items) throw new Error(`Context ${key} must be a comma-separated string or a list`);
+  const trimmed = items.map((item) => item.trim()).filter(Boolean);
+  return trimmed.length > 0 ? trimmed : undefined;
+}
+
+function number(get: (key: ContextKey) => unknown, key: ContextKey): number | undefined {
+  const raw = text(get, key);
+  if (raw === undefined) return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+function retentionDays(days: number): logs.RetentionDays {
+  const allowed = Object.values(logs.RetentionDays).filter((v): v is number => typeof v === 'number');
+  if (!allowed.includes(days)) throw new Error(`Context logRetentionDays must be one of ${allowed.join(', ')}, got ${days}`);
+  return days as logs.RetentionDays;
+}

@@ -1,0 +1,120 @@
+/**
+ * Least-privilege access to the broker's data, as data: each function (and an app's
+ * own Lambda using getToken in-process) declares which table actions, key operations,
+ * secrets and event bus it needs, and `grantBrokerAccess` turns that into exact IAM
+ * statements. No `dynamodb:*`, no `kms:*`, no resource wildcard except the secret
+ * prefix for runtime-registered client-credentials secrets.
+ */
+import { Arn, ArnFormat, Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type { IConstruct } from 'constructs';
+import { TABLE } from '../../lib/adapters/dynamodb-table';
+
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan';
+export type KeyAction = 'GenerateDataKey' | 'Decrypt';
+
+/** The encryption-context keys every token blob is bound to (see lib/adapters/kms-cipher.ts). */
+export const ENCRYPTION_CONTEXT_KEYS = ['connection_id', 'provider'] as const;
+
+export interface BrokerAccess {
+  /** Item actions on the table itself. */
+  table: readonly TableAction[];
+  /** `dynamodb:Query` on the schedule GSI (and only on it). */
+  queryDueIndex?: boolean;
+  /** Key operations, always under the connection-bound encryption context. */
+  key: readonly KeyAction[];
+  /**
+   * Secrets to read: `catalogue` = exactly the provider-app secrets the catalogue names;
+   * `prefix` = every secret under the broker's prefix (client-credentials connections
+   * registered at runtime reference a secret of their own there).
+   */
+  secrets?: 'catalogue' | 'prefix';
+  /** `events:PutEvents` on the broker's bus (reauth-required and connection events). */
+  putEvents?: boolean;
+}
+
+/** What `grantBrokerAccess` needs to know about the broker's resources. */
+export interface BrokerResources {
+  table: dynamodb.ITable;
+  key: kms.IKey;
+  bus: events.IEventBus;
+  /** ARNs of the catalogue's provider-app secrets. */
+  catalogueSecretArns: readonly string[];
+  /** Prefix every broker secret name starts with, e.g. `oauth-token-broker/`. */
+  secretPrefix: string;
+  /** The only `source` the broker may publish events with. */
+  eventSource: string;
+}
+
+/** Grants `access` to `grantee` as separate, explicit statements (one per resource kind). */
+export function grantBrokerAccess(grantee: iam.IGrantable, resources: BrokerResources, access: BrokerAccess): iam.Grant[] {
+  return brokerAccessStatements(resources, access).map((statement) =>
+    iam.Grant.addToPrincipal({ grantee, actions: statement.actions, resourceArns: statement.resources, conditions: statement.conditions }),
+  );
+}
+
+interface StatementSpec {
+  actions: string[];
+  resources: string[];
+  conditions?: Record<string, Record<string, unknown>>;
+}
+
+function brokerAccessStatements(resources: BrokerResources, access: BrokerAccess): StatementSpec[] {
+  const statements: StatementSpec[] = [];
+  if (access.table.length > 0) {
+    statements.push({ actions: access.table.map((a) => `dynamodb:${a}`), resources: [resources.table.tableArn] });
+  }
+  if (access.queryDueIndex) {
+    statements.push({ actions: ['dynamodb:Query'], resources: [dueIndexArn(resources.table)] });
+  }
+  if (access.key.length > 0) {
+    statements.push({
+      actions: access.key.map((a) => `kms:${a}`),
+      resources: [resources.key.keyArn],
+      conditions: tokenKeyConditions(),
+    });
+  }
+  if (access.secrets === 'catalogue' && resources.catalogueSecretArns.length > 0) {
+    statements.push({ actions: ['secretsmanager:GetSecretValue'], resources: [...resources.catalogueSecretArns] });
+  }
+  if (access.secrets === 'prefix') {
+    statements.push({ actions: ['secretsmanager:GetSecretValue'], resources: [secretPrefixArn(resources.table, resources.secretPrefix)] });
+  }
+  if (access.putEvents) {
+    statements.push({
+      actions: ['events:PutEvents'],
+      resources: [resources.bus.eventBusArn],
+      // Nobody can impersonate another service's events on a shared bus with these credentials.
+      conditions: { StringEquals: { 'events:source': resources.eventSource } },
+    });
+  }
+  return statements;
+}
+
+/**
+ * The key may only be used with exactly the connection-binding context: both keys
+ * present (`Null: false`) and no other key (`ForAllValues`). A call without a context,
+ * or with a different one, is denied by IAM before KMS looks at the ciphertext.
+ */
+export function tokenKeyConditions(): Record<string, Record<string, unknown>> {
+  return {
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...ENCRYPTION_CONTEXT_KEYS] },
+    Null: Object.fromEntries(ENCRYPTION_CONTEXT_KEYS.map((k) => [`kms:EncryptionContext:${k}`, 'false'])),
+  };
+}
+
+/** ARN of the schedule GSI by name: no `index/*` wildcard. */
+export function dueIndexArn(table: dynamodb.ITable): string {
+  return `${table.tableArn}/index/${TABLE.dueIndexName}`;
+}
+
+/** `arn:…:secret:<prefix>*`: Secrets Manager appends a random suffix to every secret ARN. */
+export function secretPrefixArn(scope: IConstruct, prefix: string): string {
+  return Arn.format(
+    { service: 'secretsmanager', resource: 'secret', resourceName: `${prefix}*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME },
+    Stack.of(scope),
+  );
+}

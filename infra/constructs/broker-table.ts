@@ -1,0 +1,40 @@
+/**
+ * The broker's one DynamoDB table, declared from the same key constants the store
+ * adapter and the local runtime use (lib/adapters/dynamodb-table.ts).
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { TABLE } from '../../lib/adapters/dynamodb-table';
+
+export interface BrokerTableProps {
+  /** @default RemovalPolicy.RETAIN — the table holds the only copy of rotated refresh tokens. */
+  removalPolicy?: RemovalPolicy;
+  /** @default true */
+  deletionProtection?: boolean;
+}
+
+export class BrokerTable extends Construct {
+  readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: BrokerTableProps = {}) {
+    super(scope, id);
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    // Sparse: only refreshable connections carry `shard` and `refresh_due_at`. ALL, as the
+    // store's ensureTable creates it: the sweep reads whole records from the index (and
+    // re-reads consistently before acting); token blobs in it are ciphertext as in the table.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.dueIndexName,
+      partitionKey: { name: TABLE.dueIndexPartitionKey, type: dynamodb.AttributeType.NUMBER },
+      sortKey: { name: TABLE.dueIndexSortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The deployable stack: one `OAuthTokenBroker` and the outputs a user needs after
+ * `npx cdk deploy` — the API URL, each installable provider's install link (for the
+ * marketplace) and callback URL (for the provider's developer portal), the secrets to
+ * fill, and the get-token function name.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct } from 'constructs';
+import { OAuthTokenBroker, type OAuthTokenBrokerProps } from './broker';
+
+export interface OAuthTokenBrokerStackProps extends StackProps {
+  broker?: OAuthTokenBrokerProps;
+  /** An existing bus for broker events, by name (instead of `broker.eventBus`). @default the account's `default` bus */
+  eventBusName?: string;
+  /** An existing SNS topic alarms notify, by ARN (instead of `broker.alarmTopic`). */
+  alarmTopicArn?: string;
+}
+
+export class OAuthTokenBrokerStack extends Stack {
+  readonly broker: OAuthTokenBroker;
+
+  constructor(scope: Construct, id: string, props: OAuthTokenBrokerStackProps = {}) {
+    super(scope, id, {
+      description: 'oauth-token-broker: OAuth install/callback, KMS-encrypted tokens in DynamoDB, scheduled refresh, getToken',
+      ...props,
+    });
+    const broker = new OAuthTokenBroker(this, 'Broker', {
+      ...props.broker,
+      eventBus: props.broker?.eventBus ?? (props.eventBusName ? events.EventBus.fromEventBusName(this, 'EventBus', props.eventBusName) : undefined),
+      alarmTopic: props.broker?.alarmTopic ?? (props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined),
+    });
+    this.broker = broker;
+
+    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the broker API', value: broker.api.publicUrl });
+    for (const provider of broker.installableProviders) {
+      const id = outputId(provider.key);
+      new CfnOutput(this, `InstallUrl${id}`, {
+        description: `${provider.display_name}: install link for the marketplace listing`,
+        value: broker.installUrl(provider.key),
+      });
+      new CfnOutput(this, `CallbackUrl${id}`, {
+        description: `${provider.display_name}: redirect URL to register in the provider's app settings`,
+        value: broker.callbackUrl(provider.key),
+      });
+    }
+    for (const [name, secret] of broker.secrets.secrets) {
+      new CfnOutput(this, `Secret${outputId(name)}`, {
+        description: `Fill with {"client_id","client_secret"} of the "${name}" app (docs/deploy.md)`,
+        value: secret.secretName,
+      });
+    }
+    new CfnOutput(this, 'GetTokenFunctionName', {
+      description: 'Invoke with {"connection_id": "...", "force_refresh"?: true} to get a token',
+      value: broker.getTokenFunction.functionName,
+    });
+    new CfnOutput(this, 'TableName', { value: broker.table.table.tableName });
+    new CfnOutput(this, 'TokenKeyArn', { value: broker.tokenKey.key.keyArn });
+    new CfnOutput(this, 'RefreshDeadLetterQueueUrl', { value: broker.schedule.deadLetterQueue.queueUrl });
+  }
+}
+
+/** `rd-station` -> `RdStation` (output ids are alphanumeric). */
+function outputId(name: string): string {
+  return name
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

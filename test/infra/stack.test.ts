@@ -1,0 +1,403 @@
+/**
+ * The broker stack as `cdk synth` builds it from cdk.json: routes and their authorization,
+ * the table, key, secrets and schedule, each function's exact IAM, and the environment
+ * that wires the functions to their resources. Logical ids are looked up, never written.
+ */
+import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { TABLE } from '../../lib/adapters/dynamodb-table';
+import { HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, type HandlerName } from '../../infra/bundling';
+import { ADMIN_ROUTES } from '../../infra/constructs/broker-api';
+import { SECRET_PLACEHOLDER_CLIENT_ID } from '../../infra/constructs/provider-secrets';
+import { actionsOf, functionByDescription, roleStatements, synthBroker } from './support';
+
+/** Each handler's function, found by a phrase of its description. */
+const DESCRIPTIONS: Record<HandlerName, string> = {
+  authorize: 'GET /oauth/{provider}/install',
+  callback: 'GET /oauth/{provider}/callback',
+  refresh: 'scheduled sweep',
+  'get-token': 'getToken for the app',
+  admin: 'IAM-authorized admin routes',
+};
+const HANDLERS = Object.keys(DESCRIPTIONS) as HandlerName[];
+const DEFAULT_PROVIDERS = ['hubspot', 'highlevel', 'rdstation', 'fracttal', 'marketo'];
+
+let template: Template;
+let ids: { table: string; key: string; queue: string; api: string; fn: Record<HandlerName, string> };
+
+beforeAll(() => {
+  template = synthBroker().template;
+  const single = (type: string) => {
+    const found = Object.keys(template.findResources(type));
+    if (found.length !== 1) throw new Error(`expected one ${type}, found ${found.length}`);
+    return found[0] as string;
+  };
+  ids = {
+    table: single('AWS::DynamoDB::Table'),
+    key: single('AWS::KMS::Key'),
+    queue: single('AWS::SQS::Queue'),
+    api: single('AWS::ApiGatewayV2::Api'),
+    fn: Object.fromEntries(HANDLERS.map((h) => [h, functionByDescription(template, DESCRIPTIONS[h]).id])) as Record<HandlerName, string>,
+  };
+});
+
+const fnOf = (handler: HandlerName) => functionByDescription(template, DESCRIPTIONS[handler]).resource;
+const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+/** A function's statements other than writing its own logs and X-Ray traces (every function has those). */
+function accessStatements(handler: HandlerName): Array<Record<string, unknown>> {
+  return roleStatements(template, fnOf(handler)).filter((s) => {
+    const actions = actionsOf(s);
+    return !actions.every((a) => a.startsWith('logs:') || a.startsWith('xray:'));
+  });
+}
+
+function statementFor(handler: HandlerName, service: string): Record<string, unknown> | undefined {
+  const found = accessStatements(handler).filter((s) => actionsOf(s).every((a) => a.startsWith(`${service}:`)));
+  if (found.length > 1) throw new Error(`${handler}: ${found.length} ${service} statements`);
+  return found[0];
+}
+
+describe('HTTP API routes', () => {
+  it('serves install and callback publicly and only with GET', () => {
+    for (const routeKey of ['GET /oauth/{provider}/install', 'GET /oauth/{provider}/callback']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey, AuthorizationType: 'NONE' });
+    }
+  });
+
+  it('puts every admin route behind IAM authorization', () => {
+    for (const [method, path] of ADMIN_ROUTES) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} ${path}`, AuthorizationType: 'AWS_IAM' });
+    }
+  });
+
+  it('has no other route (no $default catch-all)', () => {
+    const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
+    expect(keys.sort()).toEqual(
+      ['GET /oauth/{provider}/install', 'GET /oauth/{provider}/callback', ...ADMIN_ROUTES.map(([m, p]) => `${m} ${p}`)].sort(),
+    );
+  });
+
+  it('sends each route to its own handler', () => {
+    const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
+    const handlerOf = (routeKey: string) => {
+      const [route] = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }));
+      const target = JSON.stringify(route?.Properties.Target);
+      const integrationId = Object.keys(integrations).find((id) => target.includes(`"${id}"`));
+      const uri = JSON.stringify(integrations[integrationId ?? '']?.Properties.IntegrationUri);
+      return HANDLERS.find((h) => uri.includes(`"${ids.fn[h]}"`));
+    };
+    expect(handlerOf('GET /oauth/{provider}/install')).toBe('authorize');
+    expect(handlerOf('GET /oauth/{provider}/callback')).toBe('callback');
+    for (const [method, path] of ADMIN_ROUTES) expect(handlerOf(`${method} ${path}`)).toBe('admin');
+  });
+
+  it('throttles the stage and writes access logs without query strings', () => {
+    const format = new Capture();
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: Match.objectLike({ ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() }),
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: format },
+    });
+    const fields = JSON.parse(format.asString()) as Record<string, string>;
+    expect(fields.requestId).toBe('$context.requestId');
+    expect(Object.values(fields).join(' ')).not.toMatch(/querystring|rawQueryString/i);
+  });
+});
+
+describe('DynamoDB table', () => {
+  it('is on-demand with TTL on the shared ttl attribute', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+    });
+  });
+
+  it('has the sparse schedule GSI keyed by shard and refresh_due_at (numbers)', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      AttributeDefinitions: Match.arrayWith([
+        { AttributeName: TABLE.dueIndexPartitionKey, AttributeType: 'N' },
+        { AttributeName: TABLE.dueIndexSortKey, AttributeType: 'N' },
+      ]),
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: TABLE.dueIndexName,
+          KeySchema: [
+            { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
+            { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('has point-in-time recovery and deletion protection, and is retained', () => {
+    template.hasResource('AWS::DynamoDB::Table', {
+      Properties: Match.objectLike({
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+      }),
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+    });
+  });
+});
+
+describe('token key', () => {
+  it('is a customer-managed symmetric key with rotation, retained', () => {
+    template.hasResource('AWS::KMS::Key', {
+      Properties: Match.objectLike({ EnableKeyRotation: true }),
+      DeletionPolicy: 'Retain',
+    });
+    template.hasResourceProperties('AWS::KMS::Alias', { TargetKeyId: getAtt(ids.key) });
+  });
+});
+
+describe('provider secrets', () => {
+  it('creates one placeholder secret per provider app, named under the prefix', () => {
+    for (const name of DEFAULT_PROVIDERS) {
+      template.hasResourceProperties('AWS::SecretsManager::Secret', {
+        Name: `oauth-token-broker/${name}`,
+        GenerateSecretString: {
+          SecretStringTemplate: JSON.stringify({ client_id: SECRET_PLACEHOLDER_CLIENT_ID }),
+          GenerateStringKey: 'client_secret',
+          ExcludePunctuation: true,
+        },
+      });
+    }
+    template.resourceCountIs('AWS::SecretsManager::Secret', DEFAULT_PROVIDERS.length);
+  });
+
+  it('never puts a secret value in the template', () => {
+    template.allResourcesProperties('AWS::SecretsManager::Secret', { SecretString: Match.absent() });
+  });
+});
+
+describe('refresh schedule', () => {
+  it('invokes the refresh function on a rate, with a dead-letter queue and retries', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: getAtt(ids.fn.refresh),
+          DeadLetterConfig: { Arn: getAtt(ids.queue) },
+          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 2 }),
+        }),
+      ],
+    });
+  });
+
+  it('sends failed sweeps to the same queue and does not retry them', () => {
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: ids.fn.refresh },
+      MaximumRetryAttempts: 0,
+      DestinationConfig: { OnFailure: { Destination: getAtt(ids.queue) } },
+    });
+  });
+
+  it('keeps the dead-letter queue encrypted and TLS-only', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('alarms on sweep errors, on error-level refresh logs and on the dead-letter queue', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.fn.refresh } }],
+      Threshold: 1,
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.queue, 'QueueName'] } }],
+      Threshold: 1,
+    });
+    const logGroup = fnOf('refresh').Properties.LoggingConfig as { LogGroup: unknown };
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: logGroup.LogGroup,
+      FilterPattern: '{ $.level = "ERROR" }',
+      MetricTransformations: [Match.objectLike({ MetricName: 'RefreshErrorLogLines' })],
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RefreshErrorLogLines', Threshold: 1 });
+  });
+});
+
+describe('functions', () => {
+  it.each(HANDLERS)('%s runs on the current Node runtime, ARM, traced, ESM with source maps, its own log group', (handler) => {
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp(DESCRIPTIONS[handler].replace(/[{}/]/g, '.')),
+      Runtime: `nodejs${LAMBDA_NODE_MAJOR}.x`,
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      LoggingConfig: Match.objectLike({ LogFormat: 'JSON', LogGroup: { Ref: Match.anyValue() } }),
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: HANDLER_NODE_OPTIONS }) },
+    });
+  });
+
+  it('gives every log group a retention', () => {
+    template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  it('attaches no AWS managed policy to any role', () => {
+    template.allResourcesProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+  });
+});
+
+describe('least privilege', () => {
+  const TABLE_ACTIONS: Record<HandlerName, string[]> = {
+    authorize: ['dynamodb:PutItem'],
+    callback: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+    refresh: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    'get-token': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    admin: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+  };
+
+  it.each(HANDLERS)('%s: only its item actions, on the table ARN', (handler) => {
+    const tableStatements = accessStatements(handler).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:Query'));
+    expect(tableStatements).toHaveLength(1);
+    expect(actionsOf(tableStatements[0] ?? {})).toEqual(TABLE_ACTIONS[handler]);
+    expect(tableStatements[0]?.Resource).toEqual(getAtt(ids.table));
+  });
+
+  it('lets only refresh query, and only the schedule index by name', () => {
+    for (const handler of HANDLERS) {
+      const queries = accessStatements(handler).filter((s) => actionsOf(s).includes('dynamodb:Query'));
+      if (handler !== 'refresh') {
+        expect(queries, handler).toEqual([]);
+        continue;
+      }
+      expect(queries).toEqual([
+        { Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', [getAtt(ids.table), `/index/${TABLE.dueIndexName}`]] } },
+      ]);
+    }
+  });
+
+  it.each(HANDLERS.filter((h) => h !== 'authorize'))('%s: GenerateDataKey and Decrypt on the key, only with the connection-bound context', (handler) => {
+    const statement = statementFor(handler, 'kms');
+    expect(statement).toEqual({
+      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+      Effect: 'Allow',
+      Resource: getAtt(ids.key),
+      Condition: {
+        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connection_id', 'provider'] },
+        Null: { 'kms:EncryptionContext:connection_id': 'false', 'kms:EncryptionContext:provider': 'false' },
+      },
+    });
+  });
+
+  it('gives authorize no key access and no event publishing', () => {
+    expect(statementFor('authorize', 'kms')).toBeUndefined();
+    expect(statementFor('authorize', 'events')).toBeUndefined();
+  });
+
+  it('lets authorize and callback read exactly the catalogue secrets', () => {
+    const secretRefs = Object.keys(template.findResources('AWS::SecretsManager::Secret')).map((id) => ({ Ref: id }));
+    for (const handler of ['authorize', 'callback'] as const) {
+      const statement = statementFor(handler, 'secretsmanager');
+      expect(statement?.Action).toBe('secretsmanager:GetSecretValue');
+      expect(statement?.Resource).toEqual(expect.arrayContaining(secretRefs));
+      expect(statement?.Resource).toHaveLength(secretRefs.length);
+    }
+  });
+
+  it('lets the functions that renew client-credentials tokens read secrets under the prefix only', () => {
+    for (const handler of ['refresh', 'get-token', 'admin'] as const) {
+      const statement = statementFor(handler, 'secretsmanager');
+      expect(statement?.Action).toBe('secretsmanager:GetSecretValue');
+      expect(JSON.stringify(statement?.Resource)).toMatch(/":secret:oauth-token-broker\/\*"/);
+    }
+  });
+
+  it('lets every publisher put events on the bus with the broker source only', () => {
+    for (const handler of ['callback', 'refresh', 'get-token', 'admin'] as const) {
+      const statement = statementFor(handler, 'events');
+      expect(statement?.Action).toBe('events:PutEvents');
+      expect(JSON.stringify(statement?.Resource)).toMatch(/:event-bus\/default"/);
+      expect(statement?.Condition).toEqual({ StringEquals: { 'events:source': 'oauth-token-broker' } });
+    }
+  });
+
+  it('has no wildcard action, and a "*" resource only for X-Ray or the secret prefix', () => {
+    for (const handler of HANDLERS) {
+      for (const statement of roleStatements(template, fnOf(handler))) {
+        expect(actionsOf(statement).filter((a) => a.includes('*')), handler).toEqual([]);
+        const resource = JSON.stringify(statement.Resource);
+        if (!resource.includes('*')) continue;
+        if (resource === '"*"') expect(actionsOf(statement), handler).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+        else expect(resource, handler).toMatch(/":secret:oauth-token-broker\/\*"/);
+      }
+    }
+  });
+
+  it('grants nothing beyond these kinds of access', () => {
+    const services = (handler: HandlerName) =>
+      [...new Set(accessStatements(handler).flatMap((s) => actionsOf(s).map((a) => a.split(':')[0])))].sort();
+    expect(services('authorize')).toEqual(['dynamodb', 'secretsmanager']);
+    expect(services('callback')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager']);
+    expect(services('refresh')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager', 'sqs']);
+    expect(services('get-token')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager']);
+    expect(services('admin')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager']);
+  });
+});
+
+describe('environment wiring', () => {
+  const env = (handler: HandlerName) => (fnOf(handler).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+  it.each(HANDLERS)('%s reaches the table, key and secrets', (handler) => {
+    expect(env(handler)).toMatchObject({
+      BROKER_TABLE_NAME: { Ref: ids.table },
+      BROKER_KMS_KEY_ID: getAtt(ids.key),
+      BROKER_SECRET_PREFIX: 'oauth-token-broker/',
+      BROKER_ENABLED_PROVIDERS: DEFAULT_PROVIDERS.join(','),
+      BROKER_SHARDS: '4',
+      BROKER_SWEEP_INTERVAL_S: '300',
+      POWERTOOLS_SERVICE_NAME: 'oauth-token-broker',
+    });
+  });
+
+  it('names the event bus exactly where events may be published', () => {
+    for (const handler of HANDLERS) {
+      if (handler === 'authorize') expect(env(handler).BROKER_EVENT_BUS_NAME).toBeUndefined();
+      else expect(env(handler).BROKER_EVENT_BUS_NAME).toBe('default');
+    }
+  });
+
+  it('gives the sweep its horizon and per-provider concurrency', () => {
+    expect(env('refresh')).toMatchObject({ BROKER_REFRESH_HORIZON_S: '300', BROKER_PROVIDER_CONCURRENCY: '8' });
+    expect(env('get-token').BROKER_REFRESH_HORIZON_S).toBeUndefined();
+  });
+
+  it('never points a function at the API it sits behind (that would be a dependency cycle)', () => {
+    for (const handler of HANDLERS) {
+      expect(JSON.stringify(env(handler))).not.toContain(ids.api);
+      expect(env(handler).BROKER_PUBLIC_URL).toBeUndefined();
+    }
+  });
+});
+
+describe('outputs', () => {
+  it('prints the API URL, the get-token function name and an install + callback URL per browser-installed provider', () => {
+    const outputs = template.findOutputs('*');
+    const values = Object.values(outputs).map((o) => JSON.stringify(o.Value));
+    template.hasOutput('ApiUrl', { Value: { 'Fn::GetAtt': [ids.api, 'ApiEndpoint'] } });
+    template.hasOutput('GetTokenFunctionName', { Value: { Ref: ids.fn['get-token'] } });
+    for (const key of ['hubspot', 'highlevel', 'rdstation', 'fracttal']) {
+      expect(values.some((v) => v.includes(`/oauth/${key}/install`)), key).toBe(true);
+      expect(values.some((v) => v.includes(`/oauth/${key}/callback`)), key).toBe(true);
+    }
+    // Marketo is client credentials: registered by an admin, never installed through a browser.
+    expect(values.some((v) => v.includes('/oauth/marketo/'))).toBe(false);
+  });
+});
