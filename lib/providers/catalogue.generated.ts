@@ -106,7 +106,12 @@ export const BUILTIN_CATALOGUE = {
     "docs": "https://api.fracttal.com/v2-En/reference/oauth-20",
     "token_url": "https://one.fracttal.com/oauth/token",
     "token_request_auth_method": "basic",
-    "default_expires_in": 7200
+    "default_expires_in": 7200,
+    "dead_grant_errors": [
+      "invalid_client",
+      "unauthorized_client",
+      "invalid_grant"
+    ]
   },
   "marketo": {
     "display_name": "Marketo Engage",
@@ -116,6 +121,13 @@ export const BUILTIN_CATALOGUE = {
     "token_request_method": "GET",
     "body_format": "query",
     "default_expires_in": 3600,
+    "dead_grant_statuses": [
+      401
+    ],
+    "dead_grant_errors": [
+      "invalid_client",
+      "unauthorized"
+    ],
     "connection_config": {
       "identity_url": {
         "title": "Identity URL",
@@ -150,6 +162,13 @@ export const BUILTIN_CATALOGUE = {
     "auth_mode": "OAUTH2_CC",
     "docs": "https://github.com/panva/node-oidc-provider",
     "token_url": "http://127.0.0.1:3001/token",
-    "secret_name": "sandbox"
+    "secret_name": "sandbox",
+    "default_scopes": [
+      "contacts.read"
+    ],
+    "dead_grant_errors": [
+      "invalid_client",
+      "unauthorized_client"
+    ]
   }
 } as const;
