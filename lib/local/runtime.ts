@@ -6,7 +6,7 @@
  * (AWS_ENDPOINT_URL_DYNAMODB, BROKER_KMS_KEY_ID, BROKER_EVENT_BUS_NAME).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { handler as refreshHandler } from '../../functions/refresh';
@@ -92,7 +92,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
 
     // The server must be listening before the sandbox registers its redirect URI (port 0 = random).
     const events = new LogEventSink();
-    const adminKey = env.BROKER_ADMIN_KEY || randomBytes(24).toString('base64url');
+    const adminKey = env.BROKER_ADMIN_KEY || (options.inMemory ? randomBytes(24).toString('base64url') : await persistentAdminKey(join(dataDir, 'admin.key')));
     let broker: Broker | undefined;
     const server: LocalServer = await startLocalServer({ port, adminKey, events, installableProviders: ['sandbox'] });
     closers.push(() => server.close());
@@ -165,6 +165,19 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     await closeAll(closers);
     throw err;
   }
+}
+
+/** The generated admin key is kept in the data dir (mode 0600), so a restart does not change it. */
+async function persistentAdminKey(path: string): Promise<string> {
+  try {
+    const existing = (await readFile(path, 'utf8')).trim();
+    if (existing.length >= 32) return existing;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const key = randomBytes(24).toString('base64url');
+  await writeFile(path, `${key}\n`, { mode: 0o600 });
+  return key;
 }
 
 async function closeAll(closers: Array<() => Promise<void>>): Promise<void> {
