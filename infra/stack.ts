@@ -34,6 +34,12 @@ export class OAuthTokenBrokerStack extends Stack {
     this.broker = broker;
 
     new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the broker API', value: broker.api.publicUrl });
+    if (broker.api.domainName) {
+      new CfnOutput(this, 'CustomDomainTarget', {
+        description: 'Point a CNAME (or alias A/AAAA record) for the custom domain at this name',
+        value: broker.api.domainName.regionalDomainName,
+      });
+    }
     for (const provider of broker.installableProviders) {
       const id = outputId(provider.key);
       new CfnOutput(this, `InstallUrl${id}`, {

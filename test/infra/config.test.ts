@@ -82,6 +82,7 @@ describe('context', () => {
     });
     template.resourceCountIs('AWS::ApiGatewayV2::ApiMapping', 1);
     template.hasOutput('ApiUrl', { Value: 'https://auth.example.com' });
+    template.hasOutput('CustomDomainTarget', { Value: { 'Fn::GetAtt': [Match.anyValue(), 'RegionalDomainName'] } });
   });
 
   it('references existing secrets under the configured prefix instead of creating them', () => {

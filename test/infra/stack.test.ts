@@ -5,6 +5,7 @@
  */
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_ROUTE_KEYS } from '../../functions/admin';
 import { TABLE } from '../../lib/adapters/dynamodb-table';
 import { HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, type HandlerName } from '../../infra/bundling';
 import { ADMIN_ROUTES } from '../../infra/constructs/broker-api';
@@ -69,6 +70,10 @@ describe('HTTP API routes', () => {
     for (const [method, path] of ADMIN_ROUTES) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} ${path}`, AuthorizationType: 'AWS_IAM' });
     }
+  });
+
+  it('routes exactly the keys the admin handler dispatches on', () => {
+    expect(ADMIN_ROUTES.map(([method, path]) => `${method} ${path}`).sort()).toEqual([...ADMIN_ROUTE_KEYS].sort());
   });
 
   it('has no other route (no $default catch-all)', () => {
