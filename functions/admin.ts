@@ -6,6 +6,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Broker } from '../lib/broker';
+import type { RegisterClientCredentialsInput } from '../lib/connections/admin';
 import { BrokerError } from '../lib/errors';
 import { brokerHttpErrors } from '../lib/http/middleware';
 import { json, type HttpResponse } from '../lib/http/responses';
@@ -47,7 +48,7 @@ const routes: Record<string, Route> = {
     }
     return json(200, await broker.getToken(id, { forceRefresh: body.force_refresh === true }));
   },
-  'PUT /connections/{id}': async (broker, id, event) => json(200, { connection: await broker.registerClientCredentials(id, parseBody(event) as never) }),
+  'PUT /connections/{id}': async (broker, id, event) => json(200, { connection: await broker.registerClientCredentials(id, parseBody(event) as unknown as RegisterClientCredentialsInput) }),
   'DELETE /connections/{id}': async (broker, id) => json(200, await broker.revoke(id)),
 };
 

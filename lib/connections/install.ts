@@ -8,6 +8,7 @@ import { logger } from '../logger';
 import { buildAuthorizationUrl, newPkce, newState } from '../oauth/authorize';
 import { exchangeCode } from '../oauth/token-endpoint';
 import type { Provider } from '../providers/schema';
+import type { RecordChanges } from '../ports';
 import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import type { ConnectionRecord, InstallState, TokenSet } from './model';
 import { refreshDueAt, shardOf } from './refresh-policy';
@@ -220,11 +221,12 @@ export async function upsertConnection(
         const record = await ctx.store.create({ id, version: 1, tokenGen: token ? 1 : 0, createdAt: now, updatedAt: now, ...stripUndefined(fields) } as ConnectionRecord);
         return { record, reinstalled: false };
       }
-      const set = stripUndefined({ ...fields, tokenGen: existing.tokenGen + 1 });
-      const remove = (Object.keys(fields) as Array<keyof typeof fields>).filter((key) => fields[key] === undefined && key !== 'provider');
+      // A re-install replaces the grant whole: fields the new grant lacks are removed, and
+      // any lease, parked token, error or retention TTL of the old grant goes with them.
+      const unset = (Object.keys(fields) as Array<keyof typeof fields>).filter((key) => fields[key] === undefined) as RemovableField[];
       const record = await ctx.store.update(id, existing.version, {
-        set,
-        remove: [...remove, 'leaseOwner', 'leaseUntil', 'leaseGen', 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter'] as never,
+        set: stripUndefined({ ...fields, tokenGen: existing.tokenGen + 1 }),
+        remove: [...unset, 'leaseOwner', 'leaseUntil', 'leaseGen', 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter'],
       });
       return { record, reinstalled: true };
     } catch (err) {
@@ -233,6 +235,8 @@ export async function upsertConnection(
   }
   throw new BrokerError('conflict', `Connection ${id} is being changed concurrently; try again`);
 }
+
+type RemovableField = NonNullable<RecordChanges['remove']>[number];
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;

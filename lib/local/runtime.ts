@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { ScheduledEvent } from 'aws-lambda';
 import { handler as refreshHandler } from '../../functions/refresh';
 import { ensureTable } from '../adapters/dynamodb-admin';
 import { DynamoDbConnectionStore } from '../adapters/dynamodb-store';
@@ -138,7 +139,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     useBroker(broker);
 
     const sweepOnce = async (): Promise<unknown> =>
-      refreshHandler({ source: 'aws.events', 'detail-type': 'Scheduled Event' } as never, lambdaContext(60_000));
+      refreshHandler(scheduledEvent(), lambdaContext(60_000));
     const sweepIntervalMs = options.sweepIntervalMs ?? Number(env.BROKER_SWEEP_INTERVAL_S ?? 60) * 1000;
     if (sweepIntervalMs > 0) {
       const timer = setInterval(() => {
@@ -165,6 +166,21 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     await closeAll(closers);
     throw err;
   }
+}
+
+/** The event EventBridge Scheduler/Rules deliver to the refresh function. */
+function scheduledEvent(): ScheduledEvent {
+  return {
+    version: '0',
+    id: randomBytes(8).toString('hex'),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: 'local',
+    time: new Date().toISOString(),
+    region: 'local',
+    resources: [],
+    detail: {},
+  };
 }
 
 /** The generated admin key is kept in the data dir (mode 0600), so a restart does not change it. */
