@@ -78,7 +78,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     // DynamoDB: the endpoint named by AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local, or AWS), else embedded dynalite.
     let dynamoClient: DynamoDBClient;
     if (env.AWS_ENDPOINT_URL_DYNAMODB) {
-      dynamoClient = new DynamoDBClient({});
+      dynamoClient = externalDynamoClient(env.AWS_ENDPOINT_URL_DYNAMODB, env);
     } else {
       const dynalite: LocalDynamo = await startDynalite(options.inMemory ? {} : { path: join(dataDir, 'dynamodb') });
       closers.push(() => dynalite.close());
@@ -166,6 +166,21 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     await closeAll(closers);
     throw err;
   }
+}
+
+/**
+ * A client for the DynamoDB endpoint the user named. DynamoDB Local accepts any
+ * credentials but the SDK still signs, so a loopback endpoint without AWS
+ * credentials in the environment gets dummy ones instead of a credentials error.
+ */
+function externalDynamoClient(endpoint: string, env: Env): DynamoDBClient {
+  const loopback = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(endpoint);
+  const hasCredentials = Boolean(env.AWS_ACCESS_KEY_ID || env.AWS_PROFILE || env.AWS_CONTAINER_CREDENTIALS_FULL_URI);
+  return new DynamoDBClient({
+    endpoint,
+    region: env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    ...(loopback && !hasCredentials ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
+  });
 }
 
 /** The event EventBridge Scheduler/Rules deliver to the refresh function. */
