@@ -3,7 +3,10 @@
  * says, bad values fail the synth with a message naming the key, and `grantGetToken` /
  * `bindGetToken` give an app's own Lambda exactly one of the two ways to get tokens.
  */
-import { Stack } from 'aws-cdk-lib';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -205,5 +208,22 @@ describe('validation', () => {
     for (const entry of ['https://app.example.com/after-install', 'http://app.example.com', 'app.example.com']) {
       expect(() => new OAuthTokenBroker(new Stack(), 'Broker', { returnToAllowlist: [entry] }), entry).toThrow(/returnToAllowlist/);
     }
+  });
+});
+
+describe('operator catalogue file', () => {
+  it('adds its providers at synth and points the functions at the copy inside their bundle', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'broker-providers-')), 'my-providers.yaml');
+    writeFileSync(
+      file,
+      ['acme-crm:', '  extends: hubspot', '  display_name: Acme CRM', '  authorization_url: https://auth.acme.example/oauth/authorize', ''].join('\n'),
+    );
+    const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'WithProvidersFile');
+    const broker = new OAuthTokenBroker(stack, 'Broker', { providers: ['hubspot', 'acme-crm'], providersFile: file });
+    expect(broker.installableProviders.map((p) => p.key)).toEqual(['hubspot', 'acme-crm']);
+    const variables = (functionByDescription(Template.fromStack(stack), 'scheduled sweep').resource.Properties.Environment as {
+      Variables: Record<string, unknown>;
+    }).Variables;
+    expect(variables).toMatchObject({ BROKER_PROVIDERS_FILE: '/var/task/providers.yaml', BROKER_ENABLED_PROVIDERS: 'hubspot,acme-crm' });
   });
 });
