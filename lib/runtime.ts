@@ -14,7 +14,8 @@ import { SecretsManagerSecretStore } from './adapters/secrets-manager';
 import { Broker } from './broker';
 import type { BrokerConfig, BrokerDeps } from './connections/context';
 import { BrokerError } from './errors';
-import { loadCatalogue } from './providers/catalogue';
+import { builtinCatalogue } from './providers/builtin';
+import type { Catalogue } from './providers/schema';
 import { systemClock, type EventSink, type SecretStore, type TokenCipher } from './ports';
 
 type Env = Record<string, string | undefined>;
@@ -79,6 +80,16 @@ function eventsFromEnv(env: Env): EventSink {
   return env.BROKER_EVENT_BUS_NAME ? new EventBridgeEventSink({ busName: env.BROKER_EVENT_BUS_NAME }) : new LogEventSink();
 }
 
+/**
+ * The built-in catalogue as validated at build time, or, with BROKER_PROVIDERS_FILE, the
+ * full loader. The loader (zod, yaml) is imported only then: it is most of a cold start.
+ */
+async function catalogueFromEnv(env: Env): Promise<Catalogue> {
+  if (!env.BROKER_PROVIDERS_FILE) return builtinCatalogue();
+  const { loadCatalogue } = await import('./providers/catalogue');
+  return loadCatalogue({ env });
+}
+
 /** The adapters a deployed broker uses, chosen by environment; overrides win (the local runtime passes its own). */
 export async function depsFromEnv(env: Env = process.env, overrides: Partial<BrokerDeps> = {}): Promise<BrokerDeps> {
   return {
@@ -86,7 +97,7 @@ export async function depsFromEnv(env: Env = process.env, overrides: Partial<Bro
     cipher: overrides.cipher ?? (await cipherFromEnv(env)),
     secrets: overrides.secrets ?? secretsFromEnv(env),
     events: overrides.events ?? eventsFromEnv(env),
-    catalogue: overrides.catalogue ?? loadCatalogue({ env }),
+    catalogue: overrides.catalogue ?? (await catalogueFromEnv(env)),
     clock: overrides.clock ?? systemClock,
     fetch: overrides.fetch,
   };

@@ -19,6 +19,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const CATALOGUE_YAML_PATH = path.join(root, 'lib/providers/catalogue.yaml');
 /** The module the loader imports. */
 export const CATALOGUE_GENERATED_PATH = path.join(root, 'lib/providers/catalogue.generated.ts');
+/** The validated built-in providers (defaults applied), which Lambda handlers use without loading zod or yaml. */
+export const PROVIDERS_GENERATED_PATH = path.join(root, 'lib/providers/builtin-providers.generated.ts');
 
 const HEADER = `// Generated from lib/providers/catalogue.yaml by scripts/generate-catalogue.ts. Do not edit:
 // change the YAML and run \`npx tsx scripts/generate-catalogue.ts\` (a unit test fails while they differ).
@@ -40,6 +42,16 @@ export function renderGeneratedCatalogue(yamlText: string): string {
   return `${HEADER}\nexport const BUILTIN_CATALOGUE = ${JSON.stringify(data, null, 2)} as const;\n`;
 }
 
+/** The source text of `builtin-providers.generated.ts`: the catalogue as validated, keyed by provider. */
+export function renderBuiltinProviders(providers: ReadonlyMap<string, unknown>): string {
+  const header = `// Generated from lib/providers/catalogue.yaml by scripts/generate-catalogue.ts. Do not edit.
+// The built-in catalogue after validation (defaults applied): what a Lambda uses when no
+// BROKER_PROVIDERS_FILE is set, so a cold start loads neither zod nor yaml.
+import type { Provider } from './schema';
+`;
+  return `${header}\nexport const BUILTIN_PROVIDERS: Record<string, Provider> = ${JSON.stringify(Object.fromEntries(providers), null, 2)};\n`;
+}
+
 function readIfExists(file: string): string | undefined {
   try {
     return readFileSync(file, 'utf8');
@@ -54,8 +66,10 @@ async function main(args: string[]): Promise<number> {
   const current = readIfExists(CATALOGUE_GENERATED_PATH);
 
   if (args.includes('--check')) {
-    if (current === rendered) return 0;
-    console.error('lib/providers/catalogue.generated.ts is out of date: run npx tsx scripts/generate-catalogue.ts');
+    const { loadCatalogue } = await import('../lib/providers/catalogue');
+    const providersCurrent = readIfExists(PROVIDERS_GENERATED_PATH);
+    if (current === rendered && providersCurrent === renderBuiltinProviders(loadCatalogue({ env: {}, fresh: true }))) return 0;
+    console.error('lib/providers/*.generated.ts are out of date: run npx tsx scripts/generate-catalogue.ts');
     return 1;
   }
 
@@ -66,6 +80,8 @@ async function main(args: string[]): Promise<number> {
   const providers = parseCatalogue(readCatalogueYaml(yamlText), BUILTIN_CATALOGUE_SOURCE);
 
   if (current !== undefined && current !== rendered) writeFileSync(CATALOGUE_GENERATED_PATH, rendered);
+  const renderedProviders = renderBuiltinProviders(providers);
+  if (readIfExists(PROVIDERS_GENERATED_PATH) !== renderedProviders) writeFileSync(PROVIDERS_GENERATED_PATH, renderedProviders);
   console.log(`${current === rendered ? 'Up to date' : 'Wrote'} lib/providers/catalogue.generated.ts: ${[...providers.keys()].join(', ')}`);
   return 0;
 }

@@ -5,7 +5,7 @@
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { clientCredentialsGrant, revokeToken } from '../oauth/token-endpoint';
-import { validateConnectionConfig } from '../providers/catalogue';
+import { validateConnectionConfig } from '../providers/connection-config';
 import type { Page } from '../ports';
 import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';

@@ -5,8 +5,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../lib/errors';
 import { getProvider, loadCatalogue, parseCatalogue, parseCatalogueLayers } from '../../../lib/providers/catalogue';
 import { BUILTIN_CATALOGUE } from '../../../lib/providers/catalogue.generated';
+import { builtinCatalogue } from '../../../lib/providers/builtin';
 import { providerSchema } from '../../../lib/providers/schema';
-import { CATALOGUE_GENERATED_PATH, CATALOGUE_YAML_PATH, readCatalogueYaml, renderGeneratedCatalogue } from '../../../scripts/generate-catalogue';
+import { CATALOGUE_GENERATED_PATH, CATALOGUE_YAML_PATH, PROVIDERS_GENERATED_PATH, readCatalogueYaml, renderBuiltinProviders, renderGeneratedCatalogue } from '../../../scripts/generate-catalogue';
 
 const SOURCE = 'test.yaml';
 
@@ -139,6 +140,19 @@ describe('built-in catalogue', () => {
     const hubspot = getProvider(catalogue, 'hubspot');
     expect(Object.isFrozen(hubspot)).toBe(true);
     expect(Object.isFrozen(hubspot.dead_grant_errors)).toBe(true);
+  });
+});
+
+describe('builtin-providers.generated.ts (what Lambdas load without zod)', () => {
+  it('is up to date with catalogue.yaml (run `npx tsx scripts/generate-catalogue.ts` if this fails)', () => {
+    expect(readFileSync(PROVIDERS_GENERATED_PATH, 'utf8')).toBe(renderBuiltinProviders(loadCatalogue({ env: {}, fresh: true })));
+  });
+
+  it('is exactly the validated catalogue, frozen', () => {
+    const builtin = builtinCatalogue();
+    expect([...builtin.keys()]).toEqual([...loadCatalogue({ env: {}, fresh: true }).keys()]);
+    for (const [key, provider] of loadCatalogue({ env: {}, fresh: true })) expect(builtin.get(key)).toStrictEqual(JSON.parse(JSON.stringify(provider)));
+    expect(Object.isFrozen(builtin.get('hubspot')!.dead_grant_errors)).toBe(true);
   });
 });
 

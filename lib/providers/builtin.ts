@@ -1,0 +1,23 @@
+/**
+ * The built-in catalogue as validated at build time. Lambda handlers use this when
+ * no BROKER_PROVIDERS_FILE is set: a cold start then evaluates neither zod nor yaml
+ * (about 65 ms of import time, measured by `npm run bench`). A unit test proves it
+ * equals what the loader produces from catalogue.yaml.
+ */
+import { BUILTIN_PROVIDERS } from './builtin-providers.generated';
+import type { Catalogue } from './schema';
+
+let builtin: Catalogue | undefined;
+
+export function builtinCatalogue(): Catalogue {
+  builtin ??= new Map(Object.entries(BUILTIN_PROVIDERS).map(([key, provider]) => [key, deepFreeze(structuredClone(provider))]));
+  return builtin;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
