@@ -10,7 +10,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
-export const SECRET_PLACEHOLDER_CLIENT_ID = 'REPLACE_ME';
+// The adapter refuses this placeholder with a "fill the secret" message; one constant for both.
+export { SECRET_PLACEHOLDER_CLIENT_ID } from '../../lib/adapters/secrets-manager';
+import { SECRET_PLACEHOLDER_CLIENT_ID } from '../../lib/adapters/secrets-manager';
 
 export interface ProviderSecretsProps {
   /** Distinct secret names (without the prefix). */

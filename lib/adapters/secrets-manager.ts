@@ -91,6 +91,13 @@ export function clientCredentialsFromSecret(secretName: string, text: string | u
   return clientCredentialsFromValue(secretName, value);
 }
 
+/**
+ * The `client_id` the CDK stack puts in a secret it creates, until an operator fills it
+ * (infra/constructs/provider-secrets.ts uses this constant). Refused with a message that
+ * says what to do, instead of letting the provider answer `invalid_client` to a customer.
+ */
+export const SECRET_PLACEHOLDER_CLIENT_ID = 'REPLACE_ME';
+
 /** Validates an already-parsed secret entry as `{client_id, client_secret}`. */
 export function clientCredentialsFromValue(secretName: string, value: unknown): ClientCredentials {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
@@ -100,6 +107,9 @@ export function clientCredentialsFromValue(secretName: string, value: unknown): 
   const missing = (['client_id', 'client_secret'] as const).filter((field) => typeof entry[field] !== 'string' || entry[field] === '');
   if (missing.length > 0) {
     throw new BrokerError('configuration_error', `Secret "${secretName}" is missing ${missing.join(' and ')} (non-empty strings)`);
+  }
+  if (entry.client_id === SECRET_PLACEHOLDER_CLIENT_ID) {
+    throw new BrokerError('configuration_error', `Secret "${secretName}" still holds the deploy-time placeholder: put the provider app's client_id and client_secret in it (docs/deploy.md, "Fill the secrets")`);
   }
   return { client_id: entry.client_id as string, client_secret: entry.client_secret as string };
 }

@@ -6,7 +6,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { SecretsManagerSecretStore } from '../../../lib/adapters/secrets-manager';
+import { SECRET_PLACEHOLDER_CLIENT_ID, SecretsManagerSecretStore, clientCredentialsFromValue } from '../../../lib/adapters/secrets-manager';
 import { isBrokerError } from '../../../lib/errors';
 
 const CLIENT_SECRET = 'hs-client-secret-do-not-leak';
@@ -147,5 +147,13 @@ describe('SecretsManagerSecretStore', () => {
     expect((err as Error).message).toMatch(/^Secret "hubspot" /);
     expect((err as Error).message).toContain(expected);
     expect(everythingIn(err)).not.toContain(CLIENT_SECRET);
+  });
+});
+
+describe('the deploy-time placeholder', () => {
+  it('is refused with a message that says to fill the secret, not passed on to the provider', () => {
+    expect(() => clientCredentialsFromValue('hubspot', { client_id: SECRET_PLACEHOLDER_CLIENT_ID, client_secret: 'generated-random' })).toThrow(
+      expect.objectContaining({ code: 'configuration_error', message: expect.stringContaining('still holds the deploy-time placeholder') }),
+    );
   });
 });
