@@ -1,0 +1,57 @@
+/**
+ * The Lambda entry points that the local HTTP server does not route: the direct-invoke
+ * get-token function and the scheduled refresh function, called as Lambda would.
+ */
+import type { Context, ScheduledEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { handler as getTokenHandler } from '../../functions/get-token';
+import { handler as refreshHandler } from '../../functions/refresh';
+import { lambdaContext } from '../../lib/local/server';
+import { followInstall } from '../support/browserless-consent';
+import { startTestBroker, type LocalFixture } from '../support/local-broker';
+
+let fixture: LocalFixture;
+
+beforeAll(async () => {
+  fixture = await startTestBroker(); // also makes the handlers use this broker
+  const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=fn-1`);
+  expect((await fetch(callbackUrl)).status).toBe(200);
+});
+afterAll(async () => {
+  await fixture?.close();
+});
+
+const invoke = (event: unknown) => getTokenHandler(event as never, lambdaContext());
+
+describe('get-token function', () => {
+  it('returns {ok: true, token} for a connection', async () => {
+    const result = await invoke({ connection_id: 'fn-1' });
+    expect(result).toMatchObject({ ok: true, token: { connection_id: 'fn-1', provider: 'sandbox', token_type: 'bearer' } });
+  });
+
+  it('force_refresh returns a new token', async () => {
+    const before = await invoke({ connection_id: 'fn-1' });
+    const after = await invoke({ connection_id: 'fn-1', force_refresh: true });
+    expect(before.ok && after.ok && after.token.access_token !== before.token.access_token).toBe(true);
+  });
+
+  it('returns a typed error, not a function error, for an unknown connection', async () => {
+    expect(await invoke({ connection_id: 'nope' })).toEqual({ ok: false, error: { code: 'connection_not_found', message: 'Connection nope not found' } });
+  });
+
+  it.each([[{}], [{ connection_id: 42 }], [{ connection_id: 'fn-1', force_refresh: 'yes' }], [null]])('refuses malformed input %j with invalid_request', async (event) => {
+    const result = await invoke(event);
+    expect(result).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
+  });
+});
+
+describe('refresh function', () => {
+  it('runs one sweep and returns its summary', async () => {
+    const record = (await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!;
+    fixture.clock.advance(record.refreshDueAt! - fixture.clock.now() + 1);
+    const event = { 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent;
+    const summary = await refreshHandler(event, lambdaContext() as Context);
+    expect(summary).toMatchObject({ due: 1, refreshed: 1, failed: {} });
+    expect((await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!.tokenGen).toBe(record.tokenGen + 1);
+  });
+});
