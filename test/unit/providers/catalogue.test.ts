@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BrokerError } from '../../../lib/errors';
+import { brokerError } from '../../support/errors';
 import { getProvider, loadCatalogue, parseCatalogue, parseCatalogueLayers } from '../../../lib/providers/catalogue';
 import { BUILTIN_CATALOGUE } from '../../../lib/providers/catalogue.generated';
 import { builtinCatalogue } from '../../../lib/providers/builtin';
@@ -11,16 +11,6 @@ import { CATALOGUE_GENERATED_PATH, CATALOGUE_YAML_PATH, PROVIDERS_GENERATED_PATH
 
 const SOURCE = 'test.yaml';
 
-/** The error `fn` throws; fails the test when it does not throw a BrokerError. */
-function brokerError(fn: () => unknown): BrokerError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BrokerError);
-    return err as BrokerError;
-  }
-  throw new Error('expected a BrokerError, nothing was thrown');
-}
 
 const minimal = { display_name: 'Acme', auth_mode: 'OAUTH2', authorization_url: 'https://acme.test/authorize', token_url: 'https://acme.test/token' };
 

@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { BrokerError } from '../../../lib/errors';
+import { brokerError } from '../../support/errors';
 import { getProvider, loadCatalogue, parseCatalogue, validateConnectionConfig } from '../../../lib/providers/catalogue';
 import { expandTemplate } from '../../../lib/providers/template';
 
-function brokerError(fn: () => unknown): BrokerError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BrokerError);
-    return err as BrokerError;
-  }
-  throw new Error('expected a BrokerError, nothing was thrown');
-}
 
 const marketo = getProvider(loadCatalogue({ env: {} }), 'marketo');
 const IDENTITY = 'https://284-RPR-133.mktorest.com/identity';

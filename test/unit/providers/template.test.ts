@@ -1,17 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BrokerError } from '../../../lib/errors';
+import { brokerError } from '../../support/errors';
 import { expandTemplate, expandValueTemplate, templatePlaceholders } from '../../../lib/providers/template';
 
-function brokerError(fn: () => unknown): BrokerError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(BrokerError);
-    return err as BrokerError;
-  }
-  throw new Error('expected a BrokerError, nothing was thrown');
-}
 
 describe('expandTemplate', () => {
   it('returns a template without placeholders unchanged', () => {
