@@ -57,7 +57,8 @@ export function validateConnectionId(id: string): void {
 export class TokenService {
   /** Warm path: tokens served with zero AWS calls until they enter the refresh skew. */
   private readonly cache = new Map<string, Resolved>();
-  private readonly inflight = new Map<string, Promise<Resolved>>();
+  /** One flight per connection in this process; `forced` flights refresh whatever the stored token looks like. */
+  private readonly inflight = new Map<string, { promise: Promise<Resolved>; forced: boolean }>();
   /** Token sets obtained but not yet written anywhere durable (store unavailable); retried first on the next attempt. */
   private readonly unsaved = new Map<string, { fromGen: number; payload: SealedPayload }>();
 
@@ -71,13 +72,13 @@ export class TokenService {
     if (!force && cached && !this.withinSkew(cached.token, this.ctx.clock.now())) {
       return accessTokenView(cached.record, cached.token);
     }
-    const resolved = await this.shared(connectionId, force, cached?.record.tokenGen);
+    const resolved = await this.shared(connectionId, force);
     return accessTokenView(resolved.record, resolved.token);
   }
 
   /** Sweep entry: refresh a connection the schedule found due (it may have been refreshed since). */
   async refreshDue(record: ConnectionRecord, dueBy: number): Promise<Resolved> {
-    return this.singleflight(record.id, () =>
+    return this.singleflight(record.id, false, () =>
       this.refresh(record, {
         force: false,
         startGen: record.tokenGen,
@@ -91,34 +92,39 @@ export class TokenService {
     this.cache.delete(connectionId);
   }
 
-  private async shared(id: string, force: boolean, knownGen: number | undefined): Promise<Resolved> {
+  /**
+   * Concurrent callers in this process share one flight. A forced caller (it just saw the
+   * token rejected) joins only a forced flight: an ordinary one may return that same token.
+   */
+  private async shared(id: string, force: boolean): Promise<Resolved> {
     const running = this.inflight.get(id);
-    if (running) {
-      const result = await running;
-      // A forced caller is satisfied only by a token newer than the one it saw.
-      if (!force || knownGen === undefined || result.record.tokenGen > knownGen) return result;
-    }
-    return this.singleflight(id, () => this.load(id, force, knownGen));
+    if (running && (running.forced || !force)) return running.promise;
+    if (running) await running.promise.catch(() => undefined);
+    return this.singleflight(id, force, () => this.load(id, force));
   }
 
-  private singleflight(id: string, work: () => Promise<Resolved>): Promise<Resolved> {
+  private singleflight(id: string, forced: boolean, work: () => Promise<Resolved>): Promise<Resolved> {
     const existing = this.inflight.get(id);
-    if (existing) return existing;
-    const promise = work().finally(() => this.inflight.delete(id));
-    this.inflight.set(id, promise);
+    if (existing && (existing.forced || !forced)) return existing.promise;
+    const promise = work().finally(() => {
+      if (this.inflight.get(id)?.promise === promise) this.inflight.delete(id);
+    });
+    this.inflight.set(id, { promise, forced });
     return promise;
   }
 
   /** Cold path: one consistent read and one decrypt; refresh only if needed. */
-  private async load(id: string, force: boolean, knownGen: number | undefined): Promise<Resolved> {
+  private async load(id: string, force: boolean): Promise<Resolved> {
     const record = await this.read(id);
     assertUsable(record);
     if (!force) {
       if (!this.needsRefresh(record, this.ctx.clock.now())) return this.remember(await this.current(record));
       return this.refresh(record, { force, startGen: record.tokenGen, due: (r, now) => this.needsRefresh(r, now) });
     }
-    // Forced: any token committed after the one the caller saw will do.
-    return this.refresh(record, { force, startGen: knownGen ?? record.tokenGen, due: () => true });
+    // Forced: only a token committed after this read will do. The instance's cached generation
+    // says nothing about which token the caller saw rejected (it may have come from another
+    // instance), so it is not used.
+    return this.refresh(record, { force, startGen: record.tokenGen, due: () => true });
   }
 
   /** The refresh loop: take the lease (or wait for its holder), then refresh under it. */

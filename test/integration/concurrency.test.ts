@@ -50,4 +50,16 @@ describe('refresh stampede', () => {
     expect(new Set(results.map((t) => t.access_token)).size).toBe(1);
     expect(results[0]!.access_token).not.toBe(seen.access_token);
   });
+
+  it('a forced refresh never returns the token the caller just saw rejected, even from an instance with an older cache', async () => {
+    await installConnection('rejected');
+    const [a, b] = await Promise.all([peerBroker(fixture), peerBroker(fixture)]);
+    await a.getToken('rejected'); // A caches generation 1
+    const fromB = await b.getToken('rejected', { forceRefresh: true }); // generation 2, handed to the caller
+    const before = fixture.local.sandbox.stats.tokenRequests;
+    // The provider rejects generation 2; the caller's retry lands on A.
+    const fromA = await a.getToken('rejected', { forceRefresh: true });
+    expect(fromA.access_token).not.toBe(fromB.access_token);
+    expect(fixture.local.sandbox.stats.tokenRequests - before).toBe(1);
+  });
 });
