@@ -61,7 +61,7 @@ export async function sweep(ctx: BrokerContext, tokens: TokenService, options: S
       return;
     }
     try {
-      const result = await tokens.refreshDue(record, dueBy);
+      const result = await tokens.refreshDue(record, dueBy, providerSlots.get(record.provider)!.run);
       if (result.outcome === 'refreshed') summary.refreshed++;
       else if (result.outcome === 'current') summary.already_current++;
       else if (result.failure === 'backed_off') summary.deferred++;
@@ -72,7 +72,11 @@ export async function sweep(ctx: BrokerContext, tokens: TokenService, options: S
     }
   };
 
-  await Promise.all([...byProvider.values()].map((records) => runPool(records, ctx.config.providerConcurrency, refreshOne)));
+  // The per-provider limit holds around the provider call only: lease and commit writes and
+  // sealing of other refreshes overlap it, so the provider really sees C calls in flight.
+  const limit = ctx.config.providerConcurrency;
+  const providerSlots = new Map([...byProvider.keys()].map((provider) => [provider, new Semaphore(limit)]));
+  await Promise.all([...byProvider.values()].map((records) => runPool(records, 2 * limit, refreshOne)));
   summary.duration_ms = ctx.clock.now() - started;
   logger.info('sweep finished', { ...summary });
   return summary;
@@ -107,6 +111,25 @@ async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Pr
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+/** At most `limit` concurrent `run`s; the rest queue in order. */
+class Semaphore {
+  private active = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(private readonly limit: number) {}
+
+  run = async <T>(work: () => Promise<T>): Promise<T> => {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.queue.push(resolve));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.queue.shift()?.();
+    }
+  };
 }
 
 function count(bucket: Record<string, number>, key: string): void {

@@ -42,6 +42,8 @@ interface RefreshRequest {
   startGen: number;
   /** Whether a (re-read) record still needs refreshing; false ends the attempt with the current token. */
   due: (record: ConnectionRecord, now: number) => boolean;
+  /** Wraps the provider call (the sweep's per-provider concurrency limit). */
+  aroundProviderCall?: <T>(call: () => Promise<T>) => Promise<T>;
 }
 
 const LEASE_FIELDS = ['leaseOwner', 'leaseUntil', 'leaseGen'] as const;
@@ -77,12 +79,13 @@ export class TokenService {
   }
 
   /** Sweep entry: refresh a connection the schedule found due (it may have been refreshed since). */
-  async refreshDue(record: ConnectionRecord, dueBy: number): Promise<Resolved> {
+  async refreshDue(record: ConnectionRecord, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall']): Promise<Resolved> {
     return this.singleflight(record.id, false, () =>
       this.refresh(record, {
         force: false,
         startGen: record.tokenGen,
         due: (r) => r.refreshDueAt !== undefined && r.refreshDueAt <= dueBy,
+        aroundProviderCall,
       }),
     );
   }
@@ -166,7 +169,8 @@ export class TokenService {
     }
     let result: TokenGrantResult;
     try {
-      result = await this.callProvider(provider, leased, source);
+      const call = () => this.callProvider(provider, leased, source);
+      result = await (request.aroundProviderCall ? request.aroundProviderCall(call) : call());
     } catch (err) {
       return this.handleFailure(leased, source, err, request, retriedRescue || parked !== undefined);
     }

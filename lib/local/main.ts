@@ -15,9 +15,9 @@ console.log(`${bar}
  Sandbox IdP    ${local.sandbox.issuer}
 
  List connections:
-   curl -H "Authorization: Bearer ${local.adminKey}" ${local.url}/connections
+   curl -H 'Authorization: Bearer ${local.adminKey}' ${local.url}/connections
  Get a token:
-   curl -X POST -H "Authorization: Bearer ${local.adminKey}" ${local.url}/connections/<id>/token
+   curl -X POST -H 'Authorization: Bearer ${local.adminKey}' ${local.url}/connections/<id>/token
 ${bar}`);
 
 const stop = async (): Promise<void> => {

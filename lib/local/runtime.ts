@@ -153,7 +153,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       url: server.url,
       adminKey,
       installUrl: `${server.url}/oauth/sandbox/install`,
-      dashboardUrl: `${server.url}/#key=${adminKey}`,
+      dashboardUrl: `${server.url}/#key=${encodeURIComponent(adminKey)}`,
       broker,
       sandbox,
       events,
