@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/support/plain-summary-reporter.ts'],
     // Integration tests start dynalite and oidc-provider on loopback; CDK synth is slow to import.
     testTimeout: 30_000,
     hookTimeout: 60_000,
