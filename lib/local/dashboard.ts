@@ -33,7 +33,7 @@ button{font:inherit;padding:.15rem .6rem}
 const key = new URLSearchParams(location.hash.slice(1)).get('key') || sessionStorage.getItem('broker-admin-key');
 if (key) { sessionStorage.setItem('broker-admin-key', key); history.replaceState(null, '', location.pathname); }
 const msg = document.getElementById('msg');
-const time = (iso) => iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '';
+const time = (iso) => iso ? iso.replace('T', ' ').replace(/\\.\\d+Z$/, 'Z') : '';
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'})[c]);
 async function api(method, path, body) {
   const res = await fetch(path, { method, headers: { authorization: 'Bearer ' + key, 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
