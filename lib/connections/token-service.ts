@@ -339,6 +339,19 @@ export class TokenService {
     } catch (writeErr) {
       if (!isBrokerError(writeErr, 'conflict')) logger.error('could not record refresh failure', { connection_id: leased.id, error: errorName(writeErr) });
     }
+    await this.ctx.events.publish({
+      type: 'connection.refresh_failed',
+      detail: {
+        connection_id: leased.id,
+        provider: leased.provider,
+        tenant: leased.tenant ?? null,
+        error: code,
+        provider_error: providerCode(err) ?? null,
+        failure_count: failureCount,
+        retry_in_s: Math.ceil(delay / 1000),
+      },
+      at: now,
+    });
     logger.warn('refresh failed; token kept, next attempt backed off', {
       connection_id: leased.id,
       provider: leased.provider,

@@ -31,9 +31,9 @@ export interface SecretStore {
 
 export type BrokerEventType =
   | 'connection.created'
-  | 'connection.refreshed'
   | 'connection.reauth_required'
   | 'connection.revoked'
+  /** A transient refresh failure (429, 5xx, timeout): the token was kept and the next attempt backed off. */
   | 'connection.refresh_failed';
 
 export interface BrokerEvent {

@@ -259,7 +259,7 @@ describe('dead grants', () => {
 
 describe('transient failures', () => {
   it('429 with Retry-After: token kept, failure counted, next attempt after Retry-After; no tight loop', async () => {
-    const { a, provider, clock, store } = await setup();
+    const { a, provider, clock, store, events } = await setup();
     const id = await installFault(a, provider, 'limited-1');
     const installed = (await store.get(id, { consistent: true }))!;
     const original = await a.getToken(id);
@@ -273,6 +273,9 @@ describe('transient failures', () => {
     expect(record.lastError).toMatchObject({ code: 'provider_unavailable', providerCode: 'rate_limited' });
     expect(record.refreshDueAt).toBe(clock.now() + 900_000); // Retry-After beats the 30 s base back-off
     expect(record.tokenGen).toBe(installed.tokenGen);
+    expect(events.ofType('connection.refresh_failed').map((e) => e.detail)).toEqual([
+      { connection_id: id, provider: 'fault', tenant: null, error: 'provider_unavailable', provider_error: 'rate_limited', failure_count: 1, retry_in_s: 900 },
+    ]);
 
     // Neither the next sweep nor getToken calls the provider during the back-off; the unexpired token is served.
     const calls = provider.calls.token;

@@ -3,7 +3,7 @@ import { LogEventSink, MemoryEventSink } from '../../../lib/adapters/log-sink';
 import { logger } from '../../../lib/logger';
 import type { BrokerEvent } from '../../../lib/ports';
 
-function event(n: number, type: BrokerEvent['type'] = 'connection.refreshed'): BrokerEvent {
+function event(n: number, type: BrokerEvent['type'] = 'connection.refresh_failed'): BrokerEvent {
   return { type, detail: { connection_id: `conn-${n}`, provider: 'sandbox', tenant: null }, at: Date.UTC(2025, 0, 1, 0, 0, n) };
 }
 
@@ -16,7 +16,7 @@ describe('LogEventSink', () => {
     const info = vi.spyOn(logger, 'info');
     await new LogEventSink().publish(event(1));
     expect(info).toHaveBeenCalledWith('Broker event', {
-      event_type: 'connection.refreshed',
+      event_type: 'connection.refresh_failed',
       connection_id: 'conn-1',
       provider: 'sandbox',
       tenant: null,
