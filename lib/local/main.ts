@@ -1,8 +1,11 @@
 /** `npm start`: the whole broker on this machine, with the sandbox provider ready to connect. */
+import { logger } from '../logger';
 import { startLocalBroker } from './runtime';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
+// The banner below says what a person needs; per-request INFO lines would bury it. (Set after the
+// imports, which already built the logger, hence setLogLevel rather than the variable alone.)
+if (!process.env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel('WARN');
 
 const local = await startLocalBroker();
 const bar = '─'.repeat(72);
