@@ -32,6 +32,14 @@ function limitOf(raw: string | undefined): number | undefined {
   return value;
 }
 
+function connectionIdOf(event: APIGatewayProxyEventV2): string {
+  try {
+    return decodeURIComponent(event.pathParameters?.id ?? '');
+  } catch {
+    throw new BrokerError('invalid_request', 'The connection id in the path is not valid percent-encoding');
+  }
+}
+
 type Route = (broker: Broker, id: string, event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
 
 const routes: Record<string, Route> = {
@@ -58,7 +66,7 @@ export const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
     const route = routes[event.routeKey];
     if (!route) throw new BrokerError('invalid_request', `No admin route ${event.routeKey}`);
     const broker = await sharedBroker();
-    return route(broker, decodeURIComponent(event.pathParameters?.id ?? ''), event);
+    return route(broker, connectionIdOf(event), event);
   });
 
 export const ADMIN_ROUTE_KEYS = Object.keys(routes);

@@ -3,13 +3,13 @@
  * client-credentials connection, revoke a connection.
  */
 import { BrokerError, isBrokerError } from '../errors';
-import { logger } from '../logger';
-import { clientCredentialsGrant, revokeToken } from '../oauth/token-endpoint';
+import { clientCredentialsGrant } from '../oauth/token-endpoint';
 import { validateConnectionConfig } from '../providers/connection-config';
 import type { Page } from '../ports';
 import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
-import type { ClientCredentials, ConnectionSummary } from './model';
+import type { ClientCredentials, ConnectionRecord, ConnectionSummary } from './model';
+import { revokeAtProvider } from './provider-revocation';
 import { unseal } from './sealing';
 import { validateConnectionId } from './token-service';
 import { connectionSummary } from './views';
@@ -94,8 +94,17 @@ async function resolveCredentials(
   if (input === undefined) {
     return { credentials: await ctx.secrets.getClientCredentials(providerSecret), credentialsSecretName: providerSecret };
   }
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new BrokerError('invalid_request', 'credentials must be {"client_id","client_secret"} or {"secret_name"}');
+  }
   if (typeof input.secret_name === 'string' && input.secret_name.length > 0) {
-    return { credentials: await ctx.secrets.getClientCredentials(input.secret_name), credentialsSecretName: input.secret_name };
+    try {
+      return { credentials: await ctx.secrets.getClientCredentials(input.secret_name), credentialsSecretName: input.secret_name };
+    } catch (err) {
+      // The name came from the request: a missing or malformed secret is the caller's 400, not our 500.
+      if (isBrokerError(err, 'configuration_error')) throw new BrokerError('invalid_request', err.message, { cause: err });
+      throw err;
+    }
   }
   if (typeof input.client_id === 'string' && input.client_id && typeof input.client_secret === 'string' && input.client_secret) {
     return { credentials: { client_id: input.client_id, client_secret: input.client_secret } };
@@ -121,47 +130,45 @@ export interface RevokeResult {
   provider_error?: string;
 }
 
-/** Revokes at the provider where it can, then marks the connection revoked (always) and destroys its tokens. */
+/**
+ * Marks the connection revoked (a write conditional on the version read, so a refresh in
+ * flight cannot commit after it), destroys its tokens, then revokes at the provider every
+ * token set the record held: the stored one and any parked by a late refresher. A refresh
+ * whose answer arrives later revokes that token itself (token-service). A provider error
+ * is reported; the local record is revoked regardless.
+ */
 export async function revokeConnection(ctx: BrokerContext, id: string): Promise<RevokeResult> {
   validateConnectionId(id);
-  const record = await ctx.store.get(id, { consistent: true });
+  let record = await ctx.store.get(id, { consistent: true });
   if (!record) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
   if (record.status === 'revoked') return { connection: connectionSummary(record), provider_revocation: 'not_supported' };
-  const provider = enabledProvider(ctx, record.provider);
-  let providerRevocation: RevokeResult['provider_revocation'] = 'not_supported';
-  let providerError: string | undefined;
-  const payload = await unseal(ctx.cipher, record, record.sealed);
-  if (provider.revocation && payload.token) {
-    try {
-      const credentials = payload.clientCredentials ?? (await ctx.secrets.getClientCredentials(record.credentialsSecretName ?? provider.secret_name));
-      await revokeToken(provider, credentials, { tokens: payload.token, connectionConfig: record.connectionConfig }, tokenEndpointOptions(ctx));
-      providerRevocation = 'revoked';
-    } catch (err) {
-      providerRevocation = 'failed';
-      providerError = isBrokerError(err) ? String(err.details.provider_error ?? err.details.http_status ?? err.code) : 'internal_error';
-      logger.warn('provider revocation failed; revoking locally anyway', { connection_id: id, provider: record.provider, provider_error: providerError });
-    }
-  }
   const now = ctx.clock.now();
-  let current = record;
+  let revoked: ConnectionRecord;
   for (let attempt = 0; ; attempt++) {
     try {
-      current = await ctx.store.update(id, current.version, {
+      revoked = await ctx.store.update(id, record.version, {
         set: { status: 'revoked', ttl: Math.ceil((now + ctx.config.retentionMs) / 1000) },
         remove: ['sealed', 'refreshDueAt', 'shard', 'leaseOwner', 'leaseUntil', 'leaseGen', 'rescue', 'rescueGen', 'renewableAfter'],
       });
       break;
     } catch (err) {
       if (!isBrokerError(err, 'conflict') || attempt >= 5) throw err;
-      const latest = await ctx.store.get(id, { consistent: true });
+      const latest: ConnectionRecord | undefined = await ctx.store.get(id, { consistent: true });
       if (!latest) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
-      current = latest;
+      record = latest; // a refresh committed meanwhile: revoke what it wrote, not what we read first
     }
   }
+  const held = [await unseal(ctx.cipher, record, record.sealed)];
+  if (record.rescue !== undefined) held.push(await unseal(ctx.cipher, record, record.rescue));
+  const revocation = await revokeAtProvider(ctx, record, held);
   await ctx.events.publish({
     type: 'connection.revoked',
-    detail: { connection_id: id, provider: record.provider, tenant: record.tenant ?? null, provider_revocation: providerRevocation },
+    detail: { connection_id: id, provider: record.provider, tenant: record.tenant ?? null, provider_revocation: revocation.outcome },
     at: now,
   });
-  return { connection: connectionSummary(current), provider_revocation: providerRevocation, ...(providerError ? { provider_error: providerError } : {}) };
+  return {
+    connection: connectionSummary(revoked),
+    provider_revocation: revocation.outcome,
+    ...(revocation.outcome === 'failed' ? { provider_error: revocation.providerError } : {}),
+  };
 }

@@ -2,7 +2,7 @@
  * The install flow: the link a marketplace sends customers to, and the callback
  * that turns the one-time `code` into a stored, encrypted connection.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { buildAuthorizationUrl, newPkce, newState } from '../oauth/authorize';
@@ -164,10 +164,16 @@ async function consumeCallbackState(ctx: BrokerContext, provider: Provider, nonc
   return state;
 }
 
-/** A stable id from the provider-side account, so re-installing the same account updates the same connection. */
+/**
+ * A stable id from the provider-side account, so re-installing the same account updates the
+ * same connection. A tenant id that had to be altered to fit gets a hash of the original, so
+ * two accounts never share an id.
+ */
 function tenantConnectionId(providerKey: string, tenant: string): string {
-  const safe = tenant.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100);
-  return `${providerKey}:${safe}`;
+  const safe = tenant.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 90);
+  if (safe === tenant) return `${providerKey}:${safe}`;
+  // `:` never survives in `safe`, so this form cannot collide with an unaltered tenant's id.
+  return `${providerKey}:${safe}:${createHash('sha256').update(tenant).digest('base64url').slice(0, 12)}`;
 }
 
 function newConnectionId(): string {
@@ -195,7 +201,12 @@ export async function upsertConnection(
     const now = ctx.clock.now();
     const existing = await ctx.store.get(id, { consistent: true });
     if (existing && existing.provider !== provider.key) {
-      throw new BrokerError('invalid_request', `Connection ${id} belongs to provider "${existing.provider}"`);
+      throw new BrokerError('conflict', `Connection ${id} belongs to provider "${existing.provider}"`);
+    }
+    // The install link is public and `connection_id` is the caller's choice: a consent by another
+    // provider account must never take over an existing connection (and its tenant's API calls).
+    if (existing && existing.status !== 'revoked' && existing.tenant !== undefined && grant.tenant !== undefined && existing.tenant !== grant.tenant) {
+      throw new BrokerError('conflict', `Connection ${id} belongs to another ${provider.key} account; install without connection_id, or revoke it first`);
     }
     const sealed = await seal(ctx.cipher, { id, provider: provider.key }, { token: grant.token, clientCredentials: grant.clientCredentials });
     const token = grant.token;

@@ -23,6 +23,7 @@ import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './con
 import type { AccessToken, ClientCredentials, ConnectionRecord, SealedPayload, TokenSet } from './model';
 import { backoffDelay, refreshDueAt, shardOf } from './refresh-policy';
 import { seal, unseal } from './sealing';
+import { revokeAtProvider } from './provider-revocation';
 import { accessTokenView } from './views';
 
 /** A connection with its decrypted token, and how we got it. */
@@ -44,6 +45,8 @@ interface RefreshRequest {
   due: (record: ConnectionRecord, now: number) => boolean;
   /** Wraps the provider call (the sweep's per-provider concurrency limit). */
   aroundProviderCall?: <T>(call: () => Promise<T>) => Promise<T>;
+  /** This refresh took over another worker's expired lease on the same token generation. */
+  takeover?: boolean;
 }
 
 const LEASE_FIELDS = ['leaseOwner', 'leaseUntil', 'leaseGen'] as const;
@@ -71,7 +74,7 @@ export class TokenService {
     validateConnectionId(connectionId);
     const force = options.forceRefresh === true;
     const cached = this.cache.get(connectionId);
-    if (!force && cached && !this.withinSkew(cached.token, this.ctx.clock.now())) {
+    if (!force && cached && !this.withinSkew(cached.record, cached.token, this.ctx.clock.now())) {
       return accessTokenView(cached.record, cached.token);
     }
     const resolved = await this.shared(connectionId, force);
@@ -143,6 +146,9 @@ export class TokenService {
         record = await this.waitForHolder(record);
         continue;
       }
+      // Taking over another worker's expired lease on the same generation: that worker may still
+      // hold a rotated token it has not written yet (see handleFailure).
+      const takeover = record.leaseOwner !== undefined && record.leaseOwner !== this.ctx.instanceId && record.leaseGen === record.tokenGen;
       let leased: ConnectionRecord;
       try {
         leased = await this.ctx.store.update(record.id, record.version, {
@@ -153,19 +159,28 @@ export class TokenService {
         record = await this.read(record.id);
         continue;
       }
-      return this.refreshUnderLease(leased, request, false);
+      return this.refreshUnderLease(leased, { ...request, takeover }, false);
     }
     throw new BrokerError('conflict', `Connection ${initial.id} is under heavy refresh contention; try again`);
   }
 
   private async refreshUnderLease(leased: ConnectionRecord, request: RefreshRequest, retriedRescue: boolean): Promise<Resolved> {
-    const provider = enabledProvider(this.ctx, leased.provider);
-    const stored = await unseal(this.ctx.cipher, leased, leased.sealed);
-    // A token set parked by a late refresher (or not yet saved by this process) is newer than the stored one.
-    const parked = await this.parkedPayload(leased);
+    let provider: Provider;
+    let stored: SealedPayload;
+    let parked: SealedPayload | undefined;
+    try {
+      provider = enabledProvider(this.ctx, leased.provider);
+      stored = await unseal(this.ctx.cipher, leased, leased.sealed);
+      // A token set parked by a late refresher (or not yet saved by this process) is newer than the stored one.
+      parked = await this.parkedPayload(leased);
+    } catch (err) {
+      await this.releaseLease(leased); // nothing was asked of the provider: let others try at once
+      throw err;
+    }
     const source = parked ?? stored;
-    if (parked?.token && !request.force && !this.withinSkew(parked.token, this.ctx.clock.now())) {
-      return this.commit(leased, source, { tokens: parked.token, metadata: {}, httpStatus: 200 });
+    if (parked?.token && !request.force && !this.withinSkew(leased, parked.token, this.ctx.clock.now())) {
+      // Committing a recovered token set, not a provider answer: compare with what was stored.
+      return this.commit(leased, source, { tokens: parked.token, metadata: {}, httpStatus: 200 }, stored.token);
     }
     let result: TokenGrantResult;
     try {
@@ -174,7 +189,11 @@ export class TokenService {
     } catch (err) {
       return this.handleFailure(leased, source, err, request, retriedRescue || parked !== undefined);
     }
-    return this.commit(leased, source, result);
+    return this.commit(leased, source, result, source.token);
+  }
+
+  private async releaseLease(leased: ConnectionRecord): Promise<void> {
+    await this.ctx.store.update(leased.id, leased.version, { remove: [...LEASE_FIELDS] }).catch(() => undefined);
   }
 
   private async parkedPayload(leased: ConnectionRecord): Promise<SealedPayload | undefined> {
@@ -208,13 +227,16 @@ export class TokenService {
     return this.ctx.secrets.getClientCredentials(record.credentialsSecretName ?? provider.secret_name);
   }
 
-  /** Writes the new token set under the lease, retrying transient store failures; never drops it. */
-  private async commit(leased: ConnectionRecord, source: SealedPayload, result: TokenGrantResult): Promise<Resolved> {
+  /**
+   * Writes the new token set under the lease, retrying transient store failures; never drops it.
+   * `previous` is the token the provider was asked to replace (same access token back = Marketo's early renewal).
+   */
+  private async commit(leased: ConnectionRecord, source: SealedPayload, result: TokenGrantResult, previous: TokenSet | undefined): Promise<Resolved> {
     const now = this.ctx.clock.now();
     // No refresh_token in a refresh response means the old one stays valid (RFC 6749 §6).
     const token: TokenSet = { ...result.tokens, refresh_token: result.tokens.refresh_token ?? source.token?.refresh_token };
     const payload: SealedPayload = { ...source, token };
-    const changes = await this.commitChanges(leased, source, payload, result, now);
+    const changes = await this.commitChanges(leased, previous, payload, result, now);
     for (let attempt = 1; ; attempt++) {
       try {
         const written = await this.ctx.store.update(leased.id, leased.version, changes);
@@ -238,7 +260,7 @@ export class TokenService {
 
   private async commitChanges(
     leased: ConnectionRecord,
-    source: SealedPayload,
+    previous: TokenSet | undefined,
     payload: SealedPayload,
     result: TokenGrantResult,
     now: number,
@@ -247,7 +269,7 @@ export class TokenService {
     const sealed = await seal(this.ctx.cipher, leased, payload);
     const refreshable = token.expires_at !== undefined && (leased.authMode === 'OAUTH2_CC' || token.refresh_token !== undefined);
     // Marketo answers an early renewal with the same token and less life: asking again before it expires is pointless.
-    const sameToken = source.token !== undefined && source.token.access_token === token.access_token;
+    const sameToken = previous !== undefined && previous.access_token === token.access_token;
     const set: NonNullable<RecordChanges['set']> = {
       sealed,
       status: 'active',
@@ -280,7 +302,14 @@ export class TokenService {
     const token = payload.token!;
     for (let attempt = 0; attempt < CONTENTION_ATTEMPTS; attempt++) {
       const record = await this.ctx.store.get(leased.id, { consistent: true });
-      if (!record || record.status === 'revoked') return { record: record ?? leased, token, outcome: 'refreshed' };
+      if (!record || record.status === 'revoked') {
+        // Revoked (or gone) while we were at the provider: this token must not be handed out, nor outlive the grant.
+        await revokeAtProvider(this.ctx, leased, [payload]);
+        this.cache.delete(leased.id);
+        throw record
+          ? new BrokerError('connection_revoked', `Connection ${leased.id} was revoked`)
+          : new BrokerError('connection_not_found', `Connection ${leased.id} not found`);
+      }
       if (record.tokenGen !== leased.tokenGen) {
         logger.warn('late refresh result discarded: a newer token set was committed', { connection_id: leased.id });
         return this.remember(await this.current(record));
@@ -312,7 +341,8 @@ export class TokenService {
   ): Promise<Resolved> {
     if (isBrokerError(err, 'needs_reauth')) {
       // Before calling the grant dead: another worker may have rotated it or parked a newer one.
-      const record = await this.read(leased.id);
+      const record = await this.awaitLateHolder(leased, request.takeover === true);
+      assertUsable(record);
       if (record.tokenGen !== leased.tokenGen) return this.remember(await this.current(record));
       if (!triedParked && record.leaseOwner === this.ctx.instanceId && (await this.parkedPayload(record))) {
         return this.refreshUnderLease(record, request, true);
@@ -364,6 +394,24 @@ export class TokenService {
       return { record: leased, token, outcome: 'stale', failure: code };
     }
     throw err;
+  }
+
+  /**
+   * The record as it stands after an `invalid_grant`. When we took the lease over from a worker
+   * whose lease expired, that worker may be about to write (or park) the rotated token that made
+   * ours invalid: give it up to one provider timeout before the grant is called dead.
+   */
+  private async awaitLateHolder(leased: ConnectionRecord, takeover: boolean): Promise<ConnectionRecord> {
+    let record = await this.read(leased.id);
+    if (!takeover) return record;
+    const pollMs = 100;
+    for (let waited = 0; waited < this.ctx.config.providerTimeoutMs; waited += pollMs) {
+      if (record.tokenGen !== leased.tokenGen || record.status !== 'active') return record;
+      if (record.rescue !== undefined && record.rescueGen === record.tokenGen) return record;
+      await this.ctx.sleep(pollMs);
+      record = await this.read(leased.id);
+    }
+    return record;
   }
 
   private async markNeedsReauth(record: ConnectionRecord, err: BrokerError): Promise<void> {
@@ -433,15 +481,24 @@ export class TokenService {
     return record;
   }
 
-  private withinSkew(token: TokenSet, now: number): boolean {
-    return token.expires_at !== undefined && token.expires_at - this.ctx.config.refreshSkewMs <= now;
+  /**
+   * How long before expiry `getToken` refreshes: the configured skew, but never more than half
+   * the token's life, or a provider issuing 60-second tokens would be asked on every call.
+   */
+  private skewFor(record: ConnectionRecord, expiresAt: number): number {
+    const issuedAt = record.lastRefreshAt ?? record.createdAt;
+    return Math.min(this.ctx.config.refreshSkewMs, Math.max(0, (expiresAt - issuedAt) / 2));
+  }
+
+  private withinSkew(record: ConnectionRecord, token: TokenSet, now: number): boolean {
+    return token.expires_at !== undefined && token.expires_at - this.skewFor(record, token.expires_at) <= now;
   }
 
   private needsRefresh(record: ConnectionRecord, now: number): boolean {
     if (record.sealed === undefined || record.tokenGen === 0) return true; // CC connection without a token yet
     if (record.expiresAt === undefined) return false;
     if (record.renewableAfter !== undefined && now < record.renewableAfter) return false;
-    return record.expiresAt - this.ctx.config.refreshSkewMs <= now;
+    return record.expiresAt - this.skewFor(record, record.expiresAt) <= now;
   }
 
   private inBackoff(record: ConnectionRecord, now: number): boolean {
