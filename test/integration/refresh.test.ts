@@ -3,37 +3,17 @@
  * races, lost leases, failed commits, dead and live grants, back-off, client
  * credentials, revocation.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
-import { MemoryEventSink } from '../../lib/adapters/log-sink';
+import type { Broker } from '../../lib/broker';
 import type { AccessToken } from '../../lib/connections/model';
 import type { ConnectionStore } from '../../lib/ports';
 import { unseal } from '../../lib/connections/sealing';
-import { useDynalite } from '../support/dynamo';
-import { FAULT_CLIENT, faultBroker, installFault } from '../support/fault-broker';
-import { startFaultProvider, type FaultProvider, type FaultProviderOptions } from '../support/fault-provider';
-import { MovableClock } from '../support/local-broker';
+import { FAULT_CLIENT, installFault, useFaultWorkers } from '../support/fault-broker';
 
-const dynamo = useDynalite();
-const providers: FaultProvider[] = [];
+const setup = useFaultWorkers();
 
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-});
-
-async function setup(options: FaultProviderOptions = {}) {
-  const clock = new MovableClock(true);
-  const provider = await startFaultProvider({ clock: clock.now, ...options });
-  providers.push(provider);
-  const tableName = await dynamo.newTable();
-  const store = () => new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock });
-  const events = new MemoryEventSink();
-  const a = faultBroker({ store: store(), provider, clock, events, instanceId: 'worker-a' });
-  const b = faultBroker({ store: store(), provider, clock, events, cipher: a.cipher, instanceId: 'worker-b' });
-  return { clock, provider, events, a: a.broker, b: b.broker, store: store() };
-}
-
-async function storedRefreshToken(store: ConnectionStore, broker: { ctx: { cipher: never } } | any, id: string): Promise<string | undefined> {
+async function storedRefreshToken(store: ConnectionStore, broker: Broker, id: string): Promise<string | undefined> {
   const record = await store.get(id, { consistent: true });
   return (await unseal(broker.ctx.cipher, record!, record!.sealed)).token?.refresh_token;
 }

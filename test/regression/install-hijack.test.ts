@@ -2,40 +2,15 @@
  * Regression (found in review): the public install link accepts any `connection_id`, so a
  * consent by another provider account must not replace that connection's grant (409).
  */
-import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
-import { MemoryEventSink } from '../../lib/adapters/log-sink';
-import { Broker } from '../../lib/broker';
-import { useDynalite } from '../support/dynamo';
-import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../support/fault-broker';
-import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
-import { MovableClock } from '../support/local-broker';
+import { describe, expect, it } from 'vitest';
+import { useFaultWorkers } from '../support/fault-broker';
 
-const dynamo = useDynalite();
-const providers: FaultProvider[] = [];
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-});
+const workers = useFaultWorkers();
 
+/** One broker whose fault provider is HighLevel-like: the tenant is the token response's locationId. */
 async function setup() {
-  const clock = new MovableClock(true);
-  const provider = await startFaultProvider({ clock: clock.now });
-  providers.push(provider);
-  const broker = new Broker(
-    {
-      store: dynamo.store(clock) as never,
-      cipher: new LocalTokenCipher(randomBytes(32)),
-      secrets: new StaticSecrets({ fault: FAULT_CLIENT }),
-      events: new MemoryEventSink(),
-      // HighLevel-like: the tenant is the locationId of the token response.
-      catalogue: faultCatalogue(provider, { fault: { token_response_metadata: ['locationId'], tenant_fields: ['locationId'] } }),
-      clock,
-      random: () => 0.5,
-    },
-    { providerTimeoutMs: 2_000, leaseMs: 5_000 },
-  );
-  return { clock, provider, broker };
+  const { provider, a: broker } = await workers({}, { fault: { token_response_metadata: ['locationId'], tenant_fields: ['locationId'] } });
+  return { provider, broker };
 }
 
 describe('install link with a connection_id of someone else', () => {

@@ -2,31 +2,11 @@
  * Regression (found in review): committing a parked / unsaved token set must schedule the
  * next refresh normally, not as if the provider had answered Marketo-style with the same token.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
-import { MemoryEventSink } from '../../lib/adapters/log-sink';
-import { useDynalite } from '../support/dynamo';
-import { faultBroker, installFault } from '../support/fault-broker';
-import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
-import { MovableClock } from '../support/local-broker';
+import { installFault, useFaultWorkers } from '../support/fault-broker';
 
-const dynamo = useDynalite();
-const providers: FaultProvider[] = [];
-afterEach(async () => {
-  await Promise.all(providers.splice(0).map((p) => p.close()));
-});
-
-async function setup() {
-  const clock = new MovableClock(true);
-  const provider = await startFaultProvider({ clock: clock.now });
-  providers.push(provider);
-  const tableName = await dynamo.newTable();
-  const store = () => new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock });
-  const events = new MemoryEventSink();
-  const a = faultBroker({ store: store(), provider, clock, events, instanceId: 'worker-a' });
-  const b = faultBroker({ store: store(), provider, clock, events, cipher: a.cipher, instanceId: 'worker-b' });
-  return { clock, provider, a: a.broker, b: b.broker, store: store() };
-}
+const setup = useFaultWorkers();
 
 describe('a recovered (unsaved / parked) token set is committed with a normal schedule', () => {
   it('after recovering an unsaved token set, refresh_due_at keeps its lead and renewable_after is not set', async () => {

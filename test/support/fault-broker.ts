@@ -11,8 +11,11 @@ import type { ClientCredentials } from '../../lib/connections/model';
 import type { ConnectionStore, SecretStore, TokenCipher } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue, ProviderInput } from '../../lib/providers/schema';
-import type { FaultProvider } from './fault-provider';
-import type { MovableClock } from './local-broker';
+import { afterEach } from 'vitest';
+import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { useDynalite } from './dynamo';
+import { startFaultProvider, type FaultProvider, type FaultProviderOptions } from './fault-provider';
+import { MovableClock } from './local-broker';
 
 export const FAULT_CLIENT: ClientCredentials = { client_id: 'fault-app', client_secret: 'fault-secret-value' };
 
@@ -70,6 +73,8 @@ export interface FaultBrokerDeps {
   events?: MemoryEventSink;
   config?: Partial<BrokerConfig>;
   instanceId?: string;
+  /** Field overrides for the fault catalogue's entries (e.g. a HighLevel-like tenant field). */
+  catalogueExtra?: Record<string, Partial<ProviderInput>>;
 }
 
 export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: MemoryEventSink; cipher: TokenCipher } {
@@ -81,7 +86,7 @@ export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: Me
       cipher,
       secrets: new StaticSecrets({ fault: FAULT_CLIENT }),
       events,
-      catalogue: faultCatalogue(deps.provider),
+      catalogue: faultCatalogue(deps.provider, deps.catalogueExtra),
       clock: deps.clock,
       instanceId: deps.instanceId,
       random: () => 0.5,
@@ -90,6 +95,41 @@ export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: Me
     { providerTimeoutMs: 2_000, leaseMs: 5_000, ...deps.config },
   );
   return { broker, events, cipher };
+}
+
+/**
+ * Registers the hooks for a dynalite server and returns `setup()`, which gives each test a
+ * fresh table, a frozen movable clock, its own fault provider (closed after the test), and
+ * two broker workers (`a`, `b`: separate stores and lease ids, one cipher key, one event sink).
+ */
+export function useFaultWorkers(): (options?: FaultProviderOptions, catalogueExtra?: FaultBrokerDeps['catalogueExtra']) => Promise<FaultWorkers> {
+  const dynamo = useDynalite();
+  const providers: FaultProvider[] = [];
+  afterEach(async () => {
+    await Promise.all(providers.splice(0).map((provider) => provider.close()));
+  });
+  return async (options = {}, catalogueExtra) => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, ...options });
+    providers.push(provider);
+    const tableName = await dynamo.newTable();
+    const store = () => new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock });
+    const events = new MemoryEventSink();
+    const a = faultBroker({ store: store(), provider, clock, events, instanceId: 'worker-a', catalogueExtra });
+    const b = faultBroker({ store: store(), provider, clock, events, cipher: a.cipher, instanceId: 'worker-b', catalogueExtra });
+    return { clock, provider, events, a: a.broker, b: b.broker, cipher: a.cipher, store: store() };
+  };
+}
+
+export interface FaultWorkers {
+  clock: MovableClock;
+  provider: FaultProvider;
+  events: MemoryEventSink;
+  a: Broker;
+  b: Broker;
+  cipher: TokenCipher;
+  /** A third store on the same table, for assertions. */
+  store: DynamoDbConnectionStore;
 }
 
 /** Installs a connection through the callback (the fault provider allows marketplace-initiated callbacks). */
