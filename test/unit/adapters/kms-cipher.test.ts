@@ -1,66 +1,14 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import {
-  DecryptCommand,
-  type DecryptCommandInput,
-  GenerateDataKeyCommand,
-  type GenerateDataKeyCommandInput,
-  InvalidCiphertextException,
-  KMSClient,
-  KMSServiceException,
-} from '@aws-sdk/client-kms';
+import { DecryptCommand, GenerateDataKeyCommand, InvalidCiphertextException, KMSClient, KMSServiceException } from '@aws-sdk/client-kms';
 import { type AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { KmsTokenCipher } from '../../../lib/adapters/kms-cipher';
 import { isBrokerError } from '../../../lib/errors';
 import type { CipherContext } from '../../../lib/ports';
+import { fakeKms } from '../../support/fake-kms';
 
 const KEY_ID = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const CONTEXT: CipherContext = { connection_id: 'conn-1', provider: 'hubspot' };
 const PAYLOAD = new TextEncoder().encode(JSON.stringify({ token: { access_token: 'at-secret', refresh_token: 'rt-secret' } }));
-
-/**
- * A fake KMS that really binds each data key to its encryption context and key id, the way
- * KMS does: the "encrypted data key" is the data key sealed under a master key with the
- * context as AAD, so Decrypt under any other context fails with InvalidCiphertextException.
- */
-function fakeKms(kms: AwsClientStub<KMSClient>) {
-  const masterKey = randomBytes(32);
-  const issuedDataKeys: Uint8Array[] = [];
-  const returnedDataKeys: Uint8Array[] = [];
-  const aad = (keyId: string | undefined, context: Record<string, string> | undefined) =>
-    Buffer.from(JSON.stringify([keyId, Object.entries(context ?? {}).sort(([a], [b]) => a.localeCompare(b))]));
-  const invalidCiphertext = () => new InvalidCiphertextException({ message: 'InvalidCiphertextException', $metadata: {} });
-
-  kms.on(GenerateDataKeyCommand).callsFake(async (input: GenerateDataKeyCommandInput) => {
-    const dataKey = randomBytes(32);
-    issuedDataKeys.push(Uint8Array.from(dataKey));
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', masterKey, iv);
-    cipher.setAAD(aad(input.KeyId, input.EncryptionContext));
-    const blob = Buffer.concat([iv, cipher.update(dataKey), cipher.final(), cipher.getAuthTag()]);
-    const plaintext = new Uint8Array(dataKey);
-    returnedDataKeys.push(plaintext);
-    return { KeyId: input.KeyId, Plaintext: plaintext, CiphertextBlob: new Uint8Array(blob) };
-  });
-
-  kms.on(DecryptCommand).callsFake(async (input: DecryptCommandInput) => {
-    const blob = Buffer.from(input.CiphertextBlob ?? new Uint8Array());
-    if (blob.length < 12 + 16) throw invalidCiphertext();
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', masterKey, blob.subarray(0, 12));
-      decipher.setAAD(aad(input.KeyId, input.EncryptionContext));
-      decipher.setAuthTag(blob.subarray(blob.length - 16));
-      const dataKey = Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]);
-      const plaintext = new Uint8Array(dataKey);
-      returnedDataKeys.push(plaintext);
-      return { KeyId: input.KeyId, Plaintext: plaintext, EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
-    } catch {
-      throw invalidCiphertext();
-    }
-  });
-
-  return { issuedDataKeys, returnedDataKeys };
-}
 
 async function decryptError(cipher: KmsTokenCipher, blob: string, context: CipherContext): Promise<unknown> {
   return cipher.decrypt(blob, context).then(
