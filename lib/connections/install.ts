@@ -135,7 +135,17 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
       codeVerifier: state?.codeVerifier,
     },
     tokenEndpointOptions(ctx),
-  );
+  ).catch((err: unknown) => {
+    // The provider refusing the code (expired, already used: RFC 6749 §5.2 invalid_grant) is the
+    // person's to fix by starting again, not a provider outage.
+    if (isBrokerError(err, 'provider_error') && err.details.provider_error === 'invalid_grant') {
+      throw new BrokerError('invalid_request', 'The provider refused the authorization code (expired or already used); start the install again', {
+        cause: err,
+        details: { provider_error: 'invalid_grant' },
+      });
+    }
+    throw err;
+  });
   const connectionId = state?.connectionId ?? (result.tenant ? tenantConnectionId(provider.key, result.tenant) : newConnectionId());
   const scopes = result.grantedScopes ?? state?.scopes ?? provider.default_scopes;
   const { record, reinstalled } = await upsertConnection(ctx, provider, connectionId, {

@@ -138,13 +138,14 @@ describe('callback refusals', () => {
     expect(await fixture.local.broker.ctx.store.get('denied2')).toBeUndefined();
   });
 
-  it('a bad code with a valid state → 502 provider_error, nothing stored, state used up', async () => {
+  it('a code the provider refuses (invalid_grant) with a valid state → 400 "start again", nothing stored, state used up', async () => {
     const install = await fetch(`${fixture.local.installUrl}?connection_id=bad-code`, { redirect: 'manual' });
     const state = new URL(install.headers.get('location')!).searchParams.get('state')!;
     const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=not-a-real-code&state=${state}`, { redirect: 'manual', headers: json });
-    expect(res.status).toBe(502);
+    expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
-    expect(body.error.code).toBe('provider_error');
+    expect(body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('start the install again') });
+    expect((await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=x&state=${state}`, { headers: json })).status).toBe(400); // used up
     expect(body.error.message).not.toContain('not-a-real-code');
     expect(await fixture.local.broker.ctx.store.get('bad-code')).toBeUndefined();
   });
