@@ -27,6 +27,7 @@ import { unseal } from '../lib/connections/sealing';
 import { startFaultProvider, type FaultProvider } from '../test/support/fault-provider';
 import { BenchClock, benchBroker, connectionIds, runPool, seedConnections } from './support/fixtures';
 import type { BenchDynamo } from './support/local-dynamo';
+import type { SweepSummary } from '../lib/connections/sweep';
 import { Checks, envInt, heading, mean, ms, perSecond, printTable, round } from './support/report';
 
 export interface SweepCase {
@@ -34,13 +35,8 @@ export interface SweepCase {
   concurrency: number;
 }
 
-export interface SweepCaseFigures extends SweepCase {
-  due: number;
-  refreshed: number;
-  already_current: number;
-  skipped_leased: number;
-  deferred: number;
-  failed: Record<string, number>;
+/** One case's figures: the sweep's own summary, plus what the bench measured around it. */
+export interface SweepCaseFigures extends SweepCase, Omit<SweepSummary, 'duration_ms'> {
   provider_refresh_calls: number;
   seed_ms: number;
   wall_ms: number;
