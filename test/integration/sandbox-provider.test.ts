@@ -56,6 +56,18 @@ function token(form: Record<string, string>, headers?: Record<string, string>) {
   return postForm('/token', form, headers);
 }
 
+/** The authorization-code exchange the broker makes (client_secret_post), plus any extra parameters. */
+function exchange(code: string, extra: Record<string, string> = {}) {
+  return token({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: redirectUri,
+    ...extra,
+    client_id: client.client_id,
+    client_secret: client.client_secret,
+  });
+}
+
 async function me(accessToken: string) {
   const response = await fetch(new URL('/api/me', sandbox.issuer), { headers: { authorization: `Bearer ${accessToken}` } });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
@@ -96,14 +108,7 @@ describe('sandbox provider (oidc-provider)', () => {
     const code = callbackUrl.searchParams.get('code');
     expect(code).toBeTruthy();
 
-    const exchanged = await token({
-      grant_type: 'authorization_code',
-      code: code!,
-      redirect_uri: redirectUri,
-      code_verifier: verifier,
-      client_id: client.client_id,
-      client_secret: client.client_secret,
-    });
+    const exchanged = await exchange(code!, { code_verifier: verifier });
     expect(exchanged.status).toBe(200);
     expect(exchanged.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600 });
     expect(exchanged.body.scope).toBe('openid offline_access contacts.read');
@@ -153,13 +158,7 @@ describe('sandbox provider (oidc-provider)', () => {
   it('rejects a PKCE exchange without the verifier', async () => {
     const { challenge } = pkcePair();
     const code = await codeFor({ code_challenge: challenge, code_challenge_method: 'S256' });
-    const res = await token({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      client_id: client.client_id,
-      client_secret: client.client_secret,
-    });
+    const res = await exchange(code);
     expect(res.status).toBe(400);
     expect(res.body.error).toBe('invalid_grant');
   });
@@ -206,13 +205,7 @@ describe('sandbox provider (oidc-provider)', () => {
     const url = new URL(authorizeUrl({ state: 's' }));
     url.searchParams.delete('scope');
     const { callbackUrl } = await followInstall(url.href);
-    const res = await token({
-      grant_type: 'authorization_code',
-      code: callbackUrl.searchParams.get('code')!,
-      redirect_uri: redirectUri,
-      client_id: client.client_id,
-      client_secret: client.client_secret,
-    });
+    const res = await exchange(callbackUrl.searchParams.get('code')!);
     expect(res.status).toBe(200);
     expect(res.body.scope).toBe('contacts.read');
     expect(res.body.refresh_token).toBeTruthy();
@@ -220,13 +213,7 @@ describe('sandbox provider (oidc-provider)', () => {
 
   it('does not grant scopes it does not know', async () => {
     const code = await codeFor({ scope: 'contacts.read billing.admin' });
-    const res = await token({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      client_id: client.client_id,
-      client_secret: client.client_secret,
-    });
+    const res = await exchange(code);
     expect(res.status).toBe(200);
     expect(res.body.scope).toBe('contacts.read');
   });
@@ -264,13 +251,7 @@ describe('sandbox provider (oidc-provider)', () => {
 
   it('revokes a refresh token at /token/revocation, killing its grant', async () => {
     const code = await codeFor({});
-    const tokens = await token({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: redirectUri,
-      client_id: client.client_id,
-      client_secret: client.client_secret,
-    });
+    const tokens = await exchange(code);
     const revoked = await fetch(new URL('/token/revocation', sandbox.issuer), {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -293,13 +274,7 @@ describe('sandbox provider (oidc-provider)', () => {
   });
 
   it('revokeGrantsFor() simulates an uninstall for one client only', async () => {
-    const mine = await token({
-      grant_type: 'authorization_code',
-      code: await codeFor({}),
-      redirect_uri: redirectUri,
-      client_id: client.client_id,
-      client_secret: client.client_secret,
-    });
+    const mine = await exchange(await codeFor({}));
     const { callbackUrl } = await followInstall(
       `${sandbox.issuer}/auth?${new URLSearchParams({
         response_type: 'code',
