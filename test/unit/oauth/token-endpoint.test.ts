@@ -21,6 +21,17 @@ function only<T>(items: T[]): T {
   return items[0] as T;
 }
 
+/** RD Station's quirks: a JSON body and no grant_type. */
+function rdStationLike() {
+  return testProvider('rdstation', {
+    display_name: 'RD Station',
+    auth_mode: 'OAUTH2',
+    token_url: `${server.origin}/auth/token`,
+    body_format: 'json',
+    omit_grant_type: true,
+  });
+}
+
 describe('exchangeCode', () => {
   it('posts a form with client_secret_post credentials and normalises the response', async () => {
     const provider = testProvider('hubspot', {
@@ -90,13 +101,7 @@ describe('exchangeCode', () => {
   });
 
   it('sends an RD-Station-like JSON body without grant_type and defaults the missing token_type', async () => {
-    const provider = testProvider('rdstation', {
-      display_name: 'RD Station',
-      auth_mode: 'OAUTH2',
-      token_url: `${server.origin}/auth/token`,
-      body_format: 'json',
-      omit_grant_type: true,
-    });
+    const provider = rdStationLike();
     server.respond = json(200, { access_token: 'at-1', expires_in: 86400, refresh_token: 'rt-1' });
 
     const result = await exchangeCode(provider, credentials, { code: 'code-1', redirectUri: 'https://broker.example/cb' }, { now });
@@ -225,13 +230,7 @@ describe('refreshGrant', () => {
   });
 
   it('sends an RD-Station-like JSON refresh without grant_type', async () => {
-    const provider = testProvider('rdstation', {
-      display_name: 'RD Station',
-      auth_mode: 'OAUTH2',
-      token_url: `${server.origin}/auth/token`,
-      body_format: 'json',
-      omit_grant_type: true,
-    });
+    const provider = rdStationLike();
     server.respond = json(200, { access_token: 'at-2', expires_in: 86400, refresh_token: 'rt-2' });
     await refreshGrant(provider, credentials, { refreshToken: 'rt-1' });
     expect(JSON.parse(only(server.requests).body)).toEqual({ refresh_token: 'rt-1', client_id: 'client-1', client_secret: 'secret-xyz' });
