@@ -14,7 +14,6 @@ import { handler as refreshHandler } from '../../functions/refresh';
 import { ensureTable } from '../adapters/dynamodb-admin';
 import { DynamoDbConnectionStore } from '../adapters/dynamodb-store';
 import { ensureSecretsFile } from '../adapters/local-secrets';
-import { LocalTokenCipher } from '../adapters/local-cipher';
 import { LogEventSink } from '../adapters/log-sink';
 import { Broker } from '../broker';
 import type { BrokerConfig } from '../connections/context';
@@ -120,10 +119,10 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     };
     const clock = options.clock ?? systemClock;
     const deps = await depsFromEnv(
+      // The cipher comes from these variables as on Lambda: BROKER_KMS_KEY_ID if set, else the key file.
       { ...env, BROKER_TABLE_NAME: tableName, BROKER_SECRETS_FILE: secretsFile, BROKER_KEY_FILE: env.BROKER_KEY_FILE ?? join(dataDir, 'token.key') },
       {
         store: new DynamoDbConnectionStore({ tableName, client: dynamoClient, clock }),
-        cipher: env.BROKER_KMS_KEY_ID ? undefined : await LocalTokenCipher.fromKeyFile(env.BROKER_KEY_FILE ?? join(dataDir, 'token.key')),
         events: env.BROKER_EVENT_BUS_NAME ? undefined : events,
         catalogue: loadCatalogue({ env, overrides }),
         clock,
