@@ -14,8 +14,9 @@ export function builtinCatalogue(): Catalogue {
   return builtin;
 }
 
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
+/** Freezes a catalogue entry and everything in it, so no caller can change a shared provider. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
     for (const child of Object.values(value)) deepFreeze(child);
   }

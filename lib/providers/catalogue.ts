@@ -18,6 +18,8 @@ import { templatePlaceholders } from './template';
 
 // Kept importable from here; it lives apart so Lambda handlers can use it without loading zod.
 export { validateConnectionConfig } from './connection-config';
+import { fullMatch, isPlainObject, printableName } from './connection-config';
+import { deepFreeze } from './builtin';
 
 /** Where the built-in entries are edited; named in error messages. */
 export const BUILTIN_CATALOGUE_SOURCE = 'lib/providers/catalogue.yaml';
@@ -301,15 +303,6 @@ function readCatalogueFile(file: string): unknown {
 // ---------------------------------------------------------------------------
 // Small helpers
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A `connection_config` pattern must match the whole value: an unanchored `https://` would accept `evil?https://`. */
-function fullMatch(pattern: string): RegExp {
-  return new RegExp(`^(?:${pattern})$`);
-}
-
 function formatPath(issuePath: ReadonlyArray<PropertyKey>): string {
   return issuePath.map(String).join('.');
 }
@@ -321,17 +314,4 @@ function valueAt(root: unknown, issuePath: ReadonlyArray<PropertyKey>): unknown 
     current = (current as Record<PropertyKey, unknown>)[segment];
   }
   return current;
-}
-
-/** Caller-supplied names go into messages; keep them on one short line. */
-function printableName(name: string): string {
-  return /^[\w.-]{1,64}$/.test(name) ? name : JSON.stringify(name.slice(0, 64));
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }

@@ -50,15 +50,15 @@ export function validateConnectionConfig(provider: Provider, config: unknown): R
   return valid;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A `connection_config` pattern must match the whole value: an unanchored `https://` would accept `evil?https://`. */
-function fullMatch(pattern: string): RegExp {
+export function fullMatch(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`);
 }
 
-function printableName(name: string): string {
+export function printableName(name: string): string {
   return /^[\w.-]{1,64}$/.test(name) ? name : JSON.stringify(name.slice(0, 64));
 }
