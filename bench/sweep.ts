@@ -20,7 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { DynamoDbConnectionStore } from '../lib/adapters/dynamodb-store';
 import { LocalTokenCipher } from '../lib/adapters/local-cipher';
 import { DEFAULT_CONFIG } from '../lib/connections/context';
-import type { ConnectionRecord } from '../lib/connections/model';
+import type { ConnectionRecord } from '../lib/model';
 import { shardOf } from '../lib/connections/refresh-policy';
 import type { Broker } from '../lib/broker';
 import { unseal } from '../lib/connections/sealing';

@@ -5,7 +5,7 @@
 import { describeConnection, listConnections, registerClientCredentials, revokeConnection, type RegisterClientCredentialsInput, type RevokeResult } from './connections/admin';
 import { createContext, type BrokerConfig, type BrokerContext, type BrokerDeps } from './connections/context';
 import { completeCallback, startInstall, type CallbackRequest, type InstallRequest, type InstallSuccess } from './connections/install';
-import type { AccessToken, ConnectionSummary } from './connections/model';
+import type { AccessToken, ConnectionSummary } from './model';
 import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep';
 import { TokenService } from './connections/token-service';
 import type { Page } from './ports';

@@ -3,7 +3,7 @@
  * `get-token` function (IAM `lambda:InvokeFunction`, see `grantGetToken`).
  */
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import type { AccessToken } from './connections/model';
+import type { AccessToken } from './model';
 import { BrokerError, ERROR_STATUS, type BrokerErrorCode } from './errors';
 
 /** What the get-token function returns: the token, or a typed error (never a Lambda function error for expected failures). */

@@ -5,12 +5,12 @@
  * `BrokerStack.grantGetToken`): `getToken(connectionId)` builds the broker from
  * the same environment variables the broker's own functions use.
  */
-import type { AccessToken } from './connections/model';
+import type { AccessToken } from './model';
 import { sharedBroker } from './runtime';
 
 export { Broker } from './broker';
 export { BrokerError, isBrokerError, type BrokerErrorCode } from './errors';
-export type { AccessToken, ConnectionSummary } from './connections/model';
+export type { AccessToken, ConnectionSummary } from './model';
 export { invokeGetToken } from './client';
 
 /**

@@ -7,7 +7,7 @@ import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import { DEFAULT_CONFIG, type BrokerConfig } from '../../lib/connections/context';
-import type { ConnectionRecord } from '../../lib/connections/model';
+import type { ConnectionRecord } from '../../lib/model';
 import { refreshDueAt, shardOf } from '../../lib/connections/refresh-policy';
 import { seal } from '../../lib/connections/sealing';
 import { exchangeCode } from '../../lib/oauth/token-endpoint';

@@ -24,7 +24,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, LastError } from '../connections/model';
+import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, LastError } from '../model';
 import { BrokerError } from '../errors';
 import { systemClock, type Clock, type ConnectionStore, type Page, type RecordChanges } from '../ports';
 import { TABLE } from './dynamodb-table';

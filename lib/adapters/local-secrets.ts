@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ClientCredentials } from '../connections/model';
+import type { ClientCredentials } from '../model';
 import { BrokerError } from '../errors';
 import type { SecretStore } from '../ports';
 import { clientCredentialsFromValue } from './secrets-manager';

@@ -6,7 +6,7 @@
  * contract test runs the same cases against both adapters.
  */
 import { BrokerError } from '../errors';
-import type { ConnectionRecord, InstallState } from '../connections/model';
+import type { ConnectionRecord, InstallState } from '../model';
 import type { Clock, ConnectionStore, Page, RecordChanges } from '../ports';
 import { systemClock } from '../ports';
 

@@ -6,7 +6,7 @@
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
-import type { ClientCredentials } from '../connections/model';
+import type { ClientCredentials } from '../model';
 import { BrokerError } from '../errors';
 import type { SecretStore } from '../ports';
 

@@ -8,10 +8,9 @@ import { validateConnectionConfig } from '../providers/connection-config';
 import type { Page } from '../ports';
 import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
-import type { ClientCredentials, ConnectionRecord, ConnectionSummary } from './model';
+import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionSummary } from '../model';
 import { revokeAtProvider } from './provider-revocation';
 import { unseal } from './sealing';
-import { validateConnectionId } from './token-service';
 import { connectionSummary } from './views';
 
 export async function listConnections(ctx: BrokerContext, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {

@@ -10,10 +10,9 @@ import { exchangeCode } from '../oauth/token-endpoint';
 import type { Provider } from '../providers/schema';
 import type { RecordChanges } from '../ports';
 import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
-import type { ConnectionRecord, InstallState, TokenSet } from './model';
+import { validateConnectionId, type ConnectionRecord, type InstallState, type TokenSet } from '../model';
 import { refreshDueAt, shardOf } from './refresh-policy';
 import { seal } from './sealing';
-import { validateConnectionId } from './token-service';
 
 export interface InstallRequest {
   provider: string;

@@ -6,7 +6,7 @@ import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { revokeToken } from '../oauth/token-endpoint';
 import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
-import type { ConnectionRecord, SealedPayload } from './model';
+import type { ConnectionRecord, SealedPayload } from '../model';
 
 export type ProviderRevocation = { outcome: 'revoked' | 'not_supported' } | { outcome: 'failed'; providerError: string };
 

@@ -4,7 +4,7 @@
  */
 import { BrokerError } from '../errors';
 import type { TokenCipher } from '../ports';
-import type { SealedPayload } from './model';
+import type { SealedPayload } from '../model';
 
 interface Owner {
   id: string;

@@ -6,7 +6,7 @@
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { BrokerContext } from './context';
-import type { ConnectionRecord } from './model';
+import type { ConnectionRecord } from '../model';
 import type { TokenService } from './token-service';
 
 export interface SweepOptions {

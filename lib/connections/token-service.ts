@@ -20,7 +20,7 @@ import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../
 import type { Provider } from '../providers/schema';
 import type { RecordChanges } from '../ports';
 import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
-import type { AccessToken, ClientCredentials, ConnectionRecord, SealedPayload, TokenSet } from './model';
+import { assertUsable, validateConnectionId, type AccessToken, type ClientCredentials, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
 import { backoffDelay, refreshDueAt, shardOf } from './refresh-policy';
 import { seal, unseal } from './sealing';
 import { revokeAtProvider } from './provider-revocation';
@@ -52,12 +52,6 @@ interface RefreshRequest {
 const LEASE_FIELDS = ['leaseOwner', 'leaseUntil', 'leaseGen'] as const;
 const COMMIT_ATTEMPTS = 5;
 const CONTENTION_ATTEMPTS = 8;
-
-export function validateConnectionId(id: string): void {
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
-    throw new BrokerError('invalid_request', 'connection id must be 1-128 characters of A-Z a-z 0-9 . _ : -');
-  }
-}
 
 export class TokenService {
   /** Warm path: tokens served with zero AWS calls until they enter the refresh skew. */
@@ -507,15 +501,6 @@ export class TokenService {
 
   private leaseHeldByOther(record: ConnectionRecord, now: number): boolean {
     return record.leaseOwner !== undefined && record.leaseOwner !== this.ctx.instanceId && (record.leaseUntil ?? 0) > now;
-  }
-}
-
-function assertUsable(record: ConnectionRecord): void {
-  if (record.status === 'revoked') throw new BrokerError('connection_revoked', `Connection ${record.id} was revoked`);
-  if (record.status === 'needs_reauth') {
-    throw new BrokerError('needs_reauth', `Connection ${record.id} needs to be authorized again by the user`, {
-      details: { provider_error: record.lastError?.providerCode },
-    });
   }
 }
 

@@ -1,5 +1,5 @@
 /** The shapes the broker hands out: a token for callers, metadata for admins. Never a secret in a summary. */
-import type { AccessToken, ConnectionRecord, ConnectionSummary, TokenSet } from './model';
+import type { AccessToken, ConnectionRecord, ConnectionSummary, TokenSet } from '../model';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 

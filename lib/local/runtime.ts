@@ -17,7 +17,7 @@ import { ensureSecretsFile } from '../adapters/local-secrets';
 import { LogEventSink } from '../adapters/log-sink';
 import { Broker } from '../broker';
 import type { BrokerConfig } from '../connections/context';
-import type { ClientCredentials } from '../connections/model';
+import type { ClientCredentials } from '../model';
 import { logger } from '../logger';
 import { loadCatalogue } from '../providers/catalogue';
 import type { ProviderInput } from '../providers/schema';

@@ -14,7 +14,7 @@
  * `details`, not in `cause`. The provider's `error_description` is left out on purpose (it can
  * echo anything); only its error code, after a charset check, and the HTTP status are kept.
  */
-import type { ClientCredentials, TokenSet } from '../connections/model';
+import type { ClientCredentials, TokenSet } from '../model';
 import { BrokerError } from '../errors';
 import type { Provider } from '../providers/schema';
 import { providerUrl } from './provider-url';

@@ -2,7 +2,7 @@
  * Ports: what the domain needs from the outside world. Adapters in `lib/adapters/`
  * implement them (AWS services, or the local stand-ins). The domain never imports an SDK.
  */
-import type { ClientCredentials, ConnectionRecord, InstallState } from '../connections/model';
+import type { ClientCredentials, ConnectionRecord, InstallState } from '../model';
 
 export interface Clock {
   /** Epoch milliseconds. */

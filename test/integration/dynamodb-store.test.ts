@@ -7,7 +7,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ensureTable } from '../../lib/adapters/dynamodb-admin';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
-import type { ConnectionRecord, InstallState } from '../../lib/connections/model';
+import type { ConnectionRecord, InstallState } from '../../lib/model';
 import { BrokerError } from '../../lib/errors';
 import { localDynamoClient, startDynalite } from '../../lib/local/dynalite';
 import type { ConnectionStore } from '../../lib/ports';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import type { Broker } from '../../lib/broker';
-import type { AccessToken } from '../../lib/connections/model';
+import type { AccessToken } from '../../lib/model';
 import type { ConnectionStore } from '../../lib/ports';
 import { unseal } from '../../lib/connections/sealing';
 import { FAULT_CLIENT, installFault, useFaultWorkers } from '../support/fault-broker';

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
-import type { ConnectionRecord, InstallState } from '../../lib/connections/model';
+import type { ConnectionRecord, InstallState } from '../../lib/model';
 import type { Clock, ConnectionStore } from '../../lib/ports';
 import { useDynalite } from '../support/dynamo';
 

@@ -10,7 +10,7 @@ import { Broker } from '../../lib/broker';
 import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../support/fault-broker';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
-import type { ConnectionRecord } from '../../lib/connections/model';
+import type { ConnectionRecord } from '../../lib/model';
 import { unseal } from '../../lib/connections/sealing';
 import { useDynalite } from '../support/dynamo';
 import { faultBroker, installFault } from '../support/fault-broker';

@@ -7,7 +7,7 @@ import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import type { BrokerConfig } from '../../lib/connections/context';
-import type { ClientCredentials } from '../../lib/connections/model';
+import type { ClientCredentials } from '../../lib/model';
 import type { ConnectionStore, SecretStore, TokenCipher } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue, ProviderInput } from '../../lib/providers/schema';

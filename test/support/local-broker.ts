@@ -13,7 +13,7 @@ import { FileSecretStore } from '../../lib/adapters/local-secrets';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import type { BrokerConfig } from '../../lib/connections/context';
-import type { SealedPayload } from '../../lib/connections/model';
+import type { SealedPayload } from '../../lib/model';
 import { unseal } from '../../lib/connections/sealing';
 import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../lib/local/runtime';
 import { localDynamoClient } from '../../lib/local/dynalite';

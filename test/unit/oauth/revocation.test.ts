@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { TokenSet } from '../../../lib/connections/model';
+import type { TokenSet } from '../../../lib/model';
 import { BrokerError } from '../../../lib/errors';
 import type { Provider, ProviderInput } from '../../../lib/providers/schema';
 import { revokeToken } from '../../../lib/oauth/token-endpoint';

@@ -1,9 +1,14 @@
 /**
- * The connection record: what the broker knows about one grant with one provider account.
+ * The broker's model, on the ground floor: every layer (oauth, ports, adapters, use cases,
+ * handlers) may import it, and it imports nothing but the error type.
+ *
+ * The connection record is what the broker knows about one grant with one provider account.
  * Times are epoch milliseconds except `ttl` (epoch seconds, as DynamoDB TTL wants).
  * Secrets live only inside `sealed` (a `SealedPayload` encrypted by the TokenCipher,
  * bound to this connection id and provider).
  */
+import { BrokerError } from './errors';
+
 export type ConnectionStatus = 'active' | 'needs_reauth' | 'revoked';
 export type AuthMode = 'OAUTH2' | 'OAUTH2_CC';
 
@@ -44,7 +49,7 @@ export interface ConnectionRecord {
   leaseOwner?: string;
   leaseUntil?: number;
   leaseGen?: number;
-  /** A token set obtained by a refresher that lost its lease, kept so it is never lost (see docs/refresh.md). */
+  /** A token set obtained by a refresher that lost its lease, kept so it is never lost (see docs/design.md, "Refresh"). */
   rescue?: string;
   rescueGen?: number;
   failureCount: number;
@@ -132,4 +137,21 @@ export interface ConnectionSummary {
   connection_config: Record<string, string>;
   created_at: string;
   updated_at: string;
+}
+
+/** Refuses ids that could not be a connection id (they also go into the DynamoDB key and URLs). */
+export function validateConnectionId(id: string): void {
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
+    throw new BrokerError('invalid_request', 'connection id must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+  }
+}
+
+/** Throws the error a caller gets for a connection that cannot serve tokens (revoked, or its grant is dead). */
+export function assertUsable(record: ConnectionRecord): void {
+  if (record.status === 'revoked') throw new BrokerError('connection_revoked', `Connection ${record.id} was revoked`);
+  if (record.status === 'needs_reauth') {
+    throw new BrokerError('needs_reauth', `Connection ${record.id} needs to be authorized again by the user`, {
+      details: { provider_error: record.lastError?.providerCode },
+    });
+  }
 }
