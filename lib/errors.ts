@@ -38,21 +38,52 @@ export const ERROR_STATUS = {
 
 export type BrokerErrorCode = keyof typeof ERROR_STATUS;
 
+/** The token-endpoint exchange a provider failure came from. */
+export type ProviderExchange = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'revocation';
+
+/**
+ * What a provider failure is known by: typed facts the use cases branch on (the provider's
+ * error code, its HTTP status, its Retry-After) instead of reading a bag by string key.
+ * Never a secret: `error` is only kept after a charset check (lib/oauth/token-endpoint.ts).
+ */
+export interface ProviderFailure {
+  /** Which exchange failed. */
+  grant?: ProviderExchange;
+  /** The provider could not be reached, or its answer could not be read. */
+  network?: boolean;
+  /** The transport's error code (`ECONNREFUSED`, ...), when it gave one. */
+  networkError?: string;
+  /** The exchange's time budget, when it ran out. */
+  timeoutMs?: number;
+  httpStatus?: number;
+  /** The provider's own error code (`invalid_grant`, `BAD_REFRESH_TOKEN`, ...). */
+  error?: string;
+  /** Seconds before trying again: the provider's Retry-After, or the broker's back-off. */
+  retryAfterS?: number;
+}
+
+export type ErrorDetails = Record<string, string | number | boolean | undefined>;
+
 export interface BrokerErrorOptions {
   cause?: unknown;
-  /** Non-secret facts for callers and logs (e.g. the provider's error code, retry-after seconds). */
-  details?: Record<string, string | number | boolean | undefined>;
+  /** The provider's side of the failure; also shown to callers in `details` under snake_case names. */
+  provider?: ProviderFailure;
+  /** Other non-secret facts for callers and logs (the offending field, the connection id...). */
+  details?: ErrorDetails;
 }
 
 export class BrokerError extends Error {
   override readonly name = 'BrokerError';
   readonly code: BrokerErrorCode;
-  readonly details: Record<string, string | number | boolean | undefined>;
+  readonly provider?: ProviderFailure;
+  /** What callers see: the provider facts (`provider_error`, `http_status`, `retry_after_s`...), then the other details. */
+  readonly details: ErrorDetails;
 
   constructor(code: BrokerErrorCode, message: string, options: BrokerErrorOptions = {}) {
     super(message, { cause: options.cause });
     this.code = code;
-    this.details = options.details ?? {};
+    if (options.provider) this.provider = options.provider;
+    this.details = { ...providerDetails(options.provider), ...options.details };
   }
 
   /** HTTP status for this error, from the one mapping table. */
@@ -66,12 +97,19 @@ export class BrokerError extends Error {
   }
 }
 
+/** The code a provider failure is recorded under: the provider's own error code, else its HTTP status. */
+export function providerErrorCode(err: unknown): string | undefined {
+  if (!isBrokerError(err) || !err.provider) return undefined;
+  const { error, httpStatus } = err.provider;
+  return error ?? (httpStatus === undefined ? undefined : String(httpStatus));
+}
+
 export function isBrokerError(err: unknown, code?: BrokerErrorCode): err is BrokerError {
   return err instanceof BrokerError && (code === undefined || err.code === code);
 }
 
 /** The JSON body the edge returns for any error: never a stack, never a secret. */
-export function errorBody(err: unknown): { error: { code: BrokerErrorCode; message: string; details?: BrokerError['details'] } } {
+export function errorBody(err: unknown): { error: { code: BrokerErrorCode; message: string; details?: ErrorDetails } } {
   if (err instanceof BrokerError) {
     const message = err.expose ? err.message : 'Internal error';
     const details = err.expose && Object.keys(err.details).length > 0 ? err.details : undefined;
@@ -82,4 +120,19 @@ export function errorBody(err: unknown): { error: { code: BrokerErrorCode; messa
 
 export function errorStatus(err: unknown): number {
   return err instanceof BrokerError ? err.status : 500;
+}
+
+/** The API's names for the provider facts, in the order the error bodies have always listed them. */
+function providerDetails(provider: ProviderFailure | undefined): ErrorDetails {
+  if (!provider) return {};
+  const named: ErrorDetails = {
+    grant: provider.grant,
+    network: provider.network,
+    network_error: provider.networkError,
+    timeout_ms: provider.timeoutMs,
+    http_status: provider.httpStatus,
+    provider_error: provider.error,
+    retry_after_s: provider.retryAfterS,
+  };
+  return Object.fromEntries(Object.entries(named).filter(([, value]) => value !== undefined));
 }

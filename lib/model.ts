@@ -151,7 +151,7 @@ export function assertUsable(record: ConnectionRecord): void {
   if (record.status === 'revoked') throw new BrokerError('connection_revoked', `Connection ${record.id} was revoked`);
   if (record.status === 'needs_reauth') {
     throw new BrokerError('needs_reauth', `Connection ${record.id} needs to be authorized again by the user`, {
-      details: { provider_error: record.lastError?.providerCode },
+      provider: { error: record.lastError?.providerCode },
     });
   }
 }

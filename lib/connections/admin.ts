@@ -60,9 +60,9 @@ export async function registerClientCredentials(ctx: BrokerContext, id: string, 
     result = await clientCredentialsGrant(provider, credentials, { scopes: provider.default_scopes, connectionConfig }, tokenEndpointOptions(ctx));
   } catch (err) {
     // A 4xx from the token endpoint on the first grant means these credentials are wrong: the caller's input.
-    const status = isBrokerError(err) ? Number(err.details.http_status) : 0;
+    const status = isBrokerError(err) ? (err.provider?.httpStatus ?? 0) : 0;
     if (isBrokerError(err, 'needs_reauth') || (isBrokerError(err, 'provider_error') && status >= 400 && status < 500)) {
-      throw new BrokerError('invalid_request', `Provider "${provider.key}" refused these client credentials`, { cause: err, details: err.details });
+      throw new BrokerError('invalid_request', `Provider "${provider.key}" refused these client credentials`, { cause: err, provider: err.provider });
     }
     throw err;
   }

@@ -47,7 +47,7 @@ export class InstallDenied extends BrokerError {
     readonly providerError: string,
     readonly returnTo: string | undefined,
   ) {
-    super('authorization_denied', `The provider did not authorize the app (${providerError})`, { details: { provider_error: providerError } });
+    super('authorization_denied', `The provider did not authorize the app (${providerError})`, { provider: { error: providerError } });
   }
 }
 
@@ -137,10 +137,10 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
   ).catch((err: unknown) => {
     // The provider refusing the code (expired, already used: RFC 6749 §5.2 invalid_grant) is the
     // person's to fix by starting again, not a provider outage.
-    if (isBrokerError(err, 'provider_error') && err.details.provider_error === 'invalid_grant') {
+    if (isBrokerError(err, 'provider_error') && err.provider?.error === 'invalid_grant') {
       throw new BrokerError('invalid_request', 'The provider refused the authorization code (expired or already used); start the install again', {
         cause: err,
-        details: { provider_error: 'invalid_grant' },
+        provider: { error: 'invalid_grant' },
       });
     }
     throw err;

@@ -2,7 +2,7 @@
  * Revoking a connection's tokens at the provider, shared by the admin revoke and by a
  * refresher whose result arrives after the connection was revoked.
  */
-import { isBrokerError } from '../errors';
+import { isBrokerError, providerErrorCode } from '../errors';
 import { logger } from '../logger';
 import { revokeToken } from '../oauth/token-endpoint';
 import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
@@ -27,7 +27,7 @@ export async function revokeAtProvider(ctx: BrokerContext, record: ConnectionRec
     }
     return { outcome: 'revoked' };
   } catch (err) {
-    const providerError = isBrokerError(err) ? String(err.details.provider_error ?? err.details.http_status ?? err.code) : 'internal_error';
+    const providerError = isBrokerError(err) ? (providerErrorCode(err) ?? err.code) : 'internal_error';
     logger.warn('provider revocation failed; the connection is revoked locally anyway', { connection_id: record.id, provider: record.provider, provider_error: providerError });
     return { outcome: 'failed', providerError };
   }

@@ -14,7 +14,7 @@
  * - Transient failures keep the token, count the failure and push the next attempt
  *   out (exponential, honouring Retry-After): never a tight loop against a provider.
  */
-import { BrokerError, isBrokerError } from '../errors';
+import { BrokerError, isBrokerError, providerErrorCode } from '../errors';
 import { logger } from '../logger';
 import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../oauth/token-endpoint';
 import type { Provider } from '../providers/schema';
@@ -209,7 +209,7 @@ export class TokenService {
     const refreshToken = source.token?.refresh_token;
     if (!refreshToken) {
       throw new BrokerError('needs_reauth', `Connection ${record.id} has no refresh token; the user must install again`, {
-        details: { provider_error: 'no_refresh_token' },
+        provider: { error: 'no_refresh_token' },
       });
     }
     const credentials = await this.ctx.secrets.getClientCredentials(provider.secret_name);
@@ -347,14 +347,14 @@ export class TokenService {
     }
     const now = this.ctx.clock.now();
     const failureCount = leased.failureCount + 1;
-    const retryAfterS = isBrokerError(err) ? Number(err.details.retry_after_s ?? 0) : 0;
+    const retryAfterS = isBrokerError(err) ? (err.provider?.retryAfterS ?? 0) : 0;
     const delay = backoffDelay(failureCount, this.ctx.config.refreshPolicy, retryAfterS * 1000);
     const code = isBrokerError(err) ? err.code : 'internal_error';
     try {
       await this.ctx.store.update(leased.id, leased.version, {
         set: {
           failureCount,
-          lastError: { code, message: failureMessage(err), providerCode: providerCode(err), at: now },
+          lastError: { code, message: failureMessage(err), providerCode: providerErrorCode(err), at: now },
           refreshDueAt: now + delay,
           shard: shardOf(leased.id, this.ctx.config.shards),
         },
@@ -370,7 +370,7 @@ export class TokenService {
         provider: leased.provider,
         tenant: leased.tenant ?? null,
         error: code,
-        provider_error: providerCode(err) ?? null,
+        provider_error: providerErrorCode(err) ?? null,
         failure_count: failureCount,
         retry_in_s: Math.ceil(delay / 1000),
       },
@@ -410,7 +410,7 @@ export class TokenService {
 
   private async markNeedsReauth(record: ConnectionRecord, err: BrokerError): Promise<void> {
     const now = this.ctx.clock.now();
-    const providerError = providerCode(err) ?? 'invalid_grant';
+    const providerError = providerErrorCode(err) ?? 'invalid_grant';
     try {
       await this.ctx.store.update(record.id, record.version, {
         set: {
@@ -452,14 +452,14 @@ export class TokenService {
     const code = last?.code === 'provider_timeout' || last?.code === 'provider_error' ? last.code : 'provider_unavailable';
     const retryAfterS = Math.max(1, Math.ceil(((record.refreshDueAt ?? 0) - this.ctx.clock.now()) / 1000));
     throw new BrokerError(code, `Provider ${record.provider} is failing (${last?.providerCode ?? last?.code ?? 'unknown'}); next attempt in ${retryAfterS}s`, {
-      details: { retry_after_s: retryAfterS, provider_error: last?.providerCode },
+      provider: { error: last?.providerCode, retryAfterS },
     });
   }
 
   private async current(record: ConnectionRecord): Promise<Resolved> {
     const payload = await unseal(this.ctx.cipher, record, record.sealed);
     if (!payload.token) {
-      throw new BrokerError('provider_unavailable', `Connection ${record.id} has no token yet; try again`, { details: { retry_after_s: 1 } });
+      throw new BrokerError('provider_unavailable', `Connection ${record.id} has no token yet; try again`, { provider: { retryAfterS: 1 } });
     }
     return { record, token: payload.token, outcome: 'current' };
   }
@@ -506,12 +506,6 @@ export class TokenService {
 
 function isExpired(token: TokenSet, now: number): boolean {
   return token.expires_at !== undefined && token.expires_at <= now;
-}
-
-function providerCode(err: unknown): string | undefined {
-  if (!isBrokerError(err)) return undefined;
-  const value = err.details.provider_error ?? err.details.http_status;
-  return value === undefined ? undefined : String(value);
 }
 
 function failureMessage(err: unknown): string {

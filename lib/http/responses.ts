@@ -3,7 +3,7 @@
  * responses, the same for Lambda and the local server. Errors are mapped here, once.
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { errorBody, errorStatus } from '../errors';
+import { errorBody, errorStatus, isBrokerError } from '../errors';
 import { logger } from '../logger';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
@@ -48,9 +48,8 @@ export function escapeHtml(text: string): string {
 export function errorJson(err: unknown): HttpResponse {
   const status = errorStatus(err);
   logError(err, status);
-  const body = errorBody(err);
-  const retryAfter = body.error.details?.retry_after_s;
-  return json(status, body, retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
+  const retryAfter = isBrokerError(err) && err.expose ? err.provider?.retryAfterS : undefined;
+  return json(status, errorBody(err), retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
 }
 
 /** The error as a page for a person in a browser (install and callback are visited by people). */

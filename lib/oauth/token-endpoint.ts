@@ -15,7 +15,7 @@
  * echo anything); only its error code, after a charset check, and the HTTP status are kept.
  */
 import type { ClientCredentials, TokenSet } from '../model';
-import { BrokerError } from '../errors';
+import { BrokerError, type ProviderExchange, type ProviderFailure } from '../errors';
 import type { Provider } from '../providers/schema';
 import { providerUrl } from './provider-url';
 
@@ -73,7 +73,7 @@ const ERROR_CODE_FIELDS = ['error', 'status', 'error_type', 'error_code'] as con
 /** What a provider error code may look like to be copied into an error; anything else is dropped. */
 const DISPLAYABLE_CODE = /^[A-Za-z0-9_.:\- ]{1,100}$/;
 
-type ExchangeKind = TokenGrantType | 'revocation';
+type ExchangeKind = ProviderExchange;
 
 interface BufferedResponse {
   status: number;
@@ -273,7 +273,7 @@ export async function processTokenResponse(
     text = await response.text();
   } catch {
     throw new BrokerError('provider_unavailable', `Provider ${provider.key}: the token response body could not be read`, {
-      details: { grant, network: true, http_status: response.status },
+      provider: { grant, network: true, httpStatus: response.status },
     });
   }
   return interpretTokenResponse(provider, { status: response.status, headers: response.headers, text }, grant, context(options, options.secretValues ?? []));
@@ -308,13 +308,13 @@ async function send(provider: Provider, request: TokenEndpointRequest, kind: Exc
     if (err instanceof BrokerError) throw err;
     if (signal.aborted) {
       throw new BrokerError('provider_timeout', `Provider ${provider.key}: no ${exchangeLabel(kind)} response within ${timeoutMs} ms`, {
-        details: { grant: kind, timeout_ms: timeoutMs },
+        provider: { grant: kind, timeoutMs },
       });
     }
     // No `cause`: fetch errors can quote the URL, and Marketo's URL carries the client secret.
     const networkError = networkErrorCode(err);
     throw new BrokerError('provider_unavailable', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint unreachable`, {
-      details: { grant: kind, network: true, ...(networkError !== undefined ? { network_error: networkError } : {}) },
+      provider: { grant: kind, network: true, networkError },
     });
   }
 }
@@ -327,12 +327,13 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
   const json = parseJson(response.text);
   if (!isJsonObject(json)) {
     throw new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(grant)} response is not a JSON object`, {
-      details: { grant, http_status: response.status },
+      provider: { grant, httpStatus: response.status },
     });
   }
   const invalid = (field: string, expected: string): BrokerError =>
     new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(grant)} response has ${field} missing or not ${expected}`, {
-      details: { grant, http_status: response.status, field },
+      provider: { grant, httpStatus: response.status },
+      details: { field },
     });
 
   const accessToken = own(json, 'access_token');
@@ -386,13 +387,13 @@ function classifyFailure(provider: Provider, response: BufferedResponse, kind: E
   if (success && providerCode === undefined) return undefined;
 
   const shownCode = providerCode === undefined ? undefined : displayableCode(providerCode, ctx.secretValues);
-  const details = { grant: kind, http_status: status, ...(shownCode !== undefined ? { provider_error: shownCode } : {}) };
+  const failure: ProviderFailure = { grant: kind, httpStatus: status, error: shownCode };
   const suffix = shownCode !== undefined ? ` (${shownCode})` : '';
 
   if (status === 429 || status >= 500) {
     const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), ctx.now);
     return new BrokerError('provider_unavailable', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint answered HTTP ${status}${suffix}; try later`, {
-      details: { ...details, ...(retryAfter !== undefined ? { retry_after_s: retryAfter } : {}) },
+      provider: { ...failure, retryAfterS: retryAfter },
     });
   }
   const grantCanDie = kind === 'refresh_token' || kind === 'client_credentials';
@@ -401,10 +402,10 @@ function classifyFailure(provider: Provider, response: BufferedResponse, kind: E
     ((providerCode !== undefined && provider.dead_grant_errors.includes(providerCode)) || provider.dead_grant_statuses.includes(status))
   ) {
     return new BrokerError('needs_reauth', `Provider ${provider.key} rejected the ${exchangeLabel(kind)}${suffix}: the grant is no longer valid, reconnect`, {
-      details,
+      provider: failure,
     });
   }
-  return new BrokerError('provider_error', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint answered HTTP ${status}${suffix}`, { details });
+  return new BrokerError('provider_error', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint answered HTTP ${status}${suffix}`, { provider: failure });
 }
 
 function exchangeLabel(kind: ExchangeKind): string {
