@@ -21,7 +21,7 @@ import { DynamoDbConnectionStore } from '../lib/adapters/dynamodb-store';
 import { LocalTokenCipher } from '../lib/adapters/local-cipher';
 import { DEFAULT_CONFIG } from '../lib/connections/context';
 import type { ConnectionRecord } from '../lib/model';
-import { shardOf } from '../lib/connections/refresh-policy';
+import { shardOf } from '../lib/connections/transitions';
 import type { Broker } from '../lib/broker';
 import { unseal } from '../lib/connections/sealing';
 import { startFaultProvider, type FaultProvider } from '../test/support/fault-provider';

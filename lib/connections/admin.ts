@@ -6,11 +6,13 @@ import { BrokerError, isBrokerError } from '../errors';
 import { clientCredentialsGrant } from '../oauth/token-endpoint';
 import { validateConnectionConfig } from '../providers/connection-config';
 import type { Page } from '../ports';
-import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
+import type { Provider } from '../providers/schema';
+import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
 import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionSummary } from '../model';
 import { revokeAtProvider } from './provider-revocation';
 import { unseal } from './sealing';
+import { revoked } from './transitions';
 import { connectionSummary } from './views';
 
 export async function listConnections(ctx: BrokerContext, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {
@@ -54,7 +56,7 @@ export async function registerClientCredentials(ctx: BrokerContext, id: string, 
     throw new BrokerError('invalid_request', `Provider "${provider.key}" is not a client-credentials provider; use its install link`);
   }
   const connectionConfig = validateConnectionConfig(provider, input.connection_config ?? {});
-  const { credentials, credentialsSecretName } = await resolveCredentials(ctx, provider.secret_name, input.credentials);
+  const { credentials, credentialsSecretName } = await resolveCredentials(ctx, provider, input.credentials);
   let result;
   try {
     result = await clientCredentialsGrant(provider, credentials, { scopes: provider.default_scopes, connectionConfig }, tokenEndpointOptions(ctx));
@@ -87,18 +89,18 @@ export async function registerClientCredentials(ctx: BrokerContext, id: string, 
 
 async function resolveCredentials(
   ctx: BrokerContext,
-  providerSecret: string,
+  provider: Provider,
   input: RegisterClientCredentialsInput['credentials'],
 ): Promise<{ credentials: ClientCredentials; credentialsSecretName?: string }> {
   if (input === undefined) {
-    return { credentials: await ctx.secrets.getClientCredentials(providerSecret), credentialsSecretName: providerSecret };
+    return { credentials: await credentialsFor(ctx, provider), credentialsSecretName: provider.secret_name };
   }
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new BrokerError('invalid_request', 'credentials must be {"client_id","client_secret"} or {"secret_name"}');
   }
   if (typeof input.secret_name === 'string' && input.secret_name.length > 0) {
     try {
-      return { credentials: await ctx.secrets.getClientCredentials(input.secret_name), credentialsSecretName: input.secret_name };
+      return { credentials: await credentialsFor(ctx, provider, { credentialsSecretName: input.secret_name }), credentialsSecretName: input.secret_name };
     } catch (err) {
       // The name came from the request: a missing or malformed secret is the caller's 400, not our 500.
       if (isBrokerError(err, 'configuration_error')) throw new BrokerError('invalid_request', err.message, { cause: err });
@@ -142,13 +144,10 @@ export async function revokeConnection(ctx: BrokerContext, id: string): Promise<
   if (!record) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
   if (record.status === 'revoked') return { connection: connectionSummary(record), provider_revocation: 'not_supported' };
   const now = ctx.clock.now();
-  let revoked: ConnectionRecord;
+  let written: ConnectionRecord;
   for (let attempt = 0; ; attempt++) {
     try {
-      revoked = await ctx.store.update(id, record.version, {
-        set: { status: 'revoked', ttl: Math.ceil((now + ctx.config.retentionMs) / 1000) },
-        remove: ['sealed', 'refreshDueAt', 'shard', 'leaseOwner', 'leaseUntil', 'leaseGen', 'rescue', 'rescueGen', 'renewableAfter'],
-      });
+      written = await ctx.store.update(id, record.version, revoked(now, ctx.config));
       break;
     } catch (err) {
       if (!isBrokerError(err, 'conflict') || attempt >= 5) throw err;
@@ -166,7 +165,7 @@ export async function revokeConnection(ctx: BrokerContext, id: string): Promise<
     at: now,
   });
   return {
-    connection: connectionSummary(revoked),
+    connection: connectionSummary(written),
     provider_revocation: revocation.outcome,
     ...(revocation.outcome === 'failed' ? { provider_error: revocation.providerError } : {}),
   };

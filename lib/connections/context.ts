@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { BrokerError } from '../errors';
 import type { TokenEndpointOptions } from '../oauth/token-endpoint';
 import type { Catalogue, Provider } from '../providers/schema';
+import type { ClientCredentials, ConnectionRecord, SealedPayload } from '../model';
 import type { Clock, ConnectionStore, EventSink, SecretStore, TokenCipher } from '../ports';
 import { DEFAULT_REFRESH_POLICY, type RefreshPolicyConfig } from './refresh-policy';
 
@@ -101,4 +102,17 @@ export function enabledProvider(ctx: BrokerContext, key: string): Provider {
 
 export function tokenEndpointOptions(ctx: BrokerContext): TokenEndpointOptions {
   return { fetch: ctx.fetch, timeoutMs: ctx.config.providerTimeoutMs, now: () => ctx.clock.now() };
+}
+
+/**
+ * The client credentials to use for `provider` (and a connection of it): the ones sealed with
+ * the connection, else the secret the connection names, else the provider app's own secret.
+ */
+export async function credentialsFor(
+  ctx: BrokerContext,
+  provider: Provider,
+  record?: Pick<ConnectionRecord, 'credentialsSecretName'>,
+  payload?: SealedPayload,
+): Promise<ClientCredentials> {
+  return payload?.clientCredentials ?? ctx.secrets.getClientCredentials(record?.credentialsSecretName ?? provider.secret_name);
 }

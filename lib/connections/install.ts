@@ -8,11 +8,10 @@ import { logger } from '../logger';
 import { buildAuthorizationUrl, newPkce, newState } from '../oauth/authorize';
 import { exchangeCode } from '../oauth/token-endpoint';
 import type { Provider } from '../providers/schema';
-import type { RecordChanges } from '../ports';
-import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
-import { validateConnectionId, type ConnectionRecord, type InstallState, type TokenSet } from '../model';
-import { refreshDueAt, shardOf } from './refresh-policy';
+import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
+import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type InstallState, type TokenSet } from '../model';
 import { seal } from './sealing';
+import { connectionCreated, grantReplaced } from './transitions';
 
 export interface InstallRequest {
   provider: string;
@@ -66,7 +65,7 @@ export async function startInstall(ctx: BrokerContext, request: InstallRequest):
   }
   if (request.connectionId !== undefined) validateConnectionId(request.connectionId);
   const returnTo = request.returnTo === undefined ? undefined : checkReturnTo(ctx, request.returnTo);
-  const { client_id } = await ctx.secrets.getClientCredentials(provider.secret_name);
+  const { client_id } = await credentialsFor(ctx, provider);
   const now = ctx.clock.now();
   const state = newState();
   const pkce = provider.disable_pkce ? undefined : await newPkce();
@@ -124,7 +123,7 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
   }
   if (!query.code) throw new BrokerError('invalid_request', 'The callback has no authorization code');
 
-  const credentials = await ctx.secrets.getClientCredentials(provider.secret_name);
+  const credentials = await credentialsFor(ctx, provider);
   const result = await exchangeCode(
     provider,
     credentials,
@@ -189,9 +188,10 @@ function newConnectionId(): string {
   return `conn_${randomBytes(16).toString('base64url')}`;
 }
 
-interface FreshGrant {
+/** A grant to store: the token set (none yet for some client-credentials connections) and what came with it. */
+export interface FreshGrant {
   token?: TokenSet;
-  clientCredentials?: { client_id: string; client_secret: string };
+  clientCredentials?: ClientCredentials;
   scopes: string[];
   tenant?: string;
   metadata?: Record<string, string>;
@@ -204,7 +204,7 @@ export async function upsertConnection(
   ctx: BrokerContext,
   provider: Provider,
   id: string,
-  grant: FreshGrant,
+  fresh: FreshGrant,
 ): Promise<{ record: ConnectionRecord; reinstalled: boolean }> {
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = ctx.clock.now();
@@ -214,50 +214,20 @@ export async function upsertConnection(
     }
     // The install link is public and `connection_id` is the caller's choice: a consent by another
     // provider account must never take over an existing connection (and its tenant's API calls).
-    if (existing && existing.status !== 'revoked' && existing.tenant !== undefined && grant.tenant !== undefined && existing.tenant !== grant.tenant) {
+    if (existing && existing.status !== 'revoked' && existing.tenant !== undefined && fresh.tenant !== undefined && existing.tenant !== fresh.tenant) {
       throw new BrokerError('conflict', `Connection ${id} belongs to another ${provider.key} account; install without connection_id, or revoke it first`);
     }
-    const sealed = await seal(ctx.cipher, { id, provider: provider.key }, { token: grant.token, clientCredentials: grant.clientCredentials });
-    const token = grant.token;
-    const refreshable = token?.expires_at !== undefined && (provider.auth_mode === 'OAUTH2_CC' || token.refresh_token !== undefined);
-    const fields = {
-      provider: provider.key,
-      authMode: provider.auth_mode,
-      tenant: grant.tenant,
-      status: 'active' as const,
-      scopes: grant.scopes,
-      sealed,
-      expiresAt: token?.expires_at,
-      refreshDueAt: refreshable ? refreshDueAt(now, token!.expires_at!, ctx.config.refreshPolicy, ctx.random()) : undefined,
-      shard: refreshable ? shardOf(id, ctx.config.shards) : undefined,
-      failureCount: 0,
-      lastRefreshAt: token ? now : undefined,
-      connectionConfig: grant.connectionConfig,
-      metadata: grant.metadata,
-      credentialsSecretName: grant.credentialsSecretName,
-    };
+    const { token, clientCredentials, ...facts } = fresh;
+    const sealed = await seal(ctx.cipher, { id, provider: provider.key }, { token, clientCredentials });
+    const grant = { ...facts, token, sealed, random: ctx.random() };
     try {
       if (!existing) {
-        const record = await ctx.store.create({ id, version: 1, tokenGen: token ? 1 : 0, createdAt: now, updatedAt: now, ...stripUndefined(fields) } as ConnectionRecord);
-        return { record, reinstalled: false };
+        return { record: await ctx.store.create(connectionCreated(id, provider, grant, now, ctx.config)), reinstalled: false };
       }
-      // A re-install replaces the grant whole: fields the new grant lacks are removed, and
-      // any lease, parked token, error or retention TTL of the old grant goes with them.
-      const unset = (Object.keys(fields) as Array<keyof typeof fields>).filter((key) => fields[key] === undefined) as RemovableField[];
-      const record = await ctx.store.update(id, existing.version, {
-        set: stripUndefined({ ...fields, tokenGen: existing.tokenGen + 1 }),
-        remove: [...unset, 'leaseOwner', 'leaseUntil', 'leaseGen', 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter'],
-      });
-      return { record, reinstalled: true };
+      return { record: await ctx.store.update(id, existing.version, grantReplaced(existing, provider, grant, now, ctx.config)), reinstalled: true };
     } catch (err) {
       if (!isBrokerError(err, 'conflict')) throw err;
     }
   }
   throw new BrokerError('conflict', `Connection ${id} is being changed concurrently; try again`);
-}
-
-type RemovableField = NonNullable<RecordChanges['remove']>[number];
-
-function stripUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

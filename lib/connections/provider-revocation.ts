@@ -5,7 +5,7 @@
 import { isBrokerError, providerErrorCode } from '../errors';
 import { logger } from '../logger';
 import { revokeToken } from '../oauth/token-endpoint';
-import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
+import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import type { ConnectionRecord, SealedPayload } from '../model';
 
 export type ProviderRevocation = { outcome: 'revoked' | 'not_supported' } | { outcome: 'failed'; providerError: string };
@@ -22,7 +22,7 @@ export async function revokeAtProvider(ctx: BrokerContext, record: ConnectionRec
   if (!provider.revocation || withTokens.length === 0) return { outcome: 'not_supported' };
   try {
     for (const payload of withTokens) {
-      const credentials = payload.clientCredentials ?? (await ctx.secrets.getClientCredentials(record.credentialsSecretName ?? provider.secret_name));
+      const credentials = await credentialsFor(ctx, provider, record, payload);
       await revokeToken(provider, credentials, { tokens: payload.token!, connectionConfig: record.connectionConfig }, tokenEndpointOptions(ctx));
     }
     return { outcome: 'revoked' };

@@ -7,6 +7,7 @@ import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { BrokerContext } from './context';
 import type { ConnectionRecord } from '../model';
+import { leaseHeldByOther, sweepDueBy } from './refresh-policy';
 import type { TokenService } from './token-service';
 
 export interface SweepOptions {
@@ -34,7 +35,7 @@ export interface SweepSummary {
 
 export async function sweep(ctx: BrokerContext, tokens: TokenService, options: SweepOptions = {}): Promise<SweepSummary> {
   const started = ctx.clock.now();
-  const dueBy = started + ctx.config.horizonMs;
+  const dueBy = sweepDueBy({ now: started, config: ctx.config });
   const summary: SweepSummary = { due: 0, refreshed: 0, already_current: 0, skipped_leased: 0, deferred: 0, failed: {}, duration_ms: 0 };
   const due = await findDue(ctx, dueBy, options.maxConnections ?? 10_000);
   summary.due = due.length;
@@ -55,8 +56,7 @@ export async function sweep(ctx: BrokerContext, tokens: TokenService, options: S
       summary.deferred++;
       return;
     }
-    const now = ctx.clock.now();
-    if (record.leaseOwner && record.leaseOwner !== ctx.instanceId && (record.leaseUntil ?? 0) > now) {
+    if (leaseHeldByOther({ record, now: ctx.clock.now(), instanceId: ctx.instanceId })) {
       summary.skipped_leased++;
       return;
     }

@@ -1,7 +1,8 @@
 /**
- * getToken and the one refresh path shared with the sweep.
+ * getToken and the one refresh path it shares with the sweep: the algorithm of
+ * docs/design.md, "Refresh", step by step. *When* to refresh is refresh-policy.ts; *what a
+ * write changes* is transitions.ts; this file is the order of the steps, and their I/O.
  *
- * Invariants (see docs/refresh.md):
  * - One refresh per connection at a time, fleet-wide: the refresher holds a lease
  *   taken with a write conditional on `version`; every later write is conditional on
  *   the version the lease produced, so a holder whose lease was taken over cannot
@@ -16,14 +17,26 @@
  */
 import { BrokerError, isBrokerError, providerErrorCode } from '../errors';
 import { logger } from '../logger';
+import { assertUsable, validateConnectionId, type AccessToken, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
 import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../oauth/token-endpoint';
-import type { Provider } from '../providers/schema';
 import type { RecordChanges } from '../ports';
-import { enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
-import { assertUsable, validateConnectionId, type AccessToken, type ClientCredentials, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
-import { backoffDelay, refreshDueAt, shardOf } from './refresh-policy';
-import { seal, unseal } from './sealing';
+import type { Provider } from '../providers/schema';
+import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { revokeAtProvider } from './provider-revocation';
+import {
+  backoffRemainingS,
+  backoffUntil,
+  dueForSweep,
+  inBackoff,
+  isExpired,
+  leaseHeldByOther,
+  needsRefresh,
+  takesOverLease,
+  withinSkew,
+  type RefreshPolicyInput,
+} from './refresh-policy';
+import { seal, unseal } from './sealing';
+import { grantCommitted, leaseReleased, leaseTaken, needsReauth, refreshFailed, rescueParked } from './transitions';
 import { accessTokenView } from './views';
 
 /** A connection with its decrypted token, and how we got it. */
@@ -41,15 +54,14 @@ interface RefreshRequest {
   force: boolean;
   /** The token generation the caller saw: any commit after it satisfies the request. */
   startGen: number;
-  /** Whether a (re-read) record still needs refreshing; false ends the attempt with the current token. */
-  due: (record: ConnectionRecord, now: number) => boolean;
+  /** The rule for whether a (re-read) record still needs refreshing; false ends the attempt with the current token. */
+  due: (input: RefreshPolicyInput) => boolean;
   /** Wraps the provider call (the sweep's per-provider concurrency limit). */
   aroundProviderCall?: <T>(call: () => Promise<T>) => Promise<T>;
   /** This refresh took over another worker's expired lease on the same token generation. */
   takeover?: boolean;
 }
 
-const LEASE_FIELDS = ['leaseOwner', 'leaseUntil', 'leaseGen'] as const;
 const COMMIT_ATTEMPTS = 5;
 const CONTENTION_ATTEMPTS = 8;
 
@@ -68,7 +80,7 @@ export class TokenService {
     validateConnectionId(connectionId);
     const force = options.forceRefresh === true;
     const cached = this.cache.get(connectionId);
-    if (!force && cached && !this.withinSkew(cached.record, cached.token, this.ctx.clock.now())) {
+    if (!force && cached && !withinSkew({ ...this.policyInput(cached.record), token: cached.token })) {
       return accessTokenView(cached.record, cached.token);
     }
     const resolved = await this.shared(connectionId, force);
@@ -78,12 +90,7 @@ export class TokenService {
   /** Sweep entry: refresh a connection the schedule found due (it may have been refreshed since). */
   async refreshDue(record: ConnectionRecord, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall']): Promise<Resolved> {
     return this.singleflight(record.id, false, () =>
-      this.refresh(record, {
-        force: false,
-        startGen: record.tokenGen,
-        due: (r) => r.refreshDueAt !== undefined && r.refreshDueAt <= dueBy,
-        aroundProviderCall,
-      }),
+      this.refresh(record, { force: false, startGen: record.tokenGen, due: (input) => dueForSweep({ ...input, dueBy }), aroundProviderCall }),
     );
   }
 
@@ -118,8 +125,8 @@ export class TokenService {
     const record = await this.read(id);
     assertUsable(record);
     if (!force) {
-      if (!this.needsRefresh(record, this.ctx.clock.now())) return this.remember(await this.current(record));
-      return this.refresh(record, { force, startGen: record.tokenGen, due: (r, now) => this.needsRefresh(r, now) });
+      if (!needsRefresh(this.policyInput(record))) return this.remember(await this.current(record));
+      return this.refresh(record, { force, startGen: record.tokenGen, due: needsRefresh });
     }
     // Forced: only a token committed after this read will do. The instance's cached generation
     // says nothing about which token the caller saw rejected (it may have come from another
@@ -127,33 +134,28 @@ export class TokenService {
     return this.refresh(record, { force, startGen: record.tokenGen, due: () => true });
   }
 
-  /** The refresh loop: take the lease (or wait for its holder), then refresh under it. */
+  /** Step 1, the lease: take it (or wait for its holder), then refresh under it. */
   private async refresh(initial: ConnectionRecord, request: RefreshRequest): Promise<Resolved> {
     let record = initial;
     for (let attempt = 0; attempt < CONTENTION_ATTEMPTS; attempt++) {
-      const now = this.ctx.clock.now();
+      const input = this.policyInput(record);
       assertUsable(record);
       if (record.tokenGen > request.startGen) return this.remember(await this.current(record));
-      if (!request.due(record, now)) return this.remember(await this.current(record));
-      if (this.inBackoff(record, now)) return this.serveDuringBackoff(record, request);
-      if (this.leaseHeldByOther(record, now)) {
+      if (!request.due(input)) return this.remember(await this.current(record));
+      if (inBackoff(input)) return this.serveDuringBackoff(record, request);
+      if (leaseHeldByOther(input)) {
         record = await this.waitForHolder(record);
         continue;
       }
-      // Taking over another worker's expired lease on the same generation: that worker may still
-      // hold a rotated token it has not written yet (see handleFailure).
-      const takeover = record.leaseOwner !== undefined && record.leaseOwner !== this.ctx.instanceId && record.leaseGen === record.tokenGen;
       let leased: ConnectionRecord;
       try {
-        leased = await this.ctx.store.update(record.id, record.version, {
-          set: { leaseOwner: this.ctx.instanceId, leaseUntil: now + this.ctx.config.leaseMs, leaseGen: record.tokenGen },
-        });
+        leased = await this.ctx.store.update(record.id, record.version, leaseTaken(record, { owner: this.ctx.instanceId }, input.now, this.ctx.config));
       } catch (err) {
         if (!isBrokerError(err, 'conflict')) throw err;
         record = await this.read(record.id);
         continue;
       }
-      return this.refreshUnderLease(leased, { ...request, takeover }, false);
+      return this.refreshUnderLease(leased, { ...request, takeover: takesOverLease(input) }, false);
     }
     throw new BrokerError('conflict', `Connection ${initial.id} is under heavy refresh contention; try again`);
   }
@@ -168,11 +170,12 @@ export class TokenService {
       // A token set parked by a late refresher (or not yet saved by this process) is newer than the stored one.
       parked = await this.parkedPayload(leased);
     } catch (err) {
-      await this.releaseLease(leased); // nothing was asked of the provider: let others try at once
+      // Nothing was asked of the provider: let others try at once.
+      await this.ctx.store.update(leased.id, leased.version, leaseReleased()).catch(() => undefined);
       throw err;
     }
     const source = parked ?? stored;
-    if (parked?.token && !request.force && !this.withinSkew(leased, parked.token, this.ctx.clock.now())) {
+    if (parked?.token && !request.force && !withinSkew({ ...this.policyInput(leased), token: parked.token })) {
       // Committing a recovered token set, not a provider answer: compare with what was stored.
       return this.commit(leased, source, { tokens: parked.token, metadata: {}, httpStatus: 200 }, stored.token);
     }
@@ -186,24 +189,19 @@ export class TokenService {
     return this.commit(leased, source, result, source.token);
   }
 
-  private async releaseLease(leased: ConnectionRecord): Promise<void> {
-    await this.ctx.store.update(leased.id, leased.version, { remove: [...LEASE_FIELDS] }).catch(() => undefined);
-  }
-
   private async parkedPayload(leased: ConnectionRecord): Promise<SealedPayload | undefined> {
     const unsaved = this.unsaved.get(leased.id);
     if (unsaved && unsaved.fromGen === leased.tokenGen) return unsaved.payload;
-    if (leased.rescue !== undefined && leased.rescueGen === leased.tokenGen) {
-      return unseal(this.ctx.cipher, leased, leased.rescue);
-    }
+    if (hasParkedRescue(leased)) return unseal(this.ctx.cipher, leased, leased.rescue);
     return undefined;
   }
 
+  /** Step 2, the provider call: a refresh grant, or a new client-credentials token. */
   private async callProvider(provider: Provider, record: ConnectionRecord, source: SealedPayload): Promise<TokenGrantResult> {
     const options = tokenEndpointOptions(this.ctx);
     const connectionConfig = record.connectionConfig;
     if (record.authMode === 'OAUTH2_CC') {
-      const credentials = await this.clientCredentialsOf(provider, record, source);
+      const credentials = await credentialsFor(this.ctx, provider, record, source);
       return clientCredentialsGrant(provider, credentials, { scopes: record.scopes, connectionConfig }, options);
     }
     const refreshToken = source.token?.refresh_token;
@@ -212,25 +210,27 @@ export class TokenService {
         provider: { error: 'no_refresh_token' },
       });
     }
-    const credentials = await this.ctx.secrets.getClientCredentials(provider.secret_name);
-    return refreshGrant(provider, credentials, { refreshToken, connectionConfig }, options);
-  }
-
-  private async clientCredentialsOf(provider: Provider, record: ConnectionRecord, source: SealedPayload): Promise<ClientCredentials> {
-    if (source.clientCredentials) return source.clientCredentials;
-    return this.ctx.secrets.getClientCredentials(record.credentialsSecretName ?? provider.secret_name);
+    return refreshGrant(provider, await credentialsFor(this.ctx, provider, record, source), { refreshToken, connectionConfig }, options);
   }
 
   /**
-   * Writes the new token set under the lease, retrying transient store failures; never drops it.
-   * `previous` is the token the provider was asked to replace (same access token back = Marketo's early renewal).
+   * Step 3, the fenced commit: writes the new token set under the lease, retrying transient
+   * store failures; never drops it. `previous` is the token the provider was asked to replace
+   * (the same access token back is Marketo's early renewal).
    */
   private async commit(leased: ConnectionRecord, source: SealedPayload, result: TokenGrantResult, previous: TokenSet | undefined): Promise<Resolved> {
     const now = this.ctx.clock.now();
     // No refresh_token in a refresh response means the old one stays valid (RFC 6749 §6).
     const token: TokenSet = { ...result.tokens, refresh_token: result.tokens.refresh_token ?? source.token?.refresh_token };
     const payload: SealedPayload = { ...source, token };
-    const changes = await this.commitChanges(leased, previous, payload, result, now);
+    const grant = {
+      sealed: await seal(this.ctx.cipher, leased, payload),
+      token,
+      grantedScopes: result.grantedScopes,
+      sameAccessToken: previous !== undefined && previous.access_token === token.access_token,
+      random: this.ctx.random(),
+    };
+    const changes = grantCommitted(leased, grant, now, this.ctx.config);
     for (let attempt = 1; ; attempt++) {
       try {
         const written = await this.ctx.store.update(leased.id, leased.version, changes);
@@ -241,10 +241,7 @@ export class TokenService {
         if (isBrokerError(err, 'conflict')) return this.rescueLateResult(leased, payload, changes);
         if (attempt >= COMMIT_ATTEMPTS) {
           this.unsaved.set(leased.id, { fromGen: leased.tokenGen, payload });
-          logger.error('could not commit refreshed token; kept in memory for the next attempt', {
-            connection_id: leased.id,
-            error: errorName(err),
-          });
+          logger.error('could not commit refreshed token; kept in memory for the next attempt', { connection_id: leased.id, error: errorName(err) });
           return { record: { ...leased, ...changes.set } as ConnectionRecord, token, outcome: 'refreshed' };
         }
         await this.ctx.sleep(100 * 2 ** (attempt - 1));
@@ -252,44 +249,9 @@ export class TokenService {
     }
   }
 
-  private async commitChanges(
-    leased: ConnectionRecord,
-    previous: TokenSet | undefined,
-    payload: SealedPayload,
-    result: TokenGrantResult,
-    now: number,
-  ): Promise<RecordChanges> {
-    const token = payload.token!;
-    const sealed = await seal(this.ctx.cipher, leased, payload);
-    const refreshable = token.expires_at !== undefined && (leased.authMode === 'OAUTH2_CC' || token.refresh_token !== undefined);
-    // Marketo answers an early renewal with the same token and less life: asking again before it expires is pointless.
-    const sameToken = previous !== undefined && previous.access_token === token.access_token;
-    const set: NonNullable<RecordChanges['set']> = {
-      sealed,
-      status: 'active',
-      tokenGen: leased.tokenGen + 1,
-      failureCount: 0,
-      lastRefreshAt: now,
-    };
-    const remove: NonNullable<RecordChanges['remove']> = [...LEASE_FIELDS, 'rescue', 'rescueGen', 'lastError', 'ttl'];
-    if (result.grantedScopes) set.scopes = result.grantedScopes;
-    if (token.expires_at !== undefined) set.expiresAt = token.expires_at;
-    else remove.push('expiresAt');
-    if (refreshable) {
-      const due = sameToken ? token.expires_at! : refreshDueAt(now, token.expires_at!, this.ctx.config.refreshPolicy, this.ctx.random());
-      set.refreshDueAt = due;
-      set.shard = shardOf(leased.id, this.ctx.config.shards);
-    } else {
-      remove.push('refreshDueAt', 'shard');
-    }
-    if (sameToken && token.expires_at !== undefined) set.renewableAfter = token.expires_at;
-    else remove.push('renewableAfter');
-    return { set, remove };
-  }
-
   /**
-   * Our lease was taken over while we talked to the provider. Our token set may be the only
-   * valid one (rotation), so it is never dropped: parked in `rescue` while another worker
+   * Step 3b: our lease was taken over while we talked to the provider. Our token set may be the
+   * only valid one (rotation), so it is never dropped: parked in `rescue` while another worker
    * holds the lease (it will pick it up), or committed if nobody does.
    */
   private async rescueLateResult(leased: ConnectionRecord, payload: SealedPayload, commit: RecordChanges): Promise<Resolved> {
@@ -309,9 +271,8 @@ export class TokenService {
         return this.remember(await this.current(record));
       }
       try {
-        if (this.leaseHeldByOther(record, this.ctx.clock.now())) {
-          const rescue = await seal(this.ctx.cipher, leased, payload);
-          const parked = await this.ctx.store.update(record.id, record.version, { set: { rescue, rescueGen: leased.tokenGen } });
+        if (leaseHeldByOther(this.policyInput(record))) {
+          const parked = await this.ctx.store.update(record.id, record.version, rescueParked(record, { sealed: await seal(this.ctx.cipher, leased, payload) }));
           logger.warn('lease lost during refresh; token set parked for the lease holder', { connection_id: leased.id });
           return { record: parked, token, outcome: 'refreshed' };
         }
@@ -326,13 +287,8 @@ export class TokenService {
     return { record: leased, token, outcome: 'refreshed' };
   }
 
-  private async handleFailure(
-    leased: ConnectionRecord,
-    source: SealedPayload,
-    err: unknown,
-    request: RefreshRequest,
-    triedParked: boolean,
-  ): Promise<Resolved> {
+  /** Step 4, failures: a dead grant is re-read before it is believed; anything else backs off and keeps the token. */
+  private async handleFailure(leased: ConnectionRecord, source: SealedPayload, err: unknown, request: RefreshRequest, triedParked: boolean): Promise<Resolved> {
     if (isBrokerError(err, 'needs_reauth')) {
       // Before calling the grant dead: another worker may have rotated it or parked a newer one.
       const record = await this.awaitLateHolder(leased, request.takeover === true);
@@ -346,47 +302,36 @@ export class TokenService {
       throw err;
     }
     const now = this.ctx.clock.now();
-    const failureCount = leased.failureCount + 1;
-    const retryAfterS = isBrokerError(err) ? (err.provider?.retryAfterS ?? 0) : 0;
-    const delay = backoffDelay(failureCount, this.ctx.config.refreshPolicy, retryAfterS * 1000);
-    const code = isBrokerError(err) ? err.code : 'internal_error';
+    const retryAt = backoffUntil({ ...this.policyInput(leased), now, retryAfterMs: (isBrokerError(err) ? (err.provider?.retryAfterS ?? 0) : 0) * 1000 });
+    const failure = { code: isBrokerError(err) ? err.code : 'internal_error', message: failureMessage(err), providerCode: providerErrorCode(err), retryAt };
     try {
-      await this.ctx.store.update(leased.id, leased.version, {
-        set: {
-          failureCount,
-          lastError: { code, message: failureMessage(err), providerCode: providerErrorCode(err), at: now },
-          refreshDueAt: now + delay,
-          shard: shardOf(leased.id, this.ctx.config.shards),
-        },
-        remove: [...LEASE_FIELDS],
-      });
+      await this.ctx.store.update(leased.id, leased.version, refreshFailed(leased, failure, now, this.ctx.config));
     } catch (writeErr) {
       if (!isBrokerError(writeErr, 'conflict')) logger.error('could not record refresh failure', { connection_id: leased.id, error: errorName(writeErr) });
     }
+    const failureCount = leased.failureCount + 1;
     await this.ctx.events.publish({
       type: 'connection.refresh_failed',
       detail: {
         connection_id: leased.id,
         provider: leased.provider,
         tenant: leased.tenant ?? null,
-        error: code,
-        provider_error: providerErrorCode(err) ?? null,
+        error: failure.code,
+        provider_error: failure.providerCode ?? null,
         failure_count: failureCount,
-        retry_in_s: Math.ceil(delay / 1000),
+        retry_in_s: Math.ceil((retryAt - now) / 1000),
       },
       at: now,
     });
     logger.warn('refresh failed; token kept, next attempt backed off', {
       connection_id: leased.id,
       provider: leased.provider,
-      code,
+      code: failure.code,
       failure_count: failureCount,
-      next_attempt_in_ms: delay,
+      next_attempt_in_ms: retryAt - now,
     });
     const token = source.token;
-    if (!request.force && token && !isExpired(token, now)) {
-      return { record: leased, token, outcome: 'stale', failure: code };
-    }
+    if (!request.force && token && !isExpired({ token, now })) return { record: leased, token, outcome: 'stale', failure: failure.code };
     throw err;
   }
 
@@ -400,8 +345,7 @@ export class TokenService {
     if (!takeover) return record;
     const pollMs = 100;
     for (let waited = 0; waited < this.ctx.config.providerTimeoutMs; waited += pollMs) {
-      if (record.tokenGen !== leased.tokenGen || record.status !== 'active') return record;
-      if (record.rescue !== undefined && record.rescueGen === record.tokenGen) return record;
+      if (record.tokenGen !== leased.tokenGen || record.status !== 'active' || hasParkedRescue(record)) return record;
       await this.ctx.sleep(pollMs);
       record = await this.read(leased.id);
     }
@@ -410,24 +354,16 @@ export class TokenService {
 
   private async markNeedsReauth(record: ConnectionRecord, err: BrokerError): Promise<void> {
     const now = this.ctx.clock.now();
-    const providerError = providerErrorCode(err) ?? 'invalid_grant';
+    const providerCode = providerErrorCode(err) ?? 'invalid_grant';
     try {
-      await this.ctx.store.update(record.id, record.version, {
-        set: {
-          status: 'needs_reauth',
-          failureCount: record.failureCount + 1,
-          lastError: { code: 'needs_reauth', message: 'The provider rejected the grant; the user must install again', providerCode: providerError, at: now },
-          ttl: Math.ceil((now + this.ctx.config.retentionMs) / 1000),
-        },
-        remove: [...LEASE_FIELDS, 'refreshDueAt', 'shard'],
-      });
+      await this.ctx.store.update(record.id, record.version, needsReauth(record, { providerCode }, now, this.ctx.config));
     } catch (writeErr) {
       if (!isBrokerError(writeErr, 'conflict')) throw writeErr;
       return; // someone else changed it; their state wins
     }
     await this.ctx.events.publish({
       type: 'connection.reauth_required',
-      detail: { connection_id: record.id, provider: record.provider, tenant: record.tenant ?? null, provider_error: providerError },
+      detail: { connection_id: record.id, provider: record.provider, tenant: record.tenant ?? null, provider_error: providerCode },
       at: now,
     });
   }
@@ -440,17 +376,19 @@ export class TokenService {
       await this.ctx.sleep(delay);
       delay = Math.min(delay * 2, 250);
       const current = await this.read(record.id);
-      if (current.version !== record.version || !this.leaseHeldByOther(current, this.ctx.clock.now())) return current;
+      if (current.version !== record.version || !leaseHeldByOther(this.policyInput(current))) return current;
     }
     return this.read(record.id);
   }
 
+  /** During a back-off nobody calls the provider: the token while it lasts, then the last failure with its Retry-After. */
   private async serveDuringBackoff(record: ConnectionRecord, request: RefreshRequest): Promise<Resolved> {
     const resolved = await this.current(record);
-    if (!request.force && !isExpired(resolved.token, this.ctx.clock.now())) return { ...resolved, outcome: 'stale', failure: 'backed_off' };
+    const input = this.policyInput(record);
+    if (!request.force && !isExpired({ token: resolved.token, now: input.now })) return { ...resolved, outcome: 'stale', failure: 'backed_off' };
     const last = record.lastError;
     const code = last?.code === 'provider_timeout' || last?.code === 'provider_error' ? last.code : 'provider_unavailable';
-    const retryAfterS = Math.max(1, Math.ceil(((record.refreshDueAt ?? 0) - this.ctx.clock.now()) / 1000));
+    const retryAfterS = backoffRemainingS(input);
     throw new BrokerError(code, `Provider ${record.provider} is failing (${last?.providerCode ?? last?.code ?? 'unknown'}); next attempt in ${retryAfterS}s`, {
       provider: { error: last?.providerCode, retryAfterS },
     });
@@ -475,37 +413,15 @@ export class TokenService {
     return record;
   }
 
-  /**
-   * How long before expiry `getToken` refreshes: the configured skew, but never more than half
-   * the token's life, or a provider issuing 60-second tokens would be asked on every call.
-   */
-  private skewFor(record: ConnectionRecord, expiresAt: number): number {
-    const issuedAt = record.lastRefreshAt ?? record.createdAt;
-    return Math.min(this.ctx.config.refreshSkewMs, Math.max(0, (expiresAt - issuedAt) / 2));
-  }
-
-  private withinSkew(record: ConnectionRecord, token: TokenSet, now: number): boolean {
-    return token.expires_at !== undefined && token.expires_at - this.skewFor(record, token.expires_at) <= now;
-  }
-
-  private needsRefresh(record: ConnectionRecord, now: number): boolean {
-    if (record.sealed === undefined || record.tokenGen === 0) return true; // CC connection without a token yet
-    if (record.expiresAt === undefined) return false;
-    if (record.renewableAfter !== undefined && now < record.renewableAfter) return false;
-    return record.expiresAt - this.skewFor(record, record.expiresAt) <= now;
-  }
-
-  private inBackoff(record: ConnectionRecord, now: number): boolean {
-    return record.failureCount > 0 && record.lastError !== undefined && record.refreshDueAt !== undefined && record.refreshDueAt > now;
-  }
-
-  private leaseHeldByOther(record: ConnectionRecord, now: number): boolean {
-    return record.leaseOwner !== undefined && record.leaseOwner !== this.ctx.instanceId && (record.leaseUntil ?? 0) > now;
+  /** What the refresh policy decides from, for `record`, now. */
+  private policyInput(record: ConnectionRecord): RefreshPolicyInput {
+    return { record, now: this.ctx.clock.now(), config: this.ctx.config, instanceId: this.ctx.instanceId };
   }
 }
 
-function isExpired(token: TokenSet, now: number): boolean {
-  return token.expires_at !== undefined && token.expires_at <= now;
+/** A token set parked (by a late refresher) for the generation the record holds now. */
+function hasParkedRescue(record: ConnectionRecord): record is ConnectionRecord & { rescue: string } {
+  return record.rescue !== undefined && record.rescueGen === record.tokenGen;
 }
 
 function failureMessage(err: unknown): string {

@@ -1,9 +1,14 @@
 /**
- * The refresh schedule, simulated: 500 connections with 30 min, 1 h and 24 h tokens,
- * installed over the first half hour, swept every minute for 30 hours of fake time,
- * with one run in twenty missed (never two in a row) as a Lambda throttle would.
- * No access token may ever reach expiry, and no connection may be refreshed more
- * often than once per (lifetime − lead): the policy, not luck, keeps both true.
+ * The refresh policy, simulated on a fake clock: both of its rules, the sweep's schedule and
+ * getToken's on-demand skew (lib/connections/refresh-policy.ts).
+ *
+ * 1. 500 connections with 30 min, 1 h and 24 h tokens, installed over the first half hour,
+ *    swept every minute for 30 hours, with one run in twenty missed (never two in a row) as a
+ *    Lambda throttle would, and getToken called for a sample of them between sweeps. No access
+ *    token may ever reach expiry, no connection may be refreshed more often than once per
+ *    (lifetime − lead), and getToken never needs to ask the provider: the sweep stays ahead.
+ * 2. The sweep stops for three hours: getToken alone keeps every token it serves valid,
+ *    refreshing each on demand only once it is inside the skew (at most half its life).
  *
  * The store is the in-memory adapter and the provider an in-process `fetch`: ~30k
  * refreshes on dynalite would measure dynalite, not the schedule.
@@ -41,6 +46,10 @@ class SimulatedProvider {
   readonly expiry = new Map<string, number>();
   /** Refreshes that arrived after the previous access token had already expired. */
   expiredAtRefresh = 0;
+  /** Set while the test is inside getToken: refreshes then are on demand. */
+  onDemand = false;
+  /** On-demand refreshes: the connection, and the life its previous token had left. */
+  readonly onDemandRefreshes: Array<{ id: string; remainingMs: number; lifetimeMs: number }> = [];
   private readonly live = new Map<string, string>(); // refresh token → connection id
   private serial = 0;
 
@@ -63,6 +72,7 @@ class SimulatedProvider {
     this.live.delete(presented); // rotation: each refresh token works once
     if (this.expiry.get(connectionId)! <= this.now()) this.expiredAtRefresh++;
     const lifetimeS = Number(presented.split('.')[2]);
+    if (this.onDemand) this.onDemandRefreshes.push({ id: connectionId, remainingMs: this.expiry.get(connectionId)! - this.now(), lifetimeMs: lifetimeS * 1000 });
     const times = this.refreshesAt.get(connectionId) ?? [];
     times.push(this.now());
     this.refreshesAt.set(connectionId, times);
@@ -70,34 +80,59 @@ class SimulatedProvider {
   };
 }
 
+const SKEW_MS = 60_000;
+
+/** A broker on the in-memory store and the simulated provider, with a clock the test moves. */
+function simulation(random: () => number) {
+  const clock = { t: Date.UTC(2026, 0, 1), now: (): number => clock.t };
+  const provider = new SimulatedProvider(clock.now);
+  const catalogue = parseCatalogue(
+    { sim: { display_name: 'Simulated', auth_mode: 'OAUTH2', authorization_url: 'https://sim.test/authorize', token_url: 'https://sim.test/token' } },
+    'simulation',
+  );
+  const broker = new Broker(
+    {
+      store: new MemoryConnectionStore(clock),
+      cipher: new LocalTokenCipher(randomBytes(32)),
+      secrets: new StaticSecrets({ sim: { client_id: 'sim', client_secret: 'sim-secret' } }),
+      events: new MemoryEventSink(),
+      catalogue,
+      clock,
+      fetch: provider.fetch,
+      random,
+    },
+    { horizonMs: MINUTE, refreshSkewMs: SKEW_MS, refreshPolicy: { ...DEFAULT_REFRESH_POLICY, sweepIntervalMs: MINUTE } },
+  );
+  const install = async (id: string, lifetimeS: number): Promise<void> => {
+    const body = provider.issue(id, lifetimeS);
+    await upsertConnection(broker.ctx, catalogue.get('sim')!, id, { token: { ...body, expires_at: clock.t + lifetimeS * 1000 }, scopes: [] });
+  };
+  /** getToken as an app calls it; what it served is checked against the clock it was served at. */
+  const served: Array<{ id: string; remainingMs: number; lifetimeMs: number }> = [];
+  const getToken = async (id: string, lifetimeS: number): Promise<void> => {
+    provider.onDemand = true;
+    try {
+      const token = await broker.getToken(id);
+      served.push({ id, remainingMs: Date.parse(token.expires_at!) - clock.t, lifetimeMs: lifetimeS * 1000 });
+    } finally {
+      provider.onDemand = false;
+    }
+  };
+  return { clock, provider, broker, install, getToken, served };
+}
+
+/** getToken's skew for a token of this lifetime: the configured one, at most half the life. */
+const skewOf = (lifetimeMs: number) => Math.min(SKEW_MS, lifetimeMs / 2);
+
 describe('refresh schedule simulation', () => {
-  it('500 connections, mixed lifetimes, 30 h of one-minute sweeps: never expired, never refreshed early', { timeout: 120_000 }, async () => {
-    let now = Date.UTC(2026, 0, 1);
-    const clock = { now: () => now };
+  it('500 connections, mixed lifetimes, 30 h of one-minute sweeps with getToken between them: never expired, never refreshed early, never on demand', { timeout: 120_000 }, async () => {
     const random = seeded(42);
-    const provider = new SimulatedProvider(clock.now);
-    const catalogue = parseCatalogue(
-      { sim: { display_name: 'Simulated', auth_mode: 'OAUTH2', authorization_url: 'https://sim.test/authorize', token_url: 'https://sim.test/token' } },
-      'simulation',
-    );
-    const broker = new Broker(
-      {
-        store: new MemoryConnectionStore(clock),
-        cipher: new LocalTokenCipher(randomBytes(32)),
-        secrets: new StaticSecrets({ sim: { client_id: 'sim', client_secret: 'sim-secret' } }),
-        events: new MemoryEventSink(),
-        catalogue,
-        clock,
-        fetch: provider.fetch,
-        random,
-      },
-      { horizonMs: MINUTE, refreshPolicy: { ...DEFAULT_REFRESH_POLICY, sweepIntervalMs: MINUTE } },
-    );
+    const traffic = seeded(7);
+    const { clock, provider, broker, install, getToken, served } = simulation(random);
     const policy = broker.ctx.config.refreshPolicy;
-    const simProvider = catalogue.get('sim')!;
 
     // Installs spread over the first 30 minutes, one lifetime in three each.
-    const start = now;
+    const start = clock.t;
     const installs = Array.from({ length: CONNECTIONS }, (_, i) => ({ id: `c${i}`, lifetimeS: LIFETIMES_S[i % 3]!, at: start + Math.floor(random() * 30) * MINUTE }));
     installs.sort((a, b) => a.at - b.at);
 
@@ -105,14 +140,11 @@ describe('refresh schedule simulation', () => {
     let expiredSeen = 0;
     let missedLast = false;
     let missed = 0;
-    for (now = start; now <= start + SIMULATED_MS; now += MINUTE) {
+    for (let now = start; now <= start + SIMULATED_MS; now += MINUTE) {
+      clock.t = now;
       while (nextInstall < installs.length && installs[nextInstall]!.at <= now) {
         const { id, lifetimeS } = installs[nextInstall++]!;
-        const body = provider.issue(id, lifetimeS);
-        await upsertConnection(broker.ctx, simProvider, id, {
-          token: { ...body, expires_at: now + lifetimeS * 1000 },
-          scopes: [],
-        });
+        await install(id, lifetimeS);
       }
       // One missed run must not let a token expire: that is what the two-sweep minimum lead is for.
       missedLast = !missedLast && random() < 0.05;
@@ -123,10 +155,19 @@ describe('refresh schedule simulation', () => {
         expect(summary.failed).toEqual({});
       }
       for (const expiresAt of provider.expiry.values()) if (expiresAt <= now) expiredSeen++;
+      // Half a minute later, the app asks for a few tokens.
+      clock.t = now + MINUTE / 2;
+      for (let k = 0; k < 10 && nextInstall > 0; k++) {
+        const { id, lifetimeS } = installs[Math.floor(traffic() * nextInstall)]!;
+        await getToken(id, lifetimeS);
+      }
     }
     expect(missed).toBeGreaterThan(50);
     expect(expiredSeen).toBe(0);
     expect(provider.expiredAtRefresh).toBe(0);
+    expect(served.length).toBeGreaterThan(15_000);
+    for (const { id, remainingMs, lifetimeMs } of served) expect(remainingMs, `${id} served inside the skew`).toBeGreaterThan(skewOf(lifetimeMs));
+    expect(provider.onDemandRefreshes).toEqual([]);
 
     for (const { id, lifetimeS } of installs) {
       const lifetime = lifetimeS * 1000;
@@ -144,6 +185,32 @@ describe('refresh schedule simulation', () => {
       }
       const expected = Math.floor((start + SIMULATED_MS - times[0]!) / shortestGap) + 1;
       expect(times.length).toBeLessThanOrEqual(expected);
+    }
+  });
+
+  it('the sweep stops for 3 h: getToken every 30 s keeps each token it serves valid, refreshing only inside the skew', { timeout: 120_000 }, async () => {
+    const { clock, provider, broker, install, getToken, served } = simulation(seeded(11));
+    // 90 s tokens put the skew at half their life (45 s); the others at the configured 60 s.
+    const connections = Array.from({ length: 60 }, (_, i) => ({ id: `d${i}`, lifetimeS: [90, 1800, 3600][i % 3]! }));
+    for (const { id, lifetimeS } of connections) await install(id, lifetimeS);
+
+    const start = clock.t;
+    const outage = { from: start + 60 * MINUTE, to: start + 240 * MINUTE };
+    for (let now = start; now <= start + 300 * MINUTE; now += MINUTE / 2) {
+      clock.t = now;
+      const onTheMinute = (now - start) % MINUTE === 0;
+      if (onTheMinute && (now < outage.from || now >= outage.to)) expect((await broker.sweep()).failed).toEqual({});
+      for (const { id, lifetimeS } of connections) await getToken(id, lifetimeS);
+    }
+
+    expect(provider.expiredAtRefresh).toBe(0);
+    for (const { id, remainingMs, lifetimeMs } of served) expect(remainingMs, `${id} served inside the skew`).toBeGreaterThan(skewOf(lifetimeMs));
+    // Every long-lived connection needed getToken during the outage, and each refresh came only inside the skew.
+    const refreshedOnDemand = new Set(provider.onDemandRefreshes.map((r) => r.id));
+    expect(connections.every(({ id }) => refreshedOnDemand.has(id))).toBe(true);
+    for (const { id, remainingMs, lifetimeMs } of provider.onDemandRefreshes) {
+      expect(remainingMs, `${id} refreshed on demand ${remainingMs} ms before expiry`).toBeLessThanOrEqual(skewOf(lifetimeMs));
+      expect(remainingMs).toBeGreaterThan(0);
     }
   });
 });

@@ -1,8 +1,51 @@
 import fc from 'fast-check';
+import type { ConnectionRecord } from '../../../lib/model';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REFRESH_POLICY as policy, backoffDelay, refreshDueAt, refreshLead, shardOf } from '../../../lib/connections/refresh-policy';
+import {
+  DEFAULT_REFRESH_POLICY as policy,
+  backoffDelay,
+  backoffRemainingS,
+  backoffUntil,
+  dueForSweep,
+  inBackoff,
+  isExpired,
+  leaseHeldByOther,
+  needsRefresh,
+  nextRefreshAt,
+  refreshDueAt,
+  refreshLead,
+  skewFor,
+  sweepDueBy,
+  takesOverLease,
+  withinSkew,
+  type PolicyConfig,
+  type RefreshPolicyInput,
+} from '../../../lib/connections/refresh-policy';
+import { shardOf } from '../../../lib/connections/transitions';
 
 const MIN = 60_000;
+const NOW = Date.UTC(2026, 0, 1);
+const config: PolicyConfig = { refreshSkewMs: MIN, horizonMs: MIN, refreshPolicy: policy };
+
+/** A connection refreshed 50 minutes ago whose 1-hour token expires in 10 minutes. */
+const record: ConnectionRecord = {
+  id: 'conn-1',
+  provider: 'fault',
+  authMode: 'OAUTH2',
+  status: 'active',
+  scopes: [],
+  sealed: 'sealed',
+  tokenGen: 3,
+  expiresAt: NOW + 10 * MIN,
+  refreshDueAt: NOW - MIN,
+  shard: 0,
+  version: 5,
+  failureCount: 0,
+  lastRefreshAt: NOW - 50 * MIN,
+  createdAt: NOW - 100 * MIN,
+  updatedAt: NOW - 50 * MIN,
+};
+const input = (changes: Partial<ConnectionRecord> = {}, now = NOW): RefreshPolicyInput => ({ record: { ...record, ...changes }, now, config, instanceId: 'worker-a' });
 
 describe('refreshLead', () => {
   it('is a fraction of the lifetime for long-lived tokens (24 h → 4.8 h)', () => {
@@ -74,5 +117,150 @@ describe('shardOf', () => {
     const counts = [0, 0, 0, 0];
     for (let i = 0; i < 1000; i++) counts[shardOf(`c${i}`, 4)]!++;
     expect(Math.max(...counts)).toBeLessThan(300);
+  });
+});
+
+describe('nextRefreshAt', () => {
+  it('is the schedule ahead of expiry (refreshDueAt) for a new token', () => {
+    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 60 * MIN, config, random: 0.5 })).toBe(refreshDueAt(NOW, NOW + 60 * MIN, policy, 0.5));
+  });
+
+  it('is the expiry itself when the provider handed back the same access token (Marketo)', () => {
+    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 20 * MIN, sameAccessToken: true, config, random: 0.5 })).toBe(NOW + 20 * MIN);
+  });
+});
+
+describe("the sweep's rule", () => {
+  it('takes what is due within one horizon of the run', () => {
+    expect(sweepDueBy({ now: NOW, config })).toBe(NOW + MIN);
+  });
+
+  it('is due when scheduled at or before dueBy', () => {
+    expect(dueForSweep({ record: { ...record, refreshDueAt: NOW + MIN }, dueBy: NOW + MIN })).toBe(true);
+  });
+
+  it('is not due when scheduled later', () => {
+    expect(dueForSweep({ record: { ...record, refreshDueAt: NOW + MIN + 1 }, dueBy: NOW + MIN })).toBe(false);
+  });
+
+  it('is never due when unscheduled', () => {
+    expect(dueForSweep({ record: { ...record, refreshDueAt: undefined }, dueBy: NOW + MIN })).toBe(false);
+  });
+});
+
+describe('skewFor', () => {
+  it('is the configured skew for a token that lives long enough', () => {
+    expect(skewFor({ ...input(), expiresAt: NOW + 10 * MIN })).toBe(MIN);
+  });
+
+  it("is at most half the token's life, counted from its last refresh", () => {
+    expect(skewFor({ ...input({ lastRefreshAt: NOW }), expiresAt: NOW + MIN })).toBe(30_000);
+  });
+
+  it('counts the life from creation when the token was never refreshed', () => {
+    expect(skewFor({ ...input({ lastRefreshAt: undefined, createdAt: NOW }), expiresAt: NOW + 40_000 })).toBe(20_000);
+  });
+});
+
+describe('withinSkew', () => {
+  const tokenExpiringAt = (expires_at?: number) => ({ access_token: 'at', token_type: 'bearer', ...(expires_at !== undefined ? { expires_at } : {}) });
+
+  it('is false while the token has more than the skew left', () => {
+    expect(withinSkew({ ...input(), token: tokenExpiringAt(NOW + MIN + 1) })).toBe(false);
+  });
+
+  it('is true once the token is within the skew of expiry', () => {
+    expect(withinSkew({ ...input(), token: tokenExpiringAt(NOW + MIN) })).toBe(true);
+  });
+
+  it('is false for a token without expiry', () => {
+    expect(withinSkew({ ...input(), token: tokenExpiringAt(undefined) })).toBe(false);
+  });
+});
+
+describe("getToken's rule (needsRefresh)", () => {
+  it('is false while the stored token is outside the skew', () => {
+    expect(needsRefresh(input())).toBe(false);
+  });
+
+  it('is true once the stored token is within the skew', () => {
+    expect(needsRefresh(input({}, NOW + 9 * MIN))).toBe(true);
+  });
+
+  it('is true for a client-credentials connection that has no token yet', () => {
+    expect(needsRefresh(input({ tokenGen: 0 }))).toBe(true);
+    expect(needsRefresh(input({ sealed: undefined }))).toBe(true);
+  });
+
+  it('is false for a token without expiry', () => {
+    expect(needsRefresh(input({ expiresAt: undefined }, NOW + 100 * MIN))).toBe(false);
+  });
+
+  it('is false before renewableAfter, even within the skew (Marketo returned the same token)', () => {
+    expect(needsRefresh(input({ renewableAfter: NOW + 10 * MIN }, NOW + 9.5 * MIN))).toBe(false);
+    expect(needsRefresh(input({ renewableAfter: NOW + 10 * MIN }, NOW + 10 * MIN))).toBe(true);
+  });
+});
+
+describe('isExpired', () => {
+  it('is true at and after expiry, false before it and for a token without expiry', () => {
+    const token = { access_token: 'at', token_type: 'bearer', expires_at: NOW };
+    expect(isExpired({ token, now: NOW })).toBe(true);
+    expect(isExpired({ token, now: NOW - 1 })).toBe(false);
+    expect(isExpired({ token: { access_token: 'at', token_type: 'bearer' }, now: NOW })).toBe(false);
+  });
+});
+
+describe('back-off', () => {
+  const failing = { failureCount: 2, lastError: { code: 'provider_unavailable', message: 'x', at: NOW }, refreshDueAt: NOW + 90_000 };
+
+  it('backoffUntil is now + the delay for one more consecutive failure', () => {
+    expect(backoffUntil({ ...input({ failureCount: 2 }) })).toBe(NOW + backoffDelay(3, policy));
+  });
+
+  it("backoffUntil honours the provider's longer Retry-After", () => {
+    expect(backoffUntil({ ...input(), retryAfterMs: 900_000 })).toBe(NOW + 900_000);
+  });
+
+  it('is in force while the last refresh failed and its retry time is ahead', () => {
+    expect(inBackoff(input(failing))).toBe(true);
+  });
+
+  it('is over once the retry time has come', () => {
+    expect(inBackoff(input(failing, NOW + 90_000))).toBe(false);
+  });
+
+  it('is not in force without a recorded failure', () => {
+    expect(inBackoff(input({ ...failing, lastError: undefined }))).toBe(false);
+    expect(inBackoff(input({ ...failing, failureCount: 0 }))).toBe(false);
+  });
+
+  it('tells callers the whole seconds left, at least one', () => {
+    expect(backoffRemainingS(input(failing, NOW + 500))).toBe(90);
+    expect(backoffRemainingS(input(failing, NOW + 90_000))).toBe(1);
+  });
+});
+
+describe('the lease', () => {
+  const held = (owner: string, until: number, gen = 3) => ({ leaseOwner: owner, leaseUntil: until, leaseGen: gen });
+
+  it("is held by another while another worker's lease is live", () => {
+    expect(leaseHeldByOther(input(held('worker-b', NOW + 1)))).toBe(true);
+  });
+
+  it('is not held by another when the lease is ours, has expired, or is absent', () => {
+    expect(leaseHeldByOther(input(held('worker-a', NOW + 1)))).toBe(false);
+    expect(leaseHeldByOther(input(held('worker-b', NOW)))).toBe(false);
+    expect(leaseHeldByOther(input())).toBe(false);
+  });
+
+  it("taking it takes over another worker's lease on the same token generation", () => {
+    expect(takesOverLease(input(held('worker-b', NOW - 1)))).toBe(true);
+  });
+
+  it('taking it is no takeover when the lease was ours, from an older generation, or absent', () => {
+    expect(takesOverLease(input(held('worker-a', NOW - 1)))).toBe(false);
+    expect(takesOverLease(input(held('worker-b', NOW - 1, 2)))).toBe(false);
+    expect(takesOverLease(input())).toBe(false);
   });
 });

@@ -1,0 +1,225 @@
+/**
+ * Record transitions: every way a connection record changes, named for what it means (the
+ * idea of Powertools' `saveInProgress` / `saveSuccess`), as pure functions from the record,
+ * the facts, the time and the tuning to the `RecordChanges` of one conditional write. The
+ * field lists live here, once; callers seal secrets beforehand and do the write themselves.
+ */
+import { createHash } from 'node:crypto';
+import type { AuthMode, ConnectionRecord, LastError, TokenSet } from '../model';
+import { withoutUndefined } from '../plain-object';
+import type { RecordChanges } from '../ports';
+import type { Provider } from '../providers/schema';
+import { nextRefreshAt, type RefreshPolicyConfig } from './refresh-policy';
+
+/** The tuning transitions read; a `BrokerConfig` is one. */
+export interface TransitionConfig {
+  refreshPolicy: RefreshPolicyConfig;
+  /** Partitions of the schedule index. */
+  shards: number;
+  /** How long a refresh lease lasts. */
+  leaseMs: number;
+  /** How long revoked and dead connections are kept before their TTL removes them. */
+  retentionMs: number;
+}
+
+type Field = NonNullable<RecordChanges['remove']>[number];
+type Fields = NonNullable<RecordChanges['set']>;
+
+const LEASE: readonly Field[] = ['leaseOwner', 'leaseUntil', 'leaseGen'];
+const RESCUE: readonly Field[] = ['rescue', 'rescueGen'];
+const SCHEDULE: readonly Field[] = ['refreshDueAt', 'shard'];
+
+// ---- rules the transitions share -------------------------------------------------------
+
+/** Whether a token can be renewed without the user: it expires, and there is a way to renew it. */
+export function isRefreshable(authMode: AuthMode, token: TokenSet | undefined): boolean {
+  return token?.expires_at !== undefined && (authMode === 'OAUTH2_CC' || token.refresh_token !== undefined);
+}
+
+/** The schedule shard of a connection: stable, and spread evenly over `shards`. */
+export function shardOf(connectionId: string, shards: number): number {
+  return createHash('sha256').update(connectionId).digest().readUInt32BE(0) % shards;
+}
+
+/**
+ * The schedule keys, always as a pair: the sparse index holds only items with both, so an
+ * item with one of them would be invisible to the sweep. `at` undefined = not scheduled.
+ */
+export function schedule(connectionId: string, at: number | undefined, shards: number): Pick<ConnectionRecord, 'refreshDueAt' | 'shard'> {
+  return at === undefined ? { refreshDueAt: undefined, shard: undefined } : { refreshDueAt: at, shard: shardOf(connectionId, shards) };
+}
+
+/** The TTL (epoch seconds) of a record that is kept only for the record's sake from `now` on. */
+function retentionTtl(now: number, retentionMs: number): number {
+  return Math.ceil((now + retentionMs) / 1000);
+}
+
+/** Fields given as `undefined` are removed, the others set: the record holds exactly the new facts. */
+function replacing(fields: Fields, alsoRemove: readonly Field[]): RecordChanges {
+  const set: Record<string, unknown> = {};
+  const remove = [...alsoRemove];
+  for (const [name, value] of Object.entries(fields)) {
+    if (value === undefined) remove.push(name as Field);
+    else set[name] = value;
+  }
+  return { set: set as Fields, remove };
+}
+
+// ---- the refresh lease ---------------------------------------------------------------------
+
+/** This worker takes the refresh lease, for the token generation it read. */
+export function leaseTaken(record: ConnectionRecord, facts: { owner: string }, now: number, config: Pick<TransitionConfig, 'leaseMs'>): RecordChanges {
+  return { set: { leaseOwner: facts.owner, leaseUntil: now + config.leaseMs, leaseGen: record.tokenGen } };
+}
+
+/** The lease holder gives the lease up without a result (nothing was asked of the provider). */
+export function leaseReleased(): RecordChanges {
+  return { remove: [...LEASE] };
+}
+
+// ---- refresh outcomes ------------------------------------------------------------------------
+
+export interface CommittedGrant {
+  /** The new token set (with the other secrets of the connection), sealed for this connection. */
+  sealed: string;
+  token: TokenSet;
+  /** Scopes the provider said it granted; the stored scopes stay when it did not say. */
+  grantedScopes?: string[];
+  /** The provider answered with the access token it had already issued (Marketo's early renewal). */
+  sameAccessToken: boolean;
+  /** In [0, 1): picks the schedule jitter. */
+  random: number;
+}
+
+/**
+ * A new token set is committed under the lease: the next token generation, a clean slate
+ * (no lease, parked rescue, error or retention TTL), and the next refresh scheduled.
+ */
+export function grantCommitted(record: ConnectionRecord, grant: CommittedGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>): RecordChanges {
+  const { token } = grant;
+  const expiresAt = token.expires_at;
+  const dueAt = isRefreshable(record.authMode, token)
+    ? nextRefreshAt({ issuedAt: now, expiresAt: expiresAt!, sameAccessToken: grant.sameAccessToken, config, random: grant.random })
+    : undefined;
+  return replacing(
+    {
+      sealed: grant.sealed,
+      status: 'active',
+      tokenGen: record.tokenGen + 1,
+      failureCount: 0,
+      lastRefreshAt: now,
+      ...(grant.grantedScopes ? { scopes: grant.grantedScopes } : {}),
+      expiresAt,
+      ...schedule(record.id, dueAt, config.shards),
+      renewableAfter: grant.sameAccessToken ? expiresAt : undefined,
+    },
+    [...LEASE, ...RESCUE, 'lastError', 'ttl'],
+  );
+}
+
+/**
+ * A refresher whose lease was taken over parks its token set (sealed) for the current holder,
+ * tagged with the generation it came from, so a rotated refresh token is never lost.
+ */
+export function rescueParked(record: ConnectionRecord, facts: { sealed: string }): RecordChanges {
+  return { set: { rescue: facts.sealed, rescueGen: record.tokenGen } };
+}
+
+export interface RefreshFailure {
+  /** Broker error code (`provider_unavailable`, `provider_timeout`, ...). */
+  code: string;
+  /** Secret-free, for the admin view. */
+  message: string;
+  providerCode?: string;
+  /** When to try again (refresh-policy `backoffUntil`). */
+  retryAt: number;
+}
+
+/** A transient failure: the token is kept, the failure counted, and the next attempt scheduled at the back-off's end. */
+export function refreshFailed(record: ConnectionRecord, failure: RefreshFailure, now: number, config: Pick<TransitionConfig, 'shards'>): RecordChanges {
+  const lastError: LastError = withoutUndefined({ code: failure.code, message: failure.message, providerCode: failure.providerCode, at: now });
+  return {
+    set: { failureCount: record.failureCount + 1, lastError, ...schedule(record.id, failure.retryAt, config.shards) },
+    remove: [...LEASE],
+  };
+}
+
+/** The grant is dead: only the user can revive it. Unscheduled, and kept for the record until its TTL. */
+export function needsReauth(record: ConnectionRecord, facts: { providerCode: string }, now: number, config: Pick<TransitionConfig, 'retentionMs'>): RecordChanges {
+  return {
+    set: {
+      status: 'needs_reauth',
+      failureCount: record.failureCount + 1,
+      lastError: { code: 'needs_reauth', message: 'The provider rejected the grant; the user must install again', providerCode: facts.providerCode, at: now },
+      ttl: retentionTtl(now, config.retentionMs),
+    },
+    remove: [...LEASE, ...SCHEDULE],
+  };
+}
+
+/** Revoked on purpose: every secret and every refresh state goes; the record is kept until its TTL. */
+export function revoked(now: number, config: Pick<TransitionConfig, 'retentionMs'>): RecordChanges {
+  return {
+    set: { status: 'revoked', ttl: retentionTtl(now, config.retentionMs) },
+    remove: ['sealed', ...SCHEDULE, ...LEASE, ...RESCUE, 'renewableAfter'],
+  };
+}
+
+// ---- installs ----------------------------------------------------------------------------------
+
+/** A grant from an install (code exchange) or a client-credentials registration. */
+export interface NewGrant {
+  /** The token set and any inline client credentials, sealed for this connection. */
+  sealed: string;
+  /** Absent when a client-credentials connection has no token yet. */
+  token?: TokenSet;
+  scopes: string[];
+  tenant?: string;
+  metadata?: Record<string, string>;
+  connectionConfig?: Record<string, string>;
+  credentialsSecretName?: string;
+  /** In [0, 1): picks the schedule jitter. */
+  random: number;
+}
+
+type GrantProvider = Pick<Provider, 'key' | 'auth_mode'>;
+
+/** The fields a grant decides, whole: a field the grant lacks is `undefined` (absent from the record). */
+function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>) {
+  const { token } = grant;
+  const dueAt = isRefreshable(provider.auth_mode, token) ? nextRefreshAt({ issuedAt: now, expiresAt: token!.expires_at!, config, random: grant.random }) : undefined;
+  return {
+    provider: provider.key,
+    authMode: provider.auth_mode,
+    tenant: grant.tenant,
+    status: 'active' as const,
+    scopes: grant.scopes,
+    sealed: grant.sealed,
+    expiresAt: token?.expires_at,
+    ...schedule(id, dueAt, config.shards),
+    failureCount: 0,
+    lastRefreshAt: token ? now : undefined,
+    connectionConfig: grant.connectionConfig,
+    metadata: grant.metadata,
+    credentialsSecretName: grant.credentialsSecretName,
+  };
+}
+
+/** The record of a connection that did not exist: version 1, token generation 1 (0 without a token yet). */
+export function connectionCreated(id: string, provider: GrantProvider, grant: NewGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>): ConnectionRecord {
+  return withoutUndefined({ id, version: 1, tokenGen: grant.token ? 1 : 0, createdAt: now, updatedAt: now, ...grantFields(id, provider, grant, now, config) });
+}
+
+/**
+ * A re-install replaces the grant whole: fields the new grant lacks are removed, and the old
+ * grant's lease, parked token, error, retention TTL and early-renewal mark go with them.
+ */
+export function grantReplaced(
+  existing: ConnectionRecord,
+  provider: GrantProvider,
+  grant: NewGrant,
+  now: number,
+  config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>,
+): RecordChanges {
+  return replacing({ ...grantFields(existing.id, provider, grant, now, config), tokenGen: existing.tokenGen + 1 }, [...LEASE, ...RESCUE, 'lastError', 'ttl', 'renewableAfter']);
+}

@@ -1,0 +1,276 @@
+/**
+ * Record transitions, without a store: each is a pure function, so each test states the
+ * record before, the facts, and the exact changes of the one conditional write.
+ */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_REFRESH_POLICY, refreshDueAt } from '../../../lib/connections/refresh-policy';
+import {
+  connectionCreated,
+  grantCommitted,
+  grantReplaced,
+  isRefreshable,
+  leaseReleased,
+  leaseTaken,
+  needsReauth,
+  refreshFailed,
+  rescueParked,
+  revoked,
+  schedule,
+  shardOf,
+  type TransitionConfig,
+} from '../../../lib/connections/transitions';
+import type { ConnectionRecord, TokenSet } from '../../../lib/model';
+
+const NOW = Date.UTC(2026, 0, 1);
+const HOUR = 3600_000;
+const config: TransitionConfig = { refreshPolicy: DEFAULT_REFRESH_POLICY, shards: 4, leaseMs: 30_000, retentionMs: 30 * 24 * HOUR };
+const SHARD = shardOf('conn-1', 4);
+const RETENTION_TTL = Math.ceil((NOW + config.retentionMs) / 1000);
+const LEASE = ['leaseOwner', 'leaseUntil', 'leaseGen'];
+
+const record: ConnectionRecord = {
+  id: 'conn-1',
+  provider: 'fault',
+  authMode: 'OAUTH2',
+  status: 'active',
+  scopes: ['contacts'],
+  sealed: 'sealed-gen-3',
+  tokenGen: 3,
+  expiresAt: NOW + 60_000,
+  refreshDueAt: NOW - 1_000,
+  shard: SHARD,
+  version: 9,
+  failureCount: 2,
+  createdAt: NOW - 10 * HOUR,
+  updatedAt: NOW - HOUR,
+};
+
+const token = (extra: Partial<TokenSet> = {}): TokenSet => ({ access_token: 'at-4', token_type: 'bearer', refresh_token: 'rt-4', expires_at: NOW + HOUR, ...extra });
+
+describe('isRefreshable', () => {
+  it('is true for an expiring token with a refresh token', () => {
+    expect(isRefreshable('OAUTH2', token())).toBe(true);
+  });
+
+  it('is false for an authorization-code token without a refresh token (only the user can renew it)', () => {
+    expect(isRefreshable('OAUTH2', token({ refresh_token: undefined }))).toBe(false);
+  });
+
+  it('is true for a client-credentials token without a refresh token (the credentials renew it)', () => {
+    expect(isRefreshable('OAUTH2_CC', token({ refresh_token: undefined }))).toBe(true);
+  });
+
+  it('is false for a token that does not expire, and for no token', () => {
+    expect(isRefreshable('OAUTH2_CC', token({ expires_at: undefined }))).toBe(false);
+    expect(isRefreshable('OAUTH2_CC', undefined)).toBe(false);
+  });
+});
+
+describe('schedule', () => {
+  it('sets the due time and the shard together', () => {
+    expect(schedule('conn-1', NOW, 4)).toEqual({ refreshDueAt: NOW, shard: SHARD });
+  });
+
+  it('leaves both out when there is no due time', () => {
+    expect(schedule('conn-1', undefined, 4)).toEqual({ refreshDueAt: undefined, shard: undefined });
+  });
+});
+
+describe('leaseTaken', () => {
+  it('writes this worker as owner until now + leaseMs, for the token generation it read', () => {
+    expect(leaseTaken(record, { owner: 'worker-a' }, NOW, config)).toEqual({ set: { leaseOwner: 'worker-a', leaseUntil: NOW + 30_000, leaseGen: 3 } });
+  });
+});
+
+describe('leaseReleased', () => {
+  it('removes the lease and nothing else', () => {
+    expect(leaseReleased()).toEqual({ remove: LEASE });
+  });
+});
+
+describe('grantCommitted', () => {
+  const committed = (facts: Partial<Parameters<typeof grantCommitted>[1]> = {}, on: ConnectionRecord = record) =>
+    grantCommitted(on, { sealed: 'sealed-gen-4', token: token(), sameAccessToken: false, random: 0.5, ...facts }, NOW, config);
+
+  it('commits the next generation, clears failures, schedules the next refresh ahead of expiry and removes lease, rescue, error and TTL', () => {
+    expect(committed()).toEqual({
+      set: {
+        sealed: 'sealed-gen-4',
+        status: 'active',
+        tokenGen: 4,
+        failureCount: 0,
+        lastRefreshAt: NOW,
+        expiresAt: NOW + HOUR,
+        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+        shard: SHARD,
+      },
+      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter'],
+    });
+  });
+
+  it('stores the scopes the provider says it granted', () => {
+    expect(committed({ grantedScopes: ['contacts', 'deals'] }).set).toMatchObject({ scopes: ['contacts', 'deals'] });
+  });
+
+  it('keeps the stored scopes when the provider did not say', () => {
+    expect(committed().set).not.toHaveProperty('scopes');
+  });
+
+  it('with the same access token back (Marketo), is due only at expiry and not renewable before it', () => {
+    const changes = committed({ sameAccessToken: true });
+    expect(changes.set).toMatchObject({ refreshDueAt: NOW + HOUR, shard: SHARD, renewableAfter: NOW + HOUR });
+    expect(changes.remove).not.toContain('renewableAfter');
+  });
+
+  it('for a token without expiry, removes the expiry and unschedules', () => {
+    const changes = committed({ token: token({ expires_at: undefined }) });
+    expect(changes.set).not.toHaveProperty('refreshDueAt');
+    expect(changes.remove).toEqual([...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'expiresAt', 'refreshDueAt', 'shard', 'renewableAfter']);
+  });
+
+  it('for an authorization-code token without a refresh token, unschedules (nothing can renew it)', () => {
+    const changes = committed({ token: token({ refresh_token: undefined }) });
+    expect(changes.set).toMatchObject({ expiresAt: NOW + HOUR });
+    expect(changes.remove).toEqual(expect.arrayContaining(['refreshDueAt', 'shard']));
+  });
+
+  it('for a client-credentials token without a refresh token, schedules', () => {
+    const changes = committed({ token: token({ refresh_token: undefined }) }, { ...record, authMode: 'OAUTH2_CC' });
+    expect(changes.set).toMatchObject({ refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5), shard: SHARD });
+  });
+});
+
+describe('rescueParked', () => {
+  it("parks the sealed token set tagged with the record's token generation", () => {
+    expect(rescueParked(record, { sealed: 'sealed-late' })).toEqual({ set: { rescue: 'sealed-late', rescueGen: 3 } });
+  });
+});
+
+describe('refreshFailed', () => {
+  it('counts the failure, records it at now, schedules the retry and releases the lease', () => {
+    const changes = refreshFailed(record, { code: 'provider_unavailable', message: 'HTTP 503', providerCode: '503', retryAt: NOW + 60_000 }, NOW, config);
+    expect(changes).toEqual({
+      set: {
+        failureCount: 3,
+        lastError: { code: 'provider_unavailable', message: 'HTTP 503', providerCode: '503', at: NOW },
+        refreshDueAt: NOW + 60_000,
+        shard: SHARD,
+      },
+      remove: LEASE,
+    });
+  });
+
+  it('records no provider code when the provider gave none (a network error)', () => {
+    const changes = refreshFailed(record, { code: 'provider_unavailable', message: 'unreachable', retryAt: NOW + 30_000 }, NOW, config);
+    expect(changes.set?.lastError).toEqual({ code: 'provider_unavailable', message: 'unreachable', at: NOW });
+  });
+});
+
+describe('needsReauth', () => {
+  it('marks the grant dead, counts the failure, sets the retention TTL, unschedules and releases the lease', () => {
+    expect(needsReauth(record, { providerCode: 'invalid_grant' }, NOW, config)).toEqual({
+      set: {
+        status: 'needs_reauth',
+        failureCount: 3,
+        lastError: { code: 'needs_reauth', message: 'The provider rejected the grant; the user must install again', providerCode: 'invalid_grant', at: NOW },
+        ttl: RETENTION_TTL,
+      },
+      remove: [...LEASE, 'refreshDueAt', 'shard'],
+    });
+  });
+});
+
+describe('revoked', () => {
+  it('marks the connection revoked with the retention TTL and removes its secrets, schedule, lease, rescue and renewal mark', () => {
+    expect(revoked(NOW, config)).toEqual({
+      set: { status: 'revoked', ttl: RETENTION_TTL },
+      remove: ['sealed', 'refreshDueAt', 'shard', ...LEASE, 'rescue', 'rescueGen', 'renewableAfter'],
+    });
+  });
+});
+
+describe('connectionCreated', () => {
+  const provider = { key: 'fault', auth_mode: 'OAUTH2' as const };
+
+  it('is version 1, token generation 1, active and scheduled, with only the facts the grant has', () => {
+    const created = connectionCreated('conn-1', provider, { sealed: 'sealed-1', token: token(), scopes: ['contacts'], tenant: 'acct-9', random: 0.5 }, NOW, config);
+    expect(created).toEqual({
+      id: 'conn-1',
+      version: 1,
+      tokenGen: 1,
+      createdAt: NOW,
+      updatedAt: NOW,
+      provider: 'fault',
+      authMode: 'OAUTH2',
+      tenant: 'acct-9',
+      status: 'active',
+      scopes: ['contacts'],
+      sealed: 'sealed-1',
+      expiresAt: NOW + HOUR,
+      refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+      shard: SHARD,
+      failureCount: 0,
+      lastRefreshAt: NOW,
+    });
+  });
+
+  it('for a client-credentials connection without a token yet: generation 0, unscheduled, never refreshed', () => {
+    const created = connectionCreated('conn-1', { key: 'cc', auth_mode: 'OAUTH2_CC' }, { sealed: 'sealed-creds', scopes: [], credentialsSecretName: 'cc-app', random: 0.5 }, NOW, config);
+    expect(created).toEqual({
+      id: 'conn-1',
+      version: 1,
+      tokenGen: 0,
+      createdAt: NOW,
+      updatedAt: NOW,
+      provider: 'cc',
+      authMode: 'OAUTH2_CC',
+      status: 'active',
+      scopes: [],
+      sealed: 'sealed-creds',
+      failureCount: 0,
+      credentialsSecretName: 'cc-app',
+    });
+  });
+});
+
+describe('grantReplaced', () => {
+  it("replaces the grant whole: the next generation, the new facts, and every field of the old grant the new one lacks removed", () => {
+    const old: ConnectionRecord = {
+      ...record,
+      tenant: 'acct-9',
+      metadata: { portal: '1' },
+      leaseOwner: 'worker-b',
+      leaseUntil: NOW + 1,
+      leaseGen: 3,
+      rescue: 'parked',
+      rescueGen: 3,
+      lastError: { code: 'provider_unavailable', message: 'x', at: NOW - 1 },
+      renewableAfter: NOW + 5,
+      ttl: 1,
+    };
+    const changes = grantReplaced(old, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 'sealed-new', token: token(), scopes: ['contacts'], tenant: 'acct-9', random: 0.5 }, NOW, config);
+    expect(changes).toEqual({
+      set: {
+        provider: 'fault',
+        authMode: 'OAUTH2',
+        tenant: 'acct-9',
+        status: 'active',
+        scopes: ['contacts'],
+        sealed: 'sealed-new',
+        expiresAt: NOW + HOUR,
+        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+        shard: SHARD,
+        failureCount: 0,
+        lastRefreshAt: NOW,
+        tokenGen: 4,
+      },
+      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'connectionConfig', 'metadata', 'credentialsSecretName'],
+    });
+  });
+
+  it('unschedules when the new grant cannot be refreshed', () => {
+    const changes = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token({ refresh_token: undefined }), scopes: [], random: 0.5 }, NOW, config);
+    expect(changes.remove).toEqual(expect.arrayContaining(['refreshDueAt', 'shard']));
+    expect(changes.set).not.toHaveProperty('shard');
+  });
+});
