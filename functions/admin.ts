@@ -5,11 +5,12 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { Broker } from '../lib/broker';
+import type { Broker, BrokerSource } from '../lib/broker';
 import type { RegisterClientCredentialsInput } from '../lib/connections/admin';
 import { BrokerError } from '../lib/errors';
 import { brokerHttpErrors } from '../lib/http/middleware';
 import { json, type HttpResponse } from '../lib/http/responses';
+import type { AdminRouteKey } from '../lib/http/routes';
 import { sharedBroker } from '../lib/runtime';
 
 function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
@@ -40,9 +41,10 @@ function connectionIdOf(event: APIGatewayProxyEventV2): string {
   }
 }
 
-type Route = (broker: Broker, id: string, event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
+type Operation = (broker: Broker, id: string, event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
 
-const routes: Record<string, Route> = {
+/** One operation per admin route of lib/http/routes.ts: the compiler refuses a missing or an extra key. */
+const operations = {
   'GET /connections': async (broker, _id, event) => {
     const query = event.queryStringParameters ?? {};
     const page = await broker.listConnections({ limit: limitOf(query.limit), cursor: query.cursor });
@@ -58,15 +60,20 @@ const routes: Record<string, Route> = {
   },
   'PUT /connections/{id}': async (broker, id, event) => json(200, { connection: await broker.registerClientCredentials(id, parseBody(event) as unknown as RegisterClientCredentialsInput) }),
   'DELETE /connections/{id}': async (broker, id) => json(200, await broker.revoke(id)),
-};
+} satisfies Record<AdminRouteKey, Operation>;
 
-export const handler = middy<APIGatewayProxyEventV2, HttpResponse>()
-  .use(brokerHttpErrors('json'))
-  .handler(async (event) => {
-    const route = routes[event.routeKey];
-    if (!route) throw new BrokerError('invalid_request', `No admin route ${event.routeKey}`);
-    const broker = await sharedBroker();
-    return route(broker, connectionIdOf(event), event);
-  });
+/** The admin routes' handler, serving the broker `getBroker` gives. */
+export function createAdminHandler(getBroker: BrokerSource) {
+  return middy<APIGatewayProxyEventV2, HttpResponse>()
+    .use(brokerHttpErrors('json'))
+    .handler(async (event) => {
+      const operation: Operation | undefined = Object.hasOwn(operations, event.routeKey) ? operations[event.routeKey as AdminRouteKey] : undefined;
+      if (!operation) throw new BrokerError('invalid_request', `No admin route ${event.routeKey}`);
+      return operation(await getBroker(), connectionIdOf(event), event);
+    });
+}
 
-export const ADMIN_ROUTE_KEYS = Object.keys(routes);
+export const handler = createAdminHandler(sharedBroker);
+
+/** The route keys this handler dispatches on (a test holds them against the routes table). */
+export const ADMIN_ROUTE_KEYS = Object.keys(operations);

@@ -4,6 +4,7 @@
  * Expected failures are typed results, not function errors, so callers can branch on `code`.
  */
 import middy from '@middy/core';
+import type { BrokerSource } from '../lib/broker';
 import type { GetTokenResponse } from '../lib/client';
 import { BrokerError, errorBody, errorStatus } from '../lib/errors';
 import { logger } from '../lib/logger';
@@ -14,17 +15,22 @@ interface GetTokenEvent {
   force_refresh?: unknown;
 }
 
-export const handler = middy<GetTokenEvent, GetTokenResponse>().handler(async (event) => {
-  try {
-    if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');
-    if (event.force_refresh !== undefined && typeof event.force_refresh !== 'boolean') {
-      throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
+/** The get-token function's handler, serving the broker `getBroker` gives. */
+export function createGetTokenHandler(getBroker: BrokerSource) {
+  return middy<GetTokenEvent, GetTokenResponse>().handler(async (event) => {
+    try {
+      if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');
+      if (event.force_refresh !== undefined && typeof event.force_refresh !== 'boolean') {
+        throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
+      }
+      const broker = await getBroker();
+      const token = await broker.getToken(event.connection_id, { forceRefresh: event.force_refresh === true });
+      return { ok: true, token };
+    } catch (err) {
+      if (errorStatus(err) >= 500 && !(err instanceof BrokerError && err.expose)) logger.error('get-token failed', { error: err instanceof Error ? err.name : 'unknown' });
+      return { ok: false, error: errorBody(err).error };
     }
-    const broker = await sharedBroker();
-    const token = await broker.getToken(event.connection_id, { forceRefresh: event.force_refresh === true });
-    return { ok: true, token };
-  } catch (err) {
-    if (errorStatus(err) >= 500 && !(err instanceof BrokerError && err.expose)) logger.error('get-token failed', { error: err instanceof Error ? err.name : 'unknown' });
-    return { ok: false, error: errorBody(err).error };
-  }
-});
+  });
+}
+
+export const handler = createGetTokenHandler(sharedBroker);

@@ -10,6 +10,12 @@ import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep
 import { TokenService } from './connections/token-service';
 import type { Page } from './ports';
 
+/**
+ * Where a handler gets its broker: on Lambda the process-wide one built from the environment
+ * (lib/runtime.ts `sharedBroker`), in the local server and in tests their own.
+ */
+export type BrokerSource = () => Promise<Broker>;
+
 export class Broker {
   readonly ctx: BrokerContext;
   readonly tokens: TokenService;

@@ -65,9 +65,13 @@ function required(env: Env, name: string): string {
   return value;
 }
 
-async function cipherFromEnv(env: Env): Promise<TokenCipher> {
-  if (env.BROKER_KMS_KEY_ID) return new KmsTokenCipher({ keyId: env.BROKER_KMS_KEY_ID });
-  if (env.BROKER_KEY_FILE) return LocalTokenCipher.fromKeyFile(env.BROKER_KEY_FILE);
+/**
+ * The one place that chooses the token cipher: KMS envelope encryption when a key is named
+ * (`BROKER_KMS_KEY_ID`, on AWS and locally alike), else the local key file.
+ */
+export async function cipherFor(options: { kmsKeyId?: string; keyFile?: string }): Promise<TokenCipher> {
+  if (options.kmsKeyId) return new KmsTokenCipher({ keyId: options.kmsKeyId });
+  if (options.keyFile) return LocalTokenCipher.fromKeyFile(options.keyFile);
   throw new BrokerError('configuration_error', 'Set BROKER_KMS_KEY_ID (AWS) or BROKER_KEY_FILE (local) for token encryption');
 }
 
@@ -76,8 +80,9 @@ function secretsFromEnv(env: Env): SecretStore {
   return new SecretsManagerSecretStore({ prefix: env.BROKER_SECRET_PREFIX ?? '' });
 }
 
-function eventsFromEnv(env: Env): EventSink {
-  return env.BROKER_EVENT_BUS_NAME ? new EventBridgeEventSink({ busName: env.BROKER_EVENT_BUS_NAME }) : new LogEventSink();
+/** Events go to the EventBridge bus when one is named (`BROKER_EVENT_BUS_NAME`), else to `otherwise` (the log). */
+export function eventSinkFor(busName: string | undefined, otherwise: EventSink = new LogEventSink()): EventSink {
+  return busName ? new EventBridgeEventSink({ busName }) : otherwise;
 }
 
 /**
@@ -90,27 +95,25 @@ async function catalogueFromEnv(env: Env): Promise<Catalogue> {
   return loadCatalogue({ env });
 }
 
-/** The adapters a deployed broker uses, chosen by environment; overrides win (the local runtime passes its own). */
-export async function depsFromEnv(env: Env = process.env, overrides: Partial<BrokerDeps> = {}): Promise<BrokerDeps> {
+/** The adapters a deployed broker uses, chosen by environment. */
+export async function depsFromEnv(env: Env = process.env): Promise<BrokerDeps> {
   return {
-    store: overrides.store ?? new DynamoDbConnectionStore({ tableName: required(env, 'BROKER_TABLE_NAME'), client: new DynamoDBClient({}) }),
-    cipher: overrides.cipher ?? (await cipherFromEnv(env)),
-    secrets: overrides.secrets ?? secretsFromEnv(env),
-    events: overrides.events ?? eventsFromEnv(env),
-    catalogue: overrides.catalogue ?? (await catalogueFromEnv(env)),
-    clock: overrides.clock ?? systemClock,
-    fetch: overrides.fetch,
+    store: new DynamoDbConnectionStore({ tableName: required(env, 'BROKER_TABLE_NAME'), client: new DynamoDBClient({}) }),
+    cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE }),
+    secrets: secretsFromEnv(env),
+    events: eventSinkFor(env.BROKER_EVENT_BUS_NAME),
+    catalogue: await catalogueFromEnv(env),
+    clock: systemClock,
   };
 }
 
 let shared: Promise<Broker> | undefined;
 
-/** Makes the handlers use this broker (the local runtime and tests build their own). */
-export function useBroker(broker: Broker): void {
-  shared = Promise.resolve(broker);
-}
-
-/** The process-wide broker built from `process.env` (Lambda module scope: built once per container). */
+/**
+ * The process-wide broker built from `process.env` (Lambda module scope: built once per
+ * container): what the Lambda handlers and the in-process `getToken` use. The local server
+ * and tests hand their own broker to the handler factories instead.
+ */
 export function sharedBroker(): Promise<Broker> {
   shared ??= depsFromEnv(process.env).then((deps) => new Broker(deps, configFromEnv(process.env)));
   // A failed start (bad config) is not cached, so the next invocation reports it again instead of a stale rejection.

@@ -1,8 +1,9 @@
 /**
- * The broker's HTTP API (API Gateway v2): the two public OAuth routes a customer's
- * browser follows, and the admin routes behind IAM (SigV4) authorization. One `$default`
- * stage with throttling and JSON access logs that never record a query string (the
- * callback's carries the one-time `code` and `state`).
+ * The broker's HTTP API (API Gateway v2), built from the one routes table
+ * (lib/http/routes.ts): the public OAuth routes a customer's browser follows, and the admin
+ * routes behind IAM (SigV4) authorization. One `$default` stage with throttling and JSON
+ * access logs that never record a query string (the callback's carries the one-time `code`
+ * and `state`).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -14,19 +15,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-
-/** Public routes: `{provider}` is a catalogue key. */
-export const INSTALL_PATH = '/oauth/{provider}/install';
-export const CALLBACK_PATH = '/oauth/{provider}/callback';
-
-/** Admin routes (IAM-authorized), method and path. */
-export const ADMIN_ROUTES: ReadonlyArray<readonly [apigw.HttpMethod, string]> = [
-  [apigw.HttpMethod.GET, '/connections'],
-  [apigw.HttpMethod.GET, '/connections/{id}'],
-  [apigw.HttpMethod.POST, '/connections/{id}/token'],
-  [apigw.HttpMethod.PUT, '/connections/{id}'],
-  [apigw.HttpMethod.DELETE, '/connections/{id}'],
-];
+import { ROUTES, type RouteHandlerName } from '../../lib/http/routes';
 
 export interface CustomDomainProps {
   /** e.g. `auth.example.com`; the callback URL becomes `https://<domainName>/oauth/<provider>/callback`. */
@@ -35,10 +24,8 @@ export interface CustomDomainProps {
   certificateArn: string;
 }
 
-export interface BrokerApiProps {
-  authorize: lambda.IFunction;
-  callback: lambda.IFunction;
-  admin: lambda.IFunction;
+/** The function behind each handler name of the routes table. */
+export interface BrokerApiProps extends Record<RouteHandlerName, lambda.IFunction> {
   customDomain?: CustomDomainProps;
   /** Stage-wide steady-state requests per second. @default 50 */
   throttleRateLimit?: number;
@@ -90,30 +77,27 @@ export class BrokerApi extends Construct {
       domainMapping: this.domainName ? { domainName: this.domainName } : undefined,
     });
 
-    const publicRoutes = [
-      ...this.httpApi.addRoutes({
-        path: INSTALL_PATH,
-        methods: [apigw.HttpMethod.GET],
-        integration: new HttpLambdaIntegration('Authorize', props.authorize),
-      }),
-      ...this.httpApi.addRoutes({
-        path: CALLBACK_PATH,
-        methods: [apigw.HttpMethod.GET],
-        integration: new HttpLambdaIntegration('Callback', props.callback),
-      }),
-    ];
-    for (const route of publicRoutes) {
-      Validations.of(route).acknowledge({
-        id: 'AwsSolutions-APIG4',
-        reason:
-          "OAuth install and redirect endpoints are opened by the customer's browser, coming from the marketplace and the provider's consent page; they cannot carry credentials. Each callback is authenticated by a single-use, 10-minute state nonce consumed with a conditional delete (plus PKCE where the provider supports it), and the stage is throttled.",
-      });
-    }
-
+    // One integration per function; admin routes behind IAM, public ones open (see the acknowledgement).
     const iam = new HttpIamAuthorizer();
-    const admin = new HttpLambdaIntegration('Admin', props.admin);
-    for (const [method, path] of ADMIN_ROUTES) {
-      this.httpApi.addRoutes({ path, methods: [method], integration: admin, authorizer: iam });
+    const integrations = new Map<RouteHandlerName, HttpLambdaIntegration>();
+    for (const route of ROUTES) {
+      let integration = integrations.get(route.handler);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(capitalized(route.handler), props[route.handler]);
+        integrations.set(route.handler, integration);
+      }
+      const methods = [apigw.HttpMethod[route.method]];
+      if (route.auth === 'admin') {
+        this.httpApi.addRoutes({ path: route.path, methods, integration, authorizer: iam });
+        continue;
+      }
+      for (const added of this.httpApi.addRoutes({ path: route.path, methods, integration })) {
+        Validations.of(added).acknowledge({
+          id: 'AwsSolutions-APIG4',
+          reason:
+            "OAuth install and redirect endpoints are opened by the customer's browser, coming from the marketplace and the provider's consent page; they cannot carry credentials. Each callback is authenticated by a single-use, 10-minute state nonce consumed with a conditional delete (plus PKCE where the provider supports it), and the stage is throttled.",
+        });
+      }
     }
   }
 
@@ -143,3 +127,7 @@ const ACCESS_LOG_FIELDS = {
   integrationError: '$context.integrationErrorMessage',
   authorizerError: '$context.authorizer.error',
 };
+
+function capitalized(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

@@ -3,17 +3,20 @@
  * handlers as on AWS, with dynalite for DynamoDB, a key file for KMS, a JSON file
  * for Secrets Manager, a timer for the EventBridge schedule, and the sandbox
  * provider. Each stand-in gives way to the real service when its variable is set
- * (AWS_ENDPOINT_URL_DYNAMODB, BROKER_KMS_KEY_ID, BROKER_EVENT_BUS_NAME).
+ * (AWS_ENDPOINT_URL_DYNAMODB, BROKER_KMS_KEY_ID, BROKER_EVENT_BUS_NAME). It builds its
+ * Broker from these parts and hands it to the handlers it serves; nothing is global, so
+ * two local brokers in one process never serve each other's requests.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
-import { handler as refreshHandler } from '../../functions/refresh';
+import { createRefreshHandler } from '../../functions/refresh';
 import { ensureTable } from '../adapters/dynamodb-admin';
 import { DynamoDbConnectionStore } from '../adapters/dynamodb-store';
 import { ensureSecretsFile } from '../adapters/local-secrets';
+import { FileSecretStore } from '../adapters/local-secrets';
 import { LogEventSink } from '../adapters/log-sink';
 import { Broker } from '../broker';
 import type { BrokerConfig } from '../connections/context';
@@ -23,7 +26,7 @@ import { loadCatalogue } from '../providers/catalogue';
 import type { ProviderInput } from '../providers/schema';
 import type { Clock } from '../ports';
 import { systemClock } from '../ports';
-import { configFromEnv, depsFromEnv, useBroker } from '../runtime';
+import { cipherFor, configFromEnv, eventSinkFor } from '../runtime';
 import { startDynalite, localDynamoClient, type LocalDynamo } from './dynalite';
 import { startSandboxProvider, type SandboxProvider, type SandboxProviderOptions } from './sandbox-provider';
 import { lambdaContext, startLocalServer, type LocalServer } from './server';
@@ -93,8 +96,11 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     // The server must be listening before the sandbox registers its redirect URI (port 0 = random).
     const events = new LogEventSink();
     const adminKey = env.BROKER_ADMIN_KEY || (options.inMemory ? randomBytes(24).toString('base64url') : await persistentAdminKey(join(dataDir, 'admin.key')));
-    let broker: Broker | undefined;
-    const server: LocalServer = await startLocalServer({ port, adminKey, events, installableProviders: ['sandbox'] });
+    // The server listens before the broker exists (the sandbox needs its URL); requests wait for the broker.
+    let brokerReady!: (broker: Broker) => void;
+    const whenReady = new Promise<Broker>((resolve) => (brokerReady = resolve));
+    const getBroker = (): Promise<Broker> => whenReady;
+    const server: LocalServer = await startLocalServer({ port, adminKey, broker: getBroker, events, installableProviders: ['sandbox'] });
     closers.push(() => server.close());
 
     const sandbox = await startSandboxProvider({
@@ -118,27 +124,23 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       'sandbox-cc': { token_url: `${sandbox.issuer}/token` },
     };
     const clock = options.clock ?? systemClock;
-    const deps = await depsFromEnv(
-      // The cipher comes from these variables as on Lambda: BROKER_KMS_KEY_ID if set, else the key file.
-      { ...env, BROKER_TABLE_NAME: tableName, BROKER_SECRETS_FILE: secretsFile, BROKER_KEY_FILE: env.BROKER_KEY_FILE ?? join(dataDir, 'token.key') },
+    const broker = new Broker(
       {
         store: new DynamoDbConnectionStore({ tableName, client: dynamoClient, clock }),
-        events: env.BROKER_EVENT_BUS_NAME ? undefined : events,
+        // As on Lambda: KMS when BROKER_KMS_KEY_ID is set, else the key file (by default in the data dir).
+        cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE ?? join(dataDir, 'token.key') }),
+        secrets: new FileSecretStore(secretsFile),
+        events: eventSinkFor(env.BROKER_EVENT_BUS_NAME, events),
         catalogue: loadCatalogue({ env, overrides }),
         clock,
         fetch: options.fetch,
       },
+      { publicUrl: server.url, returnToAllowlist: [server.url], ...configFromEnv(env), ...options.config },
     );
-    broker = new Broker(deps, {
-      publicUrl: server.url,
-      returnToAllowlist: [server.url],
-      ...configFromEnv(env),
-      ...options.config,
-    });
-    useBroker(broker);
+    brokerReady(broker);
 
-    const sweepOnce = async (): Promise<unknown> =>
-      refreshHandler(scheduledEvent(), lambdaContext(60_000));
+    const refreshHandler = createRefreshHandler(getBroker);
+    const sweepOnce = async (): Promise<unknown> => refreshHandler(scheduledEvent(), lambdaContext(60_000));
     const sweepIntervalMs = options.sweepIntervalMs ?? Number(env.BROKER_SWEEP_INTERVAL_S ?? 60) * 1000;
     if (sweepIntervalMs > 0) {
       const timer = setInterval(() => {

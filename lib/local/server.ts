@@ -1,24 +1,27 @@
 /**
  * The local HTTP edge: a node:http server that turns each request into the same
- * API Gateway v2 event the deployed functions receive and calls the same handlers.
- * Admin routes are guarded by a bearer admin key here (IAM does it on AWS).
+ * API Gateway v2 event the deployed functions receive and calls the same handlers, built
+ * over the broker it is given. The routes and who may call them come from the one routes
+ * table (lib/http/routes.ts): admin routes are guarded by a bearer admin key here (IAM on AWS).
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { handler as adminHandler } from '../../functions/admin';
-import { handler as authorizeHandler } from '../../functions/authorize';
-import { handler as callbackHandler } from '../../functions/callback';
+import { createAdminHandler } from '../../functions/admin';
+import { createAuthorizeHandler } from '../../functions/authorize';
+import { createCallbackHandler } from '../../functions/callback';
 import type { LogEventSink } from '../adapters/log-sink';
+import type { BrokerSource } from '../broker';
 import { BrokerError } from '../errors';
 import { errorJson, json, type HttpResponse } from '../http/responses';
+import { ROUTES, routeKey, type RouteHandlerName, type RouteSpec } from '../http/routes';
 import { logger } from '../logger';
 import { dashboardPage } from './dashboard';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
 
-interface Route {
+interface LocalRoute {
   method: string;
   /** API Gateway route key, e.g. `GET /connections/{id}`. */
   routeKey: string;
@@ -28,33 +31,33 @@ interface Route {
   handler: HttpHandler;
 }
 
-function route(routeKey: string, handler: HttpHandler, admin: boolean): Route {
-  const [method, path] = routeKey.split(' ') as [string, string];
+function localRoute(spec: RouteSpec, handler: HttpHandler): LocalRoute {
   const params: string[] = [];
   const pattern = new RegExp(
-    `^${path.replace(/\{(\w+)\}/g, (_, name: string) => {
+    `^${spec.path.replace(/\{(\w+)\}/g, (_, name: string) => {
       params.push(name);
       return '([^/]+)';
     })}$`,
   );
-  return { method, routeKey, pattern, params, admin, handler };
+  return { method: spec.method, routeKey: routeKey(spec), pattern, params, admin: spec.auth === 'admin', handler };
 }
 
-const admin = adminHandler as unknown as HttpHandler;
-export const LOCAL_ROUTES: Route[] = [
-  route('GET /oauth/{provider}/install', authorizeHandler as unknown as HttpHandler, false),
-  route('GET /oauth/{provider}/callback', callbackHandler as unknown as HttpHandler, false),
-  route('GET /connections', admin, true),
-  route('GET /connections/{id}', admin, true),
-  route('POST /connections/{id}/token', admin, true),
-  route('PUT /connections/{id}', admin, true),
-  route('DELETE /connections/{id}', admin, true),
-];
+/** Every route of the table, served by the same handlers as on AWS, each over `broker`. */
+function localRoutes(broker: BrokerSource): LocalRoute[] {
+  const handlers: Record<RouteHandlerName, HttpHandler> = {
+    authorize: createAuthorizeHandler(broker) as unknown as HttpHandler,
+    callback: createCallbackHandler(broker) as unknown as HttpHandler,
+    admin: createAdminHandler(broker) as unknown as HttpHandler,
+  };
+  return ROUTES.map((spec) => localRoute(spec, handlers[spec.handler]));
+}
 
 export interface LocalServerOptions {
   port: number;
   host?: string;
   adminKey: string;
+  /** The broker every handler of this server serves. */
+  broker: BrokerSource;
   events?: LogEventSink;
   /** Provider keys shown with install links on the dashboard. */
   installableProviders?: string[];
@@ -69,8 +72,9 @@ export interface LocalServer {
 const MAX_BODY = 64 * 1024;
 
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+  const routes = localRoutes(options.broker);
   const server: Server = createServer((req, res) => {
-    handle(req, res, options).catch((err: unknown) => {
+    handle(req, res, options, routes).catch((err: unknown) => {
       logger.error('local server error', { error: err instanceof Error ? err.name : 'unknown' });
       if (!res.headersSent) send(res, errorJson(err));
     });
@@ -91,7 +95,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: LocalServerOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, options: LocalServerOptions, routes: LocalRoute[]): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   const method = req.method ?? 'GET';
   if (method === 'GET' && (url.pathname === '/' || url.pathname === '/dashboard')) {
@@ -103,7 +107,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalS
     send(res, json(200, { events: options.events?.recent() ?? [] }));
     return;
   }
-  const match = matchRoute(method, url.pathname);
+  const match = matchRoute(routes, method, url.pathname);
   if (!match) {
     send(res, errorJson(new BrokerError('invalid_request', `No route ${method} ${url.pathname}`)), 404);
     return;
@@ -115,8 +119,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalS
   send(res, response);
 }
 
-function matchRoute(method: string, path: string): { route: Route; pathParameters: Record<string, string> } | undefined {
-  for (const candidate of LOCAL_ROUTES) {
+function matchRoute(routes: LocalRoute[], method: string, path: string): { route: LocalRoute; pathParameters: Record<string, string> } | undefined {
+  for (const candidate of routes) {
     if (candidate.method !== method) continue;
     const found = candidate.pattern.exec(path);
     if (!found) continue;
@@ -152,7 +156,7 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 /** The API Gateway HTTP API (payload 2.0) event for this request. */
-function toEvent(req: IncomingMessage, url: URL, matched: Route, pathParameters: Record<string, string>, body: string | undefined): APIGatewayProxyEventV2 {
+function toEvent(req: IncomingMessage, url: URL, matched: LocalRoute, pathParameters: Record<string, string>, body: string | undefined): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;

@@ -5,10 +5,9 @@
  */
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_ROUTE_KEYS } from '../../functions/admin';
 import { TABLE } from '../../lib/adapters/dynamodb-table';
+import { ROUTES, routeKey } from '../../lib/http/routes';
 import { HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, type HandlerName } from '../../infra/bundling';
-import { ADMIN_ROUTES } from '../../infra/constructs/broker-api';
 import { SECRET_PLACEHOLDER_CLIENT_ID } from '../../infra/constructs/provider-secrets';
 import { actionsOf, functionByDescription, roleStatements, synthBroker } from './support';
 
@@ -60,30 +59,26 @@ function statementFor(handler: HandlerName, service: string): Record<string, unk
 }
 
 describe('HTTP API routes', () => {
+  const keys = ROUTES.map((route) => routeKey(route));
+
   it('serves install and callback publicly and only with GET', () => {
     for (const routeKey of ['GET /oauth/{provider}/install', 'GET /oauth/{provider}/callback']) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey, AuthorizationType: 'NONE' });
     }
   });
 
-  it('puts every admin route behind IAM authorization', () => {
-    for (const [method, path] of ADMIN_ROUTES) {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: `${method} ${path}`, AuthorizationType: 'AWS_IAM' });
+  it('gives every route of the routes table its authorization: public open, admin behind IAM', () => {
+    for (const route of ROUTES) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey(route), AuthorizationType: route.auth === 'admin' ? 'AWS_IAM' : 'NONE' });
     }
   });
 
-  it('routes exactly the keys the admin handler dispatches on', () => {
-    expect(ADMIN_ROUTES.map(([method, path]) => `${method} ${path}`).sort()).toEqual([...ADMIN_ROUTE_KEYS].sort());
+  it('has exactly the routes of the routes table (no $default catch-all)', () => {
+    const deployed = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
+    expect(deployed.sort()).toEqual([...keys].sort());
   });
 
-  it('has no other route (no $default catch-all)', () => {
-    const keys = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties.RouteKey as string);
-    expect(keys.sort()).toEqual(
-      ['GET /oauth/{provider}/install', 'GET /oauth/{provider}/callback', ...ADMIN_ROUTES.map(([m, p]) => `${m} ${p}`)].sort(),
-    );
-  });
-
-  it('sends each route to its own handler', () => {
+  it('sends each route to the handler the routes table names', () => {
     const integrations = template.findResources('AWS::ApiGatewayV2::Integration');
     const handlerOf = (routeKey: string) => {
       const [route] = Object.values(template.findResources('AWS::ApiGatewayV2::Route', { Properties: { RouteKey: routeKey } }));
@@ -94,7 +89,7 @@ describe('HTTP API routes', () => {
     };
     expect(handlerOf('GET /oauth/{provider}/install')).toBe('authorize');
     expect(handlerOf('GET /oauth/{provider}/callback')).toBe('callback');
-    for (const [method, path] of ADMIN_ROUTES) expect(handlerOf(`${method} ${path}`)).toBe('admin');
+    for (const route of ROUTES) expect(handlerOf(routeKey(route)), routeKey(route)).toBe(route.handler);
   });
 
   it('throttles the stage and writes access logs without query strings', () => {

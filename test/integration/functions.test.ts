@@ -4,8 +4,8 @@
  */
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handler as getTokenHandler } from '../../functions/get-token';
-import { handler as refreshHandler } from '../../functions/refresh';
+import { createGetTokenHandler } from '../../functions/get-token';
+import { createRefreshHandler } from '../../functions/refresh';
 import { lambdaContext } from '../../lib/local/server';
 import { followInstall } from '../support/browserless-consent';
 import { startTestBroker, type LocalFixture } from '../support/local-broker';
@@ -13,7 +13,7 @@ import { startTestBroker, type LocalFixture } from '../support/local-broker';
 let fixture: LocalFixture;
 
 beforeAll(async () => {
-  fixture = await startTestBroker(); // also makes the handlers use this broker
+  fixture = await startTestBroker();
   const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=fn-1`);
   expect((await fetch(callbackUrl)).status).toBe(200);
 });
@@ -21,7 +21,8 @@ afterAll(async () => {
   await fixture?.close();
 });
 
-const invoke = (event: unknown) => getTokenHandler(event as never, lambdaContext());
+const broker = async () => fixture.local.broker;
+const invoke = (event: unknown) => createGetTokenHandler(broker)(event as never, lambdaContext());
 
 describe('get-token function', () => {
   it('returns {ok: true, token} for a connection', async () => {
@@ -50,7 +51,7 @@ describe('refresh function', () => {
     const record = (await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!;
     fixture.clock.advance(record.refreshDueAt! - fixture.clock.now() + 1);
     const event = { 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent;
-    const summary = await refreshHandler(event, lambdaContext() as Context);
+    const summary = await createRefreshHandler(broker)(event, lambdaContext() as Context);
     expect(summary).toMatchObject({ due: 1, refreshed: 1, failed: {} });
     expect((await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!.tokenGen).toBe(record.tokenGen + 1);
   });
