@@ -7,16 +7,12 @@
  * unwrap the data key under the other context, and GCM would refuse the other AAD.
  * https://docs.aws.amazon.com/kms/latest/developerguide/encrypt_context.html
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { BrokerError } from '../errors';
 import type { CipherContext, TokenCipher } from '../ports';
-import { cipherContextAad, decodeBase64UrlStrict, decryptFailed } from './local-cipher';
+import { KEY_BYTES as DATA_KEY_BYTES, IV_BYTES, TAG_BYTES, aeadOpen, aeadSeal, decodeBase64UrlStrict, decryptFailed } from './aead';
 
 const FORMAT = 'kms1';
-const DATA_KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 
 /**
  * KMS errors that mean "this ciphertext is not yours": a wrong context or an altered data
@@ -59,11 +55,8 @@ export class KmsTokenCipher implements TokenCipher {
       if (dataKey?.length !== DATA_KEY_BYTES || !encryptedDataKey?.length) {
         throw new BrokerError('internal_error', 'KMS GenerateDataKey returned no usable data key');
       }
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: TAG_BYTES });
-      cipher.setAAD(cipherContextAad(context));
-      const sealed = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
-      return [FORMAT, b64url(encryptedDataKey), iv.toString('base64url'), sealed.toString('base64url')].join('.');
+      const { iv, ciphertext, tag } = aeadSeal(dataKey, plaintext, context);
+      return [FORMAT, b64url(encryptedDataKey), iv.toString('base64url'), Buffer.concat([ciphertext, tag]).toString('base64url')].join('.');
     } finally {
       // The plaintext data key lives only as long as this call.
       dataKey?.fill(0);
@@ -96,14 +89,7 @@ export class KmsTokenCipher implements TokenCipher {
       }
       if (dataKey?.length !== DATA_KEY_BYTES) throw new BrokerError('internal_error', 'KMS Decrypt returned no usable data key');
 
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', dataKey, iv, { authTagLength: TAG_BYTES });
-        decipher.setAAD(cipherContextAad(context));
-        decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-        return new Uint8Array(Buffer.concat([decipher.update(sealed.subarray(0, sealed.length - TAG_BYTES)), decipher.final()]));
-      } catch (err) {
-        throw decryptFailed(context, err);
-      }
+      return aeadOpen(dataKey, { iv, ciphertext: sealed.subarray(0, sealed.length - TAG_BYTES), tag: sealed.subarray(sealed.length - TAG_BYTES) }, context);
     } finally {
       dataKey?.fill(0);
     }

@@ -3,45 +3,15 @@
  * the connection bound as additional authenticated data. It stands in for KMS on a
  * laptop; the ciphertext format is versioned so the two can never be confused.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BrokerError } from '../errors';
 import { logger } from '../logger';
 import type { CipherContext, TokenCipher } from '../ports';
+import { KEY_BYTES, aeadOpen, aeadSeal, decodeBase64UrlStrict, decryptFailed } from './aead';
 
 const FORMAT = 'local1';
-const KEY_BYTES = 32;
-/** 96-bit IV: the size GCM is specified for (NIST SP 800-38D); random per encryption. */
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-
-/**
- * Canonical additional data for a cipher context: the same bytes whatever the key order of
- * the object passed in, and only the two binding fields, so that extra properties on a
- * runtime object can neither break nor weaken the binding. JSON escaping keeps it unambiguous.
- */
-export function cipherContextAad(context: CipherContext): Buffer {
-  return Buffer.from(JSON.stringify({ connection_id: context.connection_id, provider: context.provider }), 'utf8');
-}
-
-/**
- * Strict base64url: Node's decoder silently skips invalid characters and ignores trailing
- * bits, so two different strings can decode to the same bytes. Rejecting non-canonical input
- * makes every edit of a stored ciphertext detectable, not only edits that change the bytes.
- */
-export function decodeBase64UrlStrict(text: string): Buffer | undefined {
-  const bytes = Buffer.from(text, 'base64url');
-  return bytes.toString('base64url') === text ? bytes : undefined;
-}
-
-/** The `decrypt_failed` error both ciphers throw; the message names the connection, never the blob. */
-export function decryptFailed(context: CipherContext, cause?: unknown): BrokerError {
-  return new BrokerError('decrypt_failed', `Token ciphertext does not belong to connection ${context.connection_id}`, {
-    cause,
-    details: { connection_id: context.connection_id, provider: context.provider },
-  });
-}
 
 /** AES-256-GCM `TokenCipher` for the local runtime; format `local1.<iv>.<ct>.<tag>` (base64url). */
 export class LocalTokenCipher implements TokenCipher {
@@ -61,11 +31,7 @@ export class LocalTokenCipher implements TokenCipher {
   }
 
   async encrypt(plaintext: Uint8Array, context: CipherContext): Promise<string> {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.#key, iv, { authTagLength: TAG_BYTES });
-    cipher.setAAD(cipherContextAad(context));
-    const ciphertext = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-    const tag = cipher.getAuthTag();
+    const { iv, ciphertext, tag } = aeadSeal(this.#key, plaintext, context);
     return [FORMAT, iv.toString('base64url'), ciphertext.toString('base64url'), tag.toString('base64url')].join('.');
   }
 
@@ -73,16 +39,8 @@ export class LocalTokenCipher implements TokenCipher {
     const parts = ciphertext.split('.');
     if (parts.length !== 4 || parts[0] !== FORMAT) throw decryptFailed(context);
     const [iv, body, tag] = parts.slice(1).map(decodeBase64UrlStrict);
-    if (!iv || !body || !tag || iv.length !== IV_BYTES || tag.length !== TAG_BYTES) throw decryptFailed(context);
-    try {
-      // authTagLength pins the tag size: without it Node accepts truncated tags.
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(cipherContextAad(context));
-      decipher.setAuthTag(tag);
-      return new Uint8Array(Buffer.concat([decipher.update(body), decipher.final()]));
-    } catch (err) {
-      throw decryptFailed(context, err);
-    }
+    if (!iv || !body || !tag) throw decryptFailed(context);
+    return aeadOpen(this.#key, { iv, ciphertext: body, tag }, context);
   }
 }
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LocalTokenCipher, cipherContextAad } from '../../../lib/adapters/local-cipher';
+import { cipherContextAad } from '../../../lib/adapters/aead';
+import { LocalTokenCipher } from '../../../lib/adapters/local-cipher';
 import { isBrokerError } from '../../../lib/errors';
 import type { CipherContext } from '../../../lib/ports';
 
