@@ -26,13 +26,6 @@ function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function limitOf(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value)) throw new BrokerError('invalid_request', 'limit must be an integer');
-  return value;
-}
-
 function connectionIdOf(event: APIGatewayProxyEventV2): string {
   try {
     return decodeURIComponent(event.pathParameters?.id ?? '');
@@ -47,7 +40,8 @@ type Operation = (broker: Broker, id: string, event: APIGatewayProxyEventV2) => 
 const operations = {
   'GET /connections': async (broker, _id, event) => {
     const query = event.queryStringParameters ?? {};
-    const page = await broker.listConnections({ limit: limitOf(query.limit), cursor: query.cursor });
+    // The number is checked once, by the use case (1 to 500).
+    const page = await broker.listConnections({ limit: query.limit === undefined ? undefined : Number(query.limit), cursor: query.cursor });
     return json(200, { connections: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
   'GET /connections/{id}': async (broker, id) => json(200, { connection: await broker.describeConnection(id) }),

@@ -13,7 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { DEFAULT_SHARD_COUNT } from '../lib/adapters/dynamodb-table';
+import { DEFAULT_CONFIG } from '../lib/connections/context';
 import { loadCatalogue } from '../lib/providers/catalogue';
 import type { Provider } from '../lib/providers/schema';
 import type { HandlerName } from './bundling';
@@ -30,7 +30,6 @@ import { TokenKey } from './constructs/token-key';
 export const DEFAULT_PROVIDERS = ['hubspot', 'highlevel', 'rdstation', 'fracttal', 'marketo'] as const;
 export const DEFAULT_SECRET_PREFIX = 'oauth-token-broker/';
 export const DEFAULT_SCHEDULE_INTERVAL = Duration.minutes(5);
-export const DEFAULT_PROVIDER_CONCURRENCY = 8;
 /** The `source` of every event the broker publishes (lib/adapters/eventbridge-sink.ts DEFAULT_EVENT_SOURCE). */
 export const EVENT_SOURCE = 'oauth-token-broker';
 
@@ -106,12 +105,14 @@ export class OAuthTokenBroker extends Construct {
     this.secretPrefix = props.secretPrefix ?? DEFAULT_SECRET_PREFIX;
     const interval = props.scheduleInterval ?? DEFAULT_SCHEDULE_INTERVAL;
     const horizon = props.refreshHorizon ?? interval;
-    const shards = props.shards ?? DEFAULT_SHARD_COUNT;
+    // The broker's own defaults (lib/connections/context.ts), so the stack and the code agree.
+    const shards = props.shards ?? DEFAULT_CONFIG.shards;
+    const providerConcurrency = props.providerConcurrency ?? DEFAULT_CONFIG.providerConcurrency;
     const returnToAllowlist = (props.returnToAllowlist ?? []).map(checkOrigin);
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     if (interval.toSeconds() < 60) throw new Error('scheduleInterval must be at least 1 minute (EventBridge rate schedules)');
     checkPositiveInteger('shards', shards);
-    checkPositiveInteger('providerConcurrency', props.providerConcurrency ?? DEFAULT_PROVIDER_CONCURRENCY);
+    checkPositiveInteger('providerConcurrency', providerConcurrency);
 
     this.table = new BrokerTable(this, 'Table');
     this.tokenKey = new TokenKey(this, 'TokenKey');
@@ -175,7 +176,7 @@ export class OAuthTokenBroker extends Construct {
       refresh: make('refresh', 'oauth-token-broker: scheduled sweep refreshing tokens ahead of expiry', refreshTimeout, {
         ...withEvents,
         BROKER_REFRESH_HORIZON_S: String(horizon.toSeconds()),
-        BROKER_PROVIDER_CONCURRENCY: String(props.providerConcurrency ?? DEFAULT_PROVIDER_CONCURRENCY),
+        BROKER_PROVIDER_CONCURRENCY: String(providerConcurrency),
       }),
       'get-token': make('get-token', 'oauth-token-broker: getToken for the app (direct invoke)', Duration.seconds(30), {
         ...withEvents,

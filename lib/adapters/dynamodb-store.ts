@@ -26,7 +26,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, LastError } from '../model';
 import { BrokerError } from '../errors';
-import { systemClock, type Clock, type ConnectionStore, type Page, type RecordChanges } from '../ports';
+import { isPlainObject, withoutUndefined } from '../plain-object';
+import { pageLimit, systemClock, type Clock, type ConnectionStore, type Page, type RecordChanges } from '../ports';
 import { TABLE } from './dynamodb-table';
 
 /** Options for `DynamoDbConnectionStore`. */
@@ -41,8 +42,7 @@ type Item = Record<string, unknown>;
 type Key = Record<string, string | number>;
 type Field = keyof ConnectionRecord;
 
-const DEFAULT_PAGE_LIMIT = 100;
-const MAX_PAGE_LIMIT = 1_000;
+const PAGE_LIMITS = { fallback: 100, max: 1_000 };
 /** Items evaluated per request at least: with a filter, asking for exactly what is missing costs many round trips. */
 const MIN_READ_BATCH = 50;
 
@@ -219,7 +219,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   async list(options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
     const nowSec = epochSeconds(this.clock.now());
     return this.collectPage(
-      pageLimit(options.limit),
+      pageLimit(options.limit, PAGE_LIMITS),
       decodeCursor(options.cursor, { [TABLE.partitionKey]: 'string' }),
       (startKey, limit) =>
         this.doc.send(
@@ -243,7 +243,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
     const nowSec = epochSeconds(this.clock.now());
     return this.collectPage(
-      pageLimit(options.limit),
+      pageLimit(options.limit, PAGE_LIMITS),
       decodeCursor(options.cursor, {
         [TABLE.partitionKey]: 'string',
         [TABLE.dueIndexPartitionKey]: 'number',
@@ -524,14 +524,6 @@ function malformed(item: Item, attribute: string): BrokerError {
   return new BrokerError('internal_error', `Stored item ${typeof pk === 'string' ? pk : '?'} has a malformed ${attribute}`);
 }
 
-function isPlainObject(value: unknown): value is Item {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function withoutUndefined<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as T;
-}
-
 function mutableField(name: string): Field {
   if (!Object.hasOwn(ATTRIBUTE, name)) throw new BrokerError('internal_error', `Unknown connection field ${name}`);
   // `id` is the key and `version` is the store's own counter: neither is the caller's to change.
@@ -549,12 +541,6 @@ function epochSeconds(ms: number): number {
 function isExpired(item: Item, now: number): boolean {
   const ttl = item[TABLE.ttlAttribute];
   return typeof ttl === 'number' && ttl <= epochSeconds(now);
-}
-
-function pageLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_PAGE_LIMIT;
-  if (!Number.isInteger(limit) || limit < 1) throw new BrokerError('invalid_request', 'limit must be a positive integer');
-  return Math.min(limit, MAX_PAGE_LIMIT);
 }
 
 function encodeCursor(key: Key): string {

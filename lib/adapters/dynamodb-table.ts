@@ -12,6 +12,3 @@ export const TABLE = {
   /** DynamoDB TTL attribute (epoch seconds). */
   ttlAttribute: 'ttl',
 } as const;
-
-/** Number of schedule shards; one hot day of installs spreads over this many GSI partitions. */
-export const DEFAULT_SHARD_COUNT = 4;

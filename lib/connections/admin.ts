@@ -5,7 +5,7 @@
 import { BrokerError, isBrokerError } from '../errors';
 import { clientCredentialsGrant } from '../oauth/token-endpoint';
 import { validateConnectionConfig } from '../providers/connection-config';
-import type { Page } from '../ports';
+import { pageLimit, type Page } from '../ports';
 import type { Provider } from '../providers/schema';
 import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
@@ -16,8 +16,7 @@ import { revoked } from './transitions';
 import { connectionSummary } from './views';
 
 export async function listConnections(ctx: BrokerContext, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {
-  const limit = options.limit ?? 50;
-  if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new BrokerError('invalid_request', 'limit must be an integer from 1 to 500');
+  const limit = pageLimit(options.limit, { fallback: 50, max: 500 });
   let page;
   try {
     page = await ctx.store.list({ limit, cursor: options.cursor });

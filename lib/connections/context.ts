@@ -26,14 +26,16 @@ export interface BrokerConfig {
   providerTimeoutMs: number;
   /** Sweep: refresh what is due within this horizon. */
   horizonMs: number;
+  /** Partitions of the schedule index: one hot day of installs spreads over this many. Changing it strands due items on dropped shards. */
   shards: number;
-  /** Sweep: concurrent refreshes per provider. */
+  /** Sweep: concurrent provider calls per provider. */
   providerConcurrency: number;
   /** How long revoked / dead connections are kept before their TTL removes them. */
   retentionMs: number;
   refreshPolicy: RefreshPolicyConfig;
 }
 
+/** The one owner of every default; the CDK stack reads its `shards` and `providerConcurrency` from here. */
 export const DEFAULT_CONFIG: BrokerConfig = {
   returnToAllowlist: [],
   stateTtlMs: 10 * 60_000,

@@ -13,9 +13,13 @@ import type { TokenService } from './token-service';
 export interface SweepOptions {
   /** Milliseconds left in this invocation (Lambda `context.getRemainingTimeInMillis`). */
   remainingTimeMs?: () => number;
-  /** Most connections to take in one run; the rest stay due for the next. */
+  /** Most connections to take in one run; the rest stay due for the next. @default DEFAULT_MAX_CONNECTIONS */
   maxConnections?: number;
 }
+
+export const DEFAULT_MAX_CONNECTIONS = 10_000;
+/** Items read per schedule-index page. */
+const DUE_PAGE = 500;
 
 export interface SweepSummary {
   /** Connections found due within the horizon. */
@@ -37,7 +41,7 @@ export async function sweep(ctx: BrokerContext, tokens: TokenService, options: S
   const started = ctx.clock.now();
   const dueBy = sweepDueBy({ now: started, config: ctx.config });
   const summary: SweepSummary = { due: 0, refreshed: 0, already_current: 0, skipped_leased: 0, deferred: 0, failed: {}, duration_ms: 0 };
-  const due = await findDue(ctx, dueBy, options.maxConnections ?? 10_000);
+  const due = await findDue(ctx, dueBy, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   summary.due = due.length;
 
   // A refresh may take up to the provider timeout; do not start one that cannot finish in this invocation.
@@ -89,7 +93,7 @@ async function findDue(ctx: BrokerContext, dueBy: number, max: number): Promise<
       const records: ConnectionRecord[] = [];
       let cursor: string | undefined;
       do {
-        const page = await ctx.store.listDue(shard, dueBy, { limit: 500, cursor });
+        const page = await ctx.store.listDue(shard, dueBy, { limit: DUE_PAGE, cursor });
         records.push(...page.items);
         cursor = page.cursor;
       } while (cursor && records.length < max);

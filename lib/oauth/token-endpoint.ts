@@ -16,6 +16,7 @@
  */
 import type { ClientCredentials, TokenSet } from '../model';
 import { BrokerError, type ProviderExchange, type ProviderFailure } from '../errors';
+import { isPlainObject } from '../plain-object';
 import type { Provider } from '../providers/schema';
 import { providerUrl } from './provider-url';
 
@@ -325,7 +326,7 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
   if (failure !== undefined) throw failure;
 
   const json = parseJson(response.text);
-  if (!isJsonObject(json)) {
+  if (!isPlainObject(json)) {
     throw new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(grant)} response is not a JSON object`, {
       provider: { grant, httpStatus: response.status },
     });
@@ -443,17 +444,13 @@ function parseJson(text: string): unknown {
 
 type JsonObject = Record<string, unknown>;
 
-function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 /** Own properties only: a body field named `constructor` must not find Object.prototype's. */
 function own(object: JsonObject, key: string): unknown {
   return Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
 function providerErrorCode(body: unknown, fields: readonly string[]): string | undefined {
-  if (!isJsonObject(body)) return undefined;
+  if (!isPlainObject(body)) return undefined;
   for (const field of fields) {
     const value = own(body, field);
     if (typeof value === 'string' && value !== '') return value;

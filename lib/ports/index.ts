@@ -2,6 +2,7 @@
  * Ports: what the domain needs from the outside world. Adapters in `lib/adapters/`
  * implement them (AWS services, or the local stand-ins). The domain never imports an SDK.
  */
+import { BrokerError } from '../errors';
 import type { ClientCredentials, ConnectionRecord, InstallState } from '../model';
 
 export interface Clock {
@@ -62,6 +63,15 @@ export interface Page<T> {
   items: T[];
   /** Opaque cursor for the next page; absent on the last page. */
   cursor?: string;
+}
+
+/** The one check of a page size asked for: an integer from 1 to `max`; none asked → `fallback`. */
+export function pageLimit(limit: number | undefined, bounds: { fallback: number; max: number }): number {
+  if (limit === undefined) return bounds.fallback;
+  if (!Number.isInteger(limit) || limit < 1 || limit > bounds.max) {
+    throw new BrokerError('invalid_request', `limit must be an integer from 1 to ${bounds.max}`);
+  }
+  return limit;
 }
 
 /**

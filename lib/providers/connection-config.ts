@@ -3,6 +3,7 @@
  * parameters. Apart from the catalogue loader so the Lambda handlers never load zod.
  */
 import { BrokerError } from '../errors';
+import { isPlainObject } from '../plain-object';
 import type { Provider } from './schema';
 
 /**
@@ -48,10 +49,6 @@ export function validateConnectionConfig(provider: Provider, config: unknown): R
     throw new BrokerError('invalid_request', problems.map((p) => p.message).join('; '), { details: { field: first.field } });
   }
   return valid;
-}
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A `connection_config` pattern must match the whole value: an unanchored `https://` would accept `evil?https://`. */

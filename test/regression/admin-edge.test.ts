@@ -17,6 +17,16 @@ afterAll(async () => {
 });
 
 describe('admin edge: malformed input must be a 4xx', () => {
+  it.each(['abc', '0', '501', '2.5', ''])('GET /connections?limit=%s → 400 with the one limit rule', async (limit) => {
+    const res = await fetch(`${fixture.local.url}/connections?limit=${limit}`, { headers: admin });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_request', message: 'limit must be an integer from 1 to 500' } });
+  });
+
+  it('GET /connections?limit=500 is within the rule', async () => {
+    expect((await fetch(`${fixture.local.url}/connections?limit=500`, { headers: admin })).status).toBe(200);
+  });
+
   it('a connection id with a malformed percent-escape (GET /connections/%E0%A4%A) → 400, not 500', async () => {
     const res = await fetch(`${fixture.local.url}/connections/%E0%A4%A`, { headers: admin });
     expect(res.status).toBe(400);
