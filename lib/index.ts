@@ -2,8 +2,9 @@
  * What the app's other code imports.
  *
  * In-process (the calling Lambda has the table/key/secret permissions, see
- * `BrokerStack.grantGetToken`): `getToken(connectionId)` builds the broker from
- * the same environment variables the broker's own functions use.
+ * `OAuthTokenBroker.bindGetToken(fn, GetTokenAccess.IN_PROCESS)` in infra/broker.ts):
+ * `getToken(connectionId)` builds the broker from the same environment variables the
+ * broker's own functions use.
  */
 import type { AccessToken } from './model';
 import { sharedBroker } from './runtime';

@@ -1,7 +1,7 @@
 /**
  * dynalite: the embedded DynamoDB of the local runtime and the integration tests.
  * Same wire protocol as DynamoDB, so the store adapter runs unchanged against it.
- * Gaps that matter here (see TOOLCHAIN.md): no TTL deletion, no transactions.
+ * Gaps that matter here (docs/design.md, "One table"): no TTL deletion, no transactions.
  */
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';

@@ -15,7 +15,7 @@
  *
  * Each call gets its own server and a fresh, randomly named table, so files and describes do not
  * see each other's items; tests inside one call share the table (use unique ids, or `newTable()`).
- * dynalite never deletes expired items (no TTL) and has no transactions: see TOOLCHAIN.md.
+ * dynalite never deletes expired items (no TTL) and has no transactions: see docs/design.md, "One table".
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
