@@ -1,7 +1,8 @@
 /**
  * getToken and the one refresh path it shares with the sweep: the algorithm of
- * docs/design.md, "Refresh", step by step. *When* to refresh is refresh-policy.ts; *what a
- * write changes* is transitions.ts; this file is the order of the steps, and their I/O.
+ * docs/design.md, "Refresh", whose numbered steps the comments below name. *When* to refresh
+ * is refresh-policy.ts, *what a write changes* is transitions.ts; this file is the order of
+ * the steps, and their I/O.
  *
  * - One refresh per connection at a time, fleet-wide: the refresher holds a lease
  *   taken with a write conditional on `version`; every later write is conditional on
@@ -22,6 +23,7 @@ import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../
 import type { RecordChanges } from '../ports';
 import type { Provider } from '../providers/schema';
 import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
+import { Flights } from './flights';
 import { revokeAtProvider } from './provider-revocation';
 import {
   backoffRemainingS,
@@ -69,7 +71,7 @@ export class TokenService {
   /** Warm path: tokens served with zero AWS calls until they enter the refresh skew. */
   private readonly cache = new Map<string, Resolved>();
   /** One flight per connection in this process; `forced` flights refresh whatever the stored token looks like. */
-  private readonly inflight = new Map<string, { promise: Promise<Resolved>; forced: boolean }>();
+  private readonly flights = new Flights<Resolved>();
   /** Token sets obtained but not yet written anywhere durable (store unavailable); retried first on the next attempt. */
   private readonly unsaved = new Map<string, { fromGen: number; payload: SealedPayload }>();
 
@@ -83,13 +85,13 @@ export class TokenService {
     if (!force && cached && !withinSkew({ ...this.policyInput(cached.record), token: cached.token })) {
       return accessTokenView(cached.record, cached.token);
     }
-    const resolved = await this.shared(connectionId, force);
+    const resolved = await this.flights.run(connectionId, force, () => this.load(connectionId, force));
     return accessTokenView(resolved.record, resolved.token);
   }
 
   /** Sweep entry: refresh a connection the schedule found due (it may have been refreshed since). */
   async refreshDue(record: ConnectionRecord, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall']): Promise<Resolved> {
-    return this.singleflight(record.id, false, () =>
+    return this.flights.run(record.id, false, () =>
       this.refresh(record, { force: false, startGen: record.tokenGen, due: (input) => dueForSweep({ ...input, dueBy }), aroundProviderCall }),
     );
   }
@@ -97,27 +99,6 @@ export class TokenService {
   /** Drops the warm cache entry (after revoke or re-install in this process). */
   forget(connectionId: string): void {
     this.cache.delete(connectionId);
-  }
-
-  /**
-   * Concurrent callers in this process share one flight. A forced caller (it just saw the
-   * token rejected) joins only a forced flight: an ordinary one may return that same token.
-   */
-  private async shared(id: string, force: boolean): Promise<Resolved> {
-    const running = this.inflight.get(id);
-    if (running && (running.forced || !force)) return running.promise;
-    if (running) await running.promise.catch(() => undefined);
-    return this.singleflight(id, force, () => this.load(id, force));
-  }
-
-  private singleflight(id: string, forced: boolean, work: () => Promise<Resolved>): Promise<Resolved> {
-    const existing = this.inflight.get(id);
-    if (existing && (existing.forced || !forced)) return existing.promise;
-    const promise = work().finally(() => {
-      if (this.inflight.get(id)?.promise === promise) this.inflight.delete(id);
-    });
-    this.inflight.set(id, { promise, forced });
-    return promise;
   }
 
   /** Cold path: one consistent read and one decrypt; refresh only if needed. */
@@ -134,7 +115,7 @@ export class TokenService {
     return this.refresh(record, { force, startGen: record.tokenGen, due: () => true });
   }
 
-  /** Step 1, the lease: take it (or wait for its holder), then refresh under it. */
+  /** Refresh step 1, the lease: take it (or wait for its holder), then refresh under it. */
   private async refresh(initial: ConnectionRecord, request: RefreshRequest): Promise<Resolved> {
     let record = initial;
     for (let attempt = 0; attempt < CONTENTION_ATTEMPTS; attempt++) {
@@ -196,7 +177,7 @@ export class TokenService {
     return undefined;
   }
 
-  /** Step 2, the provider call: a refresh grant, or a new client-credentials token. */
+  /** The provider call: a refresh grant, or a new client-credentials token. */
   private async callProvider(provider: Provider, record: ConnectionRecord, source: SealedPayload): Promise<TokenGrantResult> {
     const options = tokenEndpointOptions(this.ctx);
     const connectionConfig = record.connectionConfig;
@@ -214,7 +195,8 @@ export class TokenService {
   }
 
   /**
-   * Step 3, the fenced commit: writes the new token set under the lease, retrying transient
+   * Refresh step 2, fencing: the commit is conditional on the version the lease write produced.
+   * Writes the new token set under the lease, retrying transient
    * store failures; never drops it. `previous` is the token the provider was asked to replace
    * (the same access token back is Marketo's early renewal).
    */
@@ -250,7 +232,8 @@ export class TokenService {
   }
 
   /**
-   * Step 3b: our lease was taken over while we talked to the provider. Our token set may be the
+   * Refresh step 3, a rotated refresh token is never dropped: our lease was taken over while
+   * we talked to the provider. Our token set may be the
    * only valid one (rotation), so it is never dropped: parked in `rescue` while another worker
    * holds the lease (it will pick it up), or committed if nobody does.
    */
@@ -287,7 +270,10 @@ export class TokenService {
     return { record: leased, token, outcome: 'refreshed' };
   }
 
-  /** Step 4, failures: a dead grant is re-read before it is believed; anything else backs off and keeps the token. */
+  /**
+   * A failed provider call. Refresh step 4: a dead grant (`invalid_grant`...) is re-read before
+   * it is believed. Anything else is transient ("Failure classes"): back off, keep the token.
+   */
   private async handleFailure(leased: ConnectionRecord, source: SealedPayload, err: unknown, request: RefreshRequest, triedParked: boolean): Promise<Resolved> {
     if (isBrokerError(err, 'needs_reauth')) {
       // Before calling the grant dead: another worker may have rotated it or parked a newer one.
