@@ -11,6 +11,7 @@ import { BrokerError } from '../lib/errors';
 import { brokerHttpErrors } from '../lib/http/middleware';
 import { json, type HttpResponse } from '../lib/http/responses';
 import type { AdminRouteKey } from '../lib/http/routes';
+import { isPlainObject } from '../lib/plain-object';
 import { sharedBroker } from '../lib/runtime';
 
 function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
@@ -22,8 +23,8 @@ function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
   } catch {
     throw new BrokerError('invalid_request', 'Body must be valid JSON');
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BrokerError('invalid_request', 'Body must be a JSON object');
-  return body as Record<string, unknown>;
+  if (!isPlainObject(body)) throw new BrokerError('invalid_request', 'Body must be a JSON object');
+  return body;
 }
 
 function connectionIdOf(event: APIGatewayProxyEventV2): string {

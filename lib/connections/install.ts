@@ -9,9 +9,9 @@ import { buildAuthorizationUrl, newPkce, newState } from '../oauth/authorize';
 import { exchangeCode } from '../oauth/token-endpoint';
 import type { Provider } from '../providers/schema';
 import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
-import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type InstallState, type TokenSet } from '../model';
+import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type InstallState } from '../model';
 import { seal } from './sealing';
-import { connectionCreated, grantReplaced } from './transitions';
+import { connectionCreated, grantReplaced, type NewGrant } from './transitions';
 
 export interface InstallRequest {
   provider: string;
@@ -188,16 +188,8 @@ function newConnectionId(): string {
   return `conn_${randomBytes(16).toString('base64url')}`;
 }
 
-/** A grant to store: the token set (none yet for some client-credentials connections) and what came with it. */
-export interface FreshGrant {
-  token?: TokenSet;
-  clientCredentials?: ClientCredentials;
-  scopes: string[];
-  tenant?: string;
-  metadata?: Record<string, string>;
-  connectionConfig?: Record<string, string>;
-  credentialsSecretName?: string;
-}
+/** A grant to store, before sealing: the token set (none yet for some client-credentials connections), inline credentials, and what came with them. */
+export type FreshGrant = Omit<NewGrant, 'sealed' | 'random'> & { clientCredentials?: ClientCredentials };
 
 /** Creates the connection, or replaces the grant of an existing one (re-install), with conditional writes. */
 export async function upsertConnection(

@@ -19,7 +19,7 @@ import { templatePlaceholders } from './template';
 // Kept importable from here; it lives apart so Lambda handlers can use it without loading zod.
 export { validateConnectionConfig } from './connection-config';
 import { isPlainObject } from '../plain-object';
-import { fullMatch, printableName } from './connection-config';
+import { fullMatch } from './connection-config';
 import { deepFreeze } from './builtin';
 
 /** Where the built-in entries are edited; named in error messages. */
