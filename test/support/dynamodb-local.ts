@@ -24,8 +24,8 @@ import type { LocalDynamo } from '../../lib/local/dynalite';
 import { useLocalDynamo, type LocalDynamoFixture } from './dynamo';
 
 const EMULATOR_DIR = join(dirname(createRequire(import.meta.url).resolve('amplify-dynamodb-simulator/package.json')), 'emulator');
-/** Generous for a cold JVM on a loaded 2-core machine (about 4 s when idle). */
-const READY_TIMEOUT_MS = 60_000;
+/** Generous for a cold JVM on a loaded 2-core machine (4-12 s here), below vitest's 60 s hook timeout. */
+const READY_TIMEOUT_MS = 45_000;
 const STOP_TIMEOUT_MS = 10_000;
 /** A port can be taken between our probe and the JVM's bind (see `untilAnswering`): then try another. */
 const START_ATTEMPTS = 3;
@@ -94,12 +94,16 @@ export async function startDynamoDbLocal(): Promise<LocalDynamo> {
       await untilAnswering(endpoint, jvm, output);
       return { endpoint, close: () => stop(jvm) };
     } catch (err) {
-      lastError = err;
       await stop(jvm);
+      if (!(err instanceof PortTaken)) throw err;
+      lastError = err;
     }
   }
   throw lastError;
 }
+
+/** The port was taken between our probe and the JVM's bind: worth another attempt on another port. */
+class PortTaken extends Error {}
 
 /** `useLocalDynamo` on DynamoDB Local: one JVM for the calling file or describe, a fresh table, stopped in afterAll. */
 export function useDynamoDbLocal(): LocalDynamoFixture {
@@ -153,7 +157,7 @@ async function untilAnswering(endpoint: string, jvm: ChildProcess, output: () =>
       throw new Error(`DynamoDB Local exited before answering (${jvm.exitCode ?? jvm.signalCode}):\n${output()}`);
     }
     if (/BindException|Address already in use/.test(output())) {
-      throw new Error(`DynamoDB Local could not bind ${endpoint}:\n${output()}`);
+      throw new PortTaken(`DynamoDB Local could not bind ${endpoint}:\n${output()}`);
     }
     let server: string | null | undefined;
     try {
@@ -164,7 +168,7 @@ async function untilAnswering(endpoint: string, jvm: ChildProcess, output: () =>
     }
     // DynamoDB Local is served by Jetty; dynalite, the likeliest squatter here, sends no Server header.
     if (server?.startsWith('Jetty')) return;
-    throw new Error(`another server (${server ?? 'no Server header'}) answers on ${endpoint}`);
+    throw new PortTaken(`another server (${server ?? 'no Server header'}) answers on ${endpoint}`);
   }
   throw new Error(`DynamoDB Local did not answer on ${endpoint} within ${READY_TIMEOUT_MS / 1000} s:\n${output()}`);
 }
