@@ -1,5 +1,6 @@
 /**
- * Real DynamoDB for tests: an in-memory dynalite per `useDynalite()` call.
+ * Real DynamoDB for tests: an in-memory dynalite per `useDynalite()` call (DynamoDB Local,
+ * the other engine, is `useDynamoDbLocal()` in `dynamodb-local.ts`, on the same fixture).
  *
  * Usage (call at the top of a file or inside a `describe`; the values exist once `beforeAll` ran):
  *
@@ -25,9 +26,9 @@ import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import { localDynamoClient, startDynalite, type LocalDynamo } from '../../lib/local/dynalite';
 import type { Clock } from '../../lib/ports';
 
-/** What `useDynalite()` hands to tests; every member throws if read before `beforeAll`. */
-export interface DynaliteFixture {
-  /** `http://127.0.0.1:<port>` of this call's dynalite. */
+/** What `useDynalite()` and `useDynamoDbLocal()` hand to tests; every member throws if read before `beforeAll`. */
+export interface LocalDynamoFixture {
+  /** `http://127.0.0.1:<port>` of this call's engine. */
   readonly endpoint: string;
   /** A raw client on that endpoint, for assertions on stored items. */
   readonly client: DynamoDBClient;
@@ -40,13 +41,18 @@ export interface DynaliteFixture {
 }
 
 /** Registers beforeAll/afterAll that start an in-memory dynalite with a fresh random table, and stop it. */
-export function useDynalite(): DynaliteFixture {
+export function useDynalite(): LocalDynamoFixture {
+  return useLocalDynamo('useDynalite()', () => startDynalite());
+}
+
+/** The same, on any local engine `start` brings up; `label` names the caller in misuse errors. */
+export function useLocalDynamo(label: string, start: () => Promise<LocalDynamo>): LocalDynamoFixture {
   let server: LocalDynamo | undefined;
   let rawClient: DynamoDBClient | undefined;
   let table: string | undefined;
 
   const ready = <T>(value: T | undefined): T => {
-    if (value === undefined) throw new Error('useDynalite(): read its values inside tests or hooks, after beforeAll');
+    if (value === undefined) throw new Error(`${label}: read its values inside tests or hooks, after beforeAll`);
     return value;
   };
   const newTable = async (): Promise<string> => {
@@ -56,7 +62,7 @@ export function useDynalite(): DynaliteFixture {
   };
 
   beforeAll(async () => {
-    server = await startDynalite();
+    server = await start();
     rawClient = localDynamoClient(server.endpoint);
     table = await newTable();
   });
