@@ -3,10 +3,12 @@
  * `catalogue.generated.ts` so a Lambda bundle reads no file), the operator's own file
  * (`BROKER_PROVIDERS_FILE`), and programmatic overrides, merged and validated once.
  *
- * Layers merge by provider key, field by field (a later layer's field replaces the whole
- * earlier value; `null` removes it). Then `extends` is resolved the same way (the parent's
- * merged entry under the child's), every entry is checked against `providerSchema` and a
- * few cross-field rules, and all problems are reported together, one line each.
+ * Layers merge by provider key, field by field: objects are merged recursively (change one URL
+ * inside `revocation`, one property of one `connection_config` parameter), lists and scalars
+ * replace the earlier value, and `null` removes it at any depth. `extends` is resolved with
+ * the same merge (the parent's merged entry under the child's). Then every entry is checked
+ * against `providerSchema` and a few cross-field rules, and all problems are reported together,
+ * one line each, naming the layer that supplied the offending field.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -57,7 +59,8 @@ interface RawEntry {
   source: string;
   /** Fields as merged so far; `null` = explicitly removed (kept until `extends` is resolved). */
   fields: Record<string, unknown>;
-  origin: Record<string, FieldOrigin>;
+  /** Who supplied each field, by dotted path (`revocation.url`); a problem names its longest recorded prefix. */
+  origin: Map<string, FieldOrigin>;
 }
 
 const OVERRIDES_SOURCE = 'loadCatalogue overrides';
@@ -116,7 +119,7 @@ export function parseCatalogueLayers(layers: readonly CatalogueLayer[]): Map<str
 
 /** One problem line, naming the layer that supplied the offending field (or defined the provider). */
 function problemLine(key: string, entry: RawEntry, field: string | undefined, message: string): string {
-  const origin = field === undefined ? undefined : entry.origin[field.split('.')[0] ?? ''];
+  const origin = field === undefined ? undefined : originOf(entry, field);
   const source = origin?.source ?? entry.source;
   const inherited = origin !== undefined && origin.provider !== key ? ` (inherited from "${origin.provider}")` : '';
   const where = field === undefined ? '' : ` field "${field}":`;
@@ -168,19 +171,62 @@ function mergeLayers(layers: readonly CatalogueLayer[], problems: string[]): Map
         problems.push(`Provider catalogue ${layer.source}: provider ${JSON.stringify(key)}: must be a mapping of fields`);
         continue;
       }
-      const target = merged.get(key) ?? { source: layer.source, fields: {}, origin: {} };
-      for (const [field, value] of Object.entries(entry)) {
-        if (value === undefined) continue; // `{ field: undefined }` in TypeScript overrides means "not given"
-        target.fields[field] = value;
-        target.origin[field] = { source: layer.source, provider: key };
-      }
+      const target = merged.get(key) ?? { source: layer.source, fields: {}, origin: new Map() };
+      mergeFields(target, entry, originsOf(entry, { source: layer.source, provider: key }));
       merged.set(key, target);
     }
   }
   return merged;
 }
 
-/** The entry with its `extends` chain folded in (root ancestor first, so nearer entries win). */
+/**
+ * Merges `over` into `target.fields`: objects recursively, anything else (lists, scalars,
+ * `null`) replaces. `undefined` means "not given" (TypeScript overrides). The origins of what
+ * `over` brought replace the origins of what it replaced.
+ */
+function mergeFields(target: RawEntry, over: Record<string, unknown>, overOrigin: ReadonlyMap<string, FieldOrigin>): void {
+  const merge = (into: Record<string, unknown>, from: Record<string, unknown>, prefix: string) => {
+    for (const [field, value] of Object.entries(from)) {
+      if (value === undefined) continue;
+      const at = prefix === '' ? field : `${prefix}.${field}`;
+      const current = Object.hasOwn(into, field) ? into[field] : undefined;
+      if (isPlainObject(value) && isPlainObject(current)) {
+        merge(current, value, at);
+        continue;
+      }
+      // defineProperty: a key named `__proto__` must stay an ordinary (reported) field.
+      Object.defineProperty(into, field, { value: structuredClone(value), enumerable: true, writable: true, configurable: true });
+      for (const recorded of [...target.origin.keys()]) if (recorded === at || recorded.startsWith(`${at}.`)) target.origin.delete(recorded);
+      for (const [path, origin] of overOrigin) if (path === at || path.startsWith(`${at}.`)) target.origin.set(path, origin);
+    }
+  };
+  merge(target.fields, over, '');
+}
+
+/** Every path in `entry` (objects and leaves), supplied by `origin`. */
+function originsOf(entry: Record<string, unknown>, origin: FieldOrigin): Map<string, FieldOrigin> {
+  const origins = new Map<string, FieldOrigin>();
+  const walk = (node: Record<string, unknown>, prefix: string) => {
+    for (const [field, value] of Object.entries(node)) {
+      const at = prefix === '' ? field : `${prefix}.${field}`;
+      origins.set(at, origin);
+      if (isPlainObject(value)) walk(value, at);
+    }
+  };
+  walk(entry, '');
+  return origins;
+}
+
+/** Who supplied `field` (a dotted path): its longest recorded prefix. */
+function originOf(entry: RawEntry, field: string): FieldOrigin | undefined {
+  for (let at = field; at !== ''; at = at.includes('.') ? at.slice(0, at.lastIndexOf('.')) : '') {
+    const origin = entry.origin.get(at);
+    if (origin !== undefined) return origin;
+  }
+  return undefined;
+}
+
+/** The entry with its `extends` chain folded in (root ancestor first, so nearer entries win), by the layers' merge. */
 function resolveExtends(key: string, merged: Map<string, RawEntry>): { entry: RawEntry } | { error: string } {
   const chain = [key];
   for (;;) {
@@ -195,17 +241,22 @@ function resolveExtends(key: string, merged: Map<string, RawEntry>): { entry: Ra
     chain.push(parent);
   }
   const own = merged.get(key) as RawEntry;
-  const entry: RawEntry = { source: own.source, fields: {}, origin: {} };
+  const entry: RawEntry = { source: own.source, fields: {}, origin: new Map() };
   for (const ancestor of chain.reverse()) {
     const layer = merged.get(ancestor) as RawEntry;
-    Object.assign(entry.fields, layer.fields);
-    Object.assign(entry.origin, layer.origin);
+    mergeFields(entry, layer.fields, layer.origin);
   }
   return { entry };
 }
 
+/** The fields without the ones set to `null` (removed), at any depth. */
 function withoutRemovedFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null));
+  const kept: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === null) continue;
+    Object.defineProperty(kept, field, { value: isPlainObject(value) ? withoutRemovedFields(value) : value, enumerable: true, writable: true, configurable: true });
+  }
+  return kept;
 }
 
 // ---------------------------------------------------------------------------
