@@ -211,7 +211,7 @@ describe('parseCatalogue: extends', () => {
 describe('parseCatalogue: malformed entries', () => {
   it.each([
     ['a bad URL', { token_url: 'ftp://acme.test/token' }, 'field "token_url": must be an http(s) URL'],
-    ['an unknown auth_mode', { auth_mode: 'OAUTH1' }, 'field "auth_mode": Invalid option'],
+    ['an unknown auth_mode', { auth_mode: 'OAUTH3' }, 'field "auth_mode": Invalid option'],
     ['an unknown field', { scopes: ['a'] }, 'field "scopes": unknown field'],
     ['an unknown nested field', { revocation: { url: 'https://acme.test/revoke', verb: 'POST' } }, 'field "revocation.verb": unknown field'],
     ['a missing required field', { display_name: undefined }, 'field "display_name": is required'],
