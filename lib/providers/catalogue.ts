@@ -66,6 +66,8 @@ interface RawEntry {
   origin: Map<string, FieldOrigin>;
   /** Some layer wrote this entry in Nango's format (nango.ts). */
   nango: boolean;
+  /** Problem lines found while translating a layer's entry (nango.ts step 1). */
+  layerProblems: string[];
 }
 
 const OVERRIDES_SOURCE = 'loadCatalogue overrides';
@@ -96,6 +98,8 @@ export interface CatalogueInspection {
   entries: CatalogueEntryReport[];
   /** Every problem line, in order; non-empty = the catalogue must not be used. */
   problems: string[];
+  /** The problems that belong to no entry (a layer that is not a mapping, an entry that is not a mapping). */
+  layerProblems: string[];
 }
 
 /** Validates one catalogue mapping (`source` is named in errors); throws `configuration_error` listing every problem. */
@@ -114,13 +118,14 @@ export function parseCatalogueLayers(layers: readonly CatalogueLayer[]): LoadedC
 
 /** Like `parseCatalogueLayers`, but reports what became of every key instead of throwing (the check command). */
 export function inspectCatalogueLayers(layers: readonly CatalogueLayer[]): CatalogueInspection {
-  const problems: string[] = [];
-  const merged = mergeLayers(layers, problems);
+  const layerProblems: string[] = [];
+  const merged = mergeLayers(layers, layerProblems);
+  const problems = [...layerProblems];
   const catalogue = new LoadedCatalogue();
   const entries: CatalogueEntryReport[] = [];
 
   for (const [key, entry] of merged) {
-    const lines: string[] = [];
+    const lines: string[] = [...entry.layerProblems];
     const report = (field: string | undefined, message: string, resolvedEntry?: RawEntry) => lines.push(problemLine(key, resolvedEntry ?? entry, field, message));
     const outcome = inspectEntry(key, entry, merged, report);
     const base = { key, source: entry.source, format: outcome.nango ? ('nango' as const) : ('broker' as const) };
@@ -136,7 +141,7 @@ export function inspectCatalogueLayers(layers: readonly CatalogueLayer[]): Catal
       entries.push({ ...base, status: 'loaded', provider: outcome.provider, ignored: outcome.ignored, notes: outcome.notes });
     }
   }
-  return { catalogue, entries, problems };
+  return { catalogue, entries, problems, layerProblems };
 }
 
 type EntryOutcome = { nango: boolean } & (
@@ -246,10 +251,10 @@ function mergeLayers(layers: readonly CatalogueLayer[], problems: string[]): Map
         continue;
       }
       const translated = translateLayerEntry(entry);
+      const target: RawEntry = merged.get(key) ?? { source: layer.source, fields: {}, origin: new Map(), nango: false, layerProblems: [] };
       for (const [field, message] of translated.problems) {
-        problems.push(problemLine(key, { source: layer.source, origin: new Map() }, field, message));
+        target.layerProblems.push(problemLine(key, { source: layer.source, origin: new Map() }, field, message));
       }
-      const target = merged.get(key) ?? { source: layer.source, fields: {}, origin: new Map(), nango: false };
       mergeFields(target, translated.fields, originsOf(translated.fields, { source: layer.source, provider: key }));
       target.nango ||= translated.nango;
       merged.set(key, target);
@@ -320,7 +325,7 @@ function resolveExtends(key: string, merged: Map<string, RawEntry>): { entry: Ra
     chain.push(parent);
   }
   const own = merged.get(key) as RawEntry;
-  const entry: RawEntry = { source: own.source, fields: {}, origin: new Map(), nango: false };
+  const entry: RawEntry = { source: own.source, fields: {}, origin: new Map(), nango: false, layerProblems: [] };
   for (const ancestor of chain.reverse()) {
     const layer = merged.get(ancestor) as RawEntry;
     mergeFields(entry, layer.fields, layer.origin);
