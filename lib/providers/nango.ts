@@ -148,6 +148,7 @@ export function translateLayerEntry(entry: Record<string, unknown>): TranslatedE
 
   if (fields['alias'] !== undefined) {
     const alias = fields['alias'];
+    // `alias: null` removes an inherited `extends`, like any field set to null.
     if (alias !== null && typeof alias !== 'string') problems.push(['alias', 'must be a provider key']);
     else if (fields['extends'] !== undefined && fields['extends'] !== alias) problems.push(['alias', 'conflicts with extends']);
     else fields['extends'] = alias;
@@ -246,11 +247,6 @@ export function adaptEntry(resolved: Record<string, unknown>, nango: boolean): A
   adaptConnectionConfig(fields, nango, result);
   if (nango) result.skipReasons.push(...unservedTemplates(fields));
   return result;
-}
-
-/** The names of every top-level field `adaptEntry` knows, for tools that list them. */
-export function knownFieldNames(): ReadonlySet<string> {
-  return KNOWN_FIELDS;
 }
 
 function isInEffect(value: unknown): boolean {

@@ -407,6 +407,19 @@ describe('overrides merge field by field (objects recursively, lists and scalars
     expect(catalogue.get('acme-eu')?.revocation).toMatchObject({ url: 'https://eu.acme.test/revoke', auth: 'basic', send_token_type_hint: false });
   });
 
+  it('does what docs/providers.md "Overriding a built-in entry" says its example does', () => {
+    const doc = readFileSync(path.join(path.dirname(CATALOGUE_YAML_PATH), '../../docs/providers.md'), 'utf8');
+    const example = /## Overriding a built-in entry[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const catalogue = loadCatalogue({ env: { BROKER_PROVIDERS_FILE: tempFile('doc-example.yaml', example!) }, fresh: true });
+    const hubspot = getProvider(catalogue, 'hubspot');
+    expect(hubspot).toMatchObject({ token_url: 'https://api.hubapi.com/oauth/2026-03/token', default_scopes: ['oauth', 'crm.objects.contacts.read'] });
+    expect(hubspot.revocation).toMatchObject({ url: 'https://api.hubapi.com/oauth/2026-03/refresh-tokens/${token}', method: 'DELETE', token_in: 'path', auth: 'none' });
+    const highlevel = getProvider(catalogue, 'highlevel');
+    expect(highlevel).toMatchObject({ token_params: { user_type: 'Company' }, refresh_params: { user_type: 'Company' }, token_headers: {} });
+    expect(getProvider(catalogue, 'leadconnector').token_params).toEqual({ user_type: 'Company' });
+  });
+
   it('names the layer that supplied a bad nested field, not the last layer that touched its block', () => {
     const err = brokerError(() =>
       parseCatalogueLayers([
