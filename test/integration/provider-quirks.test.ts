@@ -151,12 +151,13 @@ describe('HubSpot', () => {
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
   });
 
-  it('records the granted scopes, not the asked ones; tenant = hub_id; revokes by DELETE with the token in the path', async () => {
+  it("records the granted scopes from HubSpot's `scopes` array (the granted optional one too); tenant = hub_id; revokes by DELETE with the token in the path", async () => {
     const url = await broker.startInstall({ provider: 'hubspot', requestBaseUrl: base });
-    const code = stub.issueCode({ scope: 'crm.objects.contacts.read', extras: { hub_id: 9001 } });
+    // HubSpot (changelog 2025-08-18): no `scope` string, a `scopes` list with what was granted, `hub_id` a number.
+    const code = stub.issueCode({ extras: { hub_id: 9001, scopes: ['crm.objects.contacts.read', 'automation'] } });
     const result = await broker.completeCallback({ provider: 'hubspot', query: { code, state: url.searchParams.get('state')! }, requestBaseUrl: base });
     expect(result).toMatchObject({ connectionId: 'hubspot:9001', tenant: '9001' });
-    expect((await broker.getToken('hubspot:9001')).scopes).toEqual(['crm.objects.contacts.read']);
+    expect((await broker.getToken('hubspot:9001')).scopes).toEqual(['crm.objects.contacts.read', 'automation']);
 
     await broker.revoke('hubspot:9001');
     const request = stub.requests.at(-1)!;
