@@ -11,11 +11,15 @@ export const ERROR_STATUS = {
   invalid_state: 400,
   /** `return_to` is not on the allowlist (no open redirect). */
   return_to_not_allowed: 400,
+  /** An install asked for a scope the operator does not allow for this provider (catalogue `allowed_scopes`). */
+  scope_not_allowed: 400,
   /** The provider sent the user back with `?error=` (denied consent etc.). */
   authorization_denied: 400,
   /** Admin route without a valid bearer key / IAM identity. */
   unauthorized: 401,
   unknown_provider: 404,
+  /** The provider's catalogue entry was skipped at load (an auth mode or template the broker does not serve); the message says why. */
+  provider_not_supported: 404,
   connection_not_found: 404,
   /** A write lost a race on `version`; the caller may retry. */
   conflict: 409,

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { BrokerError } from '../errors';
 import type { TokenEndpointOptions } from '../oauth/token-endpoint';
+import { findProvider } from '../providers/lookup';
 import type { Catalogue, Provider } from '../providers/schema';
 import type { ClientCredentials, ConnectionRecord, SealedPayload } from '../model';
 import type { Clock, ConnectionStore, EventSink, SecretStore, TokenCipher } from '../ports';
@@ -91,15 +92,9 @@ export function createContext(deps: BrokerDeps, config: Partial<BrokerConfig> = 
   };
 }
 
-/** The catalogue entry for `key`, refusing providers that are not enabled in this deployment. */
+/** The catalogue entry for `key`, refusing providers that are not enabled in this deployment (or were skipped at load). */
 export function enabledProvider(ctx: BrokerContext, key: string): Provider {
-  const provider = ctx.catalogue.get(key);
-  const enabled = ctx.config.enabledProviders;
-  if (!provider || (enabled && !enabled.includes(key))) {
-    const known = [...ctx.catalogue.keys()].filter((k) => !enabled || enabled.includes(k));
-    throw new BrokerError('unknown_provider', `Unknown provider "${key}". Known providers: ${known.join(', ')}`);
-  }
-  return provider;
+  return findProvider(ctx.catalogue, key, ctx.config.enabledProviders);
 }
 
 export function tokenEndpointOptions(ctx: BrokerContext): TokenEndpointOptions {

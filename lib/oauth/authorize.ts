@@ -5,6 +5,7 @@
 import { calculatePKCECodeChallenge, generateRandomCodeVerifier, generateRandomState } from 'oauth4webapi';
 import { BrokerError } from '../errors';
 import type { Provider } from '../providers/schema';
+import { expandValueTemplate } from '../providers/template';
 import { providerUrl } from './provider-url';
 
 export interface Pkce {
@@ -71,7 +72,8 @@ export function buildAuthorizationUrl(provider: Provider, p: AuthorizationUrlPar
     if (PROTECTED_AUTHORIZATION_PARAMS.has(name)) {
       throw new BrokerError('configuration_error', `Provider ${provider.key}: authorization_params may not set ${name}`);
     }
-    query.set(name, value);
+    // `${connectionConfig.x}` filled verbatim: URLSearchParams encodes the value once.
+    query.set(name, expandValueTemplate(value, { connectionConfig: p.connectionConfig }, provider.key));
   }
   return url;
 }

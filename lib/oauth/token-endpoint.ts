@@ -17,7 +17,9 @@
 import type { ClientCredentials, TokenSet } from '../model';
 import { BrokerError, type ProviderExchange, type ProviderFailure } from '../errors';
 import { isPlainObject } from '../plain-object';
+import { valueAtPath } from '../providers/response-path';
 import type { Provider } from '../providers/schema';
+import { expandValueTemplate } from '../providers/template';
 import { providerUrl } from './provider-url';
 
 export type TokenGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
@@ -42,9 +44,12 @@ export interface TokenGrantResult {
    * did not rotate it: the CALLER must keep the refresh token it already has.
    */
   tokens: TokenSet;
-  /** From the response `scope`, split on the provider's separator, whitespace or commas; undefined when absent. */
+  /**
+   * From the response's `granted_scopes_path` (RFC 6749 `scope`, HubSpot `scopes`), split on the
+   * provider's separator, whitespace or commas; undefined when absent.
+   */
   grantedScopes?: string[];
-  /** The catalogue's `token_response_metadata` fields present in the response, as strings. */
+  /** The catalogue's `token_response_metadata` paths present in the response, as strings, keyed by path. */
   metadata: Record<string, string>;
   /** First of the catalogue's `tenant_fields` present in `metadata`. */
   tenant?: string;
@@ -69,8 +74,10 @@ export interface ProcessTokenResponseOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-/** Error-body fields that carry the provider's error code, in order (RFC 6749 `error`, HubSpot `status`, RD Station `error_type`). */
-const ERROR_CODE_FIELDS = ['error', 'status', 'error_type', 'error_code'] as const;
+/** On a 2xx only an OAuth `error` field means failure; `status` etc. may be ordinary payload there. */
+const SUCCESS_ERROR_CODE_PATHS = ['error'] as const;
+/** An access token closer to expiry than this is refreshed before a revocation authenticates with it (absent `refresh_skew_s`). */
+const DEFAULT_REVOCATION_SKEW_S = 60;
 /** What a provider error code may look like to be copied into an error; anything else is dropped. */
 const DISPLAYABLE_CODE = /^[A-Za-z0-9_.:\- ]{1,100}$/;
 
@@ -132,6 +139,12 @@ export async function clientCredentialsGrant(
  * Token revocation per `provider.revocation` (RFC 7009 §2.1, https://www.rfc-editor.org/rfc/rfc7009#section-2.1).
  * Resolves without a request when the provider defines no revocation or the token set lacks
  * the token to revoke: the caller decides what "revoked" means then.
+ *
+ * When the revocation needs a live access token (it revokes the access token, or authenticates
+ * with it: RD Station does both) and the stored one has expired, the grant is refreshed first
+ * and the fresh access token revoked. The fresh pair is never stored: the caller is revoking the
+ * connection, and revoking the access token ends the grant (RD's SDK README). A refresh that
+ * finds the grant already dead leaves nothing to revoke and resolves.
  */
 export async function revokeToken(
   provider: Provider,
@@ -139,11 +152,36 @@ export async function revokeToken(
   p: { tokens: TokenSet; connectionConfig?: Record<string, string> },
   options: TokenEndpointOptions = {},
 ): Promise<void> {
-  const request = buildRevocationRequest(provider, credentials, p.tokens, p.connectionConfig);
+  const tokens = await liveTokensForRevocation(provider, credentials, p, options);
+  if (tokens === undefined) return;
+  const request = buildRevocationRequest(provider, credentials, tokens, p.connectionConfig);
   if (request === undefined) return;
   const response = await send(provider, request, 'revocation', options);
   const failure = classifyFailure(provider, response, 'revocation', context(options, request.secretValues));
   if (failure !== undefined) throw failure;
+}
+
+/** The token set to revoke with: the stored one, or a refreshed one when the revocation needs a live access token; undefined = grant already dead. */
+async function liveTokensForRevocation(
+  provider: Provider,
+  credentials: ClientCredentials,
+  p: { tokens: TokenSet; connectionConfig?: Record<string, string> },
+  options: TokenEndpointOptions,
+): Promise<TokenSet | undefined> {
+  const { revocation } = provider;
+  const { tokens } = p;
+  const needsLiveAccess = revocation !== undefined && (revocation.token === 'access_token' || revocation.auth === 'bearer_access_token');
+  const skewMs = (provider.refresh_skew_s ?? DEFAULT_REVOCATION_SKEW_S) * 1000;
+  const now = (options.now ?? Date.now)();
+  const stale = tokens.expires_at !== undefined && tokens.expires_at - skewMs <= now;
+  if (!needsLiveAccess || !stale || tokens.refresh_token === undefined) return tokens;
+  try {
+    const refreshed = await refreshGrant(provider, credentials, { refreshToken: tokens.refresh_token, connectionConfig: p.connectionConfig }, options);
+    return { ...refreshed.tokens, refresh_token: refreshed.tokens.refresh_token ?? tokens.refresh_token };
+  } catch (err) {
+    if (err instanceof BrokerError && err.code === 'needs_reauth') return undefined;
+    throw err;
+  }
 }
 
 /** Builds a token endpoint request from the catalogue entry (RFC 6749 §3.2, https://www.rfc-editor.org/rfc/rfc6749#section-3.2). */
@@ -185,9 +223,11 @@ export function buildTokenRequest(
     }
   }
 
+  // Catalogue parameter and header values may use `${connectionConfig.x}` (filled verbatim: the encoder below escapes them).
+  const fill = (value: string) => expandValueTemplate(value, { connectionConfig }, provider.key);
   const headers: Record<string, string> = { accept: 'application/json' };
   for (const [name, value] of Object.entries(provider.token_headers)) {
-    headers[name.toLowerCase()] = value;
+    headers[name.toLowerCase()] = fill(value);
   }
   if (provider.token_request_auth_method === 'basic') {
     headers.authorization = basicAuthorization(credentials);
@@ -198,7 +238,7 @@ export function buildTokenRequest(
 
   const extras = isRefresh ? provider.refresh_params : provider.token_params;
   for (const [name, value] of Object.entries(extras)) {
-    if (!params.has(name)) params.set(name, value);
+    if (!params.has(name)) params.set(name, fill(value));
   }
 
   const method = provider.token_request_method;
@@ -356,8 +396,8 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
   if (refreshToken === 'invalid') throw invalid('refresh_token', 'a string');
   const idToken = optionalString(own(json, 'id_token'));
   if (idToken === 'invalid') throw invalid('id_token', 'a string');
-  const scope = scopeString(own(json, 'scope'), provider.scope_separator);
-  if (scope === 'invalid') throw invalid('scope', 'a string');
+  const scope = scopeString(valueAtPath(json, provider.granted_scopes_path), provider.scope_separator);
+  if (scope === 'invalid') throw invalid(provider.granted_scopes_path, 'a string or a list of strings');
 
   const tokens: TokenSet = {
     access_token: accessToken,
@@ -383,8 +423,7 @@ function classifyFailure(provider: Provider, response: BufferedResponse, kind: E
   const { status } = response;
   const success = status >= 200 && status < 300;
   const body = parseJson(response.text);
-  // On a 2xx only an OAuth `error` field means failure; `status` etc. may be ordinary payload there.
-  const providerCode = providerErrorCode(body, success ? ['error'] : ERROR_CODE_FIELDS);
+  const providerCode = providerErrorCode(body, success ? SUCCESS_ERROR_CODE_PATHS : provider.error_code_paths);
   if (success && providerCode === undefined) return undefined;
 
   const shownCode = providerCode === undefined ? undefined : displayableCode(providerCode, ctx.secretValues);
@@ -449,10 +488,11 @@ function own(object: JsonObject, key: string): unknown {
   return Object.hasOwn(object, key) ? object[key] : undefined;
 }
 
-function providerErrorCode(body: unknown, fields: readonly string[]): string | undefined {
+/** The first non-empty string at one of `paths` (the catalogue's `error_code_paths`). */
+function providerErrorCode(body: unknown, paths: readonly string[]): string | undefined {
   if (!isPlainObject(body)) return undefined;
-  for (const field of fields) {
-    const value = own(body, field);
+  for (const path of paths) {
+    const value = valueAtPath(body, path);
     if (typeof value === 'string' && value !== '') return value;
   }
   return undefined;
@@ -505,10 +545,10 @@ function splitScopes(scope: string, separator: string): string[] {
   return [...new Set(parts.filter((s) => s !== ''))];
 }
 
-function metadataOf(json: JsonObject, fields: readonly string[]): Record<string, string> {
+function metadataOf(json: JsonObject, paths: readonly string[]): Record<string, string> {
   const entries: [string, string][] = [];
-  for (const field of fields) {
-    const value = own(json, field);
+  for (const field of paths) {
+    const value = valueAtPath(json, field);
     if (value === undefined || value === null) continue;
     entries.push([field, typeof value === 'string' ? value : typeof value === 'object' ? JSON.stringify(value) : String(value)]);
   }

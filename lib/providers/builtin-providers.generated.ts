@@ -15,9 +15,13 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "refresh_params": {},
     "token_headers": {},
     "scope_separator": " ",
-    "default_scopes": [],
+    "default_scopes": [
+      "oauth"
+    ],
     "optional_scope_param": "optional_scope",
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scopes",
     "disable_pkce": false,
     "token_request_auth_method": "client_secret_post",
     "body_format": "form",
@@ -30,6 +34,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "hub_id"
     ],
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_grant",
       "BAD_REFRESH_TOKEN"
@@ -65,8 +80,13 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "Version": "2021-07-28"
     },
     "scope_separator": " ",
-    "default_scopes": [],
+    "default_scopes": [
+      "contacts.readonly",
+      "locations.readonly"
+    ],
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scope",
     "disable_pkce": true,
     "token_request_auth_method": "client_secret_post",
     "body_format": "form",
@@ -83,6 +103,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "companyId"
     ],
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_grant"
     ],
@@ -112,8 +143,13 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "Version": "2021-07-28"
     },
     "scope_separator": " ",
-    "default_scopes": [],
+    "default_scopes": [
+      "contacts.readonly",
+      "locations.readonly"
+    ],
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scope",
     "disable_pkce": true,
     "token_request_auth_method": "client_secret_post",
     "body_format": "form",
@@ -130,6 +166,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "companyId"
     ],
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_grant"
     ],
@@ -154,6 +201,8 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "scope_separator": " ",
     "default_scopes": [],
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scope",
     "disable_pkce": true,
     "token_request_auth_method": "client_secret_post",
     "body_format": "json",
@@ -163,6 +212,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "default_expires_in": 86400,
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_grant",
       "INVALID_REFRESH_TOKEN"
@@ -173,7 +233,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "revocation": {
       "url": "https://api.rd.services/auth/revoke",
       "method": "POST",
-      "token": "refresh_token",
+      "token": "access_token",
       "token_in": "body",
       "auth": "bearer_access_token",
       "send_token_type_hint": true
@@ -194,6 +254,8 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "scope_separator": " ",
     "default_scopes": [],
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scope",
     "disable_pkce": false,
     "token_request_auth_method": "client_secret_post",
     "body_format": "form",
@@ -203,6 +265,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "default_expires_in": 7200,
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_grant"
     ],
@@ -224,6 +297,8 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "scope_separator": " ",
     "default_scopes": [],
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scope",
     "disable_pkce": false,
     "token_request_auth_method": "basic",
     "body_format": "form",
@@ -233,6 +308,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "default_expires_in": 7200,
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_client",
       "unauthorized_client",
@@ -256,6 +342,8 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "scope_separator": " ",
     "default_scopes": [],
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scope",
     "disable_pkce": false,
     "token_request_auth_method": "client_secret_post",
     "body_format": "query",
@@ -265,6 +353,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "default_expires_in": 3600,
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_client",
       "unauthorized"
@@ -304,6 +403,8 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "contacts.read"
     ],
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scope",
     "disable_pkce": false,
     "token_request_auth_method": "client_secret_post",
     "body_format": "form",
@@ -312,6 +413,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_grant"
     ],
@@ -343,6 +455,8 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "contacts.read"
     ],
     "default_optional_scopes": [],
+    "allowed_scopes": [],
+    "granted_scopes_path": "scope",
     "disable_pkce": false,
     "token_request_auth_method": "client_secret_post",
     "body_format": "form",
@@ -351,6 +465,17 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "default_token_type": "bearer",
+    "error_code_paths": [
+      "error",
+      "status",
+      "error_type",
+      "error_code",
+      "errors.error_type",
+      "errors[0].error_type",
+      "errors[0].code",
+      "error.code",
+      "code"
+    ],
     "dead_grant_errors": [
       "invalid_client",
       "unauthorized_client"

@@ -9,7 +9,11 @@ export const BUILTIN_CATALOGUE = {
     "docs": "https://developers.hubspot.com/docs/api-reference/legacy/authentication/oauth-tokens/v1/guide",
     "authorization_url": "https://app.hubspot.com/oauth/authorize",
     "token_url": "https://api.hubapi.com/oauth/v1/token",
+    "default_scopes": [
+      "oauth"
+    ],
     "optional_scope_param": "optional_scope",
+    "granted_scopes_path": "scopes",
     "token_response_metadata": [
       "hub_id"
     ],
@@ -36,6 +40,10 @@ export const BUILTIN_CATALOGUE = {
     "authorization_url": "https://marketplace.gohighlevel.com/oauth/chooselocation",
     "token_url": "https://services.leadconnectorhq.com/oauth/token",
     "disable_pkce": true,
+    "default_scopes": [
+      "contacts.readonly",
+      "locations.readonly"
+    ],
     "allow_stateless_callback": true,
     "token_params": {
       "user_type": "Location"
@@ -86,7 +94,7 @@ export const BUILTIN_CATALOGUE = {
     "revocation": {
       "url": "https://api.rd.services/auth/revoke",
       "method": "POST",
-      "token": "refresh_token",
+      "token": "access_token",
       "token_in": "body",
       "auth": "bearer_access_token",
       "send_token_type_hint": true

@@ -3,17 +3,22 @@
  * `catalogue.generated.ts` so a Lambda bundle reads no file), the operator's own file
  * (`BROKER_PROVIDERS_FILE`), and programmatic overrides, merged and validated once.
  *
- * Layers merge by provider key, field by field (a later layer's field replaces the whole
- * earlier value; `null` removes it). Then `extends` is resolved the same way (the parent's
- * merged entry under the child's), every entry is checked against `providerSchema` and a
- * few cross-field rules, and all problems are reported together, one line each.
+ * Layers merge by provider key, field by field: objects are merged recursively (change one URL
+ * inside `revocation`, one property of one `connection_config` parameter), lists and scalars
+ * replace the earlier value, and `null` removes it at any depth. `extends` is resolved with
+ * the same merge (the parent's merged entry under the child's). Then every entry is checked
+ * against `providerSchema` and a few cross-field rules, and all problems are reported together,
+ * one line each, naming the layer that supplied the offending field.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BrokerError } from '../errors';
 import { BUILTIN_CATALOGUE } from './catalogue.generated';
-import { providerSchema, type Catalogue, type Provider, type ProviderDefinition, type ProviderInput } from './schema';
+import { logger } from '../logger';
+import { findProvider } from './lookup';
+import { adaptEntry, translateLayerEntry } from './nango';
+import { providerSchema, type Catalogue, type Provider, type ProviderDefinition, type ProviderInput, type SkippedProvider } from './schema';
 import { templatePlaceholders } from './template';
 
 // Kept importable from here; it lives apart so Lambda handlers can use it without loading zod.
@@ -58,7 +63,12 @@ interface RawEntry {
   source: string;
   /** Fields as merged so far; `null` = explicitly removed (kept until `extends` is resolved). */
   fields: Record<string, unknown>;
-  origin: Record<string, FieldOrigin>;
+  /** Who supplied each field, by dotted path (`revocation.url`); a problem names its longest recorded prefix. */
+  origin: Map<string, FieldOrigin>;
+  /** Some layer wrote this entry in Nango's format (nango.ts). */
+  nango: boolean;
+  /** Problem lines found while translating a layer's entry (nango.ts step 1). */
+  layerProblems: string[];
 }
 
 const OVERRIDES_SOURCE = 'loadCatalogue overrides';
@@ -66,65 +76,140 @@ const OVERRIDES_SOURCE = 'loadCatalogue overrides';
 // Catalogues are memoised per user file so a warm Lambda does not re-read and re-validate.
 const memo = new Map<string, Catalogue>();
 
+/** What became of one catalogue key: loaded, skipped (with why), or invalid (with its problem lines). */
+export type CatalogueEntryReport = {
+  key: string;
+  /** The layer that first defined the key. */
+  source: string;
+  /** `nango` when the entry (or one it extends) has a field only Nango's format has. */
+  format: 'nango' | 'broker';
+} & (
+  | { status: 'loaded'; provider: Provider; ignored: string[]; notes: string[] }
+  | { status: 'skipped'; reason: string }
+  | { status: 'invalid'; problems: string[] }
+);
+
+/** The served entries by key, and the skipped ones with their reasons. */
+export class LoadedCatalogue extends Map<string, Provider> implements Catalogue {
+  readonly skipped = new Map<string, SkippedProvider>();
+}
+
+export interface CatalogueInspection {
+  catalogue: LoadedCatalogue;
+  entries: CatalogueEntryReport[];
+  /** Every problem line, in order; non-empty = the catalogue must not be used. */
+  problems: string[];
+  /** The problems that belong to no entry (a layer that is not a mapping, an entry that is not a mapping). */
+  layerProblems: string[];
+}
+
 /** Validates one catalogue mapping (`source` is named in errors); throws `configuration_error` listing every problem. */
-export function parseCatalogue(raw: unknown, source: string): Map<string, Provider> {
+export function parseCatalogue(raw: unknown, source: string): LoadedCatalogue {
   return parseCatalogueLayers([{ source, entries: raw }]);
 }
 
 /** Merges layers (later wins, field by field), resolves `extends`, validates; throws `configuration_error` listing every problem. */
-export function parseCatalogueLayers(layers: readonly CatalogueLayer[]): Map<string, Provider> {
-  const problems: string[] = [];
-  const merged = mergeLayers(layers, problems);
-  const catalogue = new Map<string, Provider>();
-
-  for (const [key, entry] of merged) {
-    const report = (field: string | undefined, message: string, resolvedEntry?: RawEntry) =>
-      problems.push(problemLine(key, resolvedEntry ?? entry, field, message));
-    if (!PROVIDER_KEY_PATTERN.test(key)) {
-      report(undefined, 'the key must be 1-63 lowercase letters, digits or hyphens, not starting with a hyphen');
-      continue;
-    }
-    const resolved = resolveExtends(key, merged);
-    if ('error' in resolved) {
-      report('extends', resolved.error);
-      continue;
-    }
-    const input = withoutRemovedFields(resolved.entry.fields);
-    const parsed = providerSchema.safeParse(input);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) {
-        if (issue.code === 'unrecognized_keys') {
-          for (const unknownKey of issue.keys) report(formatPath([...issue.path, unknownKey]), 'unknown field', resolved.entry);
-        } else {
-          const message = valueAt(input, issue.path) === undefined ? 'is required' : issue.message;
-          report(formatPath(issue.path), message, resolved.entry);
-        }
-      }
-      continue;
-    }
-    const ruleProblems = crossFieldProblems(parsed.data);
-    for (const [field, message] of ruleProblems) report(field, message, resolved.entry);
-    if (ruleProblems.length > 0) continue;
-
-    catalogue.set(key, deepFreeze({ ...parsed.data, key, secret_name: parsed.data.secret_name ?? key }));
-  }
-
+export function parseCatalogueLayers(layers: readonly CatalogueLayer[]): LoadedCatalogue {
+  const { catalogue, problems } = inspectCatalogueLayers(layers);
   if (problems.length > 0) {
     throw new BrokerError('configuration_error', problems.join('\n'), { details: { problems: problems.length } });
   }
   return catalogue;
 }
 
+/** Like `parseCatalogueLayers`, but reports what became of every key instead of throwing (the check command). */
+export function inspectCatalogueLayers(layers: readonly CatalogueLayer[]): CatalogueInspection {
+  const layerProblems: string[] = [];
+  const merged = mergeLayers(layers, layerProblems);
+  const problems = [...layerProblems];
+  const catalogue = new LoadedCatalogue();
+  const entries: CatalogueEntryReport[] = [];
+
+  for (const [key, entry] of merged) {
+    const lines: string[] = [...entry.layerProblems];
+    const report = (field: string | undefined, message: string, resolvedEntry?: RawEntry) => lines.push(problemLine(key, resolvedEntry ?? entry, field, message));
+    const outcome = inspectEntry(key, entry, merged, report);
+    const base = { key, source: entry.source, format: outcome.nango ? ('nango' as const) : ('broker' as const) };
+    if (lines.length > 0 || outcome.kind === 'invalid') {
+      problems.push(...lines);
+      entries.push({ ...base, status: 'invalid', problems: lines });
+    } else if (outcome.kind === 'skipped') {
+      const displayName = outcome.displayName;
+      catalogue.skipped.set(key, { key, reason: outcome.reason, ...(displayName !== undefined ? { display_name: displayName } : {}) });
+      entries.push({ ...base, status: 'skipped', reason: outcome.reason });
+    } else {
+      catalogue.set(key, outcome.provider);
+      entries.push({ ...base, status: 'loaded', provider: outcome.provider, ignored: outcome.ignored, notes: outcome.notes });
+    }
+  }
+  return { catalogue, entries, problems, layerProblems };
+}
+
+type EntryOutcome = { nango: boolean } & (
+  | { kind: 'loaded'; provider: Provider; ignored: string[]; notes: string[] }
+  | { kind: 'skipped'; reason: string; displayName?: string }
+  | { kind: 'invalid' }
+);
+
+function inspectEntry(
+  key: string,
+  entry: RawEntry,
+  merged: Map<string, RawEntry>,
+  report: (field: string | undefined, message: string, resolvedEntry?: RawEntry) => void,
+): EntryOutcome {
+  if (!PROVIDER_KEY_PATTERN.test(key)) {
+    report(undefined, 'the key must be 1-63 lowercase letters, digits or hyphens, not starting with a hyphen');
+    return { kind: 'invalid', nango: entry.nango };
+  }
+  const resolved = resolveExtends(key, merged);
+  if ('error' in resolved) {
+    report('extends', resolved.error);
+    return { kind: 'invalid', nango: entry.nango };
+  }
+  const { nango } = resolved.entry;
+  const adapted = adaptEntry(withoutRemovedFields(resolved.entry.fields), nango);
+  if (adapted.skipReasons.length > 0) {
+    // Never validated further, so a typo must still be caught here.
+    for (const field of adapted.unknownFields) report(field, 'unknown field', resolved.entry);
+    for (const [field, message] of adapted.problems) report(field, message, resolved.entry);
+    const displayName = adapted.fields['display_name'];
+    return { kind: 'skipped', nango, reason: adapted.skipReasons.join('; '), ...(typeof displayName === 'string' ? { displayName } : {}) };
+  }
+
+  const input = adapted.fields;
+  const parsed = providerSchema.safeParse(input);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === 'unrecognized_keys') {
+        for (const unknownKey of issue.keys) report(formatPath([...issue.path, unknownKey]), 'unknown field', resolved.entry);
+      } else {
+        const message = valueAt(input, issue.path) === undefined ? 'is required' : issue.message;
+        report(formatPath(issue.path), message, resolved.entry);
+      }
+    }
+    return { kind: 'invalid', nango };
+  }
+  const ruleProblems = crossFieldProblems(parsed.data);
+  for (const [field, message] of ruleProblems) report(field, message, resolved.entry);
+  if (ruleProblems.length > 0) return { kind: 'invalid', nango };
+
+  const provider = deepFreeze({ ...parsed.data, key, secret_name: parsed.data.secret_name ?? key });
+  return { kind: 'loaded', nango, provider, ignored: adapted.ignored, notes: adapted.notes };
+}
+
 /** One problem line, naming the layer that supplied the offending field (or defined the provider). */
-function problemLine(key: string, entry: RawEntry, field: string | undefined, message: string): string {
-  const origin = field === undefined ? undefined : entry.origin[field.split('.')[0] ?? ''];
+function problemLine(key: string, entry: Pick<RawEntry, 'source' | 'origin'>, field: string | undefined, message: string): string {
+  const origin = field === undefined ? undefined : originOf(entry, field);
   const source = origin?.source ?? entry.source;
   const inherited = origin !== undefined && origin.provider !== key ? ` (inherited from "${origin.provider}")` : '';
   const where = field === undefined ? '' : ` field "${field}":`;
   return `Provider catalogue ${source}: provider ${JSON.stringify(key)}:${where} ${message}${inherited}`;
 }
 
-/** Loads the built-in catalogue, then `BROKER_PROVIDERS_FILE` (YAML or JSON), then `overrides`. */
+/**
+ * Loads the built-in catalogue, then `BROKER_PROVIDERS_FILE` (YAML or JSON), then `overrides`.
+ * Each skipped entry is logged once, as one warning line naming the provider and why.
+ */
 export function loadCatalogue(options: LoadCatalogueOptions = {}): Catalogue {
   const env = options.env ?? process.env;
   const file = env['BROKER_PROVIDERS_FILE']?.trim() || undefined;
@@ -137,20 +222,17 @@ export function loadCatalogue(options: LoadCatalogueOptions = {}): Catalogue {
   if (file) layers.push({ source: file, entries: readCatalogueFile(file) });
   if (options.overrides) layers.push({ source: OVERRIDES_SOURCE, entries: options.overrides });
 
-  const catalogue: Catalogue = parseCatalogueLayers(layers);
+  const catalogue = parseCatalogueLayers(layers);
+  for (const skipped of catalogue.skipped.values()) {
+    logger.warn(`Provider catalogue: provider ${JSON.stringify(skipped.key)} skipped: ${skipped.reason}`, { provider: skipped.key });
+  }
   if (memoKey !== undefined) memo.set(memoKey, catalogue);
   return catalogue;
 }
 
-/** The entry for `key`, or `unknown_provider` naming the known keys. */
+/** The entry for `key`; `provider_not_supported` for a skipped entry, else `unknown_provider` naming the known keys. */
 export function getProvider(catalogue: Catalogue, key: string): Provider {
-  const provider = catalogue.get(key);
-  if (provider) return provider;
-  const known = [...catalogue.keys()].sort().join(', ');
-  // JSON.stringify quotes and escapes: the key comes from a URL path.
-  throw new BrokerError('unknown_provider', `Unknown provider ${JSON.stringify(key.slice(0, 100))}. Known providers: ${known}`, {
-    details: { provider: key.slice(0, 100) },
-  });
+  return findProvider(catalogue, key);
 }
 
 // ---------------------------------------------------------------------------
@@ -169,19 +251,67 @@ function mergeLayers(layers: readonly CatalogueLayer[], problems: string[]): Map
         problems.push(`Provider catalogue ${layer.source}: provider ${JSON.stringify(key)}: must be a mapping of fields`);
         continue;
       }
-      const target = merged.get(key) ?? { source: layer.source, fields: {}, origin: {} };
-      for (const [field, value] of Object.entries(entry)) {
-        if (value === undefined) continue; // `{ field: undefined }` in TypeScript overrides means "not given"
-        target.fields[field] = value;
-        target.origin[field] = { source: layer.source, provider: key };
+      const translated = translateLayerEntry(entry);
+      const target: RawEntry = merged.get(key) ?? { source: layer.source, fields: {}, origin: new Map(), nango: false, layerProblems: [] };
+      for (const [field, message] of translated.problems) {
+        target.layerProblems.push(problemLine(key, { source: layer.source, origin: new Map() }, field, message));
       }
+      mergeFields(target, translated.fields, originsOf(translated.fields, { source: layer.source, provider: key }));
+      target.nango ||= translated.nango;
       merged.set(key, target);
     }
   }
   return merged;
 }
 
-/** The entry with its `extends` chain folded in (root ancestor first, so nearer entries win). */
+/**
+ * Merges `over` into `target.fields`: objects recursively, anything else (lists, scalars,
+ * `null`) replaces. `undefined` means "not given" (TypeScript overrides). The origins of what
+ * `over` brought replace the origins of what it replaced.
+ */
+function mergeFields(target: RawEntry, over: Record<string, unknown>, overOrigin: ReadonlyMap<string, FieldOrigin>): void {
+  const merge = (into: Record<string, unknown>, from: Record<string, unknown>, prefix: string) => {
+    for (const [field, value] of Object.entries(from)) {
+      if (value === undefined) continue;
+      const at = prefix === '' ? field : `${prefix}.${field}`;
+      const current = Object.hasOwn(into, field) ? into[field] : undefined;
+      if (isPlainObject(value) && isPlainObject(current)) {
+        merge(current, value, at);
+        continue;
+      }
+      // defineProperty: a key named `__proto__` must stay an ordinary (reported) field.
+      Object.defineProperty(into, field, { value: structuredClone(value), enumerable: true, writable: true, configurable: true });
+      for (const recorded of [...target.origin.keys()]) if (recorded === at || recorded.startsWith(`${at}.`)) target.origin.delete(recorded);
+      for (const [path, origin] of overOrigin) if (path === at || path.startsWith(`${at}.`)) target.origin.set(path, origin);
+    }
+  };
+  merge(target.fields, over, '');
+}
+
+/** Every path in `entry` (objects and leaves), supplied by `origin`. */
+function originsOf(entry: Record<string, unknown>, origin: FieldOrigin): Map<string, FieldOrigin> {
+  const origins = new Map<string, FieldOrigin>();
+  const walk = (node: Record<string, unknown>, prefix: string) => {
+    for (const [field, value] of Object.entries(node)) {
+      const at = prefix === '' ? field : `${prefix}.${field}`;
+      origins.set(at, origin);
+      if (isPlainObject(value)) walk(value, at);
+    }
+  };
+  walk(entry, '');
+  return origins;
+}
+
+/** Who supplied `field` (a dotted path): its longest recorded prefix. */
+function originOf(entry: Pick<RawEntry, 'origin'>, field: string): FieldOrigin | undefined {
+  for (let at = field; at !== ''; at = at.includes('.') ? at.slice(0, at.lastIndexOf('.')) : '') {
+    const origin = entry.origin.get(at);
+    if (origin !== undefined) return origin;
+  }
+  return undefined;
+}
+
+/** The entry with its `extends` chain folded in (root ancestor first, so nearer entries win), by the layers' merge. */
 function resolveExtends(key: string, merged: Map<string, RawEntry>): { entry: RawEntry } | { error: string } {
   const chain = [key];
   for (;;) {
@@ -196,17 +326,23 @@ function resolveExtends(key: string, merged: Map<string, RawEntry>): { entry: Ra
     chain.push(parent);
   }
   const own = merged.get(key) as RawEntry;
-  const entry: RawEntry = { source: own.source, fields: {}, origin: {} };
+  const entry: RawEntry = { source: own.source, fields: {}, origin: new Map(), nango: false, layerProblems: [] };
   for (const ancestor of chain.reverse()) {
     const layer = merged.get(ancestor) as RawEntry;
-    Object.assign(entry.fields, layer.fields);
-    Object.assign(entry.origin, layer.origin);
+    mergeFields(entry, layer.fields, layer.origin);
+    entry.nango ||= layer.nango;
   }
   return { entry };
 }
 
+/** The fields without the ones set to `null` (removed), at any depth. */
 function withoutRemovedFields(fields: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null));
+  const kept: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(fields)) {
+    if (value === null) continue;
+    Object.defineProperty(kept, field, { value: isPlainObject(value) ? withoutRemovedFields(value) : value, enumerable: true, writable: true, configurable: true });
+  }
+  return kept;
 }
 
 // ---------------------------------------------------------------------------
@@ -281,7 +417,8 @@ function crossFieldProblems(definition: ProviderDefinition): Array<[field: strin
 // ---------------------------------------------------------------------------
 // The operator's file
 
-function readCatalogueFile(file: string): unknown {
+/** Reads a providers file (YAML, or JSON by its extension); `configuration_error` naming the file when it cannot. */
+export function readCatalogueFile(file: string): unknown {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');

@@ -1,15 +1,18 @@
 /**
- * The provider catalogue schema. Field names follow Nango's `providers.yaml`
- * where the meaning is the same (auth_mode, authorization_url, token_url,
- * authorization_params, token_params, refresh_params, scope_separator,
+ * The provider catalogue schema: ONE schema for both formats. Field names follow Nango's
+ * `providers.yaml` where the meaning is the same (auth_mode, authorization_url, token_url,
+ * authorization_params, token_params, refresh_params, scope_separator, default_scopes,
  * disable_pkce, token_request_auth_method, body_format, token_response_metadata,
- * connection_config), so an entry can be brought over. Everything a provider
- * does differently is a field here; the code never branches on a provider's name.
+ * connection_config). Nango-only fields are mapped onto these by `nango.ts` before this
+ * schema sees an entry, so a pasted Nango entry and a native one are validated alike.
+ * Everything a provider does differently is a field here; the code never branches on a
+ * provider's name.
  *
  * URL fields may contain `${connectionConfig.<key>}` placeholders, filled from
  * the connection's `connection_config` (e.g. Marketo's identity URL).
  */
 import { z } from 'zod';
+import { DEFAULT_ERROR_CODE_PATHS, RESPONSE_PATH_PATTERN } from './response-path';
 
 // A template may also start with a placeholder that stands for a whole base URL (Marketo's
 // per-instance `${connectionConfig.identity_url}/oauth/token`); template.ts checks that value at use.
@@ -17,6 +20,8 @@ const url = z
   .string()
   .regex(/^(?:https?:\/\/|\$\{connectionConfig\.[A-Za-z0-9_-]+\})\S+$/, 'must be an http(s) URL (placeholders like ${connectionConfig.x} allowed)');
 const stringMap = z.record(z.string(), z.string());
+/** A path into a JSON answer: `hub_id`, `team.id`, `errors[0].code` (response-path.ts). */
+const responsePath = z.string().regex(RESPONSE_PATH_PATTERN, 'must be a path like name, a.b or a[0].b');
 
 export const revocationSchema = z.strictObject({
   /** Endpoint; may contain `${token}` when the provider wants the token in the path (HubSpot). */
@@ -38,6 +43,12 @@ export const connectionConfigFieldSchema = z.strictObject({
   description: z.string().optional(),
   /** Regular expression the value must match. */
   pattern: z.string().optional(),
+  /** The only values accepted (Nango `enum`). */
+  enum: z.array(z.string()).min(1).optional(),
+  /** A well-known shape the value must have (Nango `format`). */
+  format: z.enum(['hostname', 'uri', 'uuid', 'email']).optional(),
+  /** Used when the connection gives no value (Nango `default_value`). */
+  default_value: z.string().optional(),
   optional: z.boolean().default(false),
 });
 
@@ -60,10 +71,21 @@ export const providerSchema = z.strictObject({
   /** Extra HTTP headers on token and refresh requests (e.g. HighLevel `Version`). */
   token_headers: stringMap.default({}),
   scope_separator: z.string().default(' '),
+  /** Scopes an install asks for when it names none. */
   default_scopes: z.array(z.string()).default([]),
   /** Name of the authorize parameter for optional scopes (HubSpot: `optional_scope`); absent = the provider has none. */
   optional_scope_param: z.string().optional(),
   default_optional_scopes: z.array(z.string()).default([]),
+  /**
+   * Scopes an install may ask for besides the defaults (the operator's allow-list for scopes
+   * chosen at install time; `resolveInstallScopes` in scopes.ts enforces it).
+   */
+  allowed_scopes: z.array(z.string()).default([]),
+  /**
+   * Where the token response lists the granted scopes: a space/comma separated string or a list
+   * (RFC 6749 `scope`; HubSpot's `scopes` array includes the optional scopes actually granted).
+   */
+  granted_scopes_path: responsePath.default('scope'),
   disable_pkce: z.boolean().default(false),
   /** How the client authenticates at the token endpoint. */
   token_request_auth_method: z.enum(['client_secret_post', 'basic']).default('client_secret_post'),
@@ -72,15 +94,26 @@ export const providerSchema = z.strictObject({
   token_request_method: z.enum(['POST', 'GET']).default('POST'),
   /** RD Station: the token endpoint takes no `grant_type`, it infers it from `code` / `refresh_token`. */
   omit_grant_type: z.boolean().default(false),
-  /** Token-response fields to keep as connection metadata (not secret: ids, user type...). */
-  token_response_metadata: z.array(z.string()).default([]),
+  /**
+   * Token-response fields to keep as connection metadata (not secret: ids, user type...), as paths
+   * (`team.id`); kept under the path as written, numbers and booleans as strings.
+   */
+  token_response_metadata: z.array(responsePath).default([]),
   /** Metadata fields that identify the provider-side account, first present wins (HighLevel locationId, then companyId). */
   tenant_fields: z.array(z.string()).default([]),
+  /**
+   * Seconds before expiry at which this provider's access token counts as used up (Nango
+   * `token_expiration_buffer`). Revocation refreshes an access token this close to expiry before
+   * authenticating with it; absent = 60 s.
+   */
+  refresh_skew_s: z.number().nonnegative().optional(),
   /** Seconds to assume when the token response has no `expires_in`; absent = the token has no known expiry. */
   default_expires_in: z.number().int().positive().optional(),
   /** `token_type` to assume when the response omits it (RD Station). */
   default_token_type: z.string().default('bearer'),
-  /** Values of the error body (`error`, `status`, `error_type`, `error_code`) that mean the grant is dead. */
+  /** Where a failed token response carries its error code, first string found wins (RD Station: `errors.error_type`). */
+  error_code_paths: z.array(responsePath).min(1).default([...DEFAULT_ERROR_CODE_PATHS]),
+  /** Error codes (found at `error_code_paths`) that mean the grant is dead. */
   dead_grant_errors: z.array(z.string()).default(['invalid_grant']),
   /** HTTP statuses from the token endpoint on refresh that mean the grant is dead (HighLevel answers 401). */
   dead_grant_statuses: z.array(z.number().int().min(400).max(499)).default([]),
@@ -107,4 +140,18 @@ export interface Provider extends ProviderDefinition {
   secret_name: string;
 }
 
-export type Catalogue = ReadonlyMap<string, Provider>;
+/** A catalogue entry the loader could not serve (an auth mode or template the broker does not implement). */
+export interface SkippedProvider {
+  key: string;
+  display_name?: string;
+  /** One line, no secret: what the entry needs that the broker does not do. */
+  reason: string;
+}
+
+/**
+ * The loaded catalogue: served entries by key, plus the entries that were skipped (so their
+ * install link can say why instead of "unknown provider"). A plain Map is a catalogue too.
+ */
+export interface Catalogue extends ReadonlyMap<string, Provider> {
+  readonly skipped?: ReadonlyMap<string, SkippedProvider>;
+}

@@ -32,13 +32,13 @@ beforeAll(async () => {
       cipher: new LocalTokenCipher(randomBytes(32)),
       secrets: new StaticSecrets({ highlevel: app, rdstation: app, hubspot: app }),
       events,
-      // Override objects replace a field whole, so the revocation blocks are restated with only the host changed.
+      // Overrides merge field by field: only the hosts change, the rest of each block is the shipped one.
       catalogue: loadCatalogue({
         env: {},
         overrides: {
           highlevel: hosts,
-          rdstation: { ...hosts, revocation: { url: `${stub.url}/revoke`, auth: 'bearer_access_token' } },
-          hubspot: { ...hosts, default_optional_scopes: ['automation'], default_scopes: ['crm.objects.contacts.read'], revocation: { url: `${stub.url}/refresh-tokens/\${token}`, method: 'DELETE', token_in: 'path', auth: 'none', send_token_type_hint: false } },
+          rdstation: { ...hosts, revocation: { url: `${stub.url}/revoke` } },
+          hubspot: { ...hosts, default_optional_scopes: ['automation'], default_scopes: ['crm.objects.contacts.read'], revocation: { url: `${stub.url}/refresh-tokens/\${token}` } },
         },
       }),
       clock,
@@ -119,13 +119,27 @@ describe('RD Station', () => {
     expect(Object.keys(body).sort()).toEqual(['client_id', 'client_secret', 'refresh_token']);
   });
 
-  it('revokes with a form body authenticated by the access token', async () => {
+  it("revokes the access token, as RD's SDK does: form token=<access>&token_type_hint=access_token, Bearer <access>", async () => {
     const token = await broker.getToken('rd-1');
     const result = await broker.revoke('rd-1');
     expect(result.provider_revocation).toBe('revoked');
     const request = stub.requests.find((r) => r.path === '/revoke')!;
     expect(request.headers.authorization).toBe(`Bearer ${token.access_token}`);
-    expect(request.params).toMatchObject({ token_type_hint: 'refresh_token' });
+    expect(request.params).toEqual({ token: token.access_token, token_type_hint: 'access_token' });
+  });
+
+  it('revokes a connection whose access token has expired by refreshing first, then revoking the fresh access token', async () => {
+    const url = await broker.startInstall({ provider: 'rdstation', connectionId: 'rd-2', requestBaseUrl: base });
+    await broker.completeCallback({ provider: 'rdstation', query: { code: stub.issueCode(), state: url.searchParams.get('state')! }, requestBaseUrl: base });
+    const stored = await broker.getToken('rd-2');
+    clock.advance(25 * 3600_000);
+    stub.resetCounters();
+
+    expect((await broker.revoke('rd-2')).provider_revocation).toBe('revoked');
+    expect(stub.requests.map((r) => r.path)).toEqual(['/token', '/revoke']);
+    const revoke = stub.requests[1]!;
+    expect(revoke.params['token']).not.toBe(stored.access_token);
+    expect(revoke.headers.authorization).toBe(`Bearer ${String(revoke.params['token'])}`);
   });
 });
 
@@ -137,12 +151,13 @@ describe('HubSpot', () => {
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
   });
 
-  it('records the granted scopes, not the asked ones; tenant = hub_id; revokes by DELETE with the token in the path', async () => {
+  it("records the granted scopes from HubSpot's `scopes` array (the granted optional one too); tenant = hub_id; revokes by DELETE with the token in the path", async () => {
     const url = await broker.startInstall({ provider: 'hubspot', requestBaseUrl: base });
-    const code = stub.issueCode({ scope: 'crm.objects.contacts.read', extras: { hub_id: 9001 } });
+    // HubSpot (changelog 2025-08-18): no `scope` string, a `scopes` list with what was granted, `hub_id` a number.
+    const code = stub.issueCode({ extras: { hub_id: 9001, scopes: ['crm.objects.contacts.read', 'automation'] } });
     const result = await broker.completeCallback({ provider: 'hubspot', query: { code, state: url.searchParams.get('state')! }, requestBaseUrl: base });
     expect(result).toMatchObject({ connectionId: 'hubspot:9001', tenant: '9001' });
-    expect((await broker.getToken('hubspot:9001')).scopes).toEqual(['crm.objects.contacts.read']);
+    expect((await broker.getToken('hubspot:9001')).scopes).toEqual(['crm.objects.contacts.read', 'automation']);
 
     await broker.revoke('hubspot:9001');
     const request = stub.requests.at(-1)!;

@@ -129,6 +129,20 @@ describe('buildAuthorizationUrl', () => {
     expect(url.host).toBe('acme.auth.example');
   });
 
+  it('fills ${connectionConfig.x} in authorization_params, encoded once', () => {
+    const provider = testProvider('tenanted', {
+      display_name: 'Tenanted',
+      auth_mode: 'OAUTH2',
+      authorization_url: 'https://auth.example/authorize',
+      token_url: 'https://auth.example/token',
+      authorization_params: { audience: 'https://${connectionConfig.subdomain}.api.example/' },
+      connection_config: { subdomain: {} },
+    });
+    const url = buildAuthorizationUrl(provider, { ...base, scopes: [], connectionConfig: { subdomain: 'a b' } });
+    expect(url.searchParams.get('audience')).toBe('https://a b.api.example/');
+    expect(url.search).toContain('audience=https%3A%2F%2Fa+b.api.example%2F');
+  });
+
   it('throws invalid_request when a connectionConfig placeholder has no value', () => {
     const provider = testProvider('tenanted', {
       display_name: 'Tenanted',

@@ -162,6 +162,26 @@ describe('exchangeCode', () => {
     expect(result.tenant).toBe('comp-9');
   });
 
+  it('reads token_response_metadata and tenant_fields at dotted paths (Slack-like team.id), keyed by the path', async () => {
+    const provider = testProvider('slackish', {
+      display_name: 'Slackish',
+      auth_mode: 'OAUTH2',
+      token_url: `${server.origin}/oauth/token`,
+      token_response_metadata: ['team.id', 'authed_user.id', 'enterprise.id', 'incoming_webhook.channels[0]'],
+      tenant_fields: ['team.id'],
+    });
+    server.respond = json(200, {
+      access_token: 'at-1',
+      team: { id: 'T123', name: 'Acme' },
+      authed_user: { id: 42 },
+      enterprise: null,
+      incoming_webhook: { channels: ['#general'] },
+    });
+    const result = await exchangeCode(provider, credentials, { code: 'c', redirectUri: 'https://broker.example/cb' });
+    expect(result.metadata).toEqual({ 'team.id': 'T123', 'authed_user.id': '42', 'incoming_webhook.channels[0]': '#general' });
+    expect(result.tenant).toBe('T123');
+  });
+
   it('prefers the earlier tenant field when several are present', async () => {
     const provider = testProvider('highlevel', {
       display_name: 'HighLevel',
@@ -328,7 +348,24 @@ describe('token response normalisation', () => {
 });
 
 describe('buildTokenRequest', () => {
-  it('sends catalogue parameters and headers literally (only URL fields are templates)', () => {
+  it('fills ${connectionConfig.x} in catalogue parameters and headers, verbatim (the body encoder escapes once)', () => {
+    const provider = testProvider('templated', {
+      display_name: 'Templated',
+      auth_mode: 'OAUTH2',
+      token_url: 'https://auth.example/token',
+      token_params: { audience: 'https://${connectionConfig.tenant}.auth.example/api/' },
+      refresh_params: { account: '${connectionConfig.tenant}' },
+      token_headers: { 'X-Account': 'acct ${connectionConfig.tenant}' },
+      connection_config: { tenant: {} },
+    });
+    const code = buildTokenRequest(provider, credentials, { grant_type: 'authorization_code', code: 'c', redirectUri: 'https://b/cb' }, { tenant: 'a&b' });
+    expect(new URLSearchParams(code.body).get('audience')).toBe('https://a&b.auth.example/api/');
+    expect(code.headers['x-account']).toBe('acct a&b');
+    const refresh = buildTokenRequest(provider, credentials, { grant_type: 'refresh_token', refreshToken: 'rt' }, { tenant: 'acme' });
+    expect(new URLSearchParams(refresh.body).get('account')).toBe('acme');
+  });
+
+  it('sends catalogue parameters and headers without placeholders literally', () => {
     const provider = testProvider('literal', {
       display_name: 'Literal',
       auth_mode: 'OAUTH2',

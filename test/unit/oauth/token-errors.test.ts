@@ -76,6 +76,27 @@ describe('token endpoint error classification (refresh)', () => {
       details: { provider_error: 'INVALID_REFRESH_TOKEN', http_status: 400 },
     },
     {
+      name: "401 RD Station SDK shape {errors: {error_type: INVALID_REFRESH_TOKEN}} → needs_reauth when listed (default error_code_paths)",
+      provider: rdLike,
+      respond: json(401, { errors: { error_type: 'INVALID_REFRESH_TOKEN', error_message: 'Invalid refresh token.' } }),
+      code: 'needs_reauth',
+      details: { provider_error: 'INVALID_REFRESH_TOKEN', http_status: 401 },
+    },
+    {
+      name: '400 {code: invalid_grant} (Notion-like) → needs_reauth (default error_code_paths)',
+      provider: () => provider(),
+      respond: json(400, { object: 'error', status: 400, code: 'invalid_grant', message: 'Invalid refresh token.' }),
+      code: 'needs_reauth',
+      details: { provider_error: 'invalid_grant', http_status: 400 },
+    },
+    {
+      name: 'a catalogue error_code_paths replaces the default places',
+      provider: () => provider({ error_code_paths: ['fault.reason'], dead_grant_errors: ['grant_gone'] }),
+      respond: json(400, { error: 'invalid_grant', fault: { reason: 'grant_gone' } }),
+      code: 'needs_reauth',
+      details: { provider_error: 'grant_gone', http_status: 400 },
+    },
+    {
       name: '401 with dead_grant_statuses [401] → needs_reauth',
       provider: highlevelLike,
       respond: json(401, { statusCode: 401, message: 'Invalid JWT', error: 'Unauthorized' }),

@@ -211,7 +211,7 @@ describe('parseCatalogue: extends', () => {
 describe('parseCatalogue: malformed entries', () => {
   it.each([
     ['a bad URL', { token_url: 'ftp://acme.test/token' }, 'field "token_url": must be an http(s) URL'],
-    ['an unknown auth_mode', { auth_mode: 'OAUTH1' }, 'field "auth_mode": Invalid option'],
+    ['an unknown auth_mode', { auth_mode: 'OAUTH3' }, 'field "auth_mode": Invalid option'],
     ['an unknown field', { scopes: ['a'] }, 'field "scopes": unknown field'],
     ['an unknown nested field', { revocation: { url: 'https://acme.test/revoke', verb: 'POST' } }, 'field "revocation.verb": unknown field'],
     ['a missing required field', { display_name: undefined }, 'field "display_name": is required'],
@@ -357,6 +357,77 @@ describe('getProvider', () => {
     expect(err.code).toBe('unknown_provider');
     expect(err.status).toBe(404);
     expect(err.message).toBe('Unknown provider "gamma". Known providers: alpha, beta');
+  });
+});
+
+describe('overrides merge field by field (objects recursively, lists and scalars replaced, null removes)', () => {
+  it('changes one URL inside a built-in revocation block and keeps the rest of the block', () => {
+    const file = tempFile('revocation-url.yaml', 'hubspot:\n  revocation:\n    url: https://api.hubapi.com/oauth/2026-03/refresh-tokens/${token}\n');
+    const hubspot = getProvider(loadCatalogue({ env: { BROKER_PROVIDERS_FILE: file }, fresh: true }), 'hubspot');
+    expect(hubspot.revocation).toEqual({
+      url: 'https://api.hubapi.com/oauth/2026-03/refresh-tokens/${token}',
+      method: 'DELETE',
+      token: 'refresh_token',
+      token_in: 'path',
+      auth: 'none',
+      send_token_type_hint: false,
+    });
+  });
+
+  it('changes one property of one connection_config parameter and keeps its other properties', () => {
+    const file = tempFile('marketo-pattern.yaml', "marketo:\n  connection_config:\n    identity_url:\n      pattern: 'https://[0-9A-Za-z-]+\\.mktorest\\.(com|eu)/identity/?'\n");
+    const marketo = getProvider(loadCatalogue({ env: { BROKER_PROVIDERS_FILE: file }, fresh: true }), 'marketo');
+    expect(marketo.connection_config['identity_url']).toMatchObject({ title: 'Identity URL', pattern: 'https://[0-9A-Za-z-]+\\.mktorest\\.(com|eu)/identity/?' });
+  });
+
+  it('replaces lists whole, and removes a nested key set to null', () => {
+    const catalogue = parseCatalogueLayers([
+      { source: 'base', entries: { acme: { ...minimal, default_scopes: ['a', 'b'], token_params: { user_type: 'Location', audience: 'x' } } } },
+      { source: 'site', entries: { acme: { default_scopes: ['c'], token_params: { user_type: null, extra: '1' } } } },
+    ]);
+    expect(catalogue.get('acme')).toMatchObject({ default_scopes: ['c'], token_params: { audience: 'x', extra: '1' } });
+  });
+
+  it('lets a scalar replace an object and an object replace a scalar', () => {
+    const catalogue = parseCatalogueLayers([
+      { source: 'base', entries: { acme: { ...minimal, revocation: { url: 'https://acme.test/revoke', auth: 'basic' } } } },
+      { source: 'site', entries: { acme: { revocation: null } } },
+    ]);
+    expect(catalogue.get('acme')?.revocation).toBeUndefined();
+  });
+
+  it('uses the same merge for extends: a white label changes one field of its parent\'s block', () => {
+    const catalogue = parseCatalogue(
+      {
+        acme: { ...minimal, revocation: { url: 'https://acme.test/revoke', auth: 'basic', send_token_type_hint: false } },
+        'acme-eu': { extends: 'acme', revocation: { url: 'https://eu.acme.test/revoke' } },
+      },
+      SOURCE,
+    );
+    expect(catalogue.get('acme-eu')?.revocation).toMatchObject({ url: 'https://eu.acme.test/revoke', auth: 'basic', send_token_type_hint: false });
+  });
+
+  it('does what docs/providers.md "Overriding a built-in entry" says its example does', () => {
+    const doc = readFileSync(path.join(path.dirname(CATALOGUE_YAML_PATH), '../../docs/providers.md'), 'utf8');
+    const example = /## Overriding a built-in entry[\s\S]*?```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example).toBeDefined();
+    const catalogue = loadCatalogue({ env: { BROKER_PROVIDERS_FILE: tempFile('doc-example.yaml', example!) }, fresh: true });
+    const hubspot = getProvider(catalogue, 'hubspot');
+    expect(hubspot).toMatchObject({ token_url: 'https://api.hubapi.com/oauth/2026-03/token', default_scopes: ['oauth', 'crm.objects.contacts.read'] });
+    expect(hubspot.revocation).toMatchObject({ url: 'https://api.hubapi.com/oauth/2026-03/refresh-tokens/${token}', method: 'DELETE', token_in: 'path', auth: 'none' });
+    const highlevel = getProvider(catalogue, 'highlevel');
+    expect(highlevel).toMatchObject({ token_params: { user_type: 'Company' }, refresh_params: { user_type: 'Company' }, token_headers: {} });
+    expect(getProvider(catalogue, 'leadconnector').token_params).toEqual({ user_type: 'Company' });
+  });
+
+  it('names the layer that supplied a bad nested field, not the last layer that touched its block', () => {
+    const err = brokerError(() =>
+      parseCatalogueLayers([
+        { source: 'base.yaml', entries: { acme: { ...minimal, connection_config: { host: { pattern: '(' } } } } },
+        { source: 'site.yaml', entries: { acme: { connection_config: { host: { title: 'Host' } } } } },
+      ]),
+    );
+    expect(err.message).toBe('Provider catalogue base.yaml: provider "acme": field "connection_config.host.pattern": is not a valid regular expression');
   });
 });
 

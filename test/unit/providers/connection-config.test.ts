@@ -95,3 +95,48 @@ describe('validateConnectionConfig', () => {
     );
   });
 });
+
+describe('validateConnectionConfig: enum, format and default_value (Nango connection_config properties)', () => {
+  const zoho = getProvider(
+    parseCatalogue(
+      {
+        shaped: {
+          display_name: 'Shaped',
+          auth_mode: 'OAUTH2_CC',
+          token_url: 'https://accounts.zoho.${connectionConfig.extension}/oauth/v2/token',
+          connection_config: {
+            extension: { enum: ['com', 'eu', 'com.au'], default_value: 'com' },
+            host: { format: 'hostname', optional: true },
+            site: { format: 'uri', optional: true },
+            tenant: { format: 'uuid', optional: true },
+            admin: { format: 'email', optional: true },
+          },
+        },
+      },
+      'test.yaml',
+    ),
+    'shaped',
+  );
+
+  it('fills a missing value from default_value', () => {
+    expect(validateConnectionConfig(zoho, {})).toEqual({ extension: 'com' });
+  });
+
+  it('accepts only the enum values', () => {
+    expect(validateConnectionConfig(zoho, { extension: 'com.au' })).toEqual({ extension: 'com.au' });
+    const err = brokerError(() => validateConnectionConfig(zoho, { extension: 'evil.test/x' }));
+    expect(err.code).toBe('invalid_request');
+    expect(err.message).toContain('connection_config.extension must be one of com, eu, com.au');
+  });
+
+  it.each([
+    ['host', 'eu1.example.com', 'eu1.example.com/evil'],
+    ['site', 'https://acme.example.com/base', 'javascript:alert(1)'],
+    ['tenant', '0f8fad5b-d9cb-469f-a165-70867728950e', 'not-a-uuid'],
+    ['admin', 'ops@example.com', 'ops@'],
+  ])('checks format of %s', (name, good, bad) => {
+    expect(validateConnectionConfig(zoho, { [name]: good })).toMatchObject({ [name]: good });
+    const err = brokerError(() => validateConnectionConfig(zoho, { [name]: bad }));
+    expect(err.details).toEqual({ field: `connection_config.${name}` });
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * Finding a provider by the key in a route (`/oauth/{provider}/install`): the one place that
+ * decides between "here it is", "the catalogue skipped it, and why" and "no such provider".
+ * Zod-free: the Lambda handlers use it.
+ */
+import { BrokerError } from '../errors';
+import type { Catalogue, Provider } from './schema';
+
+/**
+ * The entry for `key`. A key outside `enabled` (when given) is unknown, like a key the catalogue
+ * never had; a key whose entry was skipped at load is `provider_not_supported` (404) with the reason.
+ */
+export function findProvider(catalogue: Catalogue, key: string, enabled?: readonly string[]): Provider {
+  const isEnabled = enabled === undefined || enabled.includes(key);
+  const provider = catalogue.get(key);
+  if (provider !== undefined && isEnabled) return provider;
+  // JSON.stringify quotes and escapes: the key comes from a URL path.
+  const shown = JSON.stringify(key.slice(0, 100));
+  const skipped = catalogue.skipped?.get(key);
+  if (skipped !== undefined && isEnabled) {
+    throw new BrokerError('provider_not_supported', `Provider ${shown} is in the catalogue but not served: ${skipped.reason}`, {
+      details: { provider: key.slice(0, 100) },
+    });
+  }
+  const known = [...catalogue.keys()].filter((k) => enabled === undefined || enabled.includes(k)).sort().join(', ');
+  throw new BrokerError('unknown_provider', `Unknown provider ${shown}. Known providers: ${known}`, { details: { provider: key.slice(0, 100) } });
+}
