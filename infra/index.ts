@@ -23,7 +23,7 @@ export {
 export { OAuthTokenBrokerStack, type OAuthTokenBrokerStackProps } from './stack';
 export type { CustomDomainProps } from './constructs/broker-api';
 export { LAMBDA_RUNTIME, nodejsBundlingOptions } from './constructs/broker-function';
-export type { BrokerEventType as ConnectionEventType } from '../lib/ports';
+export type { BrokerEvent, BrokerEventType } from '../lib/ports';
 // The parts of the construct, for apps that reach into them (`broker.table.table`, `broker.api.httpApi`, ...).
 export type { BrokerApi } from './constructs/broker-api';
 export type { BrokerFunction } from './constructs/broker-function';

@@ -105,6 +105,8 @@ export async function buildLibrary(root: string = ROOT): Promise<void> {
     dts: true,
     sourcemap: false,
     deps: { onlyBundle: [] },
+    // Type generation loads aws-cdk-lib's declarations and is slow by nature; the timing warning only adds noise.
+    checks: { pluginTimings: false },
     logLevel: 'warn',
   });
 }
