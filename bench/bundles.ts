@@ -20,7 +20,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
-import { HANDLER_BUNDLING, HANDLER_ENTRIES, HANDLER_NODE_OPTIONS, handlerBuildOptions } from '../infra/bundling';
+import { HANDLER_BUNDLING, HANDLER_ENTRIES, HANDLER_NODE_OPTIONS } from '../infra/bundling';
+import { handlerBuildOptions } from '../scripts/build';
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));

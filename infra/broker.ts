@@ -8,7 +8,7 @@
 import { extname } from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -16,6 +16,7 @@ import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../lib/connections/context';
 import { loadCatalogue } from '../lib/providers/catalogue';
 import type { Provider } from '../lib/providers/schema';
+import type { BrokerEventType } from '../lib/ports';
 import type { HandlerName } from './bundling';
 import { grantBrokerAccess, type BrokerAccess, type BrokerResources } from './constructs/access';
 import { CALLBACK_PATH, INSTALL_PATH } from '../lib/http/routes';
@@ -74,6 +75,16 @@ export enum GetTokenAccess {
   INVOKE = 'invoke',
   /** The table, key, secret and event permissions to run `getToken` from lib/ inside the caller. */
   IN_PROCESS = 'in-process',
+}
+
+/** Which broker events a rule from `onConnectionEvent` delivers. */
+export interface ConnectionEventOptions {
+  /** Event types (the events' `detail-type`). @default every type the broker publishes */
+  types?: readonly BrokerEventType[];
+  /** @default a description naming the types */
+  description?: string;
+  /** @default a name CloudFormation generates */
+  ruleName?: string;
 }
 
 /** The permissions `getToken` needs when it runs in-process (the same as the get-token function's). */
@@ -260,6 +271,38 @@ export class OAuthTokenBroker extends Construct {
   bindGetToken(fn: lambda.Function, access: GetTokenAccess = GetTokenAccess.INVOKE): void {
     this.grantGetToken(fn, access);
     for (const [name, value] of Object.entries(this.getTokenEnvironment(access))) fn.addEnvironment(name, value);
+  }
+
+  /**
+   * The execute-api ARN covering every admin route (`/connections…`, any method, any stage):
+   * what an IAM policy names to allow `execute-api:Invoke` on them. The OAuth install and
+   * callback routes are public and not covered.
+   */
+  get adminApiArn(): string {
+    return this.api.httpApi.arnForExecuteApi('*', '/connections*', '*');
+  }
+
+  /** Lets `grantee` call the admin routes (list, get, token, register, revoke) with SigV4: `execute-api:Invoke` on `adminApiArn`. */
+  grantAdmin(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.adminApiArn] });
+  }
+
+  /**
+   * Subscribes `target` to broker events: an EventBridge rule on the broker's bus matching
+   * the broker's `source` and, with `types`, only those `detail-type`s — e.g. a queue or a
+   * Lambda that e-mails the customer the install link on `connection.reauth_required`.
+   * Details carry `connection_id`, `provider`, `tenant`, never a token (docs/deploy.md §8).
+   */
+  onConnectionEvent(id: string, target: events.IRuleTarget, options: ConnectionEventOptions = {}): events.Rule {
+    const types = options.types ? [...new Set(options.types)] : undefined;
+    if (types?.length === 0) throw new Error('onConnectionEvent: `types` is empty; omit it to receive every connection event');
+    return new events.Rule(this, id, {
+      eventBus: this.eventBus,
+      ruleName: options.ruleName,
+      description: options.description ?? `oauth-token-broker events: ${types ? types.join(', ') : 'all connection.* types'}`,
+      eventPattern: { source: [EVENT_SOURCE], ...(types ? { detailType: types } : {}) },
+      targets: [target],
+    });
   }
 
   /** The environment variables a getToken caller needs, per access mode. */

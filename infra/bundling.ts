@@ -1,10 +1,11 @@
 /**
- * The one definition of how a handler is bundled, shared by the stack's
- * `NodejsFunction`s and by `bench/bundles.ts`, so the figures the bench prints
- * are the figures of what gets deployed. No aws-cdk-lib import here: the bench
- * loads this without paying for the CDK.
+ * The one definition of how a handler is bundled, shared by the package build
+ * (scripts/build.ts, which writes the bundles the construct deploys), by
+ * `nodejsBundlingOptions()` for an app's own in-process getToken Lambda, and by
+ * `bench/bundles.ts`, so the figures the bench prints are the figures of what gets
+ * deployed. Plain data: no aws-cdk-lib (the bench loads this without paying for the
+ * CDK) and no esbuild (the construct ships in the package, esbuild does not).
  */
-import type { BuildOptions } from 'esbuild';
 
 /** Node major of the Lambda runtime (`nodejs24.x`, the newest aws-cdk-lib 2.276 knows; cdk-nag L1 wants the newest). */
 export const LAMBDA_NODE_MAJOR = 24;
@@ -46,24 +47,15 @@ export const HANDLER_BUNDLING = {
  */
 export const HANDLER_NODE_OPTIONS = '--enable-source-maps';
 
-/** esbuild options equivalent to the command line `NodejsFunction` builds from `HANDLER_BUNDLING`. */
-export function handlerBuildOptions(entry: string, outfile: string): BuildOptions {
-  return {
-    entryPoints: [entry],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    target: HANDLER_BUNDLING.target,
-    format: HANDLER_BUNDLING.format,
-    minify: HANDLER_BUNDLING.minify,
-    sourcemap: HANDLER_BUNDLING.sourceMap,
-    sourcesContent: HANDLER_BUNDLING.sourcesContent,
-    mainFields: [...HANDLER_BUNDLING.mainFields],
-    external: [...HANDLER_BUNDLING.externalModules],
-    banner: { js: HANDLER_BUNDLING.banner },
-    logLevel: 'warning',
-  };
-}
+/**
+ * Where the package build (scripts/build.ts) writes each handler's bundle, relative to the
+ * package root: `dist/handlers/<name>/index.mjs` and its map. The construct deploys these
+ * prebuilt bundles, in this repository and from the installed package alike.
+ */
+export const HANDLER_BUNDLE_DIR = 'dist/handlers';
+
+/** The package name; the construct finds its own package root (and so the bundles) by it. */
+export const PACKAGE_NAME = 'oauth-token-broker';
 
 /** The five Lambda handlers, by the name the stack and the bench give them; paths relative to the repo root. */
 export const HANDLER_ENTRIES = {

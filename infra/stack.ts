@@ -2,7 +2,9 @@
  * The deployable stack: one `OAuthTokenBroker` and the outputs a user needs after
  * `npx cdk deploy` — the API URL, each installable provider's install link (for the
  * marketplace) and callback URL (for the provider's developer portal), the secrets to
- * fill, and the get-token function name.
+ * fill — and what other stacks and IAM policies reference: the get-token function's name
+ * and ARN, the admin routes' execute-api ARN, the table and the key. Those are exported
+ * under `<stack name>-<output id>`, so two broker stacks in one account never clash.
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -33,7 +35,11 @@ export class OAuthTokenBrokerStack extends Stack {
     });
     this.broker = broker;
 
-    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the broker API', value: broker.api.publicUrl });
+    // Referenced from other stacks (Fn.importValue) and IAM policies: exported, named after this stack.
+    const shared = (id: string, description: string, value: string) =>
+      new CfnOutput(this, id, { description, value, exportName: `${this.stackName}-${id}` });
+
+    shared('ApiUrl', 'Base URL of the broker API (install and callback links start with it)', broker.api.publicUrl);
     if (broker.api.domainName) {
       new CfnOutput(this, 'CustomDomainTarget', {
         description: 'Point a CNAME (or alias A/AAAA record) for the custom domain at this name',
@@ -57,13 +63,23 @@ export class OAuthTokenBrokerStack extends Stack {
         value: secret.secretName,
       });
     }
-    new CfnOutput(this, 'GetTokenFunctionName', {
-      description: 'Invoke with {"connection_id": "...", "force_refresh"?: true} to get a token',
-      value: broker.getTokenFunction.functionName,
+    shared(
+      'GetTokenFunctionName',
+      'Invoke with {"connection_id": "...", "force_refresh"?: true} to get a token (invokeGetToken from oauth-token-broker)',
+      broker.getTokenFunction.functionName,
+    );
+    shared('GetTokenFunctionArn', 'Grant lambda:InvokeFunction on this ARN to a caller of the get-token function', broker.getTokenFunction.functionArn);
+    shared(
+      'AdminApiArn',
+      'execute-api ARN of every admin route (/connections...): grant execute-api:Invoke on it to operators',
+      broker.adminApiArn,
+    );
+    shared('TableName', 'DynamoDB table holding connections and install states', broker.table.table.tableName);
+    shared('TokenKeyArn', 'KMS key sealing stored tokens (usable only with the {connection_id, provider} encryption context)', broker.tokenKey.key.keyArn);
+    new CfnOutput(this, 'RefreshDeadLetterQueueUrl', {
+      description: 'Failed refresh sweeps land here; purge it after fixing the cause to clear DeadLetterAlarm',
+      value: broker.schedule.deadLetterQueue.queueUrl,
     });
-    new CfnOutput(this, 'TableName', { value: broker.table.table.tableName });
-    new CfnOutput(this, 'TokenKeyArn', { value: broker.tokenKey.key.keyArn });
-    new CfnOutput(this, 'RefreshDeadLetterQueueUrl', { value: broker.schedule.deadLetterQueue.queueUrl });
   }
 }
 

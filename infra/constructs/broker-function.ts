@@ -1,18 +1,26 @@
 /**
  * One broker Lambda with the defaults every handler shares: the current Node runtime on
- * ARM, ESM bundle with source maps (options from infra/bundling.ts, shared with the
- * bench), active tracing, its own log group with retention, and its own role that
- * starts empty except for writing to that log group — no AWS managed policy.
+ * ARM, the prebuilt ESM bundle with its source map, active tracing, its own log group with
+ * retention, and its own role that starts empty except for writing to that log group — no
+ * AWS managed policy.
+ *
+ * The code is the bundle `npm run build` wrote to dist/handlers/<name>/ (esbuild, options
+ * from infra/bundling.ts, shared with the bench), never a bundle made at synth. One path
+ * for this repository and for an app that installed the package: the package ships those
+ * bundles, so a consumer needs neither our TypeScript sources nor esbuild, and the code it
+ * deploys is byte for byte the code the package's tests ran. Here, cdk.json's app and the
+ * tests' global setup run the handler build first, so a synth never deploys stale code.
  */
-import { resolve } from 'node:path';
+import { copyFileSync, cpSync, existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { DockerImage, type Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HANDLER_BUNDLING, HANDLER_ENTRIES, HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, type HandlerName } from '../bundling';
+import { HANDLER_BUNDLE_DIR, HANDLER_BUNDLING, HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, PACKAGE_NAME, type HandlerName } from '../bundling';
 
 /** `nodejs24.x`; kept next to the esbuild target so the two cannot disagree. */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -20,9 +28,36 @@ if (LAMBDA_RUNTIME.name !== `nodejs${LAMBDA_NODE_MAJOR}.x`) {
   throw new Error(`LAMBDA_RUNTIME ${LAMBDA_RUNTIME.name} does not match LAMBDA_NODE_MAJOR ${LAMBDA_NODE_MAJOR}`);
 }
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * The root of the oauth-token-broker package this module was loaded from: the repository
+ * checkout (infra/constructs/), or node_modules/oauth-token-broker when the construct runs
+ * from the built package (dist/). Found by walking up to our own package.json, so the
+ * same code works from the sources, the ESM build and the CommonJS build.
+ */
+export function packageRoot(from: string = fileURLToPath(import.meta.url)): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === PACKAGE_NAME) return dir;
+    if (dirname(dir) === dir) throw new Error(`${PACKAGE_NAME}: cannot find the package root above ${from}`);
+  }
+}
 
-/** `NodejsFunction` bundling built from the shared settings. */
+/** The directory holding `handler`'s prebuilt bundle; throws, saying how to build it, when it is missing. */
+export function handlerBundleDir(handler: HandlerName, root: string = packageRoot()): string {
+  const dir = join(root, HANDLER_BUNDLE_DIR, handler);
+  if (!existsSync(join(dir, HANDLER_BUNDLING.outFileName))) {
+    throw new Error(
+      `${PACKAGE_NAME}: the Lambda bundle for "${handler}" is missing (${join(dir, HANDLER_BUNDLING.outFileName)}). ` +
+        'In a checkout of the repository run `npm run build` (or `npm run build:handlers`) first; the published package ships these bundles.',
+    );
+  }
+  return dir;
+}
+
+/**
+ * `NodejsFunction` bundling built from the shared settings: for an app's own Lambda that
+ * runs `getToken` in-process, so it is bundled the way the broker's functions are.
+ */
 export function nodejsBundlingOptions(): nodejs.BundlingOptions {
   return {
     target: HANDLER_BUNDLING.target,
@@ -53,7 +88,7 @@ export interface BrokerFunctionProps {
 }
 
 export class BrokerFunction extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -73,11 +108,10 @@ export class BrokerFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: `${REPO_ROOT}${HANDLER_ENTRIES[props.handler]}`,
-      handler: 'handler',
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+    // Same construct id as the NodejsFunction it replaced: logical ids, and so deployed functions, are unchanged.
+    this.function = new lambda.Function(this, 'Function', {
+      code: bundleCode(handlerBundleDir(props.handler), props.extraFiles),
+      handler: 'index.handler', // the `handler` export of index.mjs (HANDLER_BUNDLING.outFileName)
       description: props.description,
       runtime: LAMBDA_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
@@ -87,9 +121,8 @@ export class BrokerFunction extends Construct {
       logGroup: this.logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
-      // aws-cdk-lib no longer adds this for `sourceMap: true`; without it stack traces point into the minified bundle.
+      // Without it stack traces point into the minified bundle instead of lib/ and functions/.
       environment: { NODE_OPTIONS: HANDLER_NODE_OPTIONS, ...props.environment },
-      bundling: { ...nodejsBundlingOptions(), commandHooks: copyFilesHook(props.extraFiles) },
     });
 
     // Scoped to this role; test/infra asserts the only "*" resource in any broker role is X-Ray's.
@@ -110,17 +143,25 @@ export class BrokerFunction extends Construct {
   }
 }
 
-/** `NodejsFunction` hook copying `files` (bundle name -> local path) into the bundle directory. */
-function copyFilesHook(files: Record<string, string> | undefined): nodejs.ICommandHooks | undefined {
-  if (!files || Object.keys(files).length === 0) return undefined;
-  return {
-    beforeBundling: () => [],
-    beforeInstall: () => [],
-    afterBundling: (_inputDir: string, outputDir: string) =>
-      Object.entries(files).map(([name, source]) => `cp ${shellQuote(resolve(source))} ${shellQuote(`${outputDir}/${name}`)}`),
-  };
-}
-
-function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
+/**
+ * The prebuilt bundle directory as the function's asset. With `extraFiles` (the operator
+ * catalogue), the asset is a copy of that directory plus those files, made by CDK's local
+ * bundling step: it runs at synth in this process (no Docker), honours
+ * `aws:cdk:bundling-stacks`, and the asset hash then covers the copied files too.
+ */
+function bundleCode(dir: string, files: Record<string, string> | undefined): lambda.AssetCode {
+  if (!files || Object.keys(files).length === 0) return lambda.Code.fromAsset(dir);
+  return lambda.Code.fromAsset(dir, {
+    bundling: {
+      // Required by the type, never run: `local` always succeeds (NodejsFunction does the same).
+      image: DockerImage.fromRegistry('dummy'),
+      local: {
+        tryBundle(outputDir: string): boolean {
+          cpSync(dir, outputDir, { recursive: true });
+          for (const [name, source] of Object.entries(files)) copyFileSync(resolve(source), join(outputDir, name));
+          return true;
+        },
+      },
+    },
+  });
 }

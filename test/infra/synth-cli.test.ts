@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ESM_REQUIRE_BANNER, HANDLER_BUNDLING, HANDLER_ENTRIES, handlerBuildOptions } from '../../infra/bundling';
+import { ESM_REQUIRE_BANNER, HANDLER_BUNDLING, HANDLER_ENTRIES } from '../../infra/bundling';
+import { handlerBuildOptions } from '../../scripts/build';
 import { REPO_ROOT } from './support';
 
 const run = promisify(execFile);

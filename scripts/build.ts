@@ -1,0 +1,122 @@
+/**
+ * The package build. Two outputs, two tools, each where it is strongest:
+ *
+ * - the Lambda bundles the construct deploys, `dist/handlers/<name>/index.mjs` (+ map):
+ *   esbuild with the options in infra/bundling.ts, the same the bench measures, so the
+ *   deployed code is the measured code;
+ * - the library entry points (`PACKAGE_ENTRIES`), ESM and CommonJS, with their types
+ *   bundled into one `.d.mts` / `.d.cts` per entry: tsdown (Rolldown + rolldown-plugin-dts).
+ *   Dependencies and peer dependencies stay imports; `onlyBundle: []` fails the build if
+ *   anything else from node_modules would be copied in (a dev dependency the shipped code
+ *   imports must become a dependency instead).
+ *
+ *   npx tsx scripts/build.ts            everything (`npm run build`; `npm pack` runs it)
+ *   npx tsx scripts/build.ts handlers   the Lambda bundles only (cdk.json's app, the tests' global setup)
+ */
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { HANDLER_BUNDLE_DIR, HANDLER_BUNDLING, HANDLER_ENTRIES, type HandlerName } from '../infra/bundling';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+/**
+ * The package's entry points: output name in dist/ -> source. package.json `exports` names
+ * each as `./dist/<name>.{mjs,cjs}` with `./dist/<name>.d.{mts,cts}` (test/package checks
+ * the two agree). The admin client and the CLI will be one line each here.
+ */
+export const PACKAGE_ENTRIES = {
+  /** `oauth-token-broker`: getToken, invokeGetToken, BrokerError, the public types. */
+  index: 'lib/index.ts',
+  /** `oauth-token-broker/cdk`: the construct, its grants, the stack. */
+  cdk: 'infra/index.ts',
+} as const;
+
+/**
+ * esbuild options for one handler from `HANDLER_BUNDLING` (the same settings
+ * `nodejsBundlingOptions()` hands `NodejsFunction`). The bench and the synth test build
+ * with these too, so a bundle they measure or compare is a bundle this build ships.
+ */
+export function handlerBuildOptions(entry: string, outfile: string): esbuild.BuildOptions {
+  return {
+    entryPoints: [entry],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: HANDLER_BUNDLING.target,
+    format: HANDLER_BUNDLING.format,
+    minify: HANDLER_BUNDLING.minify,
+    sourcemap: HANDLER_BUNDLING.sourceMap,
+    sourcesContent: HANDLER_BUNDLING.sourcesContent,
+    mainFields: [...HANDLER_BUNDLING.mainFields],
+    external: [...HANDLER_BUNDLING.externalModules],
+    banner: { js: HANDLER_BUNDLING.banner },
+    logLevel: 'warning',
+  };
+}
+
+/**
+ * Bundles each handler with the shared options and writes it atomically (temp file, then
+ * rename): a test synthesizing from these files while another run rebuilds them reads a
+ * whole old file or a whole new one, never a half-written one. Returns the directories.
+ */
+export async function buildHandlers(root: string = ROOT): Promise<Record<HandlerName, string>> {
+  const dirs = {} as Record<HandlerName, string>;
+  await Promise.all(
+    (Object.entries(HANDLER_ENTRIES) as Array<[HandlerName, string]>).map(async ([name, entry]) => {
+      const dir = join(root, HANDLER_BUNDLE_DIR, name);
+      const result = await esbuild.build({
+        ...handlerBuildOptions(join(root, entry), join(dir, HANDLER_BUNDLING.outFileName)),
+        absWorkingDir: root,
+        write: false,
+      });
+      mkdirSync(dir, { recursive: true });
+      for (const file of result.outputFiles) {
+        const temporary = `${file.path}.${process.pid}.tmp`;
+        writeFileSync(temporary, file.contents);
+        renameSync(temporary, file.path);
+      }
+      dirs[name] = dir;
+    }),
+  );
+  return dirs;
+}
+
+/** The library entry points in dist/: `<name>.mjs`, `<name>.cjs`, `<name>.d.mts`, `<name>.d.cts`, and shared chunks. */
+export async function buildLibrary(root: string = ROOT): Promise<void> {
+  // Loaded here, not at the top: the bench and the tests import this module for the handler build alone.
+  const { build: tsdown } = await import('tsdown');
+  await tsdown({
+    config: false,
+    cwd: root,
+    entry: { ...PACKAGE_ENTRIES },
+    format: ['esm', 'cjs'],
+    platform: 'node',
+    target: 'node20',
+    outDir: 'dist',
+    // Only our own outputs: dist/handlers belongs to buildHandlers (and may be in use by a synth).
+    clean: ['dist/*.mjs', 'dist/*.cjs', 'dist/*.d.mts', 'dist/*.d.cts'],
+    // .mjs/.cjs whatever package.json "type" says, so each file's module system is explicit.
+    fixedExtension: true,
+    // `import.meta.url` in the CommonJS build (the construct finds its bundles from it).
+    shims: true,
+    // Not `cjsReexport`: its `export type *` stub turns every value export (getToken, the construct) into a type for CommonJS consumers.
+    dts: true,
+    sourcemap: false,
+    deps: { onlyBundle: [] },
+    // Type generation loads aws-cdk-lib's declarations and is slow by nature; the timing warning only adds noise.
+    checks: { pluginTimings: false },
+    logLevel: 'warn',
+  });
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const what = process.argv[2] ?? 'all';
+  if (!['all', 'handlers'].includes(what)) throw new Error(`usage: tsx scripts/build.ts [all|handlers] (got "${what}")`);
+  const started = performance.now();
+  const dirs = await buildHandlers();
+  if (what === 'all') await buildLibrary();
+  const handlers = Object.values(dirs).map((d) => relative(ROOT, dirname(d)))[0];
+  console.error(`built ${what === 'all' ? 'dist/ (library + handlers)' : handlers} in ${Math.round(performance.now() - started)} ms`);
+}
