@@ -15,6 +15,20 @@ export const ERROR_STATUS = {
   scope_not_allowed: 400,
   /** The provider sent the user back with `?error=` (denied consent etc.). */
   authorization_denied: 400,
+  /** A connection named a secret that is not its provider's (`secret_name` / `allowed_secret_names`). */
+  secret_not_allowed: 400,
+  /** The callback's RFC 9207 `iss` names another authorization server (mix-up), or is missing where required. */
+  issuer_mismatch: 400,
+  /** The provider's id_token failed validation (signature, iss, aud, exp, nonce) or is missing where required. */
+  id_token_invalid: 400,
+  /** A signed install link whose signature or content does not verify. */
+  install_link_invalid: 400,
+  /** A signed install link past its expiry. */
+  install_link_expired: 400,
+  /** A signed install link that already created or re-authorized a connection. */
+  install_link_used: 409,
+  /** The grant belongs to another provider account than the connection it was meant to re-authorize. */
+  tenant_conflict: 409,
   /** Admin route without a valid bearer key / IAM identity. */
   unauthorized: 401,
   unknown_provider: 404,

@@ -7,7 +7,7 @@ import { clientCredentialsGrant } from '../oauth/token-endpoint';
 import { validateConnectionConfig } from '../providers/connection-config';
 import { pageLimit, type Page } from '../ports';
 import type { Provider } from '../providers/schema';
-import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
+import { assertSecretAllowed, credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
 import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionSummary } from '../model';
 import { revokeAtProvider } from './provider-revocation';
@@ -98,6 +98,7 @@ async function resolveCredentials(
     throw new BrokerError('invalid_request', 'credentials must be {"client_id","client_secret"} or {"secret_name"}');
   }
   if (typeof input.secret_name === 'string' && input.secret_name.length > 0) {
+    assertSecretAllowed(provider, input.secret_name); // before any read of the secret or call to the provider
     try {
       return { credentials: await credentialsFor(ctx, provider, { credentialsSecretName: input.secret_name }), credentialsSecretName: input.secret_name };
     } catch (err) {

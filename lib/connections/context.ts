@@ -111,5 +111,23 @@ export async function credentialsFor(
   record?: Pick<ConnectionRecord, 'credentialsSecretName'>,
   payload?: SealedPayload,
 ): Promise<ClientCredentials> {
-  return payload?.clientCredentials ?? ctx.secrets.getClientCredentials(record?.credentialsSecretName ?? provider.secret_name);
+  if (payload?.clientCredentials) return payload.clientCredentials;
+  const secretName = record?.credentialsSecretName ?? provider.secret_name;
+  // Checked again at use: a record written before the rule (or by hand) must not send another app's secret.
+  assertSecretAllowed(provider, secretName);
+  return ctx.secrets.getClientCredentials(secretName);
+}
+
+/**
+ * A connection may use its provider app's own secret, or one the catalogue lists in
+ * `allowed_secret_names`: never another provider's, which would post that app's client secret
+ * to this provider's token endpoint.
+ */
+export function assertSecretAllowed(provider: Provider, secretName: string): void {
+  if (secretName === provider.secret_name || provider.allowed_secret_names.includes(secretName)) return;
+  throw new BrokerError(
+    'secret_not_allowed',
+    `Secret ${JSON.stringify(secretName.slice(0, 100))} does not belong to provider "${provider.key}": use "${provider.secret_name}" or a name in the entry's allowed_secret_names`,
+    { details: { field: 'credentials.secret_name' } },
+  );
 }

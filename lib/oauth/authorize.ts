@@ -50,7 +50,7 @@ export function buildAuthorizationUrl(provider: Provider, p: AuthorizationUrlPar
     throw new BrokerError('configuration_error', `Provider ${provider.key} has no authorization_url (auth_mode ${provider.auth_mode})`);
   }
   // The URL's own query (HubSpot account-pinned URLs, white labels) is kept; ours is added to it.
-  const url = providerUrl(provider.authorization_url, { connectionConfig: p.connectionConfig }, provider.key, 'authorization_url');
+  const url = providerUrl(provider.authorization_url, { connectionConfig: p.connectionConfig }, provider, 'authorization_url');
   const query = url.searchParams;
 
   query.set('response_type', 'code');

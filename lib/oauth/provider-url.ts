@@ -1,13 +1,19 @@
 /**
  * Internal to `lib/oauth`: turns a catalogue URL template into a `URL` to call.
  * Filling the placeholders (and refusing values that would reshape the URL) is
- * `expandTemplate`'s job; this only adds the check that the result is an http(s) URL.
+ * `expandTemplate`'s job; this adds the check that values in the scheme or host are allowed
+ * there (again at use: a record stored before the rule, or edited, must not redirect a
+ * secret) and that the result is an http(s) URL.
  */
 import { BrokerError } from '../errors';
+import { assertHostValues } from '../providers/connection-config';
+import type { Provider } from '../providers/schema';
 import { expandTemplate, type TemplateValues } from '../providers/template';
 
-/** Expands `template` for `providerKey`; `field` names the catalogue field in errors. */
-export function providerUrl(template: string, values: TemplateValues, providerKey: string, field: string): URL {
+/** Expands `template` for `provider`; `field` names the catalogue field in errors. */
+export function providerUrl(template: string, values: TemplateValues, provider: Pick<Provider, 'key' | 'connection_config'>, field: string): URL {
+  const providerKey = provider.key;
+  assertHostValues(provider, field, template, values.connectionConfig);
   const expanded = expandTemplate(template, values, providerKey);
   let url: URL;
   try {

@@ -194,8 +194,8 @@ export function buildTokenRequest(
   const isRefresh = grant.grant_type === 'refresh_token';
   const url =
     isRefresh && provider.refresh_url !== undefined
-      ? providerUrl(provider.refresh_url, { connectionConfig }, provider.key, 'refresh_url')
-      : providerUrl(provider.token_url, { connectionConfig }, provider.key, 'token_url');
+      ? providerUrl(provider.refresh_url, { connectionConfig }, provider, 'refresh_url')
+      : providerUrl(provider.token_url, { connectionConfig }, provider, 'token_url');
 
   // Grant-defining parameters first; catalogue extras never override them.
   const params = new Map<string, string>();
@@ -271,7 +271,7 @@ export function buildRevocationRequest(
   const secretValues = [credentials.client_secret, tokens.access_token, ...(tokens.refresh_token ? [tokens.refresh_token] : [])];
   const inPath = revocation.token_in === 'path';
   // `${token}` is only filled when the catalogue says the token goes in the path.
-  const url = providerUrl(revocation.url, { connectionConfig, token: inPath ? token : undefined }, provider.key, 'revocation.url');
+  const url = providerUrl(revocation.url, { connectionConfig, token: inPath ? token : undefined }, provider, 'revocation.url');
 
   const params = new URLSearchParams();
   if (!inPath) {

@@ -51,6 +51,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
+    "allowed_secret_names": [],
     "connection_config": {},
     "revocation": {
       "url": "https://api.hubapi.com/oauth/v1/refresh-tokens/${token}",
@@ -121,6 +122,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       401
     ],
     "allow_stateless_callback": true,
+    "allowed_secret_names": [],
     "connection_config": {},
     "key": "highlevel",
     "secret_name": "highlevel"
@@ -184,6 +186,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       401
     ],
     "allow_stateless_callback": true,
+    "allowed_secret_names": [],
     "connection_config": {},
     "key": "leadconnector",
     "secret_name": "leadconnector"
@@ -229,6 +232,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
+    "allowed_secret_names": [],
     "connection_config": {},
     "revocation": {
       "url": "https://api.rd.services/auth/revoke",
@@ -281,6 +285,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
+    "allowed_secret_names": [],
     "connection_config": {},
     "key": "fracttal",
     "secret_name": "fracttal"
@@ -326,6 +331,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
+    "allowed_secret_names": [],
     "connection_config": {},
     "key": "fracttal-cc",
     "secret_name": "fracttal-cc"
@@ -372,6 +378,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       401
     ],
     "allow_stateless_callback": false,
+    "allowed_secret_names": [],
     "connection_config": {
       "identity_url": {
         "type": "string",
@@ -429,6 +436,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
+    "allowed_secret_names": [],
     "connection_config": {},
     "revocation": {
       "url": "http://127.0.0.1:3001/token/revocation",
@@ -483,6 +491,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
     "secret_name": "sandbox",
+    "allowed_secret_names": [],
     "connection_config": {},
     "key": "sandbox-cc"
   }

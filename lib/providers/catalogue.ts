@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { BrokerError } from '../errors';
 import { BUILTIN_CATALOGUE } from './catalogue.generated';
 import { logger } from '../logger';
+import { issuerTemplateClaims } from './issuer';
 import { findProvider } from './lookup';
 import { adaptEntry, translateLayerEntry } from './nango';
 import { providerSchema, type Catalogue, type Provider, type ProviderDefinition, type ProviderInput, type SkippedProvider } from './schema';
@@ -407,9 +408,23 @@ function crossFieldProblems(definition: ProviderDefinition): Array<[field: strin
     }
   }
 
+  problems.push(...oidcProblems(definition));
+
   const metadata = new Set(definition.token_response_metadata);
   for (const [index, field] of definition.tenant_fields.entries()) {
     if (!metadata.has(field)) problems.push([`tenant_fields.${index}`, `"${field}" must also be listed in token_response_metadata`]);
+  }
+  return problems;
+}
+
+/** The issuer block: a templated issuer cannot be discovered (whose configuration?), so it names its keys. */
+function oidcProblems(definition: ProviderDefinition): Array<[string, string]> {
+  const oidc = definition.oidc;
+  if (oidc === undefined) return [];
+  const problems: Array<[string, string]> = [];
+  if (definition.auth_mode !== 'OAUTH2') problems.push(['oidc', 'only applies to auth_mode OAUTH2 (there is no callback or id_token otherwise)']);
+  if (issuerTemplateClaims(oidc.issuer).length > 0 && oidc.jwks_uri === undefined) {
+    problems.push(['oidc.jwks_uri', 'is required when oidc.issuer is a template ({claim}): there is no single discovery document']);
   }
   return problems;
 }

@@ -5,6 +5,7 @@
 import { BrokerError } from '../errors';
 import { isPlainObject } from '../plain-object';
 import type { Provider } from './schema';
+import { DNS_LABEL, hostPlaceholders, urlTemplates, type UrlPosition } from './url-positions';
 
 /** What a `format` (Nango's connection_config property) accepts. Deliberately narrow: these values land in URLs. */
 const FORMATS: Readonly<Record<string, { test: (value: string) => boolean; hint: string }>> = {
@@ -21,7 +22,8 @@ const FORMATS: Readonly<Record<string, { test: (value: string) => boolean; hint:
 /**
  * Checks a connection's `connection_config` against the provider's declared parameters:
  * required ones present (a `default_value` fills a missing one), values strings matching their
- * `pattern` in full, their `enum` and their `format`, no unknown keys.
+ * `pattern` in full, their `enum` and their `format`, no unknown keys, and values that land in
+ * the scheme or host of a URL allowed there (`hostValueProblems`).
  */
 export function validateConnectionConfig(provider: Provider, config: unknown): Record<string, string> {
   const given = config ?? {};
@@ -66,12 +68,62 @@ export function validateConnectionConfig(provider: Provider, config: unknown): R
     }
     valid[name] = value;
   }
+  if (problems.length === 0) problems.push(...hostValueProblems(provider, valid, urlTemplates(provider)));
 
   const first = problems[0];
   if (first !== undefined) {
     throw new BrokerError('invalid_request', problems.map((p) => p.message).join('; '), { details: { field: first.field } });
   }
   return valid;
+}
+
+type HostRuleProvider = Pick<Provider, 'key' | 'connection_config'>;
+
+/**
+ * Values that would decide where a request goes (url-positions.ts): each must match its
+ * entry's `pattern` (or `enum`), or, without one, be a single DNS label in a host position. A value that
+ * starts a URL (or sits in its scheme) with no entry pattern is refused whatever it is, with a
+ * message for the operator: the entry still loads, and cannot send the secret anywhere.
+ */
+export function hostValueProblems(
+  provider: HostRuleProvider,
+  config: Readonly<Record<string, string>>,
+  templates: ReadonlyArray<[field: string, template: string]>,
+): Array<{ field: string; message: string }> {
+  const problems = new Map<string, string>();
+  for (const [urlField, template] of templates) {
+    for (const { key, position } of hostPlaceholders(template)) {
+      const value = Object.hasOwn(config, key) ? config[key] : undefined;
+      const field = `connection_config.${key}`;
+      if (value === undefined || problems.has(field)) continue;
+      const message = hostValueProblem(provider, key, position, value, urlField);
+      if (message !== undefined) problems.set(field, message);
+    }
+  }
+  return [...problems].map(([field, message]) => ({ field, message }));
+}
+
+/** Throws `invalid_request` when a value of `template` is not allowed where it lands (the check at use). */
+export function assertHostValues(provider: HostRuleProvider, field: string, template: string, config: Readonly<Record<string, string>> | undefined): void {
+  const first = hostValueProblems(provider, config ?? {}, [[field, template]])[0];
+  if (first !== undefined) throw new BrokerError('invalid_request', first.message, { details: { field: first.field } });
+}
+
+function hostValueProblem(provider: HostRuleProvider, key: string, position: UrlPosition, value: string, urlField: string): string | undefined {
+  const field = `connection_config.${key}`;
+  const definition = Object.hasOwn(provider.connection_config, key) ? provider.connection_config[key] : undefined;
+  // An `enum` is a list of values the entry's author chose: as good as a pattern. A `format` (hostname, uri) is not: it allows any host.
+  if (definition?.enum !== undefined) {
+    return definition.enum.includes(value) ? undefined : `${field} must be one of ${definition.enum.join(', ')} (provider "${provider.key}"; it decides where ${urlField} goes)`;
+  }
+  const pattern = definition?.pattern;
+  if (pattern !== undefined) {
+    return fullMatch(pattern).test(value) ? undefined : `${field} has the wrong format for provider "${provider.key}" (it decides where ${urlField} goes)`;
+  }
+  if (position === 'host') {
+    return DNS_LABEL.test(value) ? undefined : `${field} must be a single DNS label (a-z, 0-9, "-") for provider "${provider.key}": it is part of the host of ${urlField}`;
+  }
+  return `${field} starts ${urlField} of provider "${provider.key}", and the catalogue entry has no pattern for it, so no value is accepted: add connection_config.${key}.pattern to the entry (the host the client secret may go to)`;
 }
 
 /** A `connection_config` pattern must match the whole value: an unanchored `https://` would accept `evil?https://`. */

@@ -37,6 +37,28 @@ export const revocationSchema = z.strictObject({
   send_token_type_hint: z.boolean().default(true),
 });
 
+/**
+ * Who the authorization server is, and how to check what it says (RFC 9207 `iss` on the
+ * callback; OpenID Connect's `id_token`). Checked in lib/oauth/issuer.ts and lib/oauth/id-token.ts.
+ */
+export const oidcSchema = z.strictObject({
+  /**
+   * The issuer identifier, compared exactly. `{name}` stands for the id_token's own claim
+   * `name` (Microsoft's multi-tenant issuer `https://login.microsoftonline.com/{tid}/v2.0`).
+   */
+  issuer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+  /** The signing keys; absent = read `jwks_uri` from `${issuer}/.well-known/openid-configuration`. */
+  jwks_uri: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+  /** The id_token claim naming the provider-side account (`sub`, `tid`, `realmid`): the connection's tenant when the token response names none. */
+  tenant_claim: z.string().optional(),
+  /** Send a `nonce` (derived from the state, never stored) and require it back in the id_token. */
+  nonce: z.boolean().default(true),
+  /** `required`: a token response without an id_token is refused; `optional`: validated when present. */
+  id_token: z.enum(['required', 'optional']).default('required'),
+  /** RFC 9207: `required` refuses a callback without `iss`; `optional` checks it when present. */
+  authorization_response_iss: z.enum(['required', 'optional']).default('optional'),
+});
+
 export const connectionConfigFieldSchema = z.strictObject({
   type: z.literal('string').default('string'),
   title: z.string().optional(),
@@ -125,6 +147,10 @@ export const providerSchema = z.strictObject({
   allow_stateless_callback: z.boolean().default(false),
   /** Name of the secret holding `{"client_id","client_secret"}`; defaults to the provider key. */
   secret_name: z.string().optional(),
+  /** Other secrets a connection of this provider may name (`credentials.secret_name` on PUT /connections/{id}); its own `secret_name` always may. */
+  allowed_secret_names: z.array(z.string().min(1)).default([]),
+  /** Issuer checks (RFC 9207 `iss`, OpenID Connect `id_token`); absent = the provider makes no such claims. */
+  oidc: oidcSchema.optional(),
   /** Parameters each connection supplies (Nango `connection_config`). */
   connection_config: z.record(z.string(), connectionConfigFieldSchema).default({}),
   revocation: revocationSchema.optional(),
@@ -133,6 +159,7 @@ export const providerSchema = z.strictObject({
 export type ProviderInput = z.input<typeof providerSchema>;
 export type ProviderDefinition = z.output<typeof providerSchema>;
 export type RevocationDefinition = z.output<typeof revocationSchema>;
+export type OidcDefinition = z.output<typeof oidcSchema>;
 
 /** A catalogue entry after loading: the definition plus its key and resolved secret name. */
 export interface Provider extends ProviderDefinition {

@@ -26,10 +26,14 @@ export interface TemplateValues {
 }
 
 /** One `${...}` in a template, as the catalogue validator sees it. */
-export type TemplatePlaceholder =
+export type TemplatePlaceholder = (
   | { kind: 'connectionConfig'; key: string; atStart: boolean }
   | { kind: 'token'; atStart: boolean }
-  | { kind: 'unknown'; text: string; atStart: boolean };
+  | { kind: 'unknown'; text: string; atStart: boolean }
+) & {
+  /** Where the placeholder starts in the template (the url-positions rules read what surrounds it). */
+  index?: number;
+};
 
 const PLACEHOLDER = /\$\{([^}]*)\}/g;
 const CONNECTION_CONFIG_NAME = /^connectionConfig\.([A-Za-z0-9_-]+)$/;
@@ -40,7 +44,7 @@ const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 export function templatePlaceholders(template: string): TemplatePlaceholder[] {
   const found: TemplatePlaceholder[] = [];
   for (const match of template.matchAll(PLACEHOLDER)) {
-    found.push(classify(match[1] ?? '', match[0], match.index === 0));
+    found.push({ ...classify(match[1] ?? '', match[0], match.index === 0), index: match.index });
   }
   // `${` without a closing brace would otherwise pass through as literal text.
   if (template.replace(PLACEHOLDER, '').includes('${')) {

@@ -12,6 +12,7 @@ import type { ConnectionStore, SecretStore, TokenCipher } from '../../lib/ports'
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue, ProviderInput } from '../../lib/providers/schema';
 import { afterEach } from 'vitest';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import { useDynalite } from './dynamo';
 import { startFaultProvider, type FaultProvider, type FaultProviderOptions } from './fault-provider';
@@ -75,6 +76,10 @@ export interface FaultBrokerDeps {
   instanceId?: string;
   /** Field overrides for the fault catalogue's entries (e.g. a HighLevel-like tenant field). */
   catalogueExtra?: Record<string, Partial<ProviderInput>>;
+  /** A whole catalogue instead of the fault one. */
+  catalogue?: Catalogue;
+  /** Secrets by name; default `{ fault: FAULT_CLIENT }`. */
+  secrets?: Record<string, ClientCredentials>;
 }
 
 export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: MemoryEventSink; cipher: TokenCipher } {
@@ -84,9 +89,9 @@ export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: Me
     {
       store: deps.store,
       cipher,
-      secrets: new StaticSecrets({ fault: FAULT_CLIENT }),
+      secrets: new StaticSecrets(deps.secrets ?? { fault: FAULT_CLIENT }),
       events,
-      catalogue: faultCatalogue(deps.provider, deps.catalogueExtra),
+      catalogue: deps.catalogue ?? faultCatalogue(deps.provider, deps.catalogueExtra),
       clock: deps.clock,
       instanceId: deps.instanceId,
       random: () => 0.5,
@@ -117,7 +122,7 @@ export function useFaultWorkers(): (options?: FaultProviderOptions, catalogueExt
     const events = new MemoryEventSink();
     const a = faultBroker({ store: store(), provider, clock, events, instanceId: 'worker-a', catalogueExtra });
     const b = faultBroker({ store: store(), provider, clock, events, cipher: a.cipher, instanceId: 'worker-b', catalogueExtra });
-    return { clock, provider, events, a: a.broker, b: b.broker, cipher: a.cipher, store: store() };
+    return { clock, provider, events, a: a.broker, b: b.broker, cipher: a.cipher, store: store(), tableName, client: dynamo.client };
   };
 }
 
@@ -130,6 +135,9 @@ export interface FaultWorkers {
   cipher: TokenCipher;
   /** A third store on the same table, for assertions. */
   store: DynamoDbConnectionStore;
+  /** The table and a raw client, to look at items exactly as stored. */
+  tableName: string;
+  client: DynamoDBClient;
 }
 
 /** Installs a connection through the callback (the fault provider allows marketplace-initiated callbacks). */

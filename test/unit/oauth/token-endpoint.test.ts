@@ -264,7 +264,8 @@ describe('clientCredentialsGrant', () => {
     token_url: '${connectionConfig.identity_url}/oauth/token',
     token_request_method: 'GET',
     body_format: 'query',
-    connection_config: { identity_url: { title: 'Identity URL' } },
+    // The whole base URL comes from the connection, so the entry must say which hosts it may name.
+    connection_config: { identity_url: { title: 'Identity URL', pattern: 'http://127\\.0\\.0\\.1:\\d+/identity' } },
   });
 
   it('sends a Marketo-like GET with every parameter in the query and no body', async () => {

@@ -156,9 +156,9 @@ describe('expandValueTemplate', () => {
 describe('templatePlaceholders', () => {
   it('lists connection values, the token, and anything unknown or unterminated', () => {
     expect(templatePlaceholders('${connectionConfig.base}/x/${token}?a=${other}&b=${oops')).toEqual([
-      { kind: 'connectionConfig', key: 'base', atStart: true },
-      { kind: 'token', atStart: false },
-      { kind: 'unknown', text: '${other}', atStart: false },
+      { kind: 'connectionConfig', key: 'base', atStart: true, index: 0 },
+      { kind: 'token', atStart: false, index: 27 },
+      { kind: 'unknown', text: '${other}', atStart: false, index: 38 },
       { kind: 'unknown', text: '${ (unterminated)', atStart: false },
     ]);
   });
