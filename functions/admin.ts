@@ -1,15 +1,17 @@
 /**
  * The admin API (IAM-authorized on AWS, bearer admin key locally):
  * GET /connections, GET /connections/{id}, POST /connections/{id}/token,
- * PUT /connections/{id} (client-credentials connection), DELETE /connections/{id} (revoke).
+ * PUT /connections/{id} (client-credentials connection), DELETE /connections/{id} (revoke),
+ * POST /install-links (a signed install link for the app's customer).
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { Broker, BrokerSource } from '../lib/broker';
 import type { RegisterClientCredentialsInput } from '../lib/connections/admin';
+import type { InstallLinkRequest } from '../lib/connections/install-links';
 import { BrokerError } from '../lib/errors';
 import { brokerHttpErrors } from '../lib/http/middleware';
-import { json, type HttpResponse } from '../lib/http/responses';
+import { json, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import type { AdminRouteKey } from '../lib/http/routes';
 import { isPlainObject } from '../lib/plain-object';
 import { sharedBroker } from '../lib/runtime';
@@ -55,6 +57,8 @@ const operations = {
   },
   'PUT /connections/{id}': async (broker, id, event) => json(200, { connection: await broker.registerClientCredentials(id, parseBody(event) as unknown as RegisterClientCredentialsInput) }),
   'DELETE /connections/{id}': async (broker, id) => json(200, await broker.revoke(id)),
+  'POST /install-links': async (broker, _id, event) =>
+    json(201, await broker.createInstallLink(parseBody(event) as unknown as InstallLinkRequest, requestBaseUrl(event))),
 } satisfies Record<AdminRouteKey, Operation>;
 
 /** The admin routes' handler, serving the broker `getBroker` gives. */

@@ -1,4 +1,7 @@
-/** GET /oauth/{provider}/install — the install link: 302 to the provider's consent page. */
+/**
+ * GET /oauth/{provider}/install — the install link: 302 to the provider's consent page.
+ * `?link=` carries a signed link's choices; a public link takes only `return_to`.
+ */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { BrokerSource } from '../lib/broker';
@@ -15,6 +18,7 @@ export function createAuthorizeHandler(getBroker: BrokerSource) {
       const query = event.queryStringParameters ?? {};
       const authorizeUrl = await broker.startInstall({
         provider: event.pathParameters?.provider ?? '',
+        link: query.link,
         connectionId: query.connection_id,
         returnTo: query.return_to,
         requestBaseUrl: requestBaseUrl(event),

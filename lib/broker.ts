@@ -5,6 +5,8 @@
 import { describeConnection, listConnections, registerClientCredentials, revokeConnection, type RegisterClientCredentialsInput, type RevokeResult } from './connections/admin';
 import { createContext, type BrokerConfig, type BrokerContext, type BrokerDeps } from './connections/context';
 import { completeCallback, startInstall, type CallbackRequest, type InstallRequest, type InstallSuccess } from './connections/install';
+import { createInstallLink, type InstallLink, type InstallLinkRequest } from './connections/install-links';
+import { checkKeys } from './connections/key-check';
 import type { AccessToken, ConnectionSummary } from './model';
 import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep';
 import { TokenService } from './connections/token-service';
@@ -23,6 +25,20 @@ export class Broker {
   constructor(deps: BrokerDeps, config: Partial<BrokerConfig> = {}) {
     this.ctx = createContext(deps, config);
     this.tokens = new TokenService(this.ctx);
+  }
+
+  /**
+   * A signed install link bound to exactly these values (connection id, return_to,
+   * connection_config, scopes, tags), valid for 24 h unless `expires_in` says less; 400 for any
+   * bad value. `requestBaseUrl` is used when no `publicUrl` is configured.
+   */
+  createInstallLink(request: InstallLinkRequest, requestBaseUrl?: string): Promise<InstallLink> {
+    return createInstallLink(this.ctx, request, requestBaseUrl);
+  }
+
+  /** Refuses to start when the stored data was sealed with another token key (key-check.ts); `tokenKey` names it in the message. */
+  checkKeys(tokenKey?: string): Promise<void> {
+    return checkKeys(this.ctx, tokenKey);
   }
 
   /** The provider authorize URL for an install link (and the stored single-use state behind it). */

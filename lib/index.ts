@@ -9,8 +9,9 @@
  * Everything exported here is public API (semver); the package's `exports` map allows no
  * deeper import.
  */
+import { createInstallLink as mint, type InstallLink, type InstallLinkRequest } from './connections/install-links';
 import type { AccessToken } from './model';
-import { sharedBroker } from './runtime';
+import { installLinkMinter, sharedBroker } from './runtime';
 
 export { Broker } from './broker';
 export { BrokerError, isBrokerError, type BrokerErrorCode } from './errors';
@@ -18,7 +19,7 @@ export type { AccessToken, ConnectionSummary } from './model';
 /** What the broker publishes on EventBridge (`detail-type` = `type`); see `onConnectionEvent` in `oauth-token-broker/cdk`. */
 export type { BrokerEvent, BrokerEventType } from './ports';
 export { invokeGetToken, type GetTokenResponse } from './client';
-// Install links (`createInstallLink`) are exported here once the signed-link issue lands.
+export type { InstallLink, InstallLinkRequest } from './connections/install-links';
 
 /**
  * A valid access token for `connectionId`: from memory while fresh, refreshed
@@ -29,4 +30,15 @@ export { invokeGetToken, type GetTokenResponse } from './client';
 export async function getToken(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
   const broker = await sharedBroker();
   return broker.getToken(connectionId, options);
+}
+
+/**
+ * A signed install link for one of the app's customers, minted in-process (no call to the
+ * broker, no table write): `{ url, expires_at }`, where the URL carries exactly these values,
+ * signed. Needs the signing key (`OAuthTokenBroker.bindInstallLinks(fn)` grants it and sets
+ * `BROKER_SIGNING_KEY_SECRET_ARN` and `BROKER_PUBLIC_URL`). Throws `BrokerError` `invalid_request`,
+ * `return_to_not_allowed`, `unknown_provider` for a bad value: no link is made.
+ */
+export async function createInstallLink(request: InstallLinkRequest): Promise<InstallLink> {
+  return mint(await installLinkMinter(), request);
 }

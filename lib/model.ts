@@ -61,6 +61,8 @@ export interface ConnectionRecord {
   metadata?: Record<string, string>;
   /** Name of a Secrets Manager / secrets-file entry holding CC credentials, instead of sealing them. */
   credentialsSecretName?: string;
+  /** The app's labels, from the signed install link that created or last re-authorized the connection. */
+  tags?: Record<string, string>;
   createdAt: number;
   updatedAt: number;
   /** Epoch seconds after which the item is worthless; reads treat it as absent. */
@@ -91,21 +93,48 @@ export interface SealedPayload {
   clientCredentials?: ClientCredentials;
 }
 
-/** A pending authorize redirect, stored server-side for 10 minutes and consumed once. */
+/**
+ * A pending authorize redirect, stored server-side for 10 minutes and consumed once. It holds
+ * nothing secret: the PKCE verifier and the OIDC nonce are derived from the state with the
+ * signing key when needed (lib/connections/signing.ts), and the state itself is stored hashed.
+ */
 export interface InstallState {
   /** The `state` value sent to the provider (≥128 bits, base64url). */
   nonce: string;
   provider: string;
-  /** PKCE verifier; absent when the provider disables PKCE. Secret. */
-  codeVerifier?: string;
   returnTo?: string;
+  /** Only from a signed install link: the connection the app chose. */
   connectionId?: string;
   redirectUri: string;
   /** Scopes asked for (for the record). */
   scopes: string[];
+  /** From a signed install link: values the provider's URL templates need, validated. */
+  connectionConfig?: Record<string, string>;
+  /** From a signed install link: the app's labels for the connection. */
+  tags?: Record<string, string>;
+  /** The signed install link this install came from, used up by the callback that stores a connection. */
+  link?: InstallLinkUse;
   createdAt: number;
   /** Epoch ms; after this the state is treated as absent. */
   expiresAt: number;
+}
+
+/** Which signed install link an install came from, and until when its "used" mark must be kept. */
+export interface InstallLinkUse {
+  /** The link's random id (`jti`). */
+  id: string;
+  /** Epoch ms: the link's expiry plus the state lifetime (a state opened just before expiry can still call back). */
+  usedMarkUntil: number;
+}
+
+/**
+ * What is stored with the data to recognise the keys it was written with: a constant sealed by
+ * the token cipher (a wrong key cannot open it) and a fingerprint of the signing key.
+ */
+export interface KeyCheck {
+  tokenKeyCanary: string;
+  signingKeyFingerprint: string;
+  createdAt: number;
 }
 
 /** What `getToken` hands to the app's other code. */
@@ -135,6 +164,7 @@ export interface ConnectionSummary {
   last_error: (Omit<LastError, 'at'> & { at: string }) | null;
   metadata: Record<string, string>;
   connection_config: Record<string, string>;
+  tags: Record<string, string>;
   created_at: string;
   updated_at: string;
 }

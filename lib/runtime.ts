@@ -11,12 +11,15 @@ import { LocalTokenCipher } from './adapters/local-cipher';
 import { FileSecretStore } from './adapters/local-secrets';
 import { LogEventSink } from './adapters/log-sink';
 import { SecretsManagerSecretStore } from './adapters/secrets-manager';
+import { FileSigningKey, SecretsManagerSigningKey } from './adapters/signing-key';
 import { Broker } from './broker';
-import type { BrokerConfig, BrokerDeps } from './connections/context';
+import { DEFAULT_CONFIG, type BrokerConfig, type BrokerDeps } from './connections/context';
+import type { InstallLinkContext } from './connections/install-links';
+import { MISSING_SIGNING_KEY } from './connections/signing';
 import { BrokerError } from './errors';
 import { builtinCatalogue } from './providers/builtin';
 import type { Catalogue } from './providers/schema';
-import { systemClock, type EventSink, type SecretStore, type TokenCipher } from './ports';
+import { systemClock, type EventSink, type SecretStore, type SigningKey, type TokenCipher } from './ports';
 
 type Env = Record<string, string | undefined>;
 
@@ -53,6 +56,7 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
     providerConcurrency: integer(env, 'BROKER_PROVIDER_CONCURRENCY'),
     refreshSkewMs: seconds(env, 'BROKER_REFRESH_SKEW_S'),
     providerTimeoutMs: seconds(env, 'BROKER_PROVIDER_TIMEOUT_S'),
+    installLinkTtlMs: seconds(env, 'BROKER_INSTALL_LINK_TTL_S'),
   };
   if (sweepIntervalMs !== undefined) config.refreshPolicy = { sweepIntervalMs } as BrokerConfig['refreshPolicy'];
   if (config.providerTimeoutMs !== undefined) config.leaseMs = Math.max(30_000, config.providerTimeoutMs * 3);
@@ -73,6 +77,17 @@ export async function cipherFor(options: { kmsKeyId?: string; keyFile?: string }
   if (options.kmsKeyId) return new KmsTokenCipher({ keyId: options.kmsKeyId });
   if (options.keyFile) return LocalTokenCipher.fromKeyFile(options.keyFile);
   throw new BrokerError('configuration_error', 'Set BROKER_KMS_KEY_ID (AWS) or BROKER_KEY_FILE (local) for token encryption');
+}
+
+/**
+ * The signing key: a Secrets Manager secret (`BROKER_SIGNING_KEY_SECRET_ARN`, what the CDK stack
+ * sets for the functions that sign or derive), else a key file (`BROKER_SIGNING_KEY_FILE`), else
+ * none (functions that never sign — refresh, get-token — need none).
+ */
+export function signingKeyFromEnv(env: Env): SigningKey | undefined {
+  if (env.BROKER_SIGNING_KEY_SECRET_ARN) return new SecretsManagerSigningKey(env.BROKER_SIGNING_KEY_SECRET_ARN);
+  if (env.BROKER_SIGNING_KEY_FILE) return new FileSigningKey(env.BROKER_SIGNING_KEY_FILE);
+  return undefined;
 }
 
 function secretsFromEnv(env: Env): SecretStore {
@@ -101,6 +116,7 @@ export async function depsFromEnv(env: Env = process.env): Promise<BrokerDeps> {
     store: new DynamoDbConnectionStore({ tableName: required(env, 'BROKER_TABLE_NAME'), client: new DynamoDBClient({}) }),
     cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE }),
     secrets: secretsFromEnv(env),
+    signingKey: signingKeyFromEnv(env),
     events: eventSinkFor(env.BROKER_EVENT_BUS_NAME),
     catalogue: await catalogueFromEnv(env),
     clock: systemClock,
@@ -121,4 +137,22 @@ export function sharedBroker(): Promise<Broker> {
     shared = undefined;
   });
   return shared;
+}
+
+let minter: Promise<InstallLinkContext> | undefined;
+
+/**
+ * What `createInstallLink()` (lib/index.ts) mints with in-process: the catalogue, the enabled
+ * providers, the return_to allowlist, the public URL and the signing key from the environment.
+ * No table and no KMS key: minting stores nothing.
+ */
+export function installLinkMinter(): Promise<InstallLinkContext> {
+  minter ??= catalogueFromEnv(process.env).then((catalogue) => {
+    const fromEnv = configFromEnv(process.env);
+    return { catalogue, config: { ...DEFAULT_CONFIG, ...fromEnv, refreshPolicy: DEFAULT_CONFIG.refreshPolicy }, signingKey: signingKeyFromEnv(process.env) ?? MISSING_SIGNING_KEY, clock: systemClock };
+  });
+  minter.catch(() => {
+    minter = undefined;
+  });
+  return minter;
 }

@@ -4,7 +4,10 @@
  * Item layout (key constants in `dynamodb-table.ts`):
  * - a connection: `pk = conn#<id>`, `kind = connection`, the record's fields in snake_case;
  * - an install state: `pk = state#<base64url(sha256(nonce))>`, `kind = state`. The nonce itself
- *   is never stored, so a table dump (backup, export, console) yields no usable `state`.
+ *   is never stored, so a table dump (backup, export, console) yields no usable `state`; the
+ *   item holds nothing secret (the PKCE verifier is derived, not stored);
+ * - a used signed install link: `pk = link#<link id>`, `kind = link`, with a TTL;
+ * - the key check: `pk = meta#keys`, `kind = meta` (lib/connections/key-check.ts).
  *
  * Every invariant rests on single-item conditional writes (no transactions: dynalite has none).
  * Items past their `ttl` are treated as absent everywhere, because DynamoDB deletes them lazily
@@ -24,7 +27,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, LastError } from '../model';
+import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
 import { pageLimit, systemClock, type Clock, type ConnectionStore, type Page, type RecordChanges } from '../ports';
@@ -48,6 +51,9 @@ const MIN_READ_BATCH = 50;
 
 const KIND_CONNECTION = 'connection';
 const KIND_STATE = 'state';
+const KIND_LINK = 'link';
+const KIND_META = 'meta';
+const KEY_CHECK_PK = 'meta#keys';
 
 /** Record field → item attribute: the one naming table, used by writes, updates and reads. */
 const ATTRIBUTE = {
@@ -75,6 +81,7 @@ const ATTRIBUTE = {
   connectionConfig: 'connection_config',
   metadata: 'metadata',
   credentialsSecretName: 'credentials_secret_name',
+  tags: 'tags',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
   ttl: TABLE.ttlAttribute,
@@ -312,6 +319,66 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   }
 
   /**
+   * One conditional Put of the link's "used" mark: of any number of callbacks for one link,
+   * exactly one gets `true`. A mark past its TTL counts as absent (the link expired long ago).
+   */
+  async claimInstallLink(linkId: string, until: number): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...linkKey(linkId), kind: KIND_LINK, used_at: this.clock.now(), [TABLE.ttlAttribute]: epochSeconds(until) + 1 },
+          ConditionExpression: 'attribute_not_exists(#pk) OR #ttl <= :nowSec',
+          ExpressionAttributeNames: { '#pk': TABLE.partitionKey, '#ttl': TABLE.ttlAttribute },
+          ExpressionAttributeValues: { ':nowSec': epochSeconds(this.clock.now()) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  async releaseInstallLink(linkId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: linkKey(linkId) }));
+  }
+
+  async isInstallLinkUsed(linkId: string): Promise<boolean> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: linkKey(linkId), ConsistentRead: true }));
+    return Item !== undefined && !isExpired(Item, this.clock.now());
+  }
+
+  async getKeyCheck(): Promise<KeyCheck | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE.partitionKey]: KEY_CHECK_PK }, ConsistentRead: true }));
+    if (Item === undefined) return undefined;
+    const read = new ItemReader(Item);
+    return { tokenKeyCanary: read.string('token_key_canary'), signingKeyFingerprint: read.string('signing_key_fingerprint'), createdAt: read.number('created_at') };
+  }
+
+  async putKeyCheck(check: KeyCheck, options: { replace: boolean }): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            [TABLE.partitionKey]: KEY_CHECK_PK,
+            kind: KIND_META,
+            token_key_canary: check.tokenKeyCanary,
+            signing_key_fingerprint: check.signingKeyFingerprint,
+            created_at: check.createdAt,
+          },
+          ...(options.replace ? {} : { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': TABLE.partitionKey } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
    * Reads until `limit` matching items or the end: a filtered page may hold fewer items than asked,
    * even none. When a read returns more than needed, the page ends at the last item kept and the
    * cursor is that item's key (what DynamoDB itself would return as LastEvaluatedKey there).
@@ -346,6 +413,10 @@ export class DynamoDbConnectionStore implements ConnectionStore {
 
 function connectionKey(id: string): Key {
   return { [TABLE.partitionKey]: `conn#${id}` };
+}
+
+function linkKey(linkId: string): Key {
+  return { [TABLE.partitionKey]: `link#${linkId}` };
 }
 
 function stateKey(nonce: string): Key {
@@ -416,6 +487,7 @@ function itemToRecord(item: Item): ConnectionRecord {
     connectionConfig: read.optionalStringMap(ATTRIBUTE.connectionConfig),
     metadata: read.optionalStringMap(ATTRIBUTE.metadata),
     credentialsSecretName: read.optionalString(ATTRIBUTE.credentialsSecretName),
+    tags: read.optionalStringMap(ATTRIBUTE.tags),
     createdAt: read.number(ATTRIBUTE.createdAt),
     updatedAt: read.number(ATTRIBUTE.updatedAt),
     ttl: read.optionalNumber(ATTRIBUTE.ttl),
@@ -429,11 +501,14 @@ function stateToItem(state: InstallState): Item {
     ...stateKey(state.nonce),
     kind: KIND_STATE,
     provider: state.provider,
-    code_verifier: state.codeVerifier,
     return_to: state.returnTo,
     connection_id: state.connectionId,
     redirect_uri: state.redirectUri,
     scopes: state.scopes,
+    connection_config: state.connectionConfig,
+    tags: state.tags,
+    link_id: state.link?.id,
+    link_used_mark_until: state.link?.usedMarkUntil,
     created_at: state.createdAt,
     expires_at: state.expiresAt,
     [TABLE.ttlAttribute]: Math.ceil(state.expiresAt / 1000),
@@ -443,14 +518,17 @@ function stateToItem(state: InstallState): Item {
 /** The one item → state mapping; `nonce` comes from the caller, since the item holds only its hash. */
 function itemToState(nonce: string, item: Item): InstallState {
   const read = new ItemReader(item);
+  const linkId = read.optionalString('link_id');
   return withoutUndefined({
     nonce,
     provider: read.string('provider'),
-    codeVerifier: read.optionalString('code_verifier'),
     returnTo: read.optionalString('return_to'),
     connectionId: read.optionalString('connection_id'),
     redirectUri: read.string('redirect_uri'),
     scopes: read.stringList('scopes'),
+    connectionConfig: read.optionalStringMap('connection_config'),
+    tags: read.optionalStringMap('tags'),
+    link: linkId === undefined ? undefined : { id: linkId, usedMarkUntil: read.number('link_used_mark_until') },
     createdAt: read.number('created_at'),
     expiresAt: read.number('expires_at'),
   });

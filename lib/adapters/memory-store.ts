@@ -6,7 +6,7 @@
  * contract test runs the same cases against both adapters.
  */
 import { BrokerError } from '../errors';
-import type { ConnectionRecord, InstallState } from '../model';
+import type { ConnectionRecord, InstallState, KeyCheck } from '../model';
 import type { Clock, ConnectionStore, Page, RecordChanges } from '../ports';
 import { systemClock } from '../ports';
 
@@ -15,6 +15,9 @@ const clone = <T>(value: T): T => structuredClone(value);
 export class MemoryConnectionStore implements ConnectionStore {
   private readonly connections = new Map<string, ConnectionRecord>();
   private readonly states = new Map<string, InstallState>();
+  /** Used install links: id → until (epoch ms). */
+  private readonly usedLinks = new Map<string, number>();
+  private keyCheck: KeyCheck | undefined;
 
   constructor(private readonly clock: Clock = systemClock) {}
 
@@ -84,5 +87,30 @@ export class MemoryConnectionStore implements ConnectionStore {
     const state = this.states.get(nonce);
     this.states.delete(nonce);
     return state && state.expiresAt > this.clock.now() ? state : undefined;
+  }
+
+  async claimInstallLink(linkId: string, until: number): Promise<boolean> {
+    if (await this.isInstallLinkUsed(linkId)) return false;
+    this.usedLinks.set(linkId, until);
+    return true;
+  }
+
+  async releaseInstallLink(linkId: string): Promise<void> {
+    this.usedLinks.delete(linkId);
+  }
+
+  async isInstallLinkUsed(linkId: string): Promise<boolean> {
+    const until = this.usedLinks.get(linkId);
+    return until !== undefined && until > this.clock.now();
+  }
+
+  async getKeyCheck(): Promise<KeyCheck | undefined> {
+    return this.keyCheck && clone(this.keyCheck);
+  }
+
+  async putKeyCheck(check: KeyCheck, options: { replace: boolean }): Promise<boolean> {
+    if (this.keyCheck && !options.replace) return false;
+    this.keyCheck = clone(check);
+    return true;
   }
 }

@@ -75,7 +75,7 @@ export async function registerClientCredentials(ctx: BrokerContext, id: string, 
     tenant: result.tenant ?? tenantFromConfig(connectionConfig),
     metadata: result.metadata,
     connectionConfig,
-  });
+  }, { reauthorize: 'chosen_by_app' });
   if (!reinstalled) {
     await ctx.events.publish({
       type: 'connection.created',

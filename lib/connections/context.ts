@@ -9,7 +9,8 @@ import type { TokenEndpointOptions } from '../oauth/token-endpoint';
 import { findProvider } from '../providers/lookup';
 import type { Catalogue, Provider } from '../providers/schema';
 import type { ClientCredentials, ConnectionRecord, SealedPayload } from '../model';
-import type { Clock, ConnectionStore, EventSink, SecretStore, TokenCipher } from '../ports';
+import type { Clock, ConnectionStore, EventSink, SecretStore, SigningKey, TokenCipher } from '../ports';
+import { MISSING_SIGNING_KEY } from './signing';
 import { DEFAULT_REFRESH_POLICY, type RefreshPolicyConfig } from './refresh-policy';
 
 export interface BrokerConfig {
@@ -20,6 +21,8 @@ export interface BrokerConfig {
   /** Provider keys that may be installed; undefined = every catalogue entry. */
   enabledProviders?: string[];
   stateTtlMs: number;
+  /** How long a signed install link stays valid unless the request asks for less (`BROKER_INSTALL_LINK_TTL_S`). */
+  installLinkTtlMs: number;
   /** `getToken` refreshes on demand when the token expires within this window (the sweep normally refreshes earlier). */
   refreshSkewMs: number;
   /** How long a refresh lease lasts; must outlive the provider timeout so a live holder never loses it. */
@@ -40,6 +43,9 @@ export interface BrokerConfig {
 export const DEFAULT_CONFIG: BrokerConfig = {
   returnToAllowlist: [],
   stateTtlMs: 10 * 60_000,
+  // A day: long enough for a customer who gets the link by e-mail, abandons the consent page
+  // and comes back later; short enough that a forwarded or leaked link dies soon. Single use.
+  installLinkTtlMs: 24 * 3600_000,
   refreshSkewMs: 60_000,
   leaseMs: 30_000,
   providerTimeoutMs: 10_000,
@@ -54,6 +60,8 @@ export interface BrokerDeps {
   store: ConnectionStore;
   cipher: TokenCipher;
   secrets: SecretStore;
+  /** Signs install links and derives the PKCE verifier and OIDC nonce; absent = those features say what to configure. */
+  signingKey?: SigningKey;
   events: EventSink;
   catalogue: Catalogue;
   clock: Clock;
@@ -85,6 +93,7 @@ export function createContext(deps: BrokerDeps, config: Partial<BrokerConfig> = 
   return {
     ...deps,
     fetch: deps.fetch,
+    signingKey: deps.signingKey ?? MISSING_SIGNING_KEY,
     instanceId: deps.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     random: deps.random ?? Math.random,
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -93,7 +102,7 @@ export function createContext(deps: BrokerDeps, config: Partial<BrokerConfig> = 
 }
 
 /** The catalogue entry for `key`, refusing providers that are not enabled in this deployment (or were skipped at load). */
-export function enabledProvider(ctx: BrokerContext, key: string): Provider {
+export function enabledProvider(ctx: Pick<BrokerContext, 'catalogue' | 'config'>, key: string): Provider {
   return findProvider(ctx.catalogue, key, ctx.config.enabledProviders);
 }
 

@@ -1,20 +1,32 @@
 /**
- * The install flow: the link a marketplace sends customers to, and the callback
- * that turns the one-time `code` into a stored, encrypted connection.
+ * The install flow: the link a marketplace sends customers to, and the callback that turns
+ * the one-time `code` into a stored, encrypted connection.
+ *
+ * Two kinds of link (docs/security.md): the public `/oauth/{provider}/install` chooses nothing
+ * but an allowlisted `return_to`, and creates a connection whose id comes from the tenant the
+ * provider proves, or is random; a signed link (install-links.ts) carries the app's own choices
+ * (connection id, connection_config, scopes, tags) and is used up by the callback that stores.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
-import { buildAuthorizationUrl, newPkce, newState } from '../oauth/authorize';
-import { exchangeCode } from '../oauth/token-endpoint';
+import { buildAuthorizationUrl, newState, pkceChallenge } from '../oauth/authorize';
+import { checkAuthorizationResponseIssuer, tenantFromClaims, validateIdToken } from '../oauth/id-token';
+import { exchangeCode, type TokenGrantResult } from '../oauth/token-endpoint';
 import type { Provider } from '../providers/schema';
 import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
-import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type InstallState } from '../model';
+import { checkReturnTo, installableProvider, readInstallLink } from './install-links';
+import type { ClientCredentials, ConnectionRecord, InstallLinkUse, InstallState } from '../model';
+import { revokeOrphanedGrant } from './provider-revocation';
 import { seal } from './sealing';
-import { connectionCreated, grantReplaced, type NewGrant } from './transitions';
+import { oidcNonceFor, pkceVerifierFor } from './signing';
+import { connectionCreated, grantReplaced, reauthorizationRefusal, type NewGrant, type ReauthorizationRule } from './transitions';
 
 export interface InstallRequest {
   provider: string;
+  /** The token of a signed install link (`?link=`): the app's choices, verified. */
+  link?: string;
+  /** Only a signed link may choose the connection; given on a public link it is refused with a message saying so. */
   connectionId?: string;
   returnTo?: string;
   /** Base URL this request reached the broker at; used for redirect_uri unless `publicUrl` is configured. */
@@ -23,7 +35,10 @@ export interface InstallRequest {
 
 export interface CallbackRequest {
   provider: string;
-  /** The callback's query parameters, as received. */
+  /**
+   * The callback's query parameters, as received. The person can edit them: only `code`,
+   * `state`, `iss` and `error` are read, and none of them decides who a connection belongs to.
+   */
   query: Record<string, string | undefined>;
   requestBaseUrl: string;
 }
@@ -57,57 +72,91 @@ export function callbackUrl(ctx: BrokerContext, provider: string, requestBaseUrl
   return `${base}/oauth/${encodeURIComponent(provider)}/callback`;
 }
 
-/** Builds the provider's authorize URL and stores the single-use state behind it. */
+/** What an install link decided before consent: the app's choices (signed link) or only a return_to (public link). */
+type InstallChoices = Pick<InstallState, 'connectionId' | 'returnTo' | 'connectionConfig' | 'tags' | 'link'> & { scopes?: string[] };
+
+/**
+ * Builds the provider's authorize URL and stores the single-use state behind it. The state
+ * item holds nothing secret and no KMS call is made: the PKCE verifier and the OIDC nonce are
+ * derived from the state with the signing key (signing.ts), here and again at the callback.
+ */
 export async function startInstall(ctx: BrokerContext, request: InstallRequest): Promise<URL> {
-  const provider = enabledProvider(ctx, request.provider);
-  if (provider.auth_mode !== 'OAUTH2' || !provider.authorization_url) {
-    throw new BrokerError('invalid_request', `Provider "${provider.key}" uses client credentials; register a connection with PUT /connections/{id}`);
-  }
-  if (request.connectionId !== undefined) validateConnectionId(request.connectionId);
-  const returnTo = request.returnTo === undefined ? undefined : checkReturnTo(ctx, request.returnTo);
+  const provider = installableProvider(ctx, request.provider);
+  const choices = request.link !== undefined ? await signedChoices(ctx, provider, request) : publicChoices(ctx, provider, request);
   const { client_id } = await credentialsFor(ctx, provider);
   const now = ctx.clock.now();
   const state = newState();
-  const pkce = provider.disable_pkce ? undefined : await newPkce();
   const redirectUri = callbackUrl(ctx, provider.key, request.requestBaseUrl);
-  const installState: InstallState = {
+  const scopes = choices.scopes ?? provider.default_scopes;
+  await ctx.store.putState({
     nonce: state,
     provider: provider.key,
-    codeVerifier: pkce?.verifier,
-    returnTo,
-    connectionId: request.connectionId,
+    returnTo: choices.returnTo,
+    connectionId: choices.connectionId,
     redirectUri,
-    scopes: provider.default_scopes,
+    scopes,
+    connectionConfig: choices.connectionConfig,
+    tags: choices.tags,
+    link: choices.link,
     createdAt: now,
     expiresAt: now + ctx.config.stateTtlMs,
-  };
-  await ctx.store.putState(installState);
+  });
   return buildAuthorizationUrl(provider, {
     clientId: client_id,
     redirectUri,
     state,
-    scopes: provider.default_scopes,
+    scopes,
     optionalScopes: provider.default_optional_scopes,
-    codeChallenge: pkce?.challenge,
+    codeChallenge: provider.disable_pkce ? undefined : await pkceChallenge(await pkceVerifierFor(ctx.signingKey, state)),
+    nonce: provider.oidc?.nonce ? await oidcNonceFor(ctx.signingKey, state) : undefined,
+    connectionConfig: choices.connectionConfig,
   });
 }
 
-/** `return_to` must be an absolute http(s) URL whose origin is on the allowlist: no open redirect. */
-export function checkReturnTo(ctx: BrokerContext, returnTo: string): string {
-  let url: URL;
-  try {
-    url = new URL(returnTo);
-  } catch {
-    throw new BrokerError('return_to_not_allowed', 'return_to must be an absolute URL on the allowlist');
+/** A public link chooses only where to send the person afterwards. */
+function publicChoices(ctx: BrokerContext, provider: Provider, request: InstallRequest): InstallChoices {
+  if (request.connectionId !== undefined) {
+    // Otherwise a stranger could pre-claim a predictable id, or re-authorize someone else's connection.
+    throw new BrokerError(
+      'invalid_request',
+      'connection_id is only accepted in a signed install link (the app mints one with POST /install-links): a public install link creates a new connection named after the account that signs in',
+      { details: { field: 'connection_id' } },
+    );
   }
-  const allowed = ctx.config.returnToAllowlist.map((origin) => origin.replace(/\/+$/, ''));
-  if (!/^https?:$/.test(url.protocol) || url.username || url.password || !allowed.includes(url.origin)) {
-    throw new BrokerError('return_to_not_allowed', `return_to origin ${url.protocol}//${url.host} is not on the allowlist (BROKER_RETURN_TO_ALLOWLIST)`);
+  const needed = Object.entries(provider.connection_config).filter(([, field]) => !field.optional).map(([name]) => name);
+  if (needed.length > 0) {
+    throw new BrokerError('invalid_request', `Provider "${provider.key}" needs per-connection values (${needed.join(', ')}): install it with a signed install link that carries them`);
   }
-  return url.toString();
+  return { returnTo: request.returnTo === undefined ? undefined : checkReturnTo(ctx, request.returnTo) };
 }
 
-/** Consumes the state, exchanges the code, and stores the connection encrypted. */
+/** A signed link's values, verified and checked again against today's catalogue and allowlist. */
+async function signedChoices(ctx: BrokerContext, provider: Provider, request: InstallRequest): Promise<InstallChoices> {
+  if (request.connectionId !== undefined || request.returnTo !== undefined) {
+    throw new BrokerError('invalid_request', 'A signed install link carries its own connection_id and return_to: open it as the app gave it');
+  }
+  const claims = await readInstallLink(ctx, request.link!, provider.key);
+  if (await ctx.store.isInstallLinkUsed(claims.id)) throw linkUsed();
+  return {
+    connectionId: claims.connectionId,
+    returnTo: claims.returnTo,
+    connectionConfig: claims.connectionConfig,
+    tags: claims.tags,
+    scopes: claims.scopes,
+    // A state opened just before the link expires may call back up to stateTtlMs later: the mark must outlive it.
+    link: { id: claims.id, usedMarkUntil: claims.expiresAt + ctx.config.stateTtlMs },
+  };
+}
+
+function linkUsed(): BrokerError {
+  return new BrokerError('install_link_used', 'This install link was already used to connect an account; ask the app for a new link if you need to connect again');
+}
+
+/**
+ * Consumes the state, checks who issued the code, exchanges it, and stores the connection
+ * encrypted. From the exchange on the provider has issued live tokens: whatever stops them
+ * being stored (a refused id_token, another account, a used link, a lost race) revokes them.
+ */
 export async function completeCallback(ctx: BrokerContext, request: CallbackRequest): Promise<InstallSuccess> {
   const provider = enabledProvider(ctx, request.provider);
   const { query } = request;
@@ -115,6 +164,8 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
     if (value !== undefined && value.length > MAX_PARAM) throw new BrokerError('invalid_request', `Callback parameter "${key}" is too long`);
   }
   const state = await consumeCallbackState(ctx, provider, query.state);
+  // RFC 9207 §2.4: before anything else, even an error, comes from the server we sent the person to.
+  checkAuthorizationResponseIssuer(provider, query.iss);
 
   if (query.error !== undefined) {
     // Only the OAuth error code travels on (it is a short ASCII token by RFC 6749 §4.1.2.1); the description stays out.
@@ -130,7 +181,9 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
     {
       code: query.code,
       redirectUri: state?.redirectUri ?? callbackUrl(ctx, provider.key, request.requestBaseUrl),
-      codeVerifier: state?.codeVerifier,
+      // A marketplace-initiated install (no state of ours) sent no challenge, so it has no verifier.
+      codeVerifier: state && !provider.disable_pkce ? await pkceVerifierFor(ctx.signingKey, state.nonce) : undefined,
+      connectionConfig: state?.connectionConfig,
     },
     tokenEndpointOptions(ctx),
   ).catch((err: unknown) => {
@@ -144,21 +197,69 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
     }
     throw err;
   });
-  const connectionId = state?.connectionId ?? (result.tenant ? tenantConnectionId(provider.key, result.tenant) : newConnectionId());
-  const scopes = result.grantedScopes ?? state?.scopes ?? provider.default_scopes;
-  const { record, reinstalled } = await upsertConnection(ctx, provider, connectionId, {
-    token: result.tokens,
-    scopes,
-    tenant: result.tenant,
-    metadata: result.metadata,
+
+  let target: string | undefined = state?.connectionId;
+  try {
+    const owner = await grantOwner(ctx, provider, result, { clientId: credentials.client_id, state });
+    target ??= owner.tenant !== undefined ? tenantConnectionId(provider.key, owner.tenant) : newConnectionId();
+    const { record, reinstalled } = await upsertConnection(
+      ctx,
+      provider,
+      target,
+      {
+        token: result.tokens,
+        scopes: result.grantedScopes ?? state?.scopes ?? provider.default_scopes,
+        tenant: owner.tenant,
+        metadata: result.metadata,
+        connectionConfig: state?.connectionConfig,
+        tags: state?.tags,
+      },
+      // Only an app-minted link names a connection; every other install must prove the same account.
+      { reauthorize: state?.connectionId !== undefined ? 'chosen_by_app' : 'same_known_tenant', link: state?.link },
+    );
+    await ctx.events.publish({
+      type: 'connection.created',
+      detail: { connection_id: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled },
+      at: ctx.clock.now(),
+    });
+    logger.info('connection installed', { connection_id: record.id, provider: provider.key, reinstalled });
+    return { connectionId: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled, returnTo: state?.returnTo };
+  } catch (err) {
+    if (!writeOutcomeUnknown.has(err as object)) {
+      await revokeOrphanedGrant(ctx, provider, result.tokens, {
+        connectionId: target,
+        connectionConfig: state?.connectionConfig,
+        reason: isBrokerError(err) ? err.code : 'internal_error',
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Who the new grant belongs to, from authenticated sources only: the token response (over
+ * TLS, to our authenticated client) and a validated id_token. The callback's query string,
+ * which the person can edit, is never one. (Issue 14 adds an authenticated call to the
+ * provider after the exchange as a third source, and records callback parameters as untrusted.)
+ */
+interface GrantOwner {
+  tenant?: string;
+  source?: 'token_response' | 'id_token';
+}
+
+async function grantOwner(ctx: BrokerContext, provider: Provider, result: TokenGrantResult, facts: { clientId: string; state: InstallState | undefined }): Promise<GrantOwner> {
+  const claims = await validateIdToken(provider, result.tokens.id_token, {
+    clientId: facts.clientId,
+    // Sent only with a state of ours: a marketplace-initiated install has no nonce to check.
+    nonce: facts.state && provider.oidc?.nonce ? await oidcNonceFor(ctx.signingKey, facts.state.nonce) : undefined,
+    // The id_token's times are the issuer's wall clock; the broker's Clock (which tests move to age tokens) is not theirs.
+    now: Date.now(),
+    fetch: ctx.fetch,
+    timeoutMs: ctx.config.providerTimeoutMs,
   });
-  await ctx.events.publish({
-    type: 'connection.created',
-    detail: { connection_id: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled },
-    at: ctx.clock.now(),
-  });
-  logger.info('connection installed', { connection_id: record.id, provider: provider.key, reinstalled });
-  return { connectionId: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled, returnTo: state?.returnTo };
+  if (result.tenant !== undefined) return { tenant: result.tenant, source: 'token_response' };
+  const fromClaims = tenantFromClaims(provider, claims);
+  return fromClaims !== undefined ? { tenant: fromClaims, source: 'id_token' } : {};
 }
 
 async function consumeCallbackState(ctx: BrokerContext, provider: Provider, nonce: string | undefined): Promise<InstallState | undefined> {
@@ -191,23 +292,40 @@ function newConnectionId(): string {
 /** A grant to store, before sealing: the token set (none yet for some client-credentials connections), inline credentials, and what came with them. */
 export type FreshGrant = Omit<NewGrant, 'sealed' | 'random'> & { clientCredentials?: ClientCredentials };
 
+export interface UpsertOptions {
+  /** Who may replace an existing connection's grant (transitions.ts). */
+  reauthorize: ReauthorizationRule;
+  /** The signed link this grant came from: marked used just before the first write. */
+  link?: InstallLinkUse;
+}
+
+/**
+ * Errors from a connection write whose outcome is unknown (not a refused condition): the grant
+ * may be stored, so its tokens must not be revoked as an orphan.
+ */
+const writeOutcomeUnknown = new WeakSet<object>();
+
 /** Creates the connection, or replaces the grant of an existing one (re-install), with conditional writes. */
 export async function upsertConnection(
   ctx: BrokerContext,
   provider: Provider,
   id: string,
   fresh: FreshGrant,
+  options: UpsertOptions,
 ): Promise<{ record: ConnectionRecord; reinstalled: boolean }> {
+  let linkClaimed = false;
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = ctx.clock.now();
     const existing = await ctx.store.get(id, { consistent: true });
-    if (existing && existing.provider !== provider.key) {
-      throw new BrokerError('conflict', `Connection ${id} belongs to provider "${existing.provider}"`);
+    const refusal = existing && reauthorizationRefusal(existing, { provider: provider.key, tenant: fresh.tenant }, options.reauthorize);
+    if (refusal) {
+      if (linkClaimed) await ctx.store.releaseInstallLink(options.link!.id);
+      throw refusal;
     }
-    // The install link is public and `connection_id` is the caller's choice: a consent by another
-    // provider account must never take over an existing connection (and its tenant's API calls).
-    if (existing && existing.status !== 'revoked' && existing.tenant !== undefined && fresh.tenant !== undefined && existing.tenant !== fresh.tenant) {
-      throw new BrokerError('conflict', `Connection ${id} belongs to another ${provider.key} account; install without connection_id, or revoke it first`);
+    if (options.link && !linkClaimed) {
+      // Exactly one callback per link gets past this; the others find it used.
+      if (!(await ctx.store.claimInstallLink(options.link.id, options.link.usedMarkUntil))) throw linkUsed();
+      linkClaimed = true;
     }
     const { token, clientCredentials, ...facts } = fresh;
     const sealed = await seal(ctx.cipher, { id, provider: provider.key }, { token, clientCredentials });
@@ -218,8 +336,13 @@ export async function upsertConnection(
       }
       return { record: await ctx.store.update(id, existing.version, grantReplaced(existing, provider, grant, now, ctx.config)), reinstalled: true };
     } catch (err) {
-      if (!isBrokerError(err, 'conflict')) throw err;
+      if (!isBrokerError(err, 'conflict')) {
+        if (typeof err === 'object' && err !== null) writeOutcomeUnknown.add(err);
+        throw err;
+      }
     }
   }
+  // Nothing was written: the link may be used again.
+  if (linkClaimed) await ctx.store.releaseInstallLink(options.link!.id);
   throw new BrokerError('conflict', `Connection ${id} is being changed concurrently; try again`);
 }

@@ -5,6 +5,7 @@
  * field lists live here, once; callers seal secrets beforehand and do the write themselves.
  */
 import { createHash } from 'node:crypto';
+import { BrokerError } from '../errors';
 import type { AuthMode, ConnectionRecord, LastError, TokenSet } from '../model';
 import { withoutUndefined } from '../plain-object';
 import type { RecordChanges } from '../ports';
@@ -178,6 +179,7 @@ export interface NewGrant {
   metadata?: Record<string, string>;
   connectionConfig?: Record<string, string>;
   credentialsSecretName?: string;
+  tags?: Record<string, string>;
   /** In [0, 1): picks the schedule jitter. */
   random: number;
 }
@@ -202,6 +204,7 @@ function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: 
     connectionConfig: grant.connectionConfig,
     metadata: grant.metadata,
     credentialsSecretName: grant.credentialsSecretName,
+    tags: grant.tags,
   };
 }
 
@@ -222,4 +225,39 @@ export function grantReplaced(
   config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>,
 ): RecordChanges {
   return replacing({ ...grantFields(existing.id, provider, grant, now, config), tokenGen: existing.tokenGen + 1 }, [...LEASE, ...RESCUE, 'lastError', 'ttl', 'renewableAfter']);
+}
+
+// ---- re-authorization: who may replace an existing connection's grant -------------------------
+
+/**
+ * - `chosen_by_app`: the app named the connection (a signed install link, PUT /connections/{id});
+ *   the new grant may replace the stored one unless both name their provider account and the
+ *   accounts differ (a revoked connection may take any account).
+ * - `same_known_tenant`: nobody chose the connection (a public install link, a marketplace-
+ *   initiated install: the id came from the tenant); only a grant proving the same, known
+ *   account may replace it. A grant without a tenant never reaches an existing connection: its
+ *   id is random.
+ */
+export type ReauthorizationRule = 'chosen_by_app' | 'same_known_tenant';
+
+/**
+ * Why `fresh` may not replace the grant of `existing`, or undefined when it may. Tenants here
+ * come only from authenticated sources (the token response, a validated id_token), never from
+ * the callback's query string.
+ */
+export function reauthorizationRefusal(existing: ConnectionRecord, fresh: { provider: string; tenant?: string }, rule: ReauthorizationRule): BrokerError | undefined {
+  if (existing.provider !== fresh.provider) {
+    return new BrokerError('conflict', `Connection ${existing.id} belongs to provider "${existing.provider}"`);
+  }
+  const sameKnownTenant = existing.tenant !== undefined && existing.tenant === fresh.tenant;
+  // A revoked connection holds no grant to protect: the app may reuse its id for any account.
+  const otherKnownTenant = existing.status !== 'revoked' && existing.tenant !== undefined && fresh.tenant !== undefined && existing.tenant !== fresh.tenant;
+  if (rule === 'chosen_by_app' ? otherKnownTenant : !sameKnownTenant) {
+    return new BrokerError(
+      'tenant_conflict',
+      `Connection ${existing.id} belongs to another ${fresh.provider} account than the one you signed in with; nothing was changed. Sign in with the account it was made for, or ask the app for a new install link`,
+      { details: { connection_id: existing.id } },
+    );
+  }
+  return undefined;
 }

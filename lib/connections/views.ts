@@ -30,6 +30,7 @@ export function connectionSummary(record: ConnectionRecord): ConnectionSummary {
     last_error: record.lastError ? { ...record.lastError, at: new Date(record.lastError.at).toISOString() } : null,
     metadata: record.metadata ?? {},
     connection_config: record.connectionConfig ?? {},
+    tags: record.tags ?? {},
     created_at: new Date(record.createdAt).toISOString(),
     updated_at: new Date(record.updatedAt).toISOString(),
   };

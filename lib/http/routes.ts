@@ -32,6 +32,8 @@ export const ROUTES = [
   { method: 'POST', path: '/connections/{id}/token', handler: 'admin', auth: 'admin' },
   { method: 'PUT', path: '/connections/{id}', handler: 'admin', auth: 'admin' },
   { method: 'DELETE', path: '/connections/{id}', handler: 'admin', auth: 'admin' },
+  // Mints a signed install link for the app's customer (lib/connections/install-links.ts).
+  { method: 'POST', path: '/install-links', handler: 'admin', auth: 'admin' },
 ] as const satisfies readonly RouteSpec[];
 
 export type Route = (typeof ROUTES)[number];

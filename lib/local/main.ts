@@ -9,18 +9,21 @@ if (!process.env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel('WARN');
 
 const local = await startLocalBroker();
 const bar = '─'.repeat(72);
+// The admin key appears once, in the dashboard URL's fragment (browsers never send it to a server).
+const key = local.adminKeyFile ? `$(cat ${local.adminKeyFile})` : '$BROKER_ADMIN_KEY';
 console.log(`${bar}
  oauth-token-broker is running (local, embedded stand-ins)
 
  Dashboard      ${local.dashboardUrl}
- Install link   ${local.installUrl}
- Admin key      ${local.adminKey}
+ Install link   ${local.installUrl}   (public: creates a new connection)
  Sandbox IdP    ${local.sandbox.issuer}
 
  List connections:
-   curl -H 'Authorization: Bearer ${local.adminKey}' ${local.url}/connections
+   curl -H "Authorization: Bearer ${key}" ${local.url}/connections
+ A signed install link for your customer (names the connection):
+   curl -X POST -H "Authorization: Bearer ${key}" ${local.url}/install-links -d '{"provider":"sandbox","connection_id":"acme-1"}'
  Get a token:
-   curl -X POST -H 'Authorization: Bearer ${local.adminKey}' ${local.url}/connections/<id>/token
+   curl -X POST -H "Authorization: Bearer ${key}" ${local.url}/connections/<id>/token
 ${bar}`);
 
 const stop = async (): Promise<void> => {

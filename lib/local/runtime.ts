@@ -8,7 +8,7 @@
  * two local brokers in one process never serve each other's requests.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
@@ -18,6 +18,7 @@ import { DynamoDbConnectionStore } from '../adapters/dynamodb-store';
 import { ensureSecretsFile } from '../adapters/local-secrets';
 import { FileSecretStore } from '../adapters/local-secrets';
 import { LogEventSink } from '../adapters/log-sink';
+import { FileSigningKey } from '../adapters/signing-key';
 import { Broker } from '../broker';
 import type { BrokerConfig } from '../connections/context';
 import type { ClientCredentials } from '../model';
@@ -54,6 +55,8 @@ export interface LocalBrokerOptions {
 export interface LocalBroker {
   url: string;
   adminKey: string;
+  /** Where the admin key is kept (`.data/admin.key`); undefined when it came from BROKER_ADMIN_KEY or lives in memory. */
+  adminKeyFile?: string;
   installUrl: string;
   dashboardUrl: string;
   broker: Broker;
@@ -75,7 +78,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
   const closers: Array<() => Promise<void>> = [];
 
   try {
-    if (!options.inMemory) await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    if (!options.inMemory) await privateDataDir(dataDir);
 
     // DynamoDB: the endpoint named by AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local, or AWS), else embedded dynalite.
     let dynamoClient: DynamoDBClient;
@@ -95,7 +98,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
 
     // The server must be listening before the sandbox registers its redirect URI (port 0 = random).
     const events = new LogEventSink();
-    const adminKey = env.BROKER_ADMIN_KEY || (options.inMemory ? randomBytes(24).toString('base64url') : await persistentAdminKey(join(dataDir, 'admin.key')));
+    const adminKeyFile = env.BROKER_ADMIN_KEY || options.inMemory ? undefined : join(dataDir, 'admin.key');
+    const adminKey = env.BROKER_ADMIN_KEY || (adminKeyFile === undefined ? randomBytes(24).toString('base64url') : await persistentAdminKey(adminKeyFile));
     // The server listens before the broker exists (the sandbox needs its URL); requests wait for the broker.
     let brokerReady!: (broker: Broker) => void;
     const whenReady = new Promise<Broker>((resolve) => (brokerReady = resolve));
@@ -120,16 +124,20 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         authorization_url: `${sandbox.issuer}/auth`,
         token_url: `${sandbox.issuer}/token`,
         revocation: { url: `${sandbox.issuer}/token/revocation` },
+        oidc: { issuer: sandbox.issuer, jwks_uri: `${sandbox.issuer}/jwks`, tenant_claim: 'sub', authorization_response_iss: 'required' },
       },
       'sandbox-cc': { token_url: `${sandbox.issuer}/token` },
     };
     const clock = options.clock ?? systemClock;
+    const tokenKeyFile = env.BROKER_KEY_FILE ?? join(dataDir, 'token.key');
     const broker = new Broker(
       {
         store: new DynamoDbConnectionStore({ tableName, client: dynamoClient, clock }),
         // As on Lambda: KMS when BROKER_KMS_KEY_ID is set, else the key file (by default in the data dir).
-        cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE ?? join(dataDir, 'token.key') }),
+        cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: tokenKeyFile }),
         secrets: new FileSecretStore(secretsFile),
+        // The signing key is a file beside the token key (Secrets Manager on AWS).
+        signingKey: new FileSigningKey(env.BROKER_SIGNING_KEY_FILE ?? join(dataDir, 'signing.key')),
         events: eventSinkFor(env.BROKER_EVENT_BUS_NAME, events),
         catalogue: loadCatalogue({ env, overrides }),
         clock,
@@ -137,6 +145,9 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       },
       { publicUrl: server.url, returnToAllowlist: [server.url], ...configFromEnv(env), ...options.config },
     );
+    // A replaced token key stops here with one line, not as decrypt_failed on every request.
+    await broker.checkKeys(env.BROKER_KMS_KEY_ID ? `KMS key ${env.BROKER_KMS_KEY_ID}` : `file ${tokenKeyFile}`);
+    if (!options.inMemory) await privateDataDir(dataDir); // the files created since (keys, dynalite's) included
     brokerReady(broker);
 
     const refreshHandler = createRefreshHandler(getBroker);
@@ -153,6 +164,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     return {
       url: server.url,
       adminKey,
+      adminKeyFile,
       installUrl: `${server.url}/oauth/sandbox/install`,
       dashboardUrl: `${server.url}/#key=${encodeURIComponent(adminKey)}`,
       broker,
@@ -197,6 +209,29 @@ function scheduledEvent(): ScheduledEvent {
     resources: [],
     detail: {},
   };
+}
+
+/**
+ * The data dir holds the keys, the secrets file and dynalite's files: owner-only. The process
+ * umask makes files created from now on (dynalite's leveldb files appear as it compacts) 0600
+ * in 0700 directories; what exists already is chmod-ed, so an older, looser data dir is fixed too.
+ */
+async function privateDataDir(dataDir: string): Promise<void> {
+  try {
+    process.umask(0o077);
+  } catch {
+    // Worker threads may not set the umask; the 0700 directories still keep others out.
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  const tighten = async (dir: string): Promise<void> => {
+    await chmod(dir, 0o700);
+    for (const entry of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) await tighten(path);
+      else if (entry.isFile()) await chmod(path, 0o600);
+    }
+  };
+  await tighten(dataDir);
 }
 
 /** The generated admin key is kept in the data dir (mode 0600), so a restart does not change it. */

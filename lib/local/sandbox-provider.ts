@@ -3,10 +3,15 @@
  * `oidc-provider`) on loopback, so the broker's whole install → callback →
  * refresh → revoke life runs offline against genuine protocol behaviour.
  *
- * Routes are oidc-provider's defaults (`/auth`, `/token`, `/token/revocation`,
+ * Routes are oidc-provider's defaults (`/auth`, `/token`, `/token/revocation`, `/jwks`,
  * `/.well-known/openid-configuration`), plus two of ours:
  * `/interaction/:uid` (auto-consent, no clicks) and `/api/me` (a protected
  * resource that answers 200 for a live access token and 401 otherwise).
+ *
+ * Consent logs in as `SANDBOX_ACCOUNT_ID`, or as the account a `login_hint` on the authorize
+ * request names (`&login_hint=mallory`): tests play the victim and the attacker with it, and
+ * `npm start`'s one-click flow is unchanged. The account is the id_token's `sub`, which the
+ * catalogue makes the sandbox connection's tenant.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -74,8 +79,11 @@ export const SANDBOX_DEFAULT_CLIENT: SandboxClient = {
   ],
 };
 
-/** The account every auto-consented authorization logs in as. */
+/** The account an auto-consented authorization logs in as when the request names none (`login_hint`). */
 export const SANDBOX_ACCOUNT_ID = 'sandbox-user';
+
+/** What a `login_hint` may name: an account id that is also a clean connection-id suffix. */
+const ACCOUNT_HINT = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Scopes the sandbox knows; other requested scopes are silently not granted. */
 export const SANDBOX_SCOPES = ['openid', 'offline_access', 'contacts.read', 'contacts.write'] as const;
@@ -357,7 +365,8 @@ export async function startSandboxProvider(options: SandboxProviderOptions = {})
       const { prompt, params } = details;
       let result: InteractionResults;
       if (prompt.name === 'login') {
-        result = { login: { accountId: SANDBOX_ACCOUNT_ID } };
+        const hint = typeof params.login_hint === 'string' && ACCOUNT_HINT.test(params.login_hint) ? params.login_hint : undefined;
+        result = { login: { accountId: hint ?? SANDBOX_ACCOUNT_ID } };
       } else if (prompt.name === 'consent') {
         const accountId = details.session?.accountId ?? SANDBOX_ACCOUNT_ID;
         const grant = details.grantId

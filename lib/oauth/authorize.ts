@@ -2,17 +2,12 @@
  * The front-channel half of the authorization code grant: the `state` nonce, the PKCE pair,
  * and the authorize URL. Pure: everything provider-specific comes from the `Provider` entry.
  */
-import { calculatePKCECodeChallenge, generateRandomCodeVerifier, generateRandomState } from 'oauth4webapi';
+import { calculatePKCECodeChallenge, generateRandomState } from 'oauth4webapi';
 import { BrokerError } from '../errors';
 import type { Provider } from '../providers/schema';
 import { expandValueTemplate } from '../providers/template';
 import { providerUrl } from './provider-url';
 
-export interface Pkce {
-  /** Secret: stored with the install state, sent only to the token endpoint. */
-  verifier: string;
-  challenge: string;
-}
 
 export interface AuthorizationUrlParams {
   clientId: string;
@@ -22,8 +17,10 @@ export interface AuthorizationUrlParams {
   scopes: string[];
   /** Sent in `provider.optional_scope_param` (HubSpot `optional_scope`); dropped when the provider has none. */
   optionalScopes?: string[];
-  /** S256 challenge from {@link newPkce}; ignored when the provider has `disable_pkce`. */
+  /** S256 challenge from {@link pkceChallenge}; ignored when the provider has `disable_pkce`. */
   codeChallenge?: string;
+  /** OpenID Connect `nonce`, echoed in the id_token (sent only when given). */
+  nonce?: string;
   connectionConfig?: Record<string, string>;
 }
 
@@ -31,17 +28,16 @@ export interface AuthorizationUrlParams {
  * Parameters the catalogue's `authorization_params` may not set: they carry the broker's
  * security properties (who the client is, where the code goes, CSRF and PKCE binding).
  */
-const PROTECTED_AUTHORIZATION_PARAMS = new Set(['client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method']);
+const PROTECTED_AUTHORIZATION_PARAMS = new Set(['client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'nonce']);
 
 /** A fresh `state` nonce: 32 random bytes, base64url (RFC 6749 §10.12, https://www.rfc-editor.org/rfc/rfc6749#section-10.12). */
 export function newState(): string {
   return generateRandomState();
 }
 
-/** A fresh PKCE verifier and its S256 challenge (RFC 7636 §4.1–4.2, https://www.rfc-editor.org/rfc/rfc7636#section-4.1). */
-export async function newPkce(): Promise<Pkce> {
-  const verifier = generateRandomCodeVerifier();
-  return { verifier, challenge: await calculatePKCECodeChallenge(verifier) };
+/** The S256 challenge of a PKCE verifier (RFC 7636 §4.2, https://www.rfc-editor.org/rfc/rfc7636#section-4.2). */
+export function pkceChallenge(verifier: string): Promise<string> {
+  return calculatePKCECodeChallenge(verifier);
 }
 
 /** The authorization request URL for `provider` (RFC 6749 §4.1.1, https://www.rfc-editor.org/rfc/rfc6749#section-4.1.1). */
@@ -68,6 +64,7 @@ export function buildAuthorizationUrl(provider: Provider, p: AuthorizationUrlPar
     query.set('code_challenge', p.codeChallenge);
     query.set('code_challenge_method', 'S256');
   }
+  if (p.nonce !== undefined) query.set('nonce', p.nonce);
   for (const [name, value] of Object.entries(provider.authorization_params)) {
     if (PROTECTED_AUTHORIZATION_PARAMS.has(name)) {
       throw new BrokerError('configuration_error', `Provider ${provider.key}: authorization_params may not set ${name}`);

@@ -3,7 +3,7 @@
  * implement them (AWS services, or the local stand-ins). The domain never imports an SDK.
  */
 import { BrokerError } from '../errors';
-import type { ClientCredentials, ConnectionRecord, InstallState } from '../model';
+import type { ClientCredentials, ConnectionRecord, InstallState, KeyCheck } from '../model';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -25,6 +25,15 @@ export interface TokenCipher {
   decrypt(ciphertext: string, context: CipherContext): Promise<Uint8Array>;
 }
 
+/**
+ * The broker's signing key (Secrets Manager on AWS, a 0600 file locally): signs install links
+ * and derives the per-install secrets (PKCE verifier, OIDC nonce) so that none is stored.
+ */
+export interface SigningKey {
+  /** The key bytes; loaded on first use, so functions that never sign never read it. */
+  get(): Promise<Uint8Array>;
+}
+
 export interface SecretStore {
   /** The provider app's client credentials stored under `secretName`; throws BrokerError('configuration_error') when absent or malformed. */
   getClientCredentials(secretName: string): Promise<ClientCredentials>;
@@ -35,13 +44,16 @@ export type BrokerEventType =
   | 'connection.reauth_required'
   | 'connection.revoked'
   /** A transient refresh failure (429, 5xx, timeout): the token was kept and the next attempt backed off. */
-  | 'connection.refresh_failed';
+  | 'connection.refresh_failed'
+  /** Tokens an install obtained and then did not store (refused, conflict, used link) were revoked at the provider, or could not be. */
+  | 'connection.orphan_revoked';
 
 export interface BrokerEvent {
   type: BrokerEventType;
   /** Never a token, code or secret. */
   detail: {
-    connection_id: string;
+    /** Null only on `connection.orphan_revoked` when the install failed before a connection was chosen. */
+    connection_id: string | null;
     provider: string;
     tenant: string | null;
     [key: string]: string | number | boolean | null;
@@ -95,4 +107,16 @@ export interface ConnectionStore {
   putState(state: InstallState): Promise<void>;
   /** Deletes and returns the state in one conditional write, so it works once; undefined when unknown or expired. */
   consumeState(nonce: string): Promise<InstallState | undefined>;
+
+  /** Marks a signed install link used (conditional put of `link#<id>`, kept until `until`, epoch ms); false when it already was. */
+  claimInstallLink(linkId: string, until: number): Promise<boolean>;
+  /** Takes a claim back when the connection write after it failed, so the customer can retry with the same link. */
+  releaseInstallLink(linkId: string): Promise<void>;
+  /** Whether the link was used (the install route says so before sending anyone to the consent page). */
+  isInstallLinkUsed(linkId: string): Promise<boolean>;
+
+  /** The key check stored with the data (`meta#keys`); undefined before the first start. */
+  getKeyCheck(): Promise<KeyCheck | undefined>;
+  /** Stores the key check: `replace` overwrites, otherwise only when none exists (false = another process stored one first). */
+  putKeyCheck(check: KeyCheck, options: { replace: boolean }): Promise<boolean>;
 }

@@ -437,6 +437,14 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
+    "oidc": {
+      "issuer": "http://127.0.0.1:3001",
+      "jwks_uri": "http://127.0.0.1:3001/jwks",
+      "tenant_claim": "sub",
+      "nonce": true,
+      "id_token": "required",
+      "authorization_response_iss": "required"
+    },
     "connection_config": {},
     "revocation": {
       "url": "http://127.0.0.1:3001/token/revocation",

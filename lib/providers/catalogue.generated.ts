@@ -159,6 +159,12 @@ export const BUILTIN_CATALOGUE = {
       "prompt": "consent"
     },
     "token_response_metadata": [],
+    "oidc": {
+      "issuer": "http://127.0.0.1:3001",
+      "jwks_uri": "http://127.0.0.1:3001/jwks",
+      "tenant_claim": "sub",
+      "authorization_response_iss": "required"
+    },
     "revocation": {
       "url": "http://127.0.0.1:3001/token/revocation",
       "method": "POST",

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followInstall } from '../support/browserless-consent';
-import { connectionCount, startTestBroker, type LocalFixture } from '../support/local-broker';
+import { connectionCount, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
 let admin: Record<string, string>;
@@ -62,7 +62,7 @@ describe('client-credentials connections', () => {
 
 describe('revocation', () => {
   it('DELETE /connections/{id} revokes at the provider (its tokens stop working) and marks the connection revoked', async () => {
-    const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=to-revoke`);
+    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'to-revoke'));
     expect((await fetch(callbackUrl)).status).toBe(200);
     const token = await fixture.local.broker.getToken('to-revoke');
     expect(await apiStatus(token.access_token)).toBe(200);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../lib/broker';
 import { followInstall } from '../support/browserless-consent';
-import { peerBroker, startTestBroker, type LocalFixture } from '../support/local-broker';
+import { peerBroker, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
 let brokers: Broker[];
@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 async function installConnection(id: string): Promise<void> {
-  const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=${id}`);
+  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, id));
   expect((await fetch(callbackUrl)).status).toBe(200);
 }
 

@@ -80,11 +80,13 @@ function installState(overrides: Partial<InstallState> = {}): InstallState {
   return {
     nonce: randomBytes(16).toString('base64url'),
     provider: 'hubspot',
-    codeVerifier: randomBytes(32).toString('base64url'),
     returnTo: 'https://app.example.com/done',
     connectionId: 'conn-1',
     redirectUri: 'http://localhost:3000/oauth/hubspot/callback',
     scopes: ['oauth'],
+    connectionConfig: { subdomain: 'acme' },
+    tags: { customer: 'acme' },
+    link: { id: randomBytes(16).toString('base64url'), usedMarkUntil: T0 + 3_600_000 },
     createdAt: T0,
     expiresAt: T0 + 600_000,
     ...overrides,
@@ -372,7 +374,7 @@ describe.each(engines)('DynamoDbConnectionStore on $engine', ({ use }) => {
     });
 
     it('round-trips a state without optional fields', async () => {
-      const { codeVerifier: _v, returnTo: _r, connectionId: _c, ...minimal } = installState();
+      const { returnTo: _r, connectionId: _c, connectionConfig: _cc, tags: _t, link: _l, ...minimal } = installState();
       await store.putState(minimal);
       const consumed = await store.consumeState(minimal.nonce);
       expect(consumed).toEqual(minimal);

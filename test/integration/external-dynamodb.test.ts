@@ -7,7 +7,7 @@ import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDynamoClient, startDynalite, type LocalDynamo } from '../../lib/local/dynalite';
 import { followInstall } from '../support/browserless-consent';
-import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let external: LocalDynamo;
 let fixture: LocalFixture;
@@ -27,7 +27,7 @@ describe('AWS_ENDPOINT_URL_DYNAMODB', () => {
     const table = await client.send(new DescribeTableCommand({ TableName: 'external-table' }));
     expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['refresh-due']);
 
-    const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=ext-1`);
+    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'ext-1'));
     expect((await fetch(callbackUrl)).status).toBe(200);
     const stored = await client.send(new GetItemCommand({ TableName: 'external-table', Key: { pk: { S: 'conn#ext-1' } }, ConsistentRead: true }));
     expect(stored.Item?.status).toEqual({ S: 'active' });

@@ -8,13 +8,13 @@ import { createGetTokenHandler } from '../../functions/get-token';
 import { createRefreshHandler } from '../../functions/refresh';
 import { lambdaContext } from '../../lib/local/server';
 import { followInstall } from '../support/browserless-consent';
-import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
 
 beforeAll(async () => {
   fixture = await startTestBroker();
-  const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=fn-1`);
+  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'fn-1'));
   expect((await fetch(callbackUrl)).status).toBe(200);
 });
 afterAll(async () => {

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followInstall } from '../support/browserless-consent';
-import { rawConnectionItem, sealedPayload, startTestBroker, type LocalFixture } from '../support/local-broker';
+import { rawConnectionItem, sealedPayload, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
 
@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 async function install(connectionId: string): Promise<Response> {
-  const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=${connectionId}`);
+  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, connectionId));
   return fetch(callbackUrl, { redirect: 'manual' });
 }
 
@@ -80,7 +80,8 @@ describe('the whole flow', () => {
 
   it('getToken returns a token the provider accepts, with granted scopes and expiry', async () => {
     const token = await fixture.local.broker.getToken(id);
-    expect(token).toMatchObject({ token_type: 'bearer', provider: 'sandbox', connection_id: id, tenant: null });
+    // The tenant is the sandbox account (`sub` of the validated id_token).
+    expect(token).toMatchObject({ token_type: 'bearer', provider: 'sandbox', connection_id: id, tenant: 'sandbox-user' });
     expect(token.scopes).toEqual(expect.arrayContaining(['openid', 'offline_access', 'contacts.read']));
     expect(Date.parse(token.expires_at!)).toBeGreaterThan(fixture.clock.now());
     expect(await callSandboxApi(token.access_token)).toBe(200);

@@ -10,7 +10,7 @@ import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import { loadCatalogue } from '../../lib/providers/catalogue';
 import { useDynalite } from '../support/dynamo';
-import { StaticSecrets } from '../support/fault-broker';
+import { StaticSecrets, memorySigningKey, signedLink } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
 import { MovableClock } from '../support/local-broker';
 
@@ -31,6 +31,7 @@ beforeAll(async () => {
       store: dynamo.store(clock),
       cipher: new LocalTokenCipher(randomBytes(32)),
       secrets: new StaticSecrets({ highlevel: app, rdstation: app, hubspot: app }),
+      signingKey: memorySigningKey(),
       events,
       // Overrides merge field by field: only the hosts change, the rest of each block is the shipped one.
       catalogue: loadCatalogue({
@@ -100,7 +101,8 @@ describe('HighLevel', () => {
 
 describe('RD Station', () => {
   it('exchanges with a JSON body and no grant_type; a response without token_type is a bearer token', async () => {
-    const url = await broker.startInstall({ provider: 'rdstation', connectionId: 'rd-1', requestBaseUrl: base });
+    const link = await signedLink(broker, { provider: 'rdstation', connection_id: 'rd-1' });
+    const url = await broker.startInstall({ provider: 'rdstation', link, requestBaseUrl: base });
     expect(url.searchParams.has('code_challenge')).toBe(false);
     stub.expiresIn = 86400;
     const code = stub.issueCode();

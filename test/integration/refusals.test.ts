@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { followInstall } from '../support/browserless-consent';
-import { allItems, connectionCount, startTestBroker, type LocalFixture } from '../support/local-broker';
+import { allItems, connectionCount, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
 
@@ -83,7 +83,7 @@ describe('callback refusals', () => {
   });
 
   it('a replayed callback (state already used) → 400 invalid_state, the first install stands alone', async () => {
-    const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=replay-me`);
+    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'replay-me'));
     const first = await fetch(callbackUrl, { redirect: 'manual' });
     expect(first.status).toBe(200);
     const connections = await connectionCount(fixture.local);
@@ -94,7 +94,7 @@ describe('callback refusals', () => {
   });
 
   it('an expired state → 400 invalid_state', async () => {
-    const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=too-late`);
+    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'too-late'));
     fixture.clock.advance(11 * 60_000);
     try {
       const res = await fetch(callbackUrl, { redirect: 'manual', headers: json });
@@ -118,9 +118,9 @@ describe('callback refusals', () => {
   });
 
   it('?error=access_denied with a valid state → redirect to return_to with the error, nothing stored', async () => {
-    const install = await fetch(`${fixture.local.installUrl}?return_to=${encodeURIComponent('https://app.example.com/done')}&connection_id=denied`, { redirect: 'manual' });
+    const install = await fetch(await signedInstallUrl(fixture.local, 'denied', { return_to: 'https://app.example.com/done' }), { redirect: 'manual' });
     const state = new URL(install.headers.get('location')!).searchParams.get('state')!;
-    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?error=access_denied&error_description=User+said+no&state=${state}`, { redirect: 'manual' });
+    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?error=access_denied&error_description=User+said+no&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`, { redirect: 'manual' });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location')!);
     expect(location.origin + location.pathname).toBe('https://app.example.com/done');
@@ -130,18 +130,18 @@ describe('callback refusals', () => {
   });
 
   it('?error=access_denied without return_to → a 400 page that says so, nothing stored', async () => {
-    const install = await fetch(`${fixture.local.installUrl}?connection_id=denied2`, { redirect: 'manual' });
+    const install = await fetch(await signedInstallUrl(fixture.local, 'denied2'), { redirect: 'manual' });
     const state = new URL(install.headers.get('location')!).searchParams.get('state')!;
-    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?error=access_denied&state=${state}`, { redirect: 'manual' });
+    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?error=access_denied&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`, { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('The provider did not authorize the app (access_denied)');
     expect(await fixture.local.broker.ctx.store.get('denied2')).toBeUndefined();
   });
 
   it('a code the provider refuses (invalid_grant) with a valid state → 400 "start again", nothing stored, state used up', async () => {
-    const install = await fetch(`${fixture.local.installUrl}?connection_id=bad-code`, { redirect: 'manual' });
+    const install = await fetch(await signedInstallUrl(fixture.local, 'bad-code'), { redirect: 'manual' });
     const state = new URL(install.headers.get('location')!).searchParams.get('state')!;
-    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=not-a-real-code&state=${state}`, { redirect: 'manual', headers: json });
+    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=not-a-real-code&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`, { redirect: 'manual', headers: json });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('start the install again') });

@@ -61,7 +61,7 @@ function record(id: string, overrides: Partial<ConnectionRecord> = {}): Connecti
 }
 
 function state(nonce: string, expiresAt = T0 + 600_000): InstallState {
-  return { nonce, provider: 'sandbox', redirectUri: 'http://x/cb', scopes: ['a'], createdAt: T0, expiresAt, codeVerifier: 'v' };
+  return { nonce, provider: 'sandbox', redirectUri: 'http://x/cb', scopes: ['a'], createdAt: T0, expiresAt, connectionConfig: { subdomain: 'acme' }, tags: { plan: 'pro' }, link: { id: 'link-1', usedMarkUntil: expiresAt } };
 }
 
 describe.each(subjects)('$name', (subject) => {
@@ -126,7 +126,7 @@ describe.each(subjects)('$name', (subject) => {
     const { store, clock } = await setup();
     await store.putState(state('n1'));
     await store.putState(state('n2'));
-    expect(await store.consumeState('n1')).toMatchObject({ nonce: 'n1', codeVerifier: 'v' });
+    expect(await store.consumeState('n1')).toMatchObject({ nonce: 'n1', connectionConfig: { subdomain: 'acme' }, tags: { plan: 'pro' }, link: { id: 'link-1' } });
     expect(await store.consumeState('n1')).toBeUndefined();
     clock.t = T0 + 600_000;
     expect(await store.consumeState('n2')).toBeUndefined();

@@ -1,9 +1,10 @@
 /**
- * Regression (found in review): the public install link accepts any `connection_id`, so a
- * consent by another provider account must not replace that connection's grant (409).
+ * Regression (found in review): an install link naming a connection (today only a signed one,
+ * see connection-takeover.test.ts) consented by another provider account must not replace that
+ * connection's grant (409 tenant_conflict).
  */
 import { describe, expect, it } from 'vitest';
-import { useFaultWorkers } from '../support/fault-broker';
+import { signedLink, useFaultWorkers } from '../support/fault-broker';
 
 const workers = useFaultWorkers();
 
@@ -24,8 +25,9 @@ describe('install link with a connection_id of someone else', () => {
     });
     expect(victim.connectionId).toBe('fault:loc-victim');
 
-    // Anyone can open the public install link naming that id, and consent with their own account.
-    const url = await broker.startInstall({ provider: 'fault', connectionId: victim.connectionId, requestBaseUrl: 'http://broker.test' });
+    // A link naming that id, opened by someone who consents with their own account.
+    const link = await signedLink(broker, { provider: 'fault', connection_id: victim.connectionId });
+    const url = await broker.startInstall({ provider: 'fault', link, requestBaseUrl: 'http://broker.test' });
     const attackerCode = provider.issueCode({ extras: { locationId: 'loc-attacker' } });
     const outcome = await broker
       .completeCallback({ provider: 'fault', query: { code: attackerCode, state: url.searchParams.get('state')! }, requestBaseUrl: 'http://broker.test' })

@@ -11,7 +11,7 @@ import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import type { TokenCipher } from '../../lib/ports';
 import { useDynalite } from '../support/dynamo';
-import { FAULT_CLIENT, StaticSecrets, faultCatalogue, installFault } from '../support/fault-broker';
+import { FAULT_CLIENT, StaticSecrets, faultCatalogue, installFault, memorySigningKey } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
 import { MovableClock } from '../support/local-broker';
 
@@ -29,12 +29,14 @@ describe('lease taken over from a holder whose rotation is in flight', () => {
     const tableName = await dynamo.newTable();
     const events = new MemoryEventSink();
     const cipher: TokenCipher = new LocalTokenCipher(randomBytes(32));
+    const signingKey = memorySigningKey();
     const make = (instanceId: string, fetchImpl?: typeof fetch) =>
       new Broker(
         {
           store: new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock }),
           cipher,
           secrets: new StaticSecrets({ fault: FAULT_CLIENT }),
+          signingKey,
           events,
           catalogue: faultCatalogue(provider),
           clock,

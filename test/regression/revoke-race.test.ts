@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { Broker } from '../../lib/broker';
-import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../support/fault-broker';
+import { FAULT_CLIENT, StaticSecrets, faultCatalogue, memorySigningKey } from '../support/fault-broker';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import type { ConnectionRecord } from '../../lib/model';
@@ -77,12 +77,14 @@ describe('revoke racing a refresh', () => {
     providers.push(provider);
     const tableName = await dynamo.newTable();
     const cipher = new LocalTokenCipher(randomBytes(32));
+    const signingKey = memorySigningKey();
     const make = (instanceId: string, fetchImpl?: typeof fetch) =>
       new Broker(
         {
           store: new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock }),
           cipher,
           secrets: new StaticSecrets({ fault: FAULT_CLIENT }),
+          signingKey,
           events: new MemoryEventSink(),
           catalogue: faultCatalogue(provider),
           clock,

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { followInstall } from '../support/browserless-consent';
-import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let first: LocalFixture;
 let second: LocalFixture;
@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 it('an install through the first of two local brokers is stored by the first, not the second', async () => {
-  const { callbackUrl } = await followInstall(`${first.local.installUrl}?connection_id=first-only`);
+  const { callbackUrl } = await followInstall(await signedInstallUrl(first.local, 'first-only'));
   expect(new URL(callbackUrl).origin).toBe(first.local.url);
   expect((await fetch(callbackUrl)).status).toBe(200);
   expect(await first.local.broker.ctx.store.get('first-only', { consistent: true })).toMatchObject({ id: 'first-only', provider: 'sandbox' });

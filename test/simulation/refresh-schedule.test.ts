@@ -105,7 +105,7 @@ function simulation(random: () => number) {
   );
   const install = async (id: string, lifetimeS: number): Promise<void> => {
     const body = provider.issue(id, lifetimeS);
-    await upsertConnection(broker.ctx, catalogue.get('sim')!, id, { token: { ...body, expires_at: clock.t + lifetimeS * 1000 }, scopes: [] });
+    await upsertConnection(broker.ctx, catalogue.get('sim')!, id, { token: { ...body, expires_at: clock.t + lifetimeS * 1000 }, scopes: [] }, { reauthorize: 'chosen_by_app' });
   };
   /** getToken as an app calls it; what it served is checked against the clock it was served at. */
   const served: Array<{ id: string; remainingMs: number; lifetimeMs: number }> = [];

@@ -8,7 +8,7 @@ import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import type { BrokerConfig } from '../../lib/connections/context';
 import type { ClientCredentials } from '../../lib/model';
-import type { ConnectionStore, SecretStore, TokenCipher } from '../../lib/ports';
+import type { ConnectionStore, SecretStore, SigningKey, TokenCipher } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue, ProviderInput } from '../../lib/providers/schema';
 import { afterEach } from 'vitest';
@@ -80,6 +80,14 @@ export interface FaultBrokerDeps {
   catalogue?: Catalogue;
   /** Secrets by name; default `{ fault: FAULT_CLIENT }`. */
   secrets?: Record<string, ClientCredentials>;
+  /** Default: a random key of this broker's own (workers share one). */
+  signingKey?: SigningKey;
+}
+
+/** A signing key held in memory, as tests need one. */
+export function memorySigningKey(): SigningKey {
+  const key = randomBytes(32);
+  return { get: async () => key };
 }
 
 export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: MemoryEventSink; cipher: TokenCipher } {
@@ -90,6 +98,7 @@ export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: Me
       store: deps.store,
       cipher,
       secrets: new StaticSecrets(deps.secrets ?? { fault: FAULT_CLIENT }),
+      signingKey: deps.signingKey ?? memorySigningKey(),
       events,
       catalogue: deps.catalogue ?? faultCatalogue(deps.provider, deps.catalogueExtra),
       clock: deps.clock,
@@ -120,9 +129,10 @@ export function useFaultWorkers(): (options?: FaultProviderOptions, catalogueExt
     const tableName = await dynamo.newTable();
     const store = () => new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock });
     const events = new MemoryEventSink();
-    const a = faultBroker({ store: store(), provider, clock, events, instanceId: 'worker-a', catalogueExtra });
-    const b = faultBroker({ store: store(), provider, clock, events, cipher: a.cipher, instanceId: 'worker-b', catalogueExtra });
-    return { clock, provider, events, a: a.broker, b: b.broker, cipher: a.cipher, store: store(), tableName, client: dynamo.client };
+    const signingKey = memorySigningKey();
+    const a = faultBroker({ store: store(), provider, clock, events, instanceId: 'worker-a', catalogueExtra, signingKey });
+    const b = faultBroker({ store: store(), provider, clock, events, cipher: a.cipher, instanceId: 'worker-b', catalogueExtra, signingKey });
+    return { clock, provider, events, a: a.broker, b: b.broker, cipher: a.cipher, signingKey, store: store(), tableName, client: dynamo.client };
   };
 }
 
@@ -133,6 +143,8 @@ export interface FaultWorkers {
   a: Broker;
   b: Broker;
   cipher: TokenCipher;
+  /** The one signing key both workers use. */
+  signingKey: SigningKey;
   /** A third store on the same table, for assertions. */
   store: DynamoDbConnectionStore;
   /** The table and a raw client, to look at items exactly as stored. */
@@ -140,15 +152,24 @@ export interface FaultWorkers {
   client: DynamoDBClient;
 }
 
-/** Installs a connection through the callback (the fault provider allows marketplace-initiated callbacks). */
+/**
+ * Installs a connection through the callback: with a signed install link naming `connectionId`
+ * (as the app would), else marketplace-initiated (the fault provider allows it).
+ */
 export async function installFault(broker: Broker, provider: FaultProvider, connectionId?: string): Promise<string> {
   const code = provider.issueCode();
   if (connectionId) {
-    const url = await broker.startInstall({ provider: 'fault', connectionId, requestBaseUrl: 'http://broker.test' });
+    const url = await broker.startInstall({ provider: 'fault', link: await signedLink(broker, { provider: 'fault', connection_id: connectionId }), requestBaseUrl: 'http://broker.test' });
     const state = url.searchParams.get('state')!;
     const result = await broker.completeCallback({ provider: 'fault', query: { code, state }, requestBaseUrl: 'http://broker.test' });
     return result.connectionId;
   }
   const result = await broker.completeCallback({ provider: 'fault', query: { code }, requestBaseUrl: 'http://broker.test' });
   return result.connectionId;
+}
+
+/** The `link` token of a freshly minted signed install link. */
+export async function signedLink(broker: Broker, request: Parameters<Broker['createInstallLink']>[0]): Promise<string> {
+  const { url } = await broker.createInstallLink(request, 'http://broker.test');
+  return new URL(url).searchParams.get('link')!;
 }

@@ -14,10 +14,13 @@
  * - `POST /revoke` (RFC 7009, form or JSON `token`) → 200;
  *   `DELETE /refresh-tokens/:token` (HubSpot) → 204.
  * - `GET /api/me` with `Authorization: Bearer` → 200 for a live token it issued, 401 otherwise.
+ * - `GET /jwks`: the public key of the ES256 key that signs `id_token`s, which the code grant
+ *   returns when `idTokens` is on (iss = the provider's URL, aud = the client, sub, nonce).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SignJWT, exportJWK } from 'jose';
 
 /** A canned answer. `body`: object → JSON, string → sent as is (text/plain unless `headers` say otherwise). */
 export interface ScriptedResponse {
@@ -77,6 +80,11 @@ export interface FaultProviderOptions {
   onRequest?: (req: RecordedRequest) => ScriptedResponse | void | Promise<ScriptedResponse | void>;
   /** Reshapes every successful token response (drop `token_type`, add `locationId`, …). */
   shapeTokenResponse?: (body: Record<string, unknown>, grant: string) => Record<string, unknown>;
+  /**
+   * The code grant also returns a signed `id_token` (OpenID Connect). `claims` may override
+   * or add claims (a wrong `aud`, another `iss`); `sub` defaults to the code's `extras.sub` or `fault-user`.
+   */
+  idTokens?: boolean | { claims?: Record<string, unknown> };
 }
 
 /** Options for {@link FaultProvider.issueCode}. */
@@ -89,6 +97,8 @@ export interface IssueCodeOptions {
   /** Extra fields for token responses of this grant (and its refreshes), e.g. `{ locationId: 'loc-1' }`. */
   extras?: Record<string, unknown>;
   clientId?: string;
+  /** The authorization request's `nonce`, echoed in the id_token. */
+  nonce?: string;
 }
 
 /** Counters kept by the stub. */
@@ -147,6 +157,7 @@ interface GrantState {
 interface CodeState extends GrantState {
   redirectUri: string | undefined;
   codeChallenge: string | undefined;
+  nonce?: string | undefined;
 }
 
 interface RefreshState extends GrantState {
@@ -205,6 +216,19 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
   let deadAll: { status: number; body: unknown } | undefined;
 
   const codes = new Map<string, CodeState>();
+  // The key that signs id_tokens; its public half is served at /jwks.
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const publicJwk = { ...(await exportJWK(publicKey)), kid: 'fault-key', alg: 'ES256', use: 'sig' };
+  let pendingIdToken: { clientId: string | undefined; nonce: string | undefined; sub: string } | undefined;
+  const idTokenClaims = typeof options.idTokens === 'object' ? (options.idTokens.claims ?? {}) : {};
+
+  async function withIdToken(answer: Answer, facts: { clientId: string | undefined; nonce: string | undefined; sub: string }): Promise<Answer> {
+    if (answer.status !== 200 || typeof answer.body !== 'object' || answer.body === null) return answer;
+    const now = Math.floor(clock() / 1000);
+    const claims = { iss: state.url, aud: facts.clientId, sub: facts.sub, iat: now, exp: now + 600, ...(facts.nonce ? { nonce: facts.nonce } : {}), ...idTokenClaims };
+    const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'fault-key' }).sign(privateKey);
+    return { ...answer, body: { ...(answer.body as Record<string, unknown>), id_token: idToken } };
+  }
   const refreshTokens = new Map<string, RefreshState>();
   const accessTokens = new Map<string, AccessState>();
   const ccByClient = new Map<string, string>();
@@ -228,6 +252,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
         extras: o.extras ?? {},
         redirectUri: o.redirectUri,
         codeChallenge: o.codeChallenge,
+        nonce: o.nonce,
       });
       return code;
     },
@@ -324,7 +349,9 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
           }
         }
         const grantState: GrantState = { clientId: g.clientId ?? r.clientId, scope: g.scope, extras: g.extras };
-        return tokenResponse(grant, grantState, issueRefresh(grantState));
+        const answer = tokenResponse(grant, grantState, issueRefresh(grantState));
+        if (options.idTokens) pendingIdToken = { clientId: grantState.clientId, nonce: g.nonce, sub: typeof g.extras.sub === 'string' ? g.extras.sub : 'fault-user' };
+        return answer;
       }
       case 'refresh_token': {
         const presented = str(p.refresh_token);
@@ -389,6 +416,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
         scope: str(r.params.scope),
         redirectUri: redirect,
         codeChallenge: str(r.params.code_challenge),
+        nonce: str(r.params.nonce),
       });
       const target = new URL(redirect);
       target.searchParams.set('code', code);
@@ -406,6 +434,9 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
       state.calls.revoke += 1;
       revokeToken(decodeURIComponent(hubspot[1]!));
       return { status: 204 };
+    }
+    if (r.path === '/jwks' && r.method === 'GET') {
+      return { status: 200, body: { keys: [publicJwk] } };
     }
     if (r.path === '/api/me' && r.method === 'GET') {
       state.calls.me += 1;
@@ -463,6 +494,8 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
 
     let real: Answer | undefined;
     if (!scripted || scripted.runHandler) real = isToken ? handleToken(record, grant) : route(record);
+    if (real && pendingIdToken) real = await withIdToken(real, pendingIdToken);
+    pendingIdToken = undefined;
     if (scripted) {
       if (scripted.hang) return; // never answer; close() destroys the socket
       if (!scripted.runHandler || scripted.status !== undefined || scripted.body !== undefined) {

@@ -101,10 +101,16 @@ export async function peerBroker(fixture: LocalFixture, config: Partial<BrokerCo
       store: new DynamoDbConnectionStore({ tableName: fixture.local.tableName, client, clock: fixture.clock }),
       cipher: await LocalTokenCipher.fromKeyFile(join(fixture.dataDir, 'token.key')),
       secrets: new FileSecretStore((ctx.secrets as FileSecretStore).path),
+      signingKey: ctx.signingKey,
       events: new MemoryEventSink(),
       catalogue: ctx.catalogue,
       clock: fixture.clock,
     },
     { ...ctx.config, ...config },
   );
+}
+
+/** A signed install link for the sandbox naming `connectionId` (what an app mints for its customer). */
+export async function signedInstallUrl(local: LocalBroker, connectionId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  return (await local.broker.createInstallLink({ provider: 'sandbox', connection_id: connectionId, ...extra })).url;
 }

@@ -264,7 +264,7 @@ describe('grantReplaced', () => {
         lastRefreshAt: NOW,
         tokenGen: 4,
       },
-      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'connectionConfig', 'metadata', 'credentialsSecretName'],
+      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'connectionConfig', 'metadata', 'credentialsSecretName', 'tags'],
     });
   });
 

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../../lib/errors';
-import { buildAuthorizationUrl, newPkce, newState } from '../../../lib/oauth/authorize';
+import { buildAuthorizationUrl, newState, pkceChallenge } from '../../../lib/oauth/authorize';
+import { MISSING_SIGNING_KEY, oidcNonceFor, pkceVerifierFor } from '../../../lib/connections/signing';
 import { testProvider } from './fixtures';
 
 const hubspotLike = testProvider('hubspot', {
@@ -40,11 +41,23 @@ describe('newState', () => {
   });
 });
 
-describe('newPkce', () => {
-  it('returns a 43-char verifier and its S256 challenge', async () => {
-    const { verifier, challenge } = await newPkce();
+describe('PKCE and nonce derived from the state', () => {
+  const key = { get: async () => new Uint8Array(32).fill(7) };
+
+  it('a 43-char verifier (256 bits) per state, and its S256 challenge', async () => {
+    const verifier = await pkceVerifierFor(key, 'state-1');
     expect(verifier).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(challenge).toBe(createHash('sha256').update(verifier).digest('base64url'));
+    expect(await pkceVerifierFor(key, 'state-1')).toBe(verifier);
+    expect(await pkceVerifierFor(key, 'state-2')).not.toBe(verifier);
+    expect(await pkceChallenge(verifier)).toBe(createHash('sha256').update(verifier).digest('base64url'));
+  });
+
+  it('the nonce is another value than the verifier of the same state (each use has its own label)', async () => {
+    expect(await oidcNonceFor(key, 'state-1')).not.toBe(await pkceVerifierFor(key, 'state-1'));
+  });
+
+  it('without a signing key, deriving says what to configure', async () => {
+    await expect(pkceVerifierFor(MISSING_SIGNING_KEY, 's')).rejects.toMatchObject({ code: 'configuration_error', message: expect.stringContaining('BROKER_SIGNING_KEY_SECRET_ARN') });
   });
 });
 

@@ -1,0 +1,52 @@
+/**
+ * What the broker's signing key is used for, each under its own label so no two uses can
+ * stand in for one another: install-link signatures, and the per-install secrets derived
+ * from the `state` — the PKCE verifier and the OpenID Connect nonce. Deriving them (HMAC-SHA256
+ * of the state) instead of storing them leaves nothing secret in the install-state item and
+ * keeps KMS off the public install route: strangers opening install links cannot spend the
+ * KMS request quota that refreshes need.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { BrokerError } from '../errors';
+import type { SigningKey } from '../ports';
+
+/** For deployments that configured none: every use says what to set. */
+export const MISSING_SIGNING_KEY: SigningKey = {
+  get: () =>
+    Promise.reject(
+      new BrokerError('configuration_error', 'No signing key: set BROKER_SIGNING_KEY_SECRET_ARN (AWS; the CDK stack does) or BROKER_SIGNING_KEY_FILE (local)'),
+    ),
+};
+
+type Purpose = 'install-link' | 'pkce' | 'oidc-nonce' | 'fingerprint';
+
+function mac(key: Uint8Array, purpose: Purpose, value: string): Buffer {
+  return createHmac('sha256', key).update(`${purpose}:${value}`, 'utf8').digest();
+}
+
+/** The PKCE verifier of the install behind `state` (RFC 7636 §4.1: 43 characters of base64url, 256 bits). */
+export async function pkceVerifierFor(key: SigningKey, state: string): Promise<string> {
+  return mac(await key.get(), 'pkce', state).toString('base64url');
+}
+
+/** The OpenID Connect `nonce` of the install behind `state`. */
+export async function oidcNonceFor(key: SigningKey, state: string): Promise<string> {
+  return mac(await key.get(), 'oidc-nonce', state).toString('base64url');
+}
+
+/** The install-link signature of `payload` (base64url). */
+export async function signInstallLink(key: SigningKey, payload: string): Promise<string> {
+  return mac(await key.get(), 'install-link', payload).toString('base64url');
+}
+
+/** Whether `signature` is the install-link signature of `payload`, compared in constant time. */
+export async function installLinkSignatureValid(key: SigningKey, payload: string, signature: string): Promise<boolean> {
+  const expected = mac(await key.get(), 'install-link', payload);
+  const given = Buffer.from(signature, 'base64url');
+  return given.length === expected.length && given.toString('base64url') === signature && timingSafeEqual(given, expected);
+}
+
+/** A short, non-secret name for the key (stored with the data to notice a replaced key). */
+export async function signingKeyFingerprint(key: SigningKey): Promise<string> {
+  return mac(await key.get(), 'fingerprint', 'oauth-token-broker').subarray(0, 12).toString('base64url');
+}
