@@ -66,9 +66,18 @@ function describeEntry(entry: CatalogueEntryReport, overBuiltin: boolean): strin
       const { provider } = entry;
       const out = [`loads    ${entry.key}  ${provider.auth_mode}  (${format}${merged}${provider.extends ? `, extends ${provider.extends}` : ''})`];
       const shown = exampleValues(provider);
-      if (provider.auth_mode === 'OAUTH2') out.push(`  authorize: ${shown.display(authorizeUrl(provider, shown.values))}`);
-      for (const [label, request] of tokenRequests(provider, shown.values)) {
-        out.push(`  ${label.padEnd(10)} ${request.method} ${shown.display(request.url.href)} (${request.body === undefined ? 'query' : provider.body_format}, ${provider.token_request_auth_method})`);
+      try {
+        if (provider.auth_mode === 'OAUTH2') out.push(`  authorize: ${shown.display(authorizeUrl(provider, shown.values))}`);
+        for (const [label, request] of tokenRequests(provider, shown.values)) {
+          out.push(`  ${label.padEnd(10)} ${request.method} ${shown.display(request.url.href)} (${request.body === undefined ? 'query' : provider.body_format}, ${provider.token_request_auth_method})`);
+        }
+      } catch (err) {
+        // A connection value in a URL's host must match the entry's pattern, which a stand-in value
+        // may not: show the templates as written, and the rule that will apply to real values.
+        if (!isBrokerError(err, 'invalid_request')) throw err;
+        const field = String(err.details['field'] ?? 'connection_config');
+        const rule = /no value is accepted/.test(err.message) ? err.message : `${field} decides where requests go: real values must match its pattern`;
+        out.push(...templateLines(provider), `  note:      ${rule}`);
       }
       if (entry.ignored.length > 0) out.push(`  ignored:   ${entry.ignored.join(', ')}`);
       for (const note of entry.notes) out.push(`  note:      ${note}`);
@@ -101,6 +110,17 @@ function tokenRequests(provider: Provider, connectionConfig: Record<string, stri
     requests.push(['refresh:', buildTokenRequest(provider, CLIENT, { grant_type: 'refresh_token', refreshToken: '<refresh_token>' }, connectionConfig)]);
   }
   return requests;
+}
+
+/** The URL templates as written, placeholders shown as `<name>`, when stand-in values cannot build them. */
+function templateLines(provider: Provider): string[] {
+  const shown = (template: string) => template.replace(/\$\{connectionConfig\.([A-Za-z0-9_-]+)\}/g, '<$1>');
+  const encoding = provider.token_request_method === 'GET' || provider.body_format === 'query' ? 'query' : provider.body_format;
+  const lines: string[] = [];
+  if (provider.auth_mode === 'OAUTH2' && provider.authorization_url !== undefined) lines.push(`  authorize: ${shown(provider.authorization_url)}`);
+  lines.push(`  token:     ${provider.token_request_method} ${shown(provider.token_url)} (${encoding}, ${provider.token_request_auth_method})`);
+  if (provider.refresh_url !== undefined) lines.push(`  refresh:   ${provider.token_request_method} ${shown(provider.refresh_url)} (${encoding}, ${provider.token_request_auth_method})`);
+  return lines;
 }
 
 /**

@@ -131,7 +131,7 @@ describe('RD Station', () => {
   });
 
   it('revokes a connection whose access token has expired by refreshing first, then revoking the fresh access token', async () => {
-    const url = await broker.startInstall({ provider: 'rdstation', connectionId: 'rd-2', requestBaseUrl: base });
+    const url = await broker.startInstall({ provider: 'rdstation', link: await signedLink(broker, { provider: 'rdstation', connection_id: 'rd-2' }), requestBaseUrl: base });
     await broker.completeCallback({ provider: 'rdstation', query: { code: stub.issueCode(), state: url.searchParams.get('state')! }, requestBaseUrl: base });
     const stored = await broker.getToken('rd-2');
     clock.advance(25 * 3600_000);
