@@ -25,6 +25,7 @@ import { BrokerFunction } from './constructs/broker-function';
 import { BrokerTable } from './constructs/broker-table';
 import { ProviderSecrets } from './constructs/provider-secrets';
 import { RefreshSchedule } from './constructs/refresh-schedule';
+import { SigningKey } from './constructs/signing-key';
 import { TokenKey } from './constructs/token-key';
 
 /** Providers enabled when nothing says otherwise (the local `sandbox` entries are not deployable). */
@@ -99,6 +100,7 @@ export class OAuthTokenBroker extends Construct {
   readonly providers: readonly Provider[];
   readonly table: BrokerTable;
   readonly tokenKey: TokenKey;
+  readonly signingKey: SigningKey;
   readonly secrets: ProviderSecrets;
   readonly eventBus: events.IEventBus;
   readonly functions: Readonly<Record<HandlerName, BrokerFunction>>;
@@ -108,6 +110,7 @@ export class OAuthTokenBroker extends Construct {
   readonly #resources: BrokerResources;
   readonly #environment: Readonly<Record<string, string>>;
   readonly #clientCredentials: boolean;
+  readonly #returnToAllowlist: readonly string[];
 
   constructor(scope: Construct, id: string, props: OAuthTokenBrokerProps = {}) {
     super(scope, id);
@@ -120,6 +123,7 @@ export class OAuthTokenBroker extends Construct {
     const shards = props.shards ?? DEFAULT_CONFIG.shards;
     const providerConcurrency = props.providerConcurrency ?? DEFAULT_CONFIG.providerConcurrency;
     const returnToAllowlist = (props.returnToAllowlist ?? []).map(checkOrigin);
+    this.#returnToAllowlist = returnToAllowlist;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     if (interval.toSeconds() < 60) throw new Error('scheduleInterval must be at least 1 minute (EventBridge rate schedules)');
     checkPositiveInteger('shards', shards);
@@ -127,6 +131,7 @@ export class OAuthTokenBroker extends Construct {
 
     this.table = new BrokerTable(this, 'Table');
     this.tokenKey = new TokenKey(this, 'TokenKey');
+    this.signingKey = new SigningKey(this, 'SigningKey');
     this.secrets = new ProviderSecrets(this, 'ProviderSecrets', {
       secretNames: this.providers.map((p) => p.secret_name),
       prefix: this.secretPrefix,
@@ -140,6 +145,7 @@ export class OAuthTokenBroker extends Construct {
       catalogueSecretArns: this.secrets.secretArns,
       secretPrefix: this.secretPrefix,
       eventSource: EVENT_SOURCE,
+      signingKeySecretArn: this.signingKey.secret.secretArn,
     };
     // Client-credentials connections may name their own secret (PUT /connections/{id}),
     // which whoever renews their tokens must be able to read.
@@ -164,6 +170,8 @@ export class OAuthTokenBroker extends Construct {
       ...(props.customDomain ? { BROKER_PUBLIC_URL: `https://${props.customDomain.domainName}` } : {}),
     };
     const withEvents = { BROKER_EVENT_BUS_NAME: this.eventBus.eventBusName };
+    // Only the functions that sign links or derive PKCE verifiers know where the signing key is.
+    const withSigningKey = { BROKER_SIGNING_KEY_SECRET_ARN: this.signingKey.secret.secretArn };
 
     const make = (handler: HandlerName, description: string, timeout: Duration, environment: Record<string, string>) =>
       new BrokerFunction(this, functionId(handler), {
@@ -179,10 +187,12 @@ export class OAuthTokenBroker extends Construct {
     this.functions = {
       authorize: make('authorize', 'oauth-token-broker: GET /oauth/{provider}/install -> provider consent redirect', Duration.seconds(10), {
         ...publicEnvironment,
+        ...withSigningKey,
       }),
       callback: make('callback', 'oauth-token-broker: GET /oauth/{provider}/callback -> code exchange, stored connection', Duration.seconds(29), {
         ...publicEnvironment,
         ...withEvents,
+        ...withSigningKey,
       }),
       refresh: make('refresh', 'oauth-token-broker: scheduled sweep refreshing tokens ahead of expiry', refreshTimeout, {
         ...withEvents,
@@ -192,19 +202,21 @@ export class OAuthTokenBroker extends Construct {
       'get-token': make('get-token', 'oauth-token-broker: getToken for the app (direct invoke)', Duration.seconds(30), {
         ...withEvents,
       }),
-      admin: make('admin', 'oauth-token-broker: IAM-authorized admin routes', Duration.seconds(29), { ...withEvents }),
+      admin: make('admin', 'oauth-token-broker: IAM-authorized admin routes', Duration.seconds(29), { ...publicEnvironment, ...withEvents, ...withSigningKey }),
     };
 
     const secretsForRenewal = this.#clientCredentials ? 'prefix' : 'catalogue';
     const access: Record<HandlerName, BrokerAccess> = {
-      // Writes the single-use install state; reads the client id for the consent URL.
-      authorize: { table: ['PutItem'], key: [], secrets: 'catalogue' },
-      // Consumes the state (conditional delete), writes the new connection sealed under the key.
-      callback: { table: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'catalogue', putEvents: true },
+      // Writes the single-use install state; reads a signed link's used mark and the client id for the consent URL;
+      // derives the PKCE challenge with the signing key (no KMS key: strangers cannot spend its quota here).
+      authorize: { table: ['GetItem', 'PutItem'], key: [], secrets: 'catalogue', signingKey: true },
+      // Consumes the state (conditional delete), marks a signed link used, writes the new connection sealed under the key.
+      callback: { table: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'catalogue', putEvents: true, signingKey: true },
       refresh: { table: ['GetItem', 'UpdateItem'], queryDueIndex: true, key: ['GenerateDataKey', 'Decrypt'], secrets: secretsForRenewal, putEvents: true },
       'get-token': { ...GET_TOKEN_ACCESS_BASE, secrets: secretsForRenewal },
-      // Lists (Scan), registers client-credentials connections (PutItem) that may reference any secret under the prefix, revokes (UpdateItem).
-      admin: { table: ['Scan', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'prefix', putEvents: true },
+      // Lists (Scan), registers client-credentials connections (PutItem) that may reference any secret under the prefix, revokes (UpdateItem),
+      // mints signed install links (the signing key).
+      admin: { table: ['Scan', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'prefix', putEvents: true, signingKey: true },
     };
     for (const [handler, fn] of Object.entries(this.functions) as Array<[HandlerName, BrokerFunction]>) {
       grantBrokerAccess(fn.role, this.#resources, access[handler]);
@@ -282,9 +294,34 @@ export class OAuthTokenBroker extends Construct {
     return this.api.httpApi.arnForExecuteApi('*', '/connections*', '*');
   }
 
-  /** Lets `grantee` call the admin routes (list, get, token, register, revoke) with SigV4: `execute-api:Invoke` on `adminApiArn`. */
+  /** The execute-api ARN of `POST /install-links` (minting signed install links), the admin route outside `/connections`. */
+  get installLinksApiArn(): string {
+    return this.api.httpApi.arnForExecuteApi('POST', '/install-links', '*');
+  }
+
+  /**
+   * Lets `grantee` call the admin routes (list, get, token, register, revoke, mint install links)
+   * with SigV4: `execute-api:Invoke` on `adminApiArn` and `installLinksApiArn`.
+   */
   grantAdmin(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.adminApiArn] });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.adminApiArn, this.installLinksApiArn] });
+  }
+
+  /**
+   * Lets `fn` mint signed install links in-process (`createInstallLink` from oauth-token-broker):
+   * `secretsmanager:GetSecretValue` on the signing key, and the variables it reads —
+   * `BROKER_SIGNING_KEY_SECRET_ARN`, `BROKER_PUBLIC_URL` (the API or custom domain), the enabled
+   * providers and the return_to allowlist. No table or KMS access: minting stores nothing.
+   */
+  bindInstallLinks(fn: lambda.Function): void {
+    grantBrokerAccess(fn, this.#resources, { table: [], key: [], signingKey: true });
+    const environment: Record<string, string> = {
+      BROKER_SIGNING_KEY_SECRET_ARN: this.signingKey.secret.secretArn,
+      BROKER_PUBLIC_URL: this.api.publicUrl,
+      BROKER_ENABLED_PROVIDERS: this.#environment['BROKER_ENABLED_PROVIDERS'] as string,
+      ...(this.#returnToAllowlist.length > 0 ? { BROKER_RETURN_TO_ALLOWLIST: this.#returnToAllowlist.join(',') } : {}),
+    };
+    for (const [name, value] of Object.entries(environment)) fn.addEnvironment(name, value);
   }
 
   /**

@@ -74,6 +74,11 @@ export class OAuthTokenBrokerStack extends Stack {
       'execute-api ARN of every admin route (/connections...): grant execute-api:Invoke on it to operators',
       broker.adminApiArn,
     );
+    shared(
+      'InstallLinksApiArn',
+      'execute-api ARN of POST /install-links (signed install links for your customers): grant execute-api:Invoke on it to the app',
+      broker.installLinksApiArn,
+    );
     shared('TableName', 'DynamoDB table holding connections and install states', broker.table.table.tableName);
     shared('TokenKeyArn', 'KMS key sealing stored tokens (usable only with the {connection_id, provider} encryption context)', broker.tokenKey.key.keyArn);
     new CfnOutput(this, 'RefreshDeadLetterQueueUrl', {

@@ -34,6 +34,8 @@ export interface BrokerAccess {
   secrets?: 'catalogue' | 'prefix';
   /** `events:PutEvents` on the broker's bus (reauth-required and connection events). */
   putEvents?: boolean;
+  /** `secretsmanager:GetSecretValue` on the signing key (install links, derived PKCE verifiers). */
+  signingKey?: boolean;
 }
 
 /** What `grantBrokerAccess` needs to know about the broker's resources. */
@@ -47,6 +49,8 @@ export interface BrokerResources {
   secretPrefix: string;
   /** The only `source` the broker may publish events with. */
   eventSource: string;
+  /** ARN of the signing key secret. */
+  signingKeySecretArn: string;
 }
 
 /** Grants `access` to `grantee` as separate, explicit statements (one per resource kind). */
@@ -82,6 +86,9 @@ function brokerAccessStatements(resources: BrokerResources, access: BrokerAccess
   }
   if (access.secrets === 'prefix') {
     statements.push({ actions: ['secretsmanager:GetSecretValue'], resources: [secretPrefixArn(resources.table, resources.secretPrefix)] });
+  }
+  if (access.signingKey) {
+    statements.push({ actions: ['secretsmanager:GetSecretValue'], resources: [resources.signingKeySecretArn] });
   }
   if (access.putEvents) {
     statements.push({

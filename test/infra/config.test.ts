@@ -89,7 +89,9 @@ describe('context', () => {
   });
 
   it('references existing secrets under the configured prefix instead of creating them', () => {
-    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    // The only secret the stack creates is the broker's own signing key.
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', { Description: Match.stringLikeRegexp('signs install links') });
     expect(env('getToken for the app').BROKER_SECRET_PREFIX).toBe('acme/');
     const authorizeSecrets = roleStatements(template, functionByDescription(template, 'GET /oauth/{provider}/install').resource).find((s) =>
       actionsOf(s).includes('secretsmanager:GetSecretValue'),

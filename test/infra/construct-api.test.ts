@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -79,6 +80,31 @@ describe('function code: the prebuilt bundles', () => {
   });
 });
 
+describe('bindInstallLinks', () => {
+  it('lets an app\'s Lambda mint signed links in-process: GetSecretValue on the signing key only, and the variables createInstallLink reads', () => {
+    const { stack, broker } = brokerStack({ returnToAllowlist: ['https://app.example.com'] });
+    const fn = new lambda.Function(stack, 'AppFn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler=async()=>{}') });
+    broker.bindInstallLinks(fn);
+    const template = Template.fromStack(stack);
+    const signingKey = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([, r]) => String(r.Properties.Description).includes('signs install links'))![0];
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^AppFnServiceRole') }],
+      PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: { Ref: signingKey } }] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Handler: 'index.handler',
+      Environment: {
+        Variables: {
+          BROKER_SIGNING_KEY_SECRET_ARN: { Ref: signingKey },
+          BROKER_PUBLIC_URL: Match.anyValue(),
+          BROKER_ENABLED_PROVIDERS: 'hubspot',
+          BROKER_RETURN_TO_ALLOWLIST: 'https://app.example.com',
+        },
+      },
+    });
+  });
+});
+
 describe('grantAdmin', () => {
   it('allows execute-api:Invoke on the admin routes of this API only, and nothing else', () => {
     const { stack, broker } = brokerStack();
@@ -93,9 +119,10 @@ describe('grantAdmin', () => {
           {
             Effect: 'Allow',
             Action: 'execute-api:Invoke',
-            Resource: {
-              'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':execute-api:'), { Ref: apiId }, '/*/*/connections*'])],
-            },
+            Resource: [
+              { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':execute-api:'), { Ref: apiId }, '/*/*/connections*'])] },
+              { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':execute-api:'), { Ref: apiId }, '/*/POST/install-links'])] },
+            ],
           },
         ],
       },

@@ -43,6 +43,14 @@ describe('outputs for other stacks and IAM policies', () => {
     });
   });
 
+  it('InstallLinksApiArn: execute-api ARN of POST /install-links on every stage, exported', () => {
+    template.hasOutput('InstallLinksApiArn', {
+      Description: Match.stringLikeRegexp('install-links'),
+      Value: { 'Fn::Join': ['', Match.arrayWith([{ Ref: ids.api }, '/*/POST/install-links'])] },
+      Export: { Name: 'OAuthTokenBroker-InstallLinksApiArn' },
+    });
+  });
+
   it('AdminApiArn: execute-api ARN of every method and stage of the /connections routes, exported', () => {
     template.hasOutput('AdminApiArn', {
       Description: Match.stringLikeRegexp('execute-api:Invoke'),

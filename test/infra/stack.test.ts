@@ -23,7 +23,7 @@ const HANDLERS = Object.keys(DESCRIPTIONS) as HandlerName[];
 const DEFAULT_PROVIDERS = ['hubspot', 'highlevel', 'rdstation', 'fracttal', 'marketo'];
 
 let template: Template;
-let ids: { table: string; key: string; queue: string; api: string; fn: Record<HandlerName, string> };
+let ids: { table: string; key: string; queue: string; api: string; signingKey: string; fn: Record<HandlerName, string> };
 
 beforeAll(() => {
   template = synthBroker().template;
@@ -37,6 +37,11 @@ beforeAll(() => {
     key: single('AWS::KMS::Key'),
     queue: single('AWS::SQS::Queue'),
     api: single('AWS::ApiGatewayV2::Api'),
+    signingKey: (() => {
+      const found = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([, r]) => String(r.Properties.Description).includes('signs install links'));
+      if (found.length !== 1) throw new Error(`expected one signing key secret, found ${found.length}`);
+      return found[0]![0];
+    })(),
     fn: Object.fromEntries(HANDLERS.map((h) => [h, functionByDescription(template, DESCRIPTIONS[h]).id])) as Record<HandlerName, string>,
   };
 });
@@ -52,8 +57,13 @@ function accessStatements(handler: HandlerName): Array<Record<string, unknown>> 
   });
 }
 
+/** Statements about the signing key secret (kept apart from the provider-app secrets). */
+function signingKeyStatements(handler: HandlerName): Array<Record<string, unknown>> {
+  return accessStatements(handler).filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: ids.signingKey }));
+}
+
 function statementFor(handler: HandlerName, service: string): Record<string, unknown> | undefined {
-  const found = accessStatements(handler).filter((s) => actionsOf(s).every((a) => a.startsWith(`${service}:`)));
+  const found = accessStatements(handler).filter((s) => actionsOf(s).every((a) => a.startsWith(`${service}:`)) && !signingKeyStatements(handler).includes(s));
   if (found.length > 1) throw new Error(`${handler}: ${found.length} ${service} statements`);
   return found[0];
 }
@@ -168,11 +178,35 @@ describe('provider secrets', () => {
         },
       });
     }
-    template.resourceCountIs('AWS::SecretsManager::Secret', DEFAULT_PROVIDERS.length);
+    template.resourceCountIs('AWS::SecretsManager::Secret', DEFAULT_PROVIDERS.length + 1); // + the signing key
   });
 
   it('never puts a secret value in the template', () => {
     template.allResourcesProperties('AWS::SecretsManager::Secret', { SecretString: Match.absent() });
+  });
+});
+
+describe('signing key', () => {
+  it('is a secret Secrets Manager generates at deploy time (64 characters, none in the template)', () => {
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('signs install links'),
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+      SecretString: Match.absent(),
+    });
+  });
+
+  it('only authorize, callback and admin may read it, with GetSecretValue alone, and only they know where it is', () => {
+    for (const handler of HANDLERS) {
+      const reads = signingKeyStatements(handler);
+      const env = (fnOf(handler).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+      if (['authorize', 'callback', 'admin'].includes(handler)) {
+        expect(reads, handler).toEqual([{ Action: 'secretsmanager:GetSecretValue', Effect: 'Allow', Resource: { Ref: ids.signingKey } }]);
+        expect(env.BROKER_SIGNING_KEY_SECRET_ARN, handler).toEqual({ Ref: ids.signingKey });
+      } else {
+        expect(reads, handler).toEqual([]);
+        expect(env.BROKER_SIGNING_KEY_SECRET_ARN, handler).toBeUndefined();
+      }
+    }
   });
 });
 
@@ -257,7 +291,7 @@ describe('functions', () => {
 
 describe('least privilege', () => {
   const TABLE_ACTIONS: Record<HandlerName, string[]> = {
-    authorize: ['dynamodb:PutItem'],
+    authorize: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     callback: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
     refresh: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     'get-token': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
@@ -303,7 +337,9 @@ describe('least privilege', () => {
   });
 
   it('lets authorize and callback read exactly the catalogue secrets', () => {
-    const secretRefs = Object.keys(template.findResources('AWS::SecretsManager::Secret')).map((id) => ({ Ref: id }));
+    const secretRefs = Object.keys(template.findResources('AWS::SecretsManager::Secret'))
+      .filter((id) => id !== ids.signingKey)
+      .map((id) => ({ Ref: id }));
     for (const handler of ['authorize', 'callback'] as const) {
       const statement = statementFor(handler, 'secretsmanager');
       expect(statement?.Action).toBe('secretsmanager:GetSecretValue');
