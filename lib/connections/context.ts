@@ -133,7 +133,9 @@ export async function credentialsFor(
  * to this provider's token endpoint.
  */
 export function assertSecretAllowed(provider: Provider, secretName: string): void {
-  if (secretName === provider.secret_name || provider.allowed_secret_names.includes(secretName)) return;
+  // `name/*` allows every secret under that prefix (Marketo: one secret per instance, `marketo/<instance>`).
+  const allowed = (entry: string) => (entry.endsWith('/*') ? secretName.startsWith(entry.slice(0, -1)) && secretName.length > entry.length - 1 : entry === secretName);
+  if (secretName === provider.secret_name || provider.allowed_secret_names.some(allowed)) return;
   throw new BrokerError(
     'secret_not_allowed',
     `Secret ${JSON.stringify(secretName.slice(0, 100))} does not belong to provider "${provider.key}": use "${provider.secret_name}" or a name in the entry's allowed_secret_names`,

@@ -378,7 +378,9 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       401
     ],
     "allow_stateless_callback": false,
-    "allowed_secret_names": [],
+    "allowed_secret_names": [
+      "marketo/*"
+    ],
     "connection_config": {
       "identity_url": {
         "type": "string",

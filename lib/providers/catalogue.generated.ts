@@ -136,6 +136,9 @@ export const BUILTIN_CATALOGUE = {
       "invalid_client",
       "unauthorized"
     ],
+    "allowed_secret_names": [
+      "marketo/*"
+    ],
     "connection_config": {
       "identity_url": {
         "title": "Identity URL",

@@ -147,7 +147,10 @@ export const providerSchema = z.strictObject({
   allow_stateless_callback: z.boolean().default(false),
   /** Name of the secret holding `{"client_id","client_secret"}`; defaults to the provider key. */
   secret_name: z.string().optional(),
-  /** Other secrets a connection of this provider may name (`credentials.secret_name` on PUT /connections/{id}); its own `secret_name` always may. */
+  /**
+   * Other secrets a connection of this provider may name (`credentials.secret_name` on PUT
+   * /connections/{id}); its own `secret_name` always may. `name/*` allows every name under `name/`.
+   */
   allowed_secret_names: z.array(z.string().min(1)).default([]),
   /** Issuer checks (RFC 9207 `iss`, OpenID Connect `id_token`); absent = the provider makes no such claims. */
   oidc: oidcSchema.optional(),

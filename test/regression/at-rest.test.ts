@@ -48,7 +48,13 @@ async function walk(dir: string): Promise<Array<{ path: string; mode: number; di
 describe('nothing secret in the table', () => {
   it('verifier not in a table scan: no attribute of any item holds the PKCE verifier the callback sends', async () => {
     const { provider, a: broker, client, tableName } = await workers();
-    const authorizeUrl = await broker.startInstall({ provider: 'fault', requestBaseUrl: base });
+    // The install route is public: it must not spend KMS (cipher) calls, which refreshes need.
+    const cipher = broker.ctx.cipher as unknown as Record<'encrypt' | 'decrypt', (...args: unknown[]) => unknown>;
+    const original = { encrypt: cipher.encrypt, decrypt: cipher.decrypt };
+    let cipherCalls = 0;
+    for (const name of ['encrypt', 'decrypt'] as const) cipher[name] = (...args) => (cipherCalls++, original[name].apply(broker.ctx.cipher, args));
+    const authorizeUrl = await broker.startInstall({ provider: 'fault', requestBaseUrl: base }).finally(() => Object.assign(cipher, original));
+    expect(cipherCalls).toBe(0);
     const { Items = [] } = await client.send(new ScanCommand({ TableName: tableName, ConsistentRead: true }));
     expect(Items.length).toBeGreaterThan(0); // the install state is there
 

@@ -61,14 +61,18 @@ describe('secrets are bound to their provider', () => {
     expect(summary.status).toBe('active');
   });
 
-  it('a name the catalogue lists in allowed_secret_names is accepted', async () => {
+  it('a name the catalogue lists in allowed_secret_names (or under a listed name/*) is accepted', async () => {
     provider = await startFaultProvider();
     const catalogue = parseCatalogue(
-      { 'fault-cc': { display_name: 'CC', auth_mode: 'OAUTH2_CC', token_url: provider.tokenUrl, secret_name: 'fault', allowed_secret_names: ['fault-tenant-2'] } },
+      { 'fault-cc': { display_name: 'CC', auth_mode: 'OAUTH2_CC', token_url: provider.tokenUrl, secret_name: 'fault', allowed_secret_names: ['fault-tenant-2', 'fault-cc/*'] } },
       'allowed_secret_names test',
     );
-    const { broker } = faultBroker({ store: new MemoryConnectionStore(), provider, clock: new MovableClock(), catalogue, secrets: { fault: FAULT_CLIENT, 'fault-tenant-2': FAULT_CLIENT } });
+    const { broker } = faultBroker({ store: new MemoryConnectionStore(), provider, clock: new MovableClock(), catalogue, secrets: { fault: FAULT_CLIENT, 'fault-tenant-2': FAULT_CLIENT, 'fault-cc/acme': FAULT_CLIENT } });
     expect((await broker.registerClientCredentials('t2', { provider: 'fault-cc', credentials: { secret_name: 'fault-tenant-2' } })).status).toBe('active');
+    // `name/*`: any secret under that prefix, and nothing that merely starts with the same letters.
+    expect((await broker.registerClientCredentials('t3', { provider: 'fault-cc', credentials: { secret_name: 'fault-cc/acme' } })).status).toBe('active');
+    await expect(broker.registerClientCredentials('t4', { provider: 'fault-cc', credentials: { secret_name: 'fault-cc-other' } })).rejects.toMatchObject({ code: 'secret_not_allowed' });
+    await expect(broker.registerClientCredentials('t5', { provider: 'fault-cc', credentials: { secret_name: 'fault-cc/' } })).rejects.toMatchObject({ code: 'secret_not_allowed' });
   });
 });
 
