@@ -12,7 +12,7 @@ import { refreshDueAt } from '../../lib/connections/refresh-policy';
 import { shardOf } from '../../lib/connections/transitions';
 import { seal } from '../../lib/connections/sealing';
 import { exchangeCode } from '../../lib/oauth/token-endpoint';
-import type { CipherContext, Clock, SecretStore, TokenCipher } from '../../lib/ports';
+import type { CipherContext, Clock, SealingKey, SecretStore, TokenCipher } from '../../lib/ports';
 import type { Catalogue } from '../../lib/providers/schema';
 import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../../test/support/fault-broker';
 import type { FaultProvider } from '../../test/support/fault-provider';
@@ -135,6 +135,11 @@ export class CountingCipher implements TokenCipher {
   encrypt(plaintext: Uint8Array, context: CipherContext): Promise<string> {
     this.encrypts++;
     return this.inner.encrypt(plaintext, context);
+  }
+  /** A sealing key is one encryption's KMS call (GenerateDataKey), made before it is used. */
+  sealingKey(context: CipherContext): Promise<SealingKey> {
+    this.encrypts++;
+    return this.inner.sealingKey(context);
   }
   decrypt(ciphertext: string, context: CipherContext): Promise<Uint8Array> {
     this.decrypts++;

@@ -50,6 +50,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "BAD_REFRESH_TOKEN"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -121,6 +122,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_statuses": [
       401
     ],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": true,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -185,6 +187,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_statuses": [
       401
     ],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": true,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -231,6 +234,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "INVALID_REFRESH_TOKEN"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -284,6 +288,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "invalid_grant"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -330,6 +335,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "invalid_grant"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -377,6 +383,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_statuses": [
       401
     ],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [
       "marketo/*"
@@ -437,6 +444,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "invalid_grant"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "oidc": {
@@ -499,6 +507,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "unauthorized_client"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "secret_name": "sandbox",
     "allowed_secret_names": [],
