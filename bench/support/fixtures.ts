@@ -4,6 +4,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-store';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import { DEFAULT_CONFIG, type BrokerConfig } from '../../lib/connections/context';
@@ -52,6 +53,7 @@ export function benchBroker(options: BenchBrokerOptions): { broker: Broker; clie
   const broker = new Broker(
     {
       store: new DynamoDbConnectionStore({ tableName: options.tableName, client, clock: options.clock }),
+      health: new DynamoDbProviderHealthStore({ tableName: options.tableName, client, clock: options.clock }),
       cipher: options.cipher,
       secrets: options.secrets ?? new StaticSecrets({ fault: FAULT_CLIENT }),
       events: new MemoryEventSink(),
