@@ -30,6 +30,8 @@ export interface ScriptedResponse {
   body?: unknown;
   /** Never answer (the socket stays open until the client gives up or `close()`). */
   hang?: boolean;
+  /** Drop the connection without an answer (the client sees a reset). */
+  reset?: boolean;
   /** Extra delay before this answer, on top of `latencyMs`. */
   delayMs?: number;
   /**
@@ -70,6 +72,11 @@ export interface FaultProviderOptions {
   sameTokenUntilExpiry?: boolean;
   /** Rotate refresh tokens (each valid once); default true. When false the same refresh token comes back and stays valid. */
   rotateRefreshTokens?: boolean;
+  /**
+   * Reuse detection (OAuth 2.0 Security BCP, as oidc-provider does): presenting a refresh token that
+   * was already rotated away revokes the whole grant — every refresh and access token issued from it.
+   */
+  reuseDetection?: boolean;
   /** Body answered for a dead, reused or unknown refresh token; default `{ error: 'invalid_grant', … }`. */
   deadGrantBody?: unknown;
   /** Status for a dead grant; default 400. */
@@ -152,6 +159,8 @@ interface GrantState {
   clientId: string | undefined;
   scope: string | undefined;
   extras: Record<string, unknown>;
+  /** The grant a token belongs to (one per code exchange), for reuse detection. */
+  grantId?: string;
 }
 
 interface CodeState extends GrantState {
@@ -169,6 +178,7 @@ interface AccessState {
   scope: string | undefined;
   expiresAt: number;
   revoked: boolean;
+  grantId?: string;
 }
 
 function token(prefix: string): string {
@@ -284,7 +294,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     let expiresIn = access?.expiresIn ?? state.expiresIn;
     if (!accessValue) {
       accessValue = token('at');
-      accessTokens.set(accessValue, { clientId: g.clientId, scope: g.scope, expiresAt: clock() + expiresIn * 1000, revoked: false });
+      accessTokens.set(accessValue, { clientId: g.clientId, scope: g.scope, expiresAt: clock() + expiresIn * 1000, revoked: false, grantId: g.grantId });
     }
     const body: Record<string, unknown> = {
       access_token: accessValue,
@@ -348,7 +358,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
             }
           }
         }
-        const grantState: GrantState = { clientId: g.clientId ?? r.clientId, scope: g.scope, extras: g.extras };
+        const grantState: GrantState = { clientId: g.clientId ?? r.clientId, scope: g.scope, extras: g.extras, grantId: token('grant') };
         const answer = tokenResponse(grant, grantState, issueRefresh(grantState));
         if (options.idTokens) pendingIdToken = { clientId: grantState.clientId, nonce: g.nonce, sub: typeof g.extras.sub === 'string' ? g.extras.sub : 'fault-user' };
         return answer;
@@ -357,6 +367,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
         const presented = str(p.refresh_token);
         if (!presented) return { status: 400, body: { error: 'invalid_request', error_description: 'missing refresh_token' } };
         const rt = refreshTokens.get(presented);
+        if (rt?.status === 'used' && options.reuseDetection && rt.grantId) revokeGrant(rt.grantId);
         if (deadAll || !rt || rt.status !== 'active') return deadGrant();
         if (rt.clientId && r.clientId && rt.clientId !== r.clientId) return invalidGrant('client mismatch');
         let next = presented;
@@ -388,6 +399,12 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
       default:
         return { status: 400, body: { error: 'unsupported_grant_type' } };
     }
+  }
+
+  /** Reuse detected: every token of the grant dies. */
+  function revokeGrant(grantId: string): void {
+    for (const rt of refreshTokens.values()) if (rt.grantId === grantId) rt.status = 'revoked';
+    for (const at of accessTokens.values()) if (at.grantId === grantId) at.revoked = true;
   }
 
   function revokeToken(t: string | undefined): void {
@@ -498,6 +515,10 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     pendingIdToken = undefined;
     if (scripted) {
       if (scripted.hang) return; // never answer; close() destroys the socket
+      if (scripted.reset) {
+        req.socket.destroy();
+        return;
+      }
       if (!scripted.runHandler || scripted.status !== undefined || scripted.body !== undefined) {
         write(res, { status: scripted.status ?? 200, headers: scripted.headers, body: scripted.body });
         return;
