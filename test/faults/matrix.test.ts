@@ -146,11 +146,9 @@ describe('fault matrix: the provider', () => {
     expect(workers.events.ofType('connection.reauth_required')).toHaveLength(1);
   });
 
-  // RD Station nests its error code: {"errors":{"error_type":"INVALID_REFRESH_TOKEN"}}. The catalogue's
-  // `error_code_paths` (issue 13, not merged into this branch yet) makes it read as a dead grant; until
-  // then it reads as a per-connection provider_error. it.fails flips to a failure the day it lands:
-  // turn it into `it` then.
-  it.fails('dead RD Station grant (nested errors.error_type): 424 needs_reauth, one provider call', async () => {
+  // RD Station nests its error code: {"errors":{"error_type":"INVALID_REFRESH_TOKEN"}}, found through the
+  // catalogue's `error_code_paths` (issue 13); the default paths include errors.error_type.
+  it('dead RD Station grant (nested errors.error_type): 424 needs_reauth, one provider call', async () => {
     const workers = await setup({ deadGrantBody: { errors: { error_type: 'INVALID_REFRESH_TOKEN', error_message: 'revoked' } }, deadGrantStatus: 400 });
     const id = await expiredConnection(workers, 'm-rd-dead');
     workers.provider.revokeAll();
