@@ -34,6 +34,23 @@ describe("a dead worker's lease", () => {
     expect(workers.provider.calls.token).toBe(calls);
   }, 10_000);
 
+  it('inside one process too: a caller whose cached token is still valid does not wait for the refresh in flight', async () => {
+    const workers = await setup();
+    const id = await installFault(workers.a, workers.provider, 'own-flight');
+    const cached = await workers.a.getToken(id);
+    const record = (await workers.store.get(id, { consistent: true }))!;
+    workers.clock.advance(record.expiresAt! - workers.clock.now() - 10_000); // inside the skew, still valid
+    let release!: () => void;
+    workers.provider.onRequest = (req) => (req.path === '/token' ? new Promise<undefined>((resolve) => (release = () => resolve(undefined))) : undefined);
+
+    const refreshing = workers.a.getToken(id); // holds the provider until released
+    while (!release) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await workers.a.getToken(id)).access_token).toBe(cached.access_token); // answered while the refresh is held
+    release();
+    expect((await refreshing).access_token).not.toBe(cached.access_token);
+    expect(workers.provider.calls.byGrant.refresh_token).toBe(1);
+  });
+
   it('a forced caller that must wait gives up when its signal aborts: 503 refresh_in_progress with Retry-After, no provider call', async () => {
     const workers = await setup();
     const id = await installFault(workers.a, workers.provider, 'dead-forced');
