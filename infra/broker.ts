@@ -214,9 +214,17 @@ export class OAuthTokenBroker extends Construct {
       callback: { table: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'catalogue', putEvents: true, signingKey: true },
       refresh: { table: ['GetItem', 'UpdateItem'], queryDueIndex: true, key: ['GenerateDataKey', 'Decrypt'], secrets: secretsForRenewal, putEvents: true },
       'get-token': { ...GET_TOKEN_ACCESS_BASE, secrets: secretsForRenewal },
-      // Lists (Scan), registers client-credentials connections (PutItem) that may reference any secret under the prefix, revokes (UpdateItem),
-      // mints signed install links (the signing key).
-      admin: { table: ['Scan', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'prefix', putEvents: true, signingKey: true },
+      // Lists (Scan unfiltered; Query on the list index + BatchGetItem filtered), registers client-credentials
+      // connections (PutItem) that may reference any secret under the prefix, revokes (UpdateItem), mints signed
+      // install links (the signing key).
+      admin: {
+        table: ['Scan', 'GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+        queryListIndex: true,
+        key: ['GenerateDataKey', 'Decrypt'],
+        secrets: 'prefix',
+        putEvents: true,
+        signingKey: true,
+      },
     };
     for (const [handler, fn] of Object.entries(this.functions) as Array<[HandlerName, BrokerFunction]>) {
       grantBrokerAccess(fn.role, this.#resources, access[handler]);
