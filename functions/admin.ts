@@ -2,7 +2,8 @@
  * The admin API (IAM-authorized on AWS, bearer admin key locally):
  * GET /connections, GET /connections/{id}, POST /connections/{id}/token,
  * PUT /connections/{id} (client-credentials connection), DELETE /connections/{id} (revoke),
- * POST /install-links (a signed install link for the app's customer).
+ * POST /install-links (a signed install link for the app's customer),
+ * GET /providers (the enabled providers' metadata). docs/openapi.json describes each.
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -48,7 +49,7 @@ function queryParameters<const N extends string>(event: APIGatewayProxyEventV2, 
   const query = event.queryStringParameters ?? {};
   const unknown = Object.keys(query).filter((name) => !(allowed as readonly string[]).includes(name));
   if (unknown.length > 0) {
-    throw new BrokerError('invalid_request', `Unknown query parameter ${JSON.stringify(unknown[0]!.slice(0, 40))}; this route takes ${allowed.join(', ')}`);
+    throw new BrokerError('invalid_request', `Unknown query parameter ${JSON.stringify(unknown[0]!.slice(0, 40))}; this route takes ${allowed.length > 0 ? allowed.join(', ') : 'none'}`);
   }
   return query as Partial<Record<N, string>>;
 }
@@ -77,6 +78,10 @@ const operations = {
   'DELETE /connections/{id}': async (broker, id) => json(200, await broker.revoke(id)),
   'POST /install-links': async (broker, _id, event) =>
     json(201, await broker.createInstallLink(parseBody(event) as unknown as InstallLinkRequest, requestBaseUrl(event))),
+  'GET /providers': async (broker, _id, event) => {
+    queryParameters(event, []);
+    return json(200, broker.listProviders());
+  },
 } satisfies Record<AdminRouteKey, Operation>;
 
 /** The admin routes' handler, serving the broker `getBroker` gives. */

@@ -5,9 +5,11 @@
 import {
   describeConnection,
   listConnections,
+  listProviders,
   registerClientCredentials,
   revokeConnection,
   type ListConnectionsInput,
+  type ProviderList,
   type RegisterClientCredentialsInput,
   type RevokeResult,
 } from './connections/admin';
@@ -74,6 +76,11 @@ export class Broker {
   /** A page of connections, narrowed by provider, status and tenant (each checked: 400 when malformed). */
   listConnections(options: ListConnectionsInput = {}): Promise<Page<ConnectionSummary>> {
     return listConnections(this.ctx, options);
+  }
+
+  /** The enabled providers' metadata, and the enabled entries the catalogue skipped. */
+  listProviders(): ProviderList {
+    return listProviders(this.ctx);
   }
 
   describeConnection(id: string): Promise<ConnectionSummary> {

@@ -15,7 +15,7 @@ import { validateConnectionId, type ClientCredentials, type ConnectionRecord, ty
 import { revokeAtProvider } from './provider-revocation';
 import { unseal } from './sealing';
 import { revoked } from './transitions';
-import { connectionSummary, providerHealthSummary } from './views';
+import { connectionSummary, providerHealthSummary, providerSummary, skippedProviderSummary, type ProviderSummary, type SkippedProviderSummary } from './views';
 
 /** What `GET /connections` takes: a page size, the previous page's cursor, and filters. */
 export interface ListConnectionsInput extends ConnectionFilterInput {
@@ -215,5 +215,21 @@ export async function revokeConnection(ctx: BrokerContext, id: string): Promise<
     connection: connectionSummary(written),
     provider_revocation: revocation.outcome,
     ...(revocation.outcome === 'failed' ? { provider_error: revocation.providerError } : {}),
+  };
+}
+
+export interface ProviderList {
+  providers: ProviderSummary[];
+  /** Enabled entries the catalogue skipped at load (their install link answers `provider_not_supported`). */
+  skipped: SkippedProviderSummary[];
+}
+
+/** The providers this broker serves (its enabled catalogue entries), by key: metadata only, never a secret. */
+export function listProviders(ctx: BrokerContext): ProviderList {
+  const enabled = (key: string) => ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(key);
+  const byKey = <T extends { key: string }>(a: T, b: T) => a.key.localeCompare(b.key);
+  return {
+    providers: [...ctx.catalogue.values()].filter((p) => enabled(p.key)).sort(byKey).map(providerSummary),
+    skipped: [...(ctx.catalogue.skipped?.values() ?? [])].filter((p) => enabled(p.key)).sort(byKey).map(skippedProviderSummary),
   };
 }
