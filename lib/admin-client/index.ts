@@ -13,9 +13,15 @@
  * for await (const c of admin.connections({ status: 'needs_reauth' })) console.log(c.id);
  * ```
  */
-import createClient, { type Client, type Middleware } from 'openapi-fetch';
+import openapiFetch, { type Client, type Middleware } from 'openapi-fetch';
 import { sigV4RequestSigner, type SigV4Options } from '../adapters/sigv4-request';
 import type { components, operations, paths } from './openapi-types';
+
+/**
+ * openapi-fetch's default export. Our CommonJS build imports it with Node's interop, where the
+ * default import of a CommonJS module is its `module.exports` object, whose `default` is the function.
+ */
+const createClient: typeof openapiFetch = typeof openapiFetch === 'function' ? openapiFetch : (openapiFetch as unknown as { default: typeof openapiFetch }).default;
 
 type Schemas = components['schemas'];
 export type ConnectionSummary = Schemas['ConnectionSummary'];
