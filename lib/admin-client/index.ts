@@ -37,39 +37,8 @@ export type ErrorCode = Schemas['ErrorCode'];
 export type ListConnectionsQuery = NonNullable<operations['listConnections']['parameters']['query']>;
 export type { SigV4Options, AwsCredentials } from '../adapters/sigv4-request';
 
-/**
- * `POST /install-links` (a signed install link, issue 8): declared here, as that issue
- * specifies it, until the route is in the routes table and these types come from the spec.
- */
-export interface InstallLinkRequest {
-  provider: string;
-  connection_id?: string;
-  return_to?: string;
-  connection_config?: Record<string, string>;
-  scopes?: string[];
-  tags?: Record<string, string>;
-  /** Seconds the link stays valid. */
-  expires_in?: number;
-}
-export interface InstallLink {
-  url: string;
-  /** ISO 8601. */
-  expires_at: string;
-}
-interface InstallLinkPaths {
-  '/install-links': {
-    parameters: { query?: never; header?: never; path?: never; cookie?: never };
-    post: {
-      parameters: { query?: never; header?: never; path?: never; cookie?: never };
-      requestBody: { content: { 'application/json': InstallLinkRequest } };
-      responses: {
-        201: { headers: Record<string, unknown>; content: { 'application/json': InstallLink } };
-        default: { headers: Record<string, unknown>; content: { 'application/json': Schemas['Error'] } };
-      };
-    };
-  };
-}
-type AdminPaths = paths & InstallLinkPaths;
+export type InstallLinkRequest = Schemas['InstallLinkRequest'];
+export type InstallLink = Schemas['InstallLink'];
 
 export interface AdminClientOptions {
   /** The broker's base URL: `http://127.0.0.1:3000` locally, a stack's `ApiUrl` output when deployed. */
@@ -98,11 +67,11 @@ export class BrokerApiError extends Error {
 /** The typed admin client; see the module comment. */
 export class AdminClient {
   /** The openapi-fetch client over the spec's paths, with this client's authentication. */
-  readonly raw: Client<AdminPaths>;
+  readonly raw: Client<paths>;
 
   constructor(options: AdminClientOptions) {
     if (options.adminKey !== undefined && options.sigv4) throw new TypeError('AdminClient: give adminKey (local broker) or sigv4 (deployed stack), not both');
-    this.raw = createClient<AdminPaths>({
+    this.raw = createClient<paths>({
       baseUrl: options.url.replace(/\/+$/, ''),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.adminKey !== undefined ? { headers: { authorization: `Bearer ${options.adminKey}` } } : {}),

@@ -58,6 +58,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/install-links": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Mint a signed install link bound to a provider and, optionally, a connection id, return_to, connection_config, scopes and tags */
+        post: operations["createInstallLink"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/providers": {
         parameters: {
             query?: never;
@@ -150,6 +167,10 @@ export interface components {
             /** @description Scopes the provider granted. */
             scopes: string[];
             status: components["schemas"]["ConnectionStatus"];
+            /** @description The tags of the signed install link the connection was made through. */
+            tags: {
+                [key: string]: string;
+            };
             /** @description The provider-side account (HubSpot hub id, HighLevel location…). */
             tenant: string | null;
             /** Format: date-time */
@@ -170,10 +191,43 @@ export interface components {
          * @description Stable error code; the HTTP status follows from it (lib/errors.ts).
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "invalid_state" | "return_to_not_allowed" | "scope_not_allowed" | "authorization_denied" | "unauthorized" | "unknown_provider" | "provider_not_supported" | "connection_not_found" | "conflict" | "needs_reauth" | "connection_revoked" | "provider_error" | "provider_unavailable" | "provider_timeout" | "configuration_error" | "decrypt_failed" | "internal_error";
+        ErrorCode: "invalid_request" | "invalid_state" | "return_to_not_allowed" | "scope_not_allowed" | "authorization_denied" | "secret_not_allowed" | "issuer_mismatch" | "id_token_invalid" | "install_link_invalid" | "install_link_expired" | "install_link_used" | "tenant_conflict" | "unauthorized" | "unknown_provider" | "provider_not_supported" | "connection_not_found" | "conflict" | "needs_reauth" | "connection_revoked" | "provider_error" | "provider_unavailable" | "provider_timeout" | "configuration_error" | "decrypt_failed" | "internal_error";
         /** @description API Gateway's answer to a request without a valid SigV4 signature or without execute-api:Invoke (deployed stacks only). */
         Forbidden: {
             message: string;
+        };
+        InstallLink: {
+            /** Format: date-time */
+            expires_at: string;
+            /**
+             * Format: uri
+             * @description The link to hand the customer: reusable until it expires or a connection is stored through it.
+             */
+            url: string;
+        };
+        /** @description The values the link is bound to; each is checked now (400, no link) and again when the link is opened. */
+        InstallLinkRequest: {
+            /** @description Values for the provider's `connection_config` parameters. */
+            connection_config?: {
+                [key: string]: string;
+            };
+            /** @description The id the connection gets; only signed links choose ids. */
+            connection_id?: string;
+            /** @description Seconds the link stays valid (default 24 h). */
+            expires_in?: number;
+            /** @description An authorization-code (OAUTH2) provider. */
+            provider: string;
+            /**
+             * Format: uri
+             * @description Where the customer lands after consent; its origin must be on the allowlist.
+             */
+            return_to?: string;
+            /** @description Within the provider's default and allowed scopes. */
+            scopes?: string[];
+            /** @description Your own labels, carried in the link. */
+            tags?: {
+                [key: string]: string;
+            };
         };
         ProviderList: {
             providers: components["schemas"]["ProviderSummary"][];
@@ -826,6 +880,95 @@ export interface operations {
                         error?: {
                             /** @enum {unknown} */
                             code?: "provider_timeout";
+                        };
+                    };
+                };
+            };
+        };
+    };
+    createInstallLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["InstallLinkRequest"];
+            };
+        };
+        responses: {
+            /** @description The signed link */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstallLink"];
+                };
+            };
+            /** @description Error: invalid_request, return_to_not_allowed, scope_not_allowed */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "invalid_request" | "return_to_not_allowed" | "scope_not_allowed";
+                        };
+                    };
+                };
+            };
+            /** @description Error: unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "unauthorized";
+                        };
+                    };
+                };
+            };
+            /** @description Deployed stacks: the SigV4 signature is missing or wrong, or the caller lacks execute-api:Invoke */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Forbidden"];
+                };
+            };
+            /** @description Error: unknown_provider, provider_not_supported */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "unknown_provider" | "provider_not_supported";
+                        };
+                    };
+                };
+            };
+            /** @description Error: internal_error, configuration_error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        error?: {
+                            /** @enum {unknown} */
+                            code?: "internal_error" | "configuration_error";
                         };
                     };
                 };

@@ -13,12 +13,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminClient } from '../../lib/admin-client';
 import { EXIT, main } from '../../lib/cli/main';
-import { ROUTES } from '../../lib/http/routes';
 import type { ConnectionRecord } from '../../lib/model';
 import { startFakeCloudFormation, startSigV4Gateway, type StandIn } from '../support/aws-stand-ins';
 import { followInstall } from '../support/browserless-consent';
 import { REPO_ROOT } from '../infra/support';
-import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { signedInstallUrl, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 let fixture: LocalFixture;
 let cwd: string;
@@ -42,9 +41,9 @@ function record(id: string, overrides: Partial<ConnectionRecord>): ConnectionRec
 }
 
 beforeAll(async () => {
-  fixture = await startTestBroker();
+  fixture = await startTestBroker({ config: { returnToAllowlist: ['https://app.example.com'] } });
   cwd = mkdtempSync(join(tmpdir(), 'broker-cli-'));
-  const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=cli-1`);
+  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'cli-1'));
   expect((await fetch(callbackUrl)).status).toBe(200);
   const store = fixture.local.broker.ctx.store;
   await store.create(record('cli-2', { provider: 'hubspot', tenant: '42' }));
@@ -142,21 +141,26 @@ describe('providers list', () => {
 });
 
 describe('install-link', () => {
-  const landed = ROUTES.some((r) => (r as { path: string }).path === '/install-links');
-  // Pending until issue 8 (signed install links, /work/wt/sec) lands POST /install-links on main:
-  // the command is built against the route as that issue specifies it.
-  it.skipIf(!landed)('install-link PROVIDER mints a signed link for the connection id and return_to given', async () => {
-    const { code, stdout } = await cli(['install-link', 'sandbox', '--connection-id', 'cli-linked', '--return-to', fixture.local.url, '--json']);
+  it('install-link PROVIDER mints a signed link bound to --connection-id and --return-to; following it stores that connection', async () => {
+    const { code, stdout, stderr } = await cli(['install-link', 'sandbox', '--connection-id', 'cli-linked', '--return-to', 'https://app.example.com/done', '--json']);
+    expect(stderr).toBe('');
     expect(code).toBe(EXIT.ok);
     const link = JSON.parse(stdout) as { url: string; expires_at: string };
     expect(link.url).toMatch(new RegExp(`^${fixture.local.url}/oauth/sandbox/install\\?`));
     expect(Date.parse(link.expires_at)).toBeGreaterThan(Date.now());
+    const { callbackUrl } = await followInstall(link.url);
+    const done = await fetch(callbackUrl, { redirect: 'manual' });
+    expect(done.headers.get('location')).toMatch(/^https:\/\/app\.example\.com\/done/);
+    expect((await fixture.local.broker.ctx.store.get('cli-linked', { consistent: true }))?.provider).toBe('sandbox');
   });
 
-  it.runIf(!landed)('until POST /install-links exists, says so: the broker has no such route (exit 3)', async () => {
-    const { code, stderr } = await cli(['install-link', 'sandbox']);
-    expect(code).toBe(EXIT.notFound);
-    expect(stderr).toMatch(/No route POST \/install-links/);
+  it('prints the URL and its expiry for people; a return_to off the allowlist exits 1', async () => {
+    const ok = await cli(['install-link', 'sandbox']);
+    expect(ok.code).toBe(EXIT.ok);
+    expect(ok.stdout).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/oauth\/sandbox\/install\?\S+\nexpires \d{4}-/);
+    const refused = await cli(['install-link', 'sandbox', '--return-to', 'https://evil.example/']);
+    expect(refused.code).toBe(EXIT.apiError);
+    expect(refused.stderr).toMatch(/return_to_not_allowed \(HTTP 400\)/);
   });
 });
 

@@ -17,7 +17,7 @@ import type { ConnectionRecord } from '../../lib/model';
 import { PROVIDER_KEY_PATTERN } from '../../lib/providers/lookup';
 import { OPENAPI_JSON_PATH, OPENAPI_TYPES_PATH, renderOpenApiJson, renderOpenApiTypes } from '../../scripts/generate-openapi';
 import { followInstall } from '../support/browserless-consent';
-import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { signedInstallUrl, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 type Json = Record<string, any>;
 const doc = JSON.parse(readFileSync(OPENAPI_JSON_PATH, 'utf8')) as Json;
@@ -66,9 +66,9 @@ function record(id: string, overrides: Partial<ConnectionRecord>): ConnectionRec
 }
 
 beforeAll(async () => {
-  fixture = await startTestBroker();
+  fixture = await startTestBroker({ config: { returnToAllowlist: ['https://app.example.com'] } });
   admin = { authorization: `Bearer ${fixture.local.adminKey}` };
-  const { callbackUrl } = await followInstall(`${fixture.local.installUrl}?connection_id=spec-installed`);
+  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'spec-installed'));
   expect((await fetch(callbackUrl)).status).toBe(200);
   const store = fixture.local.broker.ctx.store;
   await store.create(
@@ -145,6 +145,14 @@ describe('real responses validate against the spec', () => {
     expect((await call('DELETE', '/connections/{id}', '/connections/spec-installed')).body).toMatchObject({ provider_revocation: 'revoked' });
     expect((await call('POST', '/connections/{id}/token', '/connections/spec-installed/token')).status).toBe(410);
     expect((await call('DELETE', '/connections/{id}', '/connections/nope')).status).toBe(404);
+  });
+
+  it('POST /install-links: a signed link (201); a return_to off the allowlist (400); an unknown provider (404)', async () => {
+    const link = await call('POST', '/install-links', '/install-links', { body: { provider: 'sandbox', connection_id: 'spec-linked', return_to: 'https://app.example.com/done' } });
+    expect(link.status).toBe(201);
+    expect(link.body.url).toMatch(/\/oauth\/sandbox\/install\?/);
+    expect((await call('POST', '/install-links', '/install-links', { body: { provider: 'sandbox', return_to: 'https://evil.example' } })).status).toBe(400);
+    expect((await call('POST', '/install-links', '/install-links', { body: { provider: 'nope' } })).status).toBe(404);
   });
 
   it('GET /providers: the list; a query parameter it does not take (400)', async () => {
