@@ -76,12 +76,23 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-function closer(server: Server): () => Promise<void> {
-  return () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
+/** Starts `server` on loopback; the stand-in reads its counts from `state`. */
+async function standIn(server: Server, state: { accepted: number; refused: string[] }): Promise<StandIn> {
+  const url = await listen(server);
+  return {
+    url,
+    get accepted() {
+      return state.accepted;
+    },
+    get refused() {
+      return state.refused;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
 }
 
 /** API Gateway with IAM auth in front of the local broker at `brokerUrl`. */
@@ -105,17 +116,7 @@ export async function startSigV4Gateway(options: { brokerUrl: string; adminKey: 
       res.writeHead(forwarded.status, { 'content-type': forwarded.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await forwarded.arrayBuffer()));
     })();
   });
-  const url = await listen(server);
-  return {
-    url,
-    get accepted() {
-      return state.accepted;
-    },
-    get refused() {
-      return state.refused;
-    },
-    close: closer(server),
-  };
+  return standIn(server, state);
 }
 
 const xmlEscape = (text: string) => text.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -152,15 +153,5 @@ export async function startFakeCloudFormation(options: { region: string; credent
       );
     })();
   });
-  const url = await listen(server);
-  return {
-    url,
-    get accepted() {
-      return state.accepted;
-    },
-    get refused() {
-      return state.refused;
-    },
-    close: closer(server),
-  };
+  return standIn(server, state);
 }
