@@ -80,7 +80,7 @@ const operations = {
     json(201, await broker.createInstallLink(parseBody(event) as unknown as InstallLinkRequest, requestBaseUrl(event))),
   'GET /providers': async (broker, _id, event) => {
     queryParameters(event, []);
-    return json(200, broker.listProviders());
+    return json(200, await broker.listProviders());
   },
 } satisfies Record<AdminRouteKey, Operation>;
 

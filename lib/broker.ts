@@ -79,7 +79,7 @@ export class Broker {
   }
 
   /** The enabled providers' metadata, and the enabled entries the catalogue skipped. */
-  listProviders(): ProviderList {
+  listProviders(): Promise<ProviderList> {
     return listProviders(this.ctx);
   }
 

@@ -159,6 +159,8 @@ export interface components {
                 [key: string]: string;
             };
             provider: string;
+            /** @description Its provider's health, on lists and on GET /connections/{id}. */
+            provider_health?: components["schemas"]["ProviderHealth"];
             /**
              * Format: date-time
              * @description When the sweep will refresh it; null when not scheduled.
@@ -191,7 +193,7 @@ export interface components {
          * @description Stable error code; the HTTP status follows from it (lib/errors.ts).
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "invalid_state" | "return_to_not_allowed" | "scope_not_allowed" | "authorization_denied" | "secret_not_allowed" | "issuer_mismatch" | "id_token_invalid" | "install_link_invalid" | "install_link_expired" | "install_link_used" | "tenant_conflict" | "unauthorized" | "unknown_provider" | "provider_not_supported" | "connection_not_found" | "conflict" | "needs_reauth" | "connection_revoked" | "provider_error" | "provider_unavailable" | "provider_timeout" | "configuration_error" | "decrypt_failed" | "internal_error";
+        ErrorCode: "invalid_request" | "invalid_state" | "return_to_not_allowed" | "scope_not_allowed" | "authorization_denied" | "secret_not_allowed" | "issuer_mismatch" | "id_token_invalid" | "install_link_invalid" | "install_link_expired" | "install_link_used" | "tenant_conflict" | "unauthorized" | "unknown_provider" | "provider_not_supported" | "connection_not_found" | "conflict" | "needs_reauth" | "connection_revoked" | "provider_error" | "provider_unavailable" | "provider_timeout" | "refresh_in_progress" | "configuration_error" | "decrypt_failed" | "internal_error";
         /** @description API Gateway's answer to a request without a valid SigV4 signature or without execute-api:Invoke (deployed stacks only). */
         Forbidden: {
             message: string;
@@ -229,6 +231,25 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /** @description The provider's fleet-wide health: the circuit refreshes share (docs/design.md, provider health). */
+        ProviderHealth: {
+            /**
+             * @description closed: refreshes call the provider; open: they do not; half_open: a probe is in flight or due.
+             * @enum {string}
+             */
+            circuit: "closed" | "open" | "half_open";
+            failures: number;
+            last_failure: null | {
+                /** Format: date-time */
+                at: string;
+                code: string;
+                provider_code: string | null;
+            };
+            /** Format: date-time */
+            next_probe_at: string | null;
+            /** Format: date-time */
+            opened_at: string | null;
+        };
         ProviderList: {
             providers: components["schemas"]["ProviderSummary"][];
             /** @description Enabled catalogue entries the broker cannot serve, and why. */
@@ -252,6 +273,7 @@ export interface components {
             default_scopes: string[];
             display_name: string;
             docs: string | null;
+            health: components["schemas"]["ProviderHealth"];
             key: string;
             /** @description Whether revoking also revokes the grant at the provider. */
             revocation: boolean;

@@ -34,8 +34,15 @@ export function connectionDetails(connection: ConnectionSummary): string {
 
 export function providersTable(list: ProviderList): string {
   let text = table(
-    ['KEY', 'NAME', 'CONNECTS WITH', 'DEFAULT SCOPES', 'REVOCATION'],
-    list.providers.map((p) => [p.key, p.display_name, p.connect_with === 'install_link' ? 'install link' : 'PUT /connections/{id}', p.default_scopes.join(' '), p.revocation ? 'yes' : 'no']),
+    ['KEY', 'NAME', 'CONNECTS WITH', 'DEFAULT SCOPES', 'REVOCATION', 'HEALTH'],
+    list.providers.map((p) => [
+      p.key,
+      p.display_name,
+      p.connect_with === 'install_link' ? 'install link' : 'PUT /connections/{id}',
+      p.default_scopes.join(' '),
+      p.revocation ? 'yes' : 'no',
+      p.health.circuit === 'closed' ? (p.health.failures > 0 ? `ok, ${p.health.failures} failures` : 'ok') : `circuit ${p.health.circuit}${p.health.next_probe_at ? `, next probe ${shortTime(p.health.next_probe_at)}` : ''}`,
+    ]),
   );
   if (list.skipped.length > 0) text += `\nskipped (enabled, not served):\n${table(['KEY', 'REASON'], list.skipped.map((s) => [s.key, s.reason]))}`;
   return text;

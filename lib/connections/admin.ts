@@ -219,17 +219,22 @@ export async function revokeConnection(ctx: BrokerContext, id: string): Promise<
 }
 
 export interface ProviderList {
-  providers: ProviderSummary[];
+  /** Each with its fleet-wide health (the circuit refreshes share). */
+  providers: Array<ProviderSummary & { health: ProviderHealthSummary }>;
   /** Enabled entries the catalogue skipped at load (their install link answers `provider_not_supported`). */
   skipped: SkippedProviderSummary[];
 }
 
 /** The providers this broker serves (its enabled catalogue entries), by key: metadata only, never a secret. */
-export function listProviders(ctx: BrokerContext): ProviderList {
+export async function listProviders(ctx: BrokerContext): Promise<ProviderList> {
   const enabled = (key: string) => ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(key);
   const byKey = <T extends { key: string }>(a: T, b: T) => a.key.localeCompare(b.key);
+  const providers = [...ctx.catalogue.values()].filter((p) => enabled(p.key)).sort(byKey);
+  const now = ctx.clock.now();
+  // One read of each provider's health item: the circuit the fleet shares (provider health, design.md).
+  const health = await Promise.all(providers.map(async (p) => providerHealthSummary(await ctx.health.getHealth(p.key), now)));
   return {
-    providers: [...ctx.catalogue.values()].filter((p) => enabled(p.key)).sort(byKey).map(providerSummary),
+    providers: providers.map((p, i) => ({ ...providerSummary(p), health: health[i]! })),
     skipped: [...(ctx.catalogue.skipped?.values() ?? [])].filter((p) => enabled(p.key)).sort(byKey).map(skippedProviderSummary),
   };
 }

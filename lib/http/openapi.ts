@@ -53,6 +53,29 @@ const SCHEMAS: Record<string, Schema> = {
   },
   ConnectionStatus: { type: 'string', enum: ['active', 'needs_reauth', 'revoked'] },
   AuthMode: { type: 'string', enum: ['OAUTH2', 'OAUTH2_CC'], description: 'OAUTH2: authorization code (+ refresh); OAUTH2_CC: client credentials.' },
+  ProviderHealth: {
+    type: 'object',
+    description: "The provider's fleet-wide health: the circuit refreshes share (docs/design.md, provider health).",
+    additionalProperties: false,
+    required: ['circuit', 'failures', 'opened_at', 'next_probe_at', 'last_failure'],
+    properties: {
+      circuit: { type: 'string', enum: ['closed', 'open', 'half_open'], description: 'closed: refreshes call the provider; open: they do not; half_open: a probe is in flight or due.' },
+      failures: { type: 'integer', minimum: 0 },
+      opened_at: nullable('string', { format: 'date-time' }),
+      next_probe_at: nullable('string', { format: 'date-time' }),
+      last_failure: {
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            required: ['code', 'provider_code', 'at'],
+            properties: { code: { type: 'string' }, provider_code: nullable('string'), at: dateTime },
+          },
+        ],
+      },
+    },
+  },
   ConnectionSummary: {
     type: 'object',
     description: 'What the broker knows about one connection: metadata only, never a token or secret.',
@@ -100,6 +123,7 @@ const SCHEMAS: Record<string, Schema> = {
       metadata: stringMap,
       connection_config: stringMap,
       tags: { ...stringMap, description: 'The tags of the signed install link the connection was made through.' },
+      provider_health: { ...ref('ProviderHealth'), description: "Its provider's health, on lists and on GET /connections/{id}." },
       created_at: dateTime,
       updated_at: dateTime,
     },
@@ -201,7 +225,7 @@ const SCHEMAS: Record<string, Schema> = {
   ProviderSummary: {
     type: 'object',
     additionalProperties: false,
-    required: ['key', 'display_name', 'auth_mode', 'connect_with', 'default_scopes', 'allowed_scopes', 'connection_config', 'revocation', 'docs'],
+    required: ['key', 'display_name', 'auth_mode', 'connect_with', 'default_scopes', 'allowed_scopes', 'connection_config', 'revocation', 'docs', 'health'],
     properties: {
       key: { type: 'string', pattern: PROVIDER_KEY_PATTERN_SOURCE },
       display_name: { type: 'string' },
@@ -216,6 +240,7 @@ const SCHEMAS: Record<string, Schema> = {
       connection_config: { type: 'object', additionalProperties: ref('ConnectionConfigField') },
       revocation: { type: 'boolean', description: 'Whether revoking also revokes the grant at the provider.' },
       docs: nullable('string'),
+      health: ref('ProviderHealth'),
     },
   },
   ProviderList: {

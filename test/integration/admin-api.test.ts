@@ -91,7 +91,7 @@ describe('GET /providers', () => {
     const keys = body.providers.map((p) => p.key);
     expect(keys).toEqual([...keys].sort());
     expect(keys).toEqual(expect.arrayContaining(['hubspot', 'marketo', 'sandbox', 'sandbox-cc']));
-    expect(body.providers.find((p) => p.key === 'sandbox')).toMatchObject({ auth_mode: 'OAUTH2', connect_with: 'install_link', revocation: true });
+    expect(body.providers.find((p) => p.key === 'sandbox')).toMatchObject({ auth_mode: 'OAUTH2', connect_with: 'install_link', revocation: true, health: { circuit: 'closed', failures: 0 } });
     expect(body.providers.find((p) => p.key === 'marketo')).toMatchObject({ auth_mode: 'OAUTH2_CC', connect_with: 'register', connection_config: expect.any(Object) });
     const secrets = JSON.parse(await readFile((fixture.local.broker.ctx.secrets as FileSecretStore).path, 'utf8')) as Record<string, { client_secret: string }>;
     for (const { client_secret } of Object.values(secrets)) expect(text).not.toContain(client_secret);

@@ -132,10 +132,10 @@ describe('connections get | token | refresh | revoke', () => {
 });
 
 describe('providers list', () => {
-  it('prints the enabled providers and how each connects', async () => {
+  it('prints the enabled providers, how each connects, and its health', async () => {
     const { code, stdout } = await cli(['providers', 'list']);
     expect(code).toBe(EXIT.ok);
-    expect(stdout).toMatch(/^sandbox\s+.*install link/m);
+    expect(stdout).toMatch(/^sandbox\s+.*install link.*\s+ok$/m);
     expect(stdout).toMatch(/^sandbox-cc\s+.*PUT \/connections\/\{id\}/m);
   });
 });
