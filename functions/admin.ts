@@ -12,7 +12,7 @@ import type { RegisterClientCredentialsInput } from '../lib/connections/admin';
 import { invocationSignal } from '../lib/connections/context';
 import type { InstallLinkRequest } from '../lib/connections/install-links';
 import { BrokerError } from '../lib/errors';
-import { brokerHttpErrors } from '../lib/http/middleware';
+import { brokerHttp } from '../lib/http/middleware';
 import { json, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import type { AdminRouteKey } from '../lib/http/routes';
 import { isPlainObject } from '../lib/plain-object';
@@ -87,7 +87,7 @@ const operations = {
 /** The admin routes' handler, serving the broker `getBroker` gives. */
 export function createAdminHandler(getBroker: BrokerSource) {
   return middy<APIGatewayProxyEventV2, HttpResponse, Error, Context>()
-    .use(brokerHttpErrors('json'))
+    .use(brokerHttp({ mode: 'json', trustCorrelationHeader: true }))
     .handler(async (event, context) => {
       const operation: Operation | undefined = Object.hasOwn(operations, event.routeKey) ? operations[event.routeKey as AdminRouteKey] : undefined;
       if (!operation) throw new BrokerError('invalid_request', `No admin route ${event.routeKey}`);

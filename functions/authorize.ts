@@ -5,14 +5,14 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { BrokerSource } from '../lib/broker';
-import { brokerHttpErrors } from '../lib/http/middleware';
+import { brokerHttp } from '../lib/http/middleware';
 import { redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import { sharedBroker } from '../lib/runtime';
 
 /** The install link's handler, serving the broker `getBroker` gives. */
 export function createAuthorizeHandler(getBroker: BrokerSource) {
   return middy<APIGatewayProxyEventV2, HttpResponse>()
-    .use(brokerHttpErrors('page'))
+    .use(brokerHttp({ mode: 'page', branding: async () => (await getBroker()).ctx.config.branding }))
     .handler(async (event) => {
       const broker = await getBroker();
       const query = event.queryStringParameters ?? {};

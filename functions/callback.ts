@@ -1,32 +1,43 @@
-/** GET /oauth/{provider}/callback — the provider's redirect: code → encrypted connection → success page or return_to. */
+/**
+ * GET /oauth/{provider}/callback — the provider's redirect: code → encrypted connection → 303 to
+ * the "Connected" page (or to the app's return_to).
+ * GET /oauth/{provider}/connected — that page, from its signed result: reloading it shows the
+ * result again instead of replaying the one-time callback (post/redirect/get).
+ */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { BrokerSource } from '../lib/broker';
 import { InstallDenied } from '../lib/connections/install';
-import { brokerHttpErrors } from '../lib/http/middleware';
-import { html, redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
+import { brokerHttp, requestCorrelationId } from '../lib/http/middleware';
+import { connectedExpiredPage, connectedPage, withParams } from '../lib/http/pages';
+import { redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
+import { CONNECTED_PATH } from '../lib/http/routes';
 import { sharedBroker } from '../lib/runtime';
 
-function withParams(base: string, params: Record<string, string>): string {
-  const url = new URL(base);
-  for (const [key, value] of Object.entries(params)) url.searchParams.set(key, value);
-  return url.toString();
-}
+const CONNECTED_ROUTE = `GET ${CONNECTED_PATH}`;
 
-/** The callback's handler, serving the broker `getBroker` gives. */
+/** The callback's handler (and its "Connected" page), serving the broker `getBroker` gives. */
 export function createCallbackHandler(getBroker: BrokerSource) {
   return middy<APIGatewayProxyEventV2, HttpResponse>()
-    .use(brokerHttpErrors('page'))
+    .use(brokerHttp({ mode: 'page', branding: async () => (await getBroker()).ctx.config.branding }))
     .handler(async (event) => {
       const broker = await getBroker();
+      const provider = event.pathParameters?.provider ?? '';
+      if (event.routeKey === CONNECTED_ROUTE) {
+        const result = await broker.readInstallResult(event.queryStringParameters?.c, provider);
+        const context = { branding: broker.ctx.config.branding, correlationId: requestCorrelationId(event, false) };
+        if (result.status === 'expired') return connectedExpiredPage(context);
+        const providerName = broker.ctx.catalogue.get(result.provider)?.display_name ?? result.provider;
+        return connectedPage({ connectionId: result.connectionId, providerName }, context);
+      }
       try {
-        const result = await broker.completeCallback({
-          provider: event.pathParameters?.provider ?? '',
-          query: event.queryStringParameters ?? {},
-          requestBaseUrl: requestBaseUrl(event),
-        });
-        if (result.returnTo) return redirect(withParams(result.returnTo, { connection_id: result.connectionId, provider: result.provider }));
-        return html(200, 'Connected', `Your ${result.provider} account is connected. You can close this window.`, `connection_id: ${result.connectionId}`);
+        const result = await broker.completeCallback({ provider, query: event.queryStringParameters ?? {}, requestBaseUrl: requestBaseUrl(event) });
+        if (result.returnTo) return redirect(withParams(result.returnTo, { connection_id: result.connectionId, provider: result.provider }), 303);
+        const c = await broker.sealInstallResult({ connectionId: result.connectionId, provider: result.provider });
+        const base = (broker.ctx.config.publicUrl ?? requestBaseUrl(event)).replace(/\/+$/, '');
+        const connected = new URL(`${base}${CONNECTED_PATH.replace('{provider}', encodeURIComponent(result.provider))}`);
+        connected.searchParams.set('c', c);
+        return redirect(connected.toString(), 303);
       } catch (err) {
         // A denial with a valid state goes back to the app, which knows how to talk to its user.
         if (err instanceof InstallDenied && err.returnTo) {

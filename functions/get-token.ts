@@ -8,33 +8,38 @@ import type { Context } from 'aws-lambda';
 import type { BrokerSource } from '../lib/broker';
 import { invocationSignal } from '../lib/connections/context';
 import type { GetTokenResponse } from '../lib/client';
-import { BrokerError, errorBody, errorStatus } from '../lib/errors';
-import { logger } from '../lib/logger';
+import { BrokerError, errorBody, errorStatus, isBrokerError } from '../lib/errors';
+import { acceptedCorrelationId, logContext, logger } from '../lib/logger';
 import { sharedBroker } from '../lib/runtime';
 
 interface GetTokenEvent {
   connection_id?: unknown;
   force_refresh?: unknown;
+  /** The caller's correlation id for our log lines (letters, digits, `._:-`, ≤ 128); else the invocation's request id. */
+  correlation_id?: unknown;
 }
 
 /** The get-token function's handler, serving the broker `getBroker` gives. */
 export function createGetTokenHandler(getBroker: BrokerSource) {
-  return middy<GetTokenEvent, GetTokenResponse, Error, Context>().handler(async (event, context) => {
-    try {
-      if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');
-      if (event.force_refresh !== undefined && typeof event.force_refresh !== 'boolean') {
-        throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
+  return middy<GetTokenEvent, GetTokenResponse, Error, Context>()
+    .use(logContext<GetTokenEvent, GetTokenResponse>((event, context) => acceptedCorrelationId(event?.correlation_id) ?? context.awsRequestId))
+    .handler(async (event, context) => {
+      try {
+        if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');
+        if (event.force_refresh !== undefined && typeof event.force_refresh !== 'boolean') {
+          throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
+        }
+        const broker = await getBroker();
+        // Waiting for another worker ends in time to answer {ok:false, refresh_in_progress}, never in a function timeout.
+        const signal = invocationSignal(context.getRemainingTimeInMillis(), broker.ctx.config);
+        const token = await broker.getToken(event.connection_id, { forceRefresh: event.force_refresh === true, signal });
+        return { ok: true, token };
+      } catch (err) {
+        if (isBrokerError(err, 'configuration_error')) logger.error('configuration error', { code: err.code, problem: err.message, ...err.details });
+        else if (errorStatus(err) >= 500 && !(err instanceof BrokerError && err.expose)) logger.error('get-token failed', { error: err instanceof Error ? err.name : 'unknown' });
+        return { ok: false, error: errorBody(err).error };
       }
-      const broker = await getBroker();
-      // Waiting for another worker ends in time to answer {ok:false, refresh_in_progress}, never in a function timeout.
-      const signal = invocationSignal(context.getRemainingTimeInMillis(), broker.ctx.config);
-      const token = await broker.getToken(event.connection_id, { forceRefresh: event.force_refresh === true, signal });
-      return { ok: true, token };
-    } catch (err) {
-      if (errorStatus(err) >= 500 && !(err instanceof BrokerError && err.expose)) logger.error('get-token failed', { error: err instanceof Error ? err.name : 'unknown' });
-      return { ok: false, error: errorBody(err).error };
-    }
-  });
+    });
 }
 
 export const handler = createGetTokenHandler(sharedBroker);

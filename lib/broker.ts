@@ -16,6 +16,7 @@ import {
 import { createContext, type BrokerConfig, type BrokerContext, type BrokerDeps } from './connections/context';
 import { completeCallback, startInstall, type CallbackRequest, type InstallRequest, type InstallSuccess } from './connections/install';
 import { createInstallLink, type InstallLink, type InstallLinkRequest } from './connections/install-links';
+import { readInstallResult, sealInstallResult, type InstallResult, type ReadInstallResult } from './connections/install-result';
 import { checkKeys } from './connections/key-check';
 import type { AccessToken, ConnectionSummary } from './model';
 import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep';
@@ -61,6 +62,16 @@ export class Broker {
     const result = await completeCallback(this.ctx, request);
     this.tokens.forget(result.connectionId);
     return result;
+  }
+
+  /** The signed `?c=` of the "Connected" page the callback redirects to (post/redirect/get; install-result.ts). */
+  sealInstallResult(result: InstallResult): Promise<string> {
+    return sealInstallResult(this.ctx, result);
+  }
+
+  /** Verifies a "Connected" page's `?c=` for `provider`: valid, expired, or `invalid_request`. */
+  readInstallResult(token: string | undefined, provider: string): Promise<ReadInstallResult> {
+    return readInstallResult(this.ctx, token, provider);
   }
 
   /** A valid access token for the connection; see `TokenService.getToken` (and `GetTokenOptions.signal` for a deadline). */

@@ -97,10 +97,26 @@ export interface BrokerErrorOptions {
   retryAfterS?: number;
 }
 
+/**
+ * Where a person's failed install stood, when the broker knows it: lets their error page offer
+ * a way on (lib/http/pages.ts has the rules). Never shown to API callers.
+ */
+export interface InstallAttempt {
+  provider: string;
+  /** `public`: the constant install link; `signed`: a link the app minted for this customer. */
+  link: 'public' | 'signed';
+  /** The app's return_to (on the allowlist), when the link carried one. */
+  returnTo?: string;
+  /** A signed link that cannot be used again (used up, or expired): only the app can give a new one. */
+  linkSpent?: boolean;
+}
+
 export class BrokerError extends Error {
   override readonly name = 'BrokerError';
   readonly code: BrokerErrorCode;
   readonly provider?: ProviderFailure;
+  /** Set by the install use cases on their way out (`withInstallAttempt`); read only by the page for people. */
+  installAttempt?: InstallAttempt;
   /** What callers see: the provider facts (`provider_error`, `http_status`, `retry_after_s`...), then the other details. */
   readonly details: ErrorDetails;
 
@@ -136,6 +152,12 @@ export class BrokerError extends Error {
   get expose(): boolean {
     return this.status < 500 || this.status >= 502;
   }
+}
+
+/** Records where the install stood on `err`, unless an inner step already did; returns `err` to rethrow. */
+export function withInstallAttempt(err: unknown, attempt: InstallAttempt): unknown {
+  if (err instanceof BrokerError && err.installAttempt === undefined) err.installAttempt = attempt;
+  return err;
 }
 
 /** The code a provider failure is recorded under: the provider's own error code, else its HTTP status. */

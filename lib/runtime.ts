@@ -13,6 +13,7 @@ import { FileSecretStore } from './adapters/local-secrets';
 import { LogEventSink } from './adapters/log-sink';
 import { SecretsManagerSecretStore } from './adapters/secrets-manager';
 import { FileSigningKey, SecretsManagerSigningKey } from './adapters/signing-key';
+import { brandingFromEnv } from './branding';
 import { Broker } from './broker';
 import { DEFAULT_CONFIG, type BrokerConfig, type BrokerDeps } from './connections/context';
 import type { InstallLinkContext } from './connections/install-links';
@@ -58,6 +59,7 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
     refreshSkewMs: seconds(env, 'BROKER_REFRESH_SKEW_S'),
     providerTimeoutMs: seconds(env, 'BROKER_PROVIDER_TIMEOUT_S'),
     installLinkTtlMs: seconds(env, 'BROKER_INSTALL_LINK_TTL_S'),
+    branding: brandingFromEnv(env),
   };
   if (sweepIntervalMs !== undefined) config.refreshPolicy = { sweepIntervalMs } as BrokerConfig['refreshPolicy'];
   // The lease follows from the provider timeout (context.ts `leaseFor`), in createContext.

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Branding } from '../branding';
 import { BrokerError } from '../errors';
 import type { TokenEndpointOptions } from '../oauth/token-endpoint';
 import { findProvider } from '../providers/lookup';
@@ -39,6 +40,8 @@ export interface BrokerConfig {
   refreshPolicy: RefreshPolicyConfig;
   /** When a provider's circuit opens, and how often an open one is probed. */
   providerCircuit: CircuitConfig;
+  /** The operator's branding for the pages customers see (`BROKER_BRAND_*`, lib/branding.ts); none = plain pages. */
+  branding?: Branding;
 }
 
 /**

@@ -13,7 +13,7 @@
  * (the catalogue or the allowlist may have changed since).
  */
 import { randomBytes } from 'node:crypto';
-import { BrokerError } from '../errors';
+import { BrokerError, withInstallAttempt } from '../errors';
 import { isPlainObject } from '../plain-object';
 import { validateConnectionConfig } from '../providers/connection-config';
 import type { Provider } from '../providers/schema';
@@ -137,7 +137,14 @@ export async function readInstallLink(ctx: InstallLinkContext, token: string, pr
   if (!isPlainObject(payload) || payload.v !== 1 || typeof payload.p !== 'string' || typeof payload.exp !== 'number' || typeof payload.jti !== 'string') throw invalid();
   if (payload.p !== providerKey) throw invalid();
   if (payload.exp * 1000 <= ctx.clock.now()) {
-    throw new BrokerError('install_link_expired', 'This install link has expired; ask the app for a new one');
+    // The signature verified, so its return_to is the app's own: the page may send the person back (if still allowed).
+    const returnTo = typeof payload.r === 'string' ? allowedOrUndefined(ctx, payload.r) : undefined;
+    throw withInstallAttempt(new BrokerError('install_link_expired', 'This install link has expired; ask the app for a new one'), {
+      provider: providerKey,
+      link: 'signed',
+      returnTo,
+      linkSpent: true,
+    });
   }
   const provider = installableProvider(ctx, payload.p);
   const claims = checkLinkValues(ctx, provider, {
@@ -163,6 +170,14 @@ export function checkReturnTo(ctx: Pick<BrokerContext, 'config'>, returnTo: stri
     throw new BrokerError('return_to_not_allowed', `return_to origin ${url.protocol}//${url.host} is not on the allowlist (BROKER_RETURN_TO_ALLOWLIST)`);
   }
   return url.toString();
+}
+
+function allowedOrUndefined(ctx: Pick<BrokerContext, 'config'>, returnTo: string): string | undefined {
+  try {
+    return checkReturnTo(ctx, returnTo);
+  } catch {
+    return undefined;
+  }
 }
 
 /** An enabled authorization-code provider (client-credentials ones are registered with PUT /connections/{id}). */

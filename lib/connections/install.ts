@@ -8,7 +8,7 @@
  * (connection id, connection_config, scopes, tags) and is used up by the callback that stores.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { BrokerError, isBrokerError } from '../errors';
+import { BrokerError, isBrokerError, withInstallAttempt, type InstallAttempt } from '../errors';
 import { logger } from '../logger';
 import { buildAuthorizationUrl, newState, pkceChallenge } from '../oauth/authorize';
 import { checkAuthorizationResponseIssuer, tenantFromClaims, validateIdToken } from '../oauth/id-token';
@@ -136,7 +136,9 @@ async function signedChoices(ctx: BrokerContext, provider: Provider, request: In
     throw new BrokerError('invalid_request', 'A signed install link carries its own connection_id and return_to: open it as the app gave it');
   }
   const claims = await readInstallLink(ctx, request.link!, provider.key);
-  if (await ctx.store.isInstallLinkUsed(claims.id)) throw linkUsed();
+  if (await ctx.store.isInstallLinkUsed(claims.id)) {
+    throw withInstallAttempt(linkUsed(), { provider: provider.key, link: 'signed', returnTo: claims.returnTo, linkSpent: true });
+  }
   return {
     connectionId: claims.connectionId,
     returnTo: claims.returnTo,
@@ -164,6 +166,23 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
     if (value !== undefined && value.length > MAX_PARAM) throw new BrokerError('invalid_request', `Callback parameter "${key}" is too long`);
   }
   const state = await consumeCallbackState(ctx, provider, query.state);
+  try {
+    return await exchangeAndStore(ctx, provider, request, state);
+  } catch (err) {
+    // From here the broker knows how the person got here: their error page can offer a way on.
+    throw state ? withInstallAttempt(err, attemptOf(ctx, provider, state, err)) : err;
+  }
+}
+
+/** Where a callback with our `state` stood, for the page (lib/http/pages.ts): which link, its return_to, whether it can be used again. */
+function attemptOf(ctx: BrokerContext, provider: Provider, state: InstallState, err: unknown): InstallAttempt {
+  if (!state.link) return { provider: provider.key, link: 'public', returnTo: state.returnTo };
+  const linkExpiresAt = state.link.usedMarkUntil - ctx.config.stateTtlMs;
+  return { provider: provider.key, link: 'signed', returnTo: state.returnTo, linkSpent: isBrokerError(err, 'install_link_used') || ctx.clock.now() >= linkExpiresAt };
+}
+
+async function exchangeAndStore(ctx: BrokerContext, provider: Provider, request: CallbackRequest, state: InstallState | undefined): Promise<InstallSuccess> {
+  const { query } = request;
   // RFC 9207 §2.4: before anything else, even an error, comes from the server we sent the person to.
   checkAuthorizationResponseIssuer(provider, query.iss);
 

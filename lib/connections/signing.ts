@@ -18,7 +18,7 @@ export const MISSING_SIGNING_KEY: SigningKey = {
     ),
 };
 
-type Purpose = 'install-link' | 'pkce' | 'oidc-nonce' | 'fingerprint';
+type Purpose = 'install-link' | 'install-result' | 'pkce' | 'oidc-nonce' | 'fingerprint';
 
 function mac(key: Uint8Array, purpose: Purpose, value: string): Buffer {
   return createHmac('sha256', key).update(`${purpose}:${value}`, 'utf8').digest();
@@ -44,6 +44,21 @@ export async function installLinkSignatureValid(key: SigningKey, payload: string
   const expected = mac(await key.get(), 'install-link', payload);
   const given = Buffer.from(signature, 'base64url');
   return given.length === expected.length && given.toString('base64url') === signature && timingSafeEqual(given, expected);
+}
+
+/**
+ * The tag of an install result (the "Connected" page's `?c=`): 128 bits are plenty to stop
+ * a forged page of a result that guards nothing secret, and keep the URL short.
+ */
+export async function signInstallResult(key: SigningKey, payload: string): Promise<string> {
+  return mac(await key.get(), 'install-result', payload).subarray(0, 16).toString('base64url');
+}
+
+/** Whether `tag` is the install-result tag of `payload`, compared in constant time. */
+export async function installResultTagValid(key: SigningKey, payload: string, tag: string): Promise<boolean> {
+  const expected = mac(await key.get(), 'install-result', payload).subarray(0, 16);
+  const given = Buffer.from(tag, 'base64url');
+  return given.length === expected.length && given.toString('base64url') === tag && timingSafeEqual(given, expected);
 }
 
 /** A short, non-secret name for the key (stored with the data to notice a replaced key). */

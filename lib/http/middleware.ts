@@ -1,17 +1,61 @@
-/** middy middlewares for the broker's HTTP functions: one job each. */
+/** middy middlewares for the broker's HTTP functions: one job each, used together through `brokerHttp`. */
 import type middy from '@middy/core';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { errorJson, errorPage, wantsJson, type HttpResponse } from './responses';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type { Branding } from '../branding';
+import { acceptedCorrelationId, logContext } from '../logger';
+import { errorPage } from './pages';
+import { errorJson, logRequestFailure, wantsJson, type HttpResponse } from './responses';
+
+type HttpMiddleware = middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResponse, Error, Context>;
+
+export interface BrokerHttpOptions {
+  /** `page` for the routes people visit (install, callback, connected) unless they ask for JSON; `json` for the admin API. */
+  mode: 'page' | 'json';
+  /**
+   * Take the caller's `x-correlation-id` (admin routes: the caller is authenticated, and can then
+   * find our lines by its own id). Public routes always use API Gateway's request id, so a
+   * stranger cannot make a reference that matches someone else's lines.
+   */
+  trustCorrelationHeader?: boolean;
+  /** The branding for error pages; a failure to get it (the broker could not start) leaves the page unbranded. */
+  branding?: () => Promise<Branding | undefined>;
+}
+
+/** The correlation id of an HTTP request (see `BrokerHttpOptions.trustCorrelationHeader`). */
+export function requestCorrelationId(event: APIGatewayProxyEventV2, trustHeader: boolean): string {
+  return (trustHeader ? acceptedCorrelationId(event.headers?.['x-correlation-id']) : undefined) ?? event.requestContext.requestId;
+}
+
+/** The provider named in the route's path, as far as a log line should carry it. */
+function pathProvider(event: APIGatewayProxyEventV2): string | undefined {
+  return event.pathParameters?.provider?.slice(0, 64);
+}
 
 /**
- * Maps any error to the broker's one error response: a page for people (install,
- * callback) unless they ask for JSON, JSON for the admin API. Never a stack, never a secret.
+ * Everything an HTTP handler of the broker uses, in order: the Lambda context and correlation id
+ * on every log line, the correlation id echoed in `x-correlation-id`, and every error mapped to
+ * the one error response (a page for people, JSON for the API) with one log line that names the
+ * route and the provider. Never a stack, never a secret.
  */
-export function brokerHttpErrors(mode: 'page' | 'json'): middy.MiddlewareObj<APIGatewayProxyEventV2, HttpResponse> {
-  return {
-    onError: async (request) => {
-      const asPage = mode === 'page' && !wantsJson(request.event);
-      request.response = asPage ? errorPage(request.error) : errorJson(request.error);
-    },
+export function brokerHttp(options: BrokerHttpOptions): HttpMiddleware[] {
+  const trust = options.trustCorrelationHeader ?? false;
+  const echoCorrelationId = (request: middy.Request<APIGatewayProxyEventV2, HttpResponse, Error, Context>) => {
+    if (request.response) request.response.headers = { ...request.response.headers, 'x-correlation-id': requestCorrelationId(request.event, trust) };
   };
+  return [
+    ...logContext<APIGatewayProxyEventV2, HttpResponse>((event) => requestCorrelationId(event, trust)),
+    { after: echoCorrelationId, onError: echoCorrelationId },
+    {
+      onError: async (request) => {
+        const { event, error } = request;
+        logRequestFailure(error, { route: event.routeKey, provider: pathProvider(event) });
+        if (options.mode === 'json' || wantsJson(event)) {
+          request.response = errorJson(error);
+          return;
+        }
+        const branding = await options.branding?.().catch(() => undefined);
+        request.response = errorPage(error, { branding, correlationId: requestCorrelationId(event, trust) });
+      },
+    },
+  ];
 }

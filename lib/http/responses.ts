@@ -8,7 +8,7 @@ import { logger } from '../logger';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
 
-const SECURITY_HEADERS = {
+export const SECURITY_HEADERS = {
   'cache-control': 'no-store',
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -18,52 +18,44 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { 'content-type': 'application/json; charset=utf-8', ...SECURITY_HEADERS, ...headers }, body: JSON.stringify(body) };
 }
 
-export function redirect(location: string): HttpResponse {
-  return { statusCode: 302, headers: { location, ...SECURITY_HEADERS }, body: '' };
-}
-
-export function html(statusCode: number, title: string, message: string, detail?: string): HttpResponse {
-  const page = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>body{font:16px/1.5 system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#1f2328}
-h1{font-size:1.4rem}code{background:#f3f4f6;padding:.1rem .3rem;border-radius:4px}</style></head>
-<body><h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>${detail ? `<p><code>${escapeHtml(detail)}</code></p>` : ''}</body></html>`;
-  return {
-    statusCode,
-    headers: {
-      'content-type': 'text/html; charset=utf-8',
-      'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
-      ...SECURITY_HEADERS,
-    },
-    body: page,
-  };
+/** A redirect: 302 by default; 303 ("see other") after the callback stored something (post/redirect/get). */
+export function redirect(location: string, statusCode: 302 | 303 = 302): HttpResponse {
+  return { statusCode, headers: { location, ...SECURITY_HEADERS }, body: '' };
 }
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-/** The error as JSON with its status; 5xx details are logged (by code and name only), never shown. */
+/** The error as JSON with its status (5xx messages hidden, details only when exposed); the caller logs it (`logRequestFailure`). */
 export function errorJson(err: unknown): HttpResponse {
   const status = errorStatus(err);
-  logError(err, status);
   const retryAfter = isBrokerError(err) && err.expose ? err.retryAfterS : undefined;
   return json(status, errorBody(err), retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
 }
 
-/** The error as a page for a person in a browser (install and callback are visited by people). */
-export function errorPage(err: unknown): HttpResponse {
-  const status = errorStatus(err);
-  logError(err, status);
-  const { error } = errorBody(err);
-  return html(status, status >= 500 ? 'Something went wrong' : 'The connection could not be made', error.message, error.code);
+/** Where a failed request was going: the API Gateway route key and the provider of its path. */
+export interface RequestFacts {
+  route?: string;
+  provider?: string;
 }
 
-function logError(err: unknown, status: number): void {
+/**
+ * One log line per failed request, with the route and the provider: a refusal (4xx) at INFO;
+ * a configuration error at ERROR with exactly what is wrong (BrokerError messages never hold a
+ * secret, lib/errors.ts); any other failure at ERROR with its code and error names only.
+ */
+export function logRequestFailure(err: unknown, facts: RequestFacts): void {
+  const status = errorStatus(err);
   const code = errorBody(err).error.code;
-  if (status >= 500) logger.error('request failed', { code, error: err instanceof Error ? err.name : typeof err, cause: causeName(err) });
-  else logger.info('request refused', { code });
+  const where = { route: facts.route, provider: facts.provider ?? (isBrokerError(err) ? err.installAttempt?.provider : undefined) };
+  if (status < 500) {
+    logger.info('request refused', { code, status, ...where, reason: isBrokerError(err) ? err.message : undefined });
+  } else if (isBrokerError(err, 'configuration_error')) {
+    logger.error('configuration error', { code, status, ...where, problem: err.message, ...err.details });
+  } else {
+    logger.error('request failed', { code, status, ...where, error: err instanceof Error ? err.name : typeof err, cause: causeName(err), reason: isBrokerError(err) ? err.message : undefined });
+  }
 }
 
 function causeName(err: unknown): string | undefined {

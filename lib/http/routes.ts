@@ -23,10 +23,17 @@ export interface RouteSpec {
 export const INSTALL_PATH = '/oauth/{provider}/install';
 /** The redirect URI registered with each provider. */
 export const CALLBACK_PATH = '/oauth/{provider}/callback';
+/**
+ * Where the callback sends the person after storing the connection (post/redirect/get):
+ * `?c=` carries a signed result, so a reload shows "Connected" again instead of replaying the
+ * one-time callback. A sibling of the callback, so pages can link to it relatively.
+ */
+export const CONNECTED_PATH = '/oauth/{provider}/connected';
 
 export const ROUTES = [
   { method: 'GET', path: INSTALL_PATH, handler: 'authorize', auth: 'public' },
   { method: 'GET', path: CALLBACK_PATH, handler: 'callback', auth: 'public' },
+  { method: 'GET', path: CONNECTED_PATH, handler: 'callback', auth: 'public' },
   { method: 'GET', path: '/connections', handler: 'admin', auth: 'admin' },
   { method: 'GET', path: '/connections/{id}', handler: 'admin', auth: 'admin' },
   { method: 'POST', path: '/connections/{id}/token', handler: 'admin', auth: 'admin' },

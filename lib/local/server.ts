@@ -14,9 +14,8 @@ import { createCallbackHandler } from '../../functions/callback';
 import type { LogEventSink } from '../adapters/log-sink';
 import type { BrokerSource } from '../broker';
 import { BrokerError } from '../errors';
-import { errorJson, json, type HttpResponse } from '../http/responses';
+import { errorJson, json, logRequestFailure, type HttpResponse } from '../http/responses';
 import { ROUTES, routeKey, type RouteHandlerName, type RouteSpec } from '../http/routes';
-import { logger } from '../logger';
 import { dashboardPage } from './dashboard';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
@@ -75,7 +74,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const routes = localRoutes(options.broker);
   const server: Server = createServer((req, res) => {
     handle(req, res, options, routes).catch((err: unknown) => {
-      logger.error('local server error', { error: err instanceof Error ? err.name : 'unknown' });
+      logRequestFailure(err, { route: `${req.method ?? 'GET'} ${new URL(req.url ?? '/', 'http://local').pathname}` });
       if (!res.headersSent) send(res, errorJson(err));
     });
   });
@@ -103,16 +102,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalS
     return;
   }
   if (method === 'GET' && url.pathname === '/events') {
-    if (!authorized(req, options.adminKey)) return send(res, unauthorized());
+    if (!authorized(req, options.adminKey)) return send(res, unauthorized('GET /events'));
     send(res, json(200, { events: options.events?.recent() ?? [] }));
     return;
   }
   const match = matchRoute(routes, method, url.pathname);
   if (!match) {
-    send(res, errorJson(new BrokerError('invalid_request', `No route ${method} ${url.pathname}`)), 404);
+    const noRoute = new BrokerError('invalid_request', `No route ${method} ${url.pathname}`);
+    logRequestFailure(noRoute, {});
+    send(res, errorJson(noRoute), 404);
     return;
   }
-  if (match.route.admin && !authorized(req, options.adminKey)) return send(res, unauthorized());
+  if (match.route.admin && !authorized(req, options.adminKey)) return send(res, unauthorized(match.route.routeKey));
   const body = await readBody(req);
   const event = toEvent(req, url, match.route, match.pathParameters, body);
   const response = await match.route.handler(event, lambdaContext());
@@ -140,8 +141,11 @@ function authorized(req: IncomingMessage, adminKey: string): boolean {
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
 
-function unauthorized(): HttpResponse {
-  return errorJson(new BrokerError('unauthorized', 'Admin routes need Authorization: Bearer <admin key> (printed by npm start, or BROKER_ADMIN_KEY)'));
+/** What API Gateway's IAM authorizer answers on AWS; the refusal is logged with its route, like the handlers' refusals. */
+function unauthorized(route: string): HttpResponse {
+  const refusal = new BrokerError('unauthorized', 'Admin routes need Authorization: Bearer <admin key> (printed by npm start, or BROKER_ADMIN_KEY)');
+  logRequestFailure(refusal, { route });
+  return errorJson(refusal);
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {

@@ -62,8 +62,10 @@ describe('the whole flow', () => {
 
   it('stores the connection encrypted: the raw item holds no token text', async () => {
     const res = await install(id);
-    expect(res.status).toBe(200);
-    expect(await res.text()).toContain(`connection_id: ${id}`);
+    expect(res.status).toBe(303);
+    const connected = await fetch(res.headers.get('location')!);
+    expect(connected.status).toBe(200);
+    expect(await connected.text()).toContain(`Connection: <code>${id}</code>`);
 
     const item = await rawConnectionItem(fixture.local, id);
     const payload = await sealedPayload(fixture.local, id);
@@ -131,7 +133,7 @@ describe('the whole flow', () => {
   it('re-installing the same connection updates it (one item, new token generation)', async () => {
     const before = await rawConnectionItem(fixture.local, id);
     const res = await install(id);
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(303);
     const after = await rawConnectionItem(fixture.local, id);
     expect(Number((after?.token_gen as { N: string }).N)).toBe(Number((before?.token_gen as { N: string }).N) + 1);
     expect(fixture.local.events.recent().filter((e) => e.type === 'connection.created' && e.detail.connection_id === id).map((e) => e.detail.reinstalled)).toEqual([false, true]);

@@ -65,7 +65,7 @@ describe('POST /install-links', () => {
     expect(Date.parse(link.expires_at) - Date.now()).toBeGreaterThan(23 * 3600_000);
 
     const done = await fetch(await consent(link.url), { redirect: 'manual' });
-    expect(done.status).toBe(302);
+    expect(done.status).toBe(303);
     const back = new URL(done.headers.get('location')!);
     expect(back.origin + back.pathname).toBe('https://app.example.com/done');
     expect(back.searchParams.get('connection_id')).toBe('acme-42');
@@ -103,7 +103,7 @@ describe('opening a signed link', () => {
     const first = await consent(link);
     const second = await consent(link); // the customer opened it twice (two tabs)
 
-    expect((await fetch(first, { redirect: 'manual' })).status).toBe(200);
+    expect((await fetch(first, { redirect: 'manual' })).status).toBe(303);
     const orphans = fixture.local.events.recent().filter((e) => e.type === 'connection.orphan_revoked').length;
     const res = await fetch(second, { redirect: 'manual', headers: { accept: 'text/html' } });
     expect(res.status).toBe(409);
@@ -159,7 +159,7 @@ describe('opening a signed link', () => {
 describe('victim and attacker on the sandbox (login_hint picks the account)', () => {
   it('a link naming an existing connection, consented by another account → 409 tenant_conflict page, the victim keeps its grant, the attacker\'s grant is revoked', async () => {
     const victimLink = await mintUrl({ provider: 'sandbox', connection_id: 'victim-co' });
-    expect((await fetch(await consent(victimLink, 'alice'), { redirect: 'manual' })).status).toBe(200);
+    expect((await fetch(await consent(victimLink, 'alice'), { redirect: 'manual' })).status).toBe(303);
     const before = await fixture.local.broker.getToken('victim-co');
     expect(before.tenant).toBe('alice');
 
@@ -178,12 +178,12 @@ describe('victim and attacker on the sandbox (login_hint picks the account)', ()
     expect(await introspect(after.access_token)).toBe(true);
     expect(fixture.local.events.recent().filter((e) => e.type === 'connection.orphan_revoked').length).toBe(revokedBefore + 1);
     // Mallory's reconnect link is not used up: alice can still reconnect with it... (it never stored anything).
-    expect((await fetch(await consent(reconnect, 'alice'), { redirect: 'manual' })).status).toBe(200);
+    expect((await fetch(await consent(reconnect, 'alice'), { redirect: 'manual' })).status).toBe(303);
   });
 
   it('the public link names the connection after the account: two accounts, two connections', async () => {
     for (const account of ['carol', 'dave']) {
-      expect((await fetch(await consent(fixture.local.installUrl, account), { redirect: 'manual' })).status).toBe(200);
+      expect((await fetch(await consent(fixture.local.installUrl, account), { redirect: 'manual' })).status).toBe(303);
     }
     const list = (await (await fetch(`${fixture.local.url}/connections?limit=100`, { headers: admin })).json()) as { connections: ConnectionSummary[] };
     const ids = list.connections.map((c) => c.id);

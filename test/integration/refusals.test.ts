@@ -85,7 +85,7 @@ describe('callback refusals', () => {
   it('a replayed callback (state already used) → 400 invalid_state, the first install stands alone', async () => {
     const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'replay-me'));
     const first = await fetch(callbackUrl, { redirect: 'manual' });
-    expect(first.status).toBe(200);
+    expect(first.status).toBe(303);
     const connections = await connectionCount(fixture.local);
     const replay = await fetch(callbackUrl, { redirect: 'manual', headers: json });
     expect(replay.status).toBe(400);

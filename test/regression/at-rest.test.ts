@@ -73,7 +73,7 @@ describe('local data', () => {
     const dataDir = await tempDir();
     const local = await startOnDisk(dataDir);
     const { callbackUrl } = await followInstall(local.installUrl);
-    expect((await fetch(callbackUrl, { redirect: 'manual' })).status).toBe(200);
+    expect((await fetch(callbackUrl, { redirect: 'manual' })).status).toBe(303);
     await local.close();
 
     const entries = await walk(dataDir);
@@ -86,7 +86,7 @@ describe('local data', () => {
     const dataDir = await tempDir();
     const first = await startOnDisk(dataDir);
     const { callbackUrl } = await followInstall(first.installUrl);
-    expect((await fetch(callbackUrl, { redirect: 'manual' })).status).toBe(200);
+    expect((await fetch(callbackUrl, { redirect: 'manual' })).status).toBe(303);
     await first.close();
 
     const keyFile = join(dataDir, 'token.key');

@@ -37,7 +37,7 @@ describe('RFC 9207 iss on the callback (the real sandbox, oidc-provider)', () =>
   it('the sandbox connection gets its tenant from the validated id_token (sub)', async () => {
     const { callbackUrl } = await followInstall(fixture.local.installUrl);
     const res = await fetch(callbackUrl, { redirect: 'manual', headers: json });
-    expect(res.status).toBe(200);
+    expect(res.status).toBe(303);
     const connection = await fixture.local.broker.describeConnection('sandbox:sandbox-user');
     expect(connection.tenant).toBe('sandbox-user');
   });
