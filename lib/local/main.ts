@@ -1,11 +1,10 @@
 /** `npm start`: the whole broker on this machine, with the sandbox provider ready to connect. */
-import { logger } from '../logger';
-import { startLocalBroker } from './runtime';
-
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-// The banner below says what a person needs; per-request INFO lines would bury it. (Set after the
-// imports, which already built the logger, hence setLogLevel rather than the variable alone.)
-if (!process.env.POWERTOOLS_LOG_LEVEL) logger.setLogLevel('WARN');
+// The banner below says what a person needs; per-request INFO lines would bury it. The variable,
+// not setLogLevel: Powertools' injectLambdaContext puts every invocation back to the level the
+// logger was built with, so it must be set before the logger module loads (a dynamic import).
+process.env.POWERTOOLS_LOG_LEVEL ||= 'WARN';
+const { startLocalBroker } = await import('./runtime');
 
 const local = await startLocalBroker();
 const bar = '─'.repeat(72);
@@ -32,3 +31,6 @@ const stop = async (): Promise<void> => {
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+
+// A module (top-level await) that exports nothing.
+export {};
