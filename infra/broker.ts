@@ -13,6 +13,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { brandingEnvironment, checkBranding, type Branding } from '../lib/branding';
 import { DEFAULT_CONFIG } from '../lib/connections/context';
 import { loadCatalogue } from '../lib/providers/catalogue';
 import type { Provider } from '../lib/providers/schema';
@@ -68,6 +69,12 @@ export interface OAuthTokenBrokerProps {
   alarmTopic?: sns.ITopic;
   /** Stage throttling for the whole API. @default 50 requests/s, burst 100 */
   throttle?: { rateLimit: number; burstLimit: number };
+  /**
+   * Your app's name, logo (https), accent colour (`#rrggbb`) and support contact (https or
+   * `mailto:`) on the pages customers see (`BROKER_BRAND_*`, `BROKER_SUPPORT_URL` on the install
+   * and callback functions). Checked at synth. @default plain, unbranded pages
+   */
+  branding?: Branding;
 }
 
 /** How an app's Lambda gets tokens. */
@@ -128,6 +135,10 @@ export class OAuthTokenBroker extends Construct {
     if (interval.toSeconds() < 60) throw new Error('scheduleInterval must be at least 1 minute (EventBridge rate schedules)');
     checkPositiveInteger('shards', shards);
     checkPositiveInteger('providerConcurrency', providerConcurrency);
+    // The same check the functions make at start, named after the props, so a bad value fails the synth.
+    const branding = props.branding
+      ? checkBranding(props.branding, { appName: 'branding.appName', logoUrl: 'branding.logoUrl', color: 'branding.color', supportUrl: 'branding.supportUrl' })
+      : undefined;
 
     this.table = new BrokerTable(this, 'Table');
     this.tokenKey = new TokenKey(this, 'TokenKey');
@@ -169,6 +180,8 @@ export class OAuthTokenBroker extends Construct {
       // callback URL from the request (the API's own URL here would be a dependency cycle).
       ...(props.customDomain ? { BROKER_PUBLIC_URL: `https://${props.customDomain.domainName}` } : {}),
     };
+    // Only the functions that draw pages for people know the branding.
+    const pageEnvironment = brandingEnvironment(branding);
     const withEvents = { BROKER_EVENT_BUS_NAME: this.eventBus.eventBusName };
     // Only the functions that sign links or derive PKCE verifiers know where the signing key is.
     const withSigningKey = { BROKER_SIGNING_KEY_SECRET_ARN: this.signingKey.secret.secretArn };
@@ -187,10 +200,12 @@ export class OAuthTokenBroker extends Construct {
     this.functions = {
       authorize: make('authorize', 'oauth-token-broker: GET /oauth/{provider}/install -> provider consent redirect', Duration.seconds(10), {
         ...publicEnvironment,
+        ...pageEnvironment,
         ...withSigningKey,
       }),
-      callback: make('callback', 'oauth-token-broker: GET /oauth/{provider}/callback -> code exchange, stored connection', Duration.seconds(29), {
+      callback: make('callback', 'oauth-token-broker: GET /oauth/{provider}/callback -> code exchange, stored connection; /connected page', Duration.seconds(29), {
         ...publicEnvironment,
+        ...pageEnvironment,
         ...withEvents,
         ...withSigningKey,
       }),

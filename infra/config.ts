@@ -23,6 +23,10 @@ export const CONTEXT_KEYS = [
   'providerConcurrency',
   'logRetentionDays',
   'alarmTopicArn',
+  'brandName',
+  'brandLogoUrl',
+  'brandColor',
+  'supportUrl',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -65,8 +69,16 @@ export function configFromContext(get: (key: ContextKey) => unknown): BrokerAppC
       shards: number(get, 'shards'),
       providerConcurrency: number(get, 'providerConcurrency'),
       logRetention: retention === undefined ? undefined : retentionDays(retention),
+      branding: branding(get),
     },
   };
+}
+
+/** The pages' branding from `brandName`, `brandLogoUrl`, `brandColor`, `supportUrl` (checked by the construct). */
+function branding(get: (key: ContextKey) => unknown): OAuthTokenBrokerProps['branding'] {
+  const fields = { appName: text(get, 'brandName'), logoUrl: text(get, 'brandLogoUrl'), color: text(get, 'brandColor'), supportUrl: text(get, 'supportUrl') };
+  const set = Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+  return Object.keys(set).length > 0 ? set : undefined;
 }
 
 function text(get: (key: ContextKey) => unknown, key: ContextKey): string | undefined {

@@ -31,6 +31,10 @@ const CONTEXT = {
   shards: 8,
   providerConcurrency: 3,
   logRetentionDays: 90,
+  brandName: 'Acme CRM',
+  brandLogoUrl: 'https://cdn.acme.example/logo.svg',
+  brandColor: '#1F6FEB',
+  supportUrl: 'mailto:help@acme.example',
 };
 
 let template: Template;
@@ -76,6 +80,12 @@ describe('context', () => {
       });
     }
     expect(env('getToken for the app').BROKER_PUBLIC_URL).toBeUndefined();
+  });
+
+  it('gives the branding to the functions that draw pages for people, and only to them', () => {
+    const branding = { BROKER_BRAND_NAME: 'Acme CRM', BROKER_BRAND_LOGO_URL: 'https://cdn.acme.example/logo.svg', BROKER_BRAND_COLOR: '#1f6feb', BROKER_SUPPORT_URL: 'mailto:help@acme.example' };
+    for (const fn of ['GET /oauth/{provider}/install', 'GET /oauth/{provider}/callback']) expect(env(fn)).toMatchObject(branding);
+    for (const fn of ['scheduled sweep', 'getToken for the app', 'IAM-authorized admin']) expect(env(fn).BROKER_BRAND_NAME, fn).toBeUndefined();
   });
 
   it('maps the custom domain onto the stage with TLS 1.2', () => {
@@ -204,6 +214,11 @@ describe('validation', () => {
     expect(() => new OAuthTokenBroker(new Stack(), 'Broker', { providers: ['hubspot', 'salesforce'] })).toThrow(
       /Unknown provider\(s\) salesforce; the catalogue has: .*hubspot/,
     );
+  });
+
+  it('rejects branding the pages could not use, naming the prop', () => {
+    expect(() => new OAuthTokenBroker(new Stack(), 'Broker', { branding: { color: 'blue' } })).toThrow(/^branding\.color must be a hex colour/);
+    expect(() => new OAuthTokenBroker(new Stack(), 'Broker', { branding: { logoUrl: 'http://cdn.example/logo.png' } })).toThrow(/^branding\.logoUrl must be an absolute https URL/);
   });
 
   it('rejects return_to entries that are not bare https origins', () => {
