@@ -87,7 +87,7 @@ code{background:#f3f4f6;color:#1f2328;padding:.1rem .3rem;border-radius:4px;over
 </style></head>
 <body>${band}<main>
 <h1>${escapeHtml(content.title)}</h1>
-${content.paragraphs.map((text) => `<p>${escapeHtml(text)}</p>`).join('\n')}
+${content.paragraphs.map((text) => `<p>${escapeHtml(sentence(text))}</p>`).join('\n')}
 ${actions}${reference}
 </main></body></html>`;
   const imgSrc = branding.logoUrl ? new URL(branding.logoUrl).origin : "'none'";
@@ -100,6 +100,11 @@ ${actions}${reference}
     },
     body,
   };
+}
+
+/** API messages end without a full stop; on a page they read as sentences. */
+function sentence(text: string): string {
+  return /[.!?)]$/.test(text) ? text : `${text}.`;
 }
 
 /** "Connected": what the callback redirects to after storing the connection (and what a reload shows). */

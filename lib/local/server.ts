@@ -16,7 +16,7 @@ import type { BrokerSource } from '../broker';
 import { BrokerError } from '../errors';
 import { errorJson, json, logRequestFailure, type HttpResponse } from '../http/responses';
 import { ROUTES, routeKey, type RouteHandlerName, type RouteSpec } from '../http/routes';
-import { dashboardPage } from './dashboard';
+import { dashboardResponse } from './dashboard';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
 
@@ -98,7 +98,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalS
   const url = new URL(req.url ?? '/', 'http://local');
   const method = req.method ?? 'GET';
   if (method === 'GET' && (url.pathname === '/' || url.pathname === '/dashboard')) {
-    send(res, { statusCode: 200, headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }, body: dashboardPage(options.installableProviders ?? []) });
+    send(res, dashboardResponse(options.installableProviders ?? []));
     return;
   }
   if (method === 'GET' && url.pathname === '/events') {

@@ -1,9 +1,10 @@
 /**
  * End to end in a real browser, as a new user would do it after `npm start`: open the
  * printed dashboard URL, click the sandbox install link, let the sandbox provider
- * consent, land on the "Connected" page, find the connection on the dashboard, force
- * a refresh from its button, then restart the broker on the same data directory and
- * find the connection still there.
+ * consent, land on the "Connected" page (and reload it), find the connection on the
+ * dashboard, force a refresh from its button, then restart the broker on the same data
+ * directory and find the connection still there. (Every page with axe-core and at 375 px:
+ * pages.test.ts.)
  *
  * The broker is started exactly as `npm start` starts it (dynalite on disk, key file,
  * secrets file), only on random ports and in a temporary data directory. The browser
@@ -113,18 +114,22 @@ if (missing && !process.env.CI) {
       expect(page.url()).toBe(`${broker.url}/`);
 
       // Broker install → sandbox /auth → auto-consent interaction → broker callback.
+      // Broker callback → 303 to the "Connected" page (post/redirect/get).
       await installLink.click();
-      await page.waitForURL((url) => url.origin === broker.url && url.pathname === '/oauth/sandbox/callback');
+      await page.waitForURL((url) => url.origin === broker.url && url.pathname === '/oauth/sandbox/connected');
       const heading = page.getByRole('heading', { level: 1 });
       await heading.waitFor();
       expect(await heading.textContent()).toBe('Connected');
       expect(await page.title()).toBe('Connected');
-      const detail = (await page.locator('code').textContent()) ?? '';
-      const match = /^connection_id: (\S+)$/.exec(detail);
-      expect(match, `success page detail: ${detail}`).not.toBeNull();
-      connectionId = match![1]!;
-      expect(await page.locator('body').textContent()).toContain('Your sandbox account is connected.');
+      connectionId = (await page.locator('.reference code').textContent()) ?? '';
+      expect(connectionId).toBe('sandbox:sandbox-user');
+      expect(await page.locator('main').textContent()).toContain('Your Sandbox (local oidc-provider) account is connected.');
       await screenshot('connected');
+
+      // A reload shows the result again, not "expired".
+      const reloaded = await page.reload();
+      expect(reloaded?.status()).toBe(200);
+      expect(await page.getByRole('heading', { level: 1 }).textContent()).toBe('Connected');
     });
 
     it('lists the new connection as active on the dashboard and in the admin API', async () => {
@@ -136,7 +141,7 @@ if (missing && !process.env.CI) {
       const row = await dashboardRow(connectionId);
       expect(await row.locator('td').nth(1).textContent()).toBe('sandbox');
       expect(await row.locator('td').nth(3).textContent()).toBe('active');
-      expect(await row.locator('td.active').count()).toBe(1);
+      expect(await row.locator('.status.active').count()).toBe(1);
       expect(await page.locator('#msg').textContent()).toBe('');
       // The install produced events, shown under the connections.
       await page.locator('#events tr').first().waitFor();
@@ -153,15 +158,16 @@ if (missing && !process.env.CI) {
       const path = `/connections/${encodeURIComponent(connectionId)}/token`;
       const [response] = await Promise.all([
         page.waitForResponse((res) => res.request().method() === 'POST' && new URL(res.url()).pathname === path),
-        row.getByRole('button', { name: 'refresh' }).click(),
+        row.getByRole('button', { name: `Refresh ${connectionId}` }).click(),
       ]);
       expect(response.status()).toBe(200);
+      // The confirmation, in the live region, says what changed.
+      await expect.poll(() => page.getByRole('status').textContent(), { timeout: WAIT_MS }).toMatch(new RegExp(`^Refreshed ${connectionId}: new access token, expires `));
 
       const after = await accessToken(broker, connectionId);
       expect(after).not.toBe(before);
       const me = await fetch(`${broker.sandbox.issuer}/api/me`, { headers: { authorization: `Bearer ${after}` } });
       expect(me.status).toBe(200);
-      expect(await page.locator('#msg').textContent()).toBe('');
     });
 
     it('keeps the connection across a restart on the same data directory', async () => {
