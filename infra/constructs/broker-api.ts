@@ -95,7 +95,7 @@ export class BrokerApi extends Construct {
         Validations.of(added).acknowledge({
           id: 'AwsSolutions-APIG4',
           reason:
-            "OAuth install and redirect endpoints are opened by the customer's browser, coming from the marketplace and the provider's consent page; they cannot carry credentials. Each callback is authenticated by a single-use, 10-minute state nonce consumed with a conditional delete (plus PKCE where the provider supports it), and the stage is throttled.",
+            "OAuth install and redirect endpoints are opened by the customer's browser, coming from the marketplace and the provider's consent page; they cannot carry credentials. Each callback is authenticated by a single-use, 10-minute state nonce consumed with a conditional delete (plus PKCE where the provider supports it); the Connected page shows only an HMAC-signed result (a connection id, never a secret); and the stage is throttled.",
         });
       }
     }

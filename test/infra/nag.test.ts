@@ -69,11 +69,12 @@ describe('cdk-nag AwsSolutions', () => {
     ]);
   });
 
-  it('acknowledges the missing authorizer on the two OAuth browser routes only', () => {
+  it('acknowledges the missing authorizer on the three OAuth browser routes only', () => {
     const routes = acks.filter((a) => a.id === 'AwsSolutions-APIG4').map((a) => a.path);
-    expect(routes).toHaveLength(2);
+    expect(routes).toHaveLength(3);
     expect(routes.join('\n')).toMatch(/install/);
     expect(routes.join('\n')).toMatch(/callback/);
+    expect(routes.join('\n')).toMatch(/connected/);
   });
 
   it('gives every acknowledgement a specific reason', () => {
