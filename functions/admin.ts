@@ -87,7 +87,7 @@ const operations = {
 /** The admin routes' handler, serving the broker `getBroker` gives. */
 export function createAdminHandler(getBroker: BrokerSource) {
   return middy<APIGatewayProxyEventV2, HttpResponse, Error, Context>()
-    .use(brokerHttp({ mode: 'json', trustCorrelationHeader: true }))
+    .use(brokerHttp({ mode: 'json', trustCorrelationHeader: true, getBroker }))
     .handler(async (event, context) => {
       const operation: Operation | undefined = Object.hasOwn(operations, event.routeKey) ? operations[event.routeKey as AdminRouteKey] : undefined;
       if (!operation) throw new BrokerError('invalid_request', `No admin route ${event.routeKey}`);

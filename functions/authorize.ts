@@ -12,7 +12,7 @@ import { sharedBroker } from '../lib/runtime';
 /** The install link's handler, serving the broker `getBroker` gives. */
 export function createAuthorizeHandler(getBroker: BrokerSource) {
   return middy<APIGatewayProxyEventV2, HttpResponse>()
-    .use(brokerHttp({ mode: 'page', branding: async () => (await getBroker()).ctx.config.branding }))
+    .use(brokerHttp({ mode: 'page', getBroker }))
     .handler(async (event) => {
       const broker = await getBroker();
       const query = event.queryStringParameters ?? {};

@@ -19,7 +19,7 @@ const CONNECTED_ROUTE = `GET ${CONNECTED_PATH}`;
 /** The callback's handler (and its "Connected" page), serving the broker `getBroker` gives. */
 export function createCallbackHandler(getBroker: BrokerSource) {
   return middy<APIGatewayProxyEventV2, HttpResponse>()
-    .use(brokerHttp({ mode: 'page', branding: async () => (await getBroker()).ctx.config.branding }))
+    .use(brokerHttp({ mode: 'page', getBroker }))
     .handler(async (event) => {
       const broker = await getBroker();
       const provider = event.pathParameters?.provider ?? '';

@@ -9,7 +9,8 @@ import type { BrokerSource } from '../lib/broker';
 import { invocationSignal } from '../lib/connections/context';
 import type { GetTokenResponse } from '../lib/client';
 import { BrokerError, errorBody, errorStatus, isBrokerError } from '../lib/errors';
-import { acceptedCorrelationId, logContext, logger } from '../lib/logger';
+import { acceptedCorrelationId, logger } from '../lib/logger';
+import { flushMetrics, logContext } from '../lib/observability';
 import { sharedBroker } from '../lib/runtime';
 
 interface GetTokenEvent {
@@ -23,6 +24,7 @@ interface GetTokenEvent {
 export function createGetTokenHandler(getBroker: BrokerSource) {
   return middy<GetTokenEvent, GetTokenResponse, Error, Context>()
     .use(logContext<GetTokenEvent, GetTokenResponse>((event, context) => acceptedCorrelationId(event?.correlation_id) ?? context.awsRequestId))
+    .use(flushMetrics<GetTokenEvent, GetTokenResponse>(getBroker))
     .handler(async (event, context) => {
       try {
         if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');

@@ -2,16 +2,13 @@
  * The broker's structured logger (Powertools). Log lines carry ids, provider
  * names and error codes, never a token, code, client secret or key.
  *
- * Every handler adds, the Powertools way (`logContext`): the Lambda context on each line
+ * Every handler adds, the Powertools way (`logContext`, lib/observability.ts): the Lambda context on each line
  * (`injectLambdaContext`: function name, request id, cold start; keys reset after each
  * invocation) and a `correlation_id` chosen per event — the API Gateway request id (also in the
  * access log), the id an admin caller sent, the invoker's id for get-token, the schedule event's
  * id for the sweep. Error pages show it as the reference a customer quotes.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import type middy from '@middy/core';
-import type { Context } from 'aws-lambda';
 
 export const logger = new Logger({ serviceName: 'oauth-token-broker' });
 
@@ -21,22 +18,4 @@ export const logger = new Logger({ serviceName: 'oauth-token-broker' });
  */
 export function acceptedCorrelationId(value: unknown): string | undefined {
   return typeof value === 'string' && /^[A-Za-z0-9._:-]{1,128}$/.test(value) ? value : undefined;
-}
-
-/**
- * The middlewares that put the Lambda context and the correlation id `correlationIdOf` picks on
- * every line of the invocation. Use them first, so that error middlewares used after them still
- * log with the context (middy runs `onError` in reverse order).
- */
-export function logContext<TEvent, TResult>(
-  correlationIdOf: (event: TEvent, context: Context) => string,
-): Array<middy.MiddlewareObj<TEvent, TResult, Error, Context>> {
-  return [
-    injectLambdaContext(logger, { resetKeys: true }) as middy.MiddlewareObj<TEvent, TResult, Error, Context>,
-    {
-      before: (request) => {
-        logger.setCorrelationId(correlationIdOf(request.event, request.context));
-      },
-    },
-  ];
 }

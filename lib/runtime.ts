@@ -6,6 +6,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbProviderHealthStore } from './adapters/dynamodb-health-store';
 import { DynamoDbConnectionStore } from './adapters/dynamodb-store';
+import { EmfMetricsSink } from './adapters/emf-metrics';
 import { EventBridgeEventSink } from './adapters/eventbridge-sink';
 import { KmsTokenCipher } from './adapters/kms-cipher';
 import { LocalTokenCipher } from './adapters/local-cipher';
@@ -21,7 +22,7 @@ import { MISSING_SIGNING_KEY } from './connections/signing';
 import { BrokerError } from './errors';
 import { builtinCatalogue } from './providers/builtin';
 import type { Catalogue } from './providers/schema';
-import { systemClock, type EventSink, type SecretStore, type SigningKey, type TokenCipher } from './ports';
+import { DEFAULT_METRICS_NAMESPACE, systemClock, type EventSink, type SecretStore, type SigningKey, type TokenCipher } from './ports';
 
 type Env = Record<string, string | undefined>;
 
@@ -124,6 +125,8 @@ export async function depsFromEnv(env: Env = process.env): Promise<BrokerDeps> {
     secrets: secretsFromEnv(env),
     signingKey: signingKeyFromEnv(env),
     events: eventSinkFor(env.BROKER_EVENT_BUS_NAME),
+    // CloudWatch EMF on stdout: the handlers flush at the end of each invocation (lib/observability.ts).
+    metrics: new EmfMetricsSink({ namespace: env.BROKER_METRICS_NAMESPACE || DEFAULT_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME }),
     catalogue: await catalogueFromEnv(env),
     clock: systemClock,
   };

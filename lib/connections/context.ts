@@ -10,7 +10,7 @@ import type { TokenEndpointOptions } from '../oauth/token-endpoint';
 import { findProvider } from '../providers/lookup';
 import type { Catalogue, Provider } from '../providers/schema';
 import type { ClientCredentials, ConnectionRecord, SealedPayload } from '../model';
-import type { Clock, ConnectionStore, EventSink, ProviderHealthStore, SecretStore, SigningKey, TokenCipher } from '../ports';
+import { NO_METRICS, type Clock, type ConnectionStore, type EventSink, type MetricsSink, type ProviderHealthStore, type SecretStore, type SigningKey, type TokenCipher } from '../ports';
 import { MISSING_SIGNING_KEY } from './signing';
 import { DEFAULT_CIRCUIT, DEFAULT_REFRESH_POLICY, type CircuitConfig, type RefreshPolicyConfig } from './refresh-policy';
 
@@ -103,6 +103,8 @@ export interface BrokerDeps {
   /** Signs install links and derives the PKCE verifier and OIDC nonce; absent = those features say what to configure. */
   signingKey?: SigningKey;
   events: EventSink;
+  /** Counters and timings per provider (CloudWatch EMF on Lambda); none recorded when absent. */
+  metrics?: MetricsSink;
   catalogue: Catalogue;
   clock: Clock;
   /** Injected `fetch` (tests count provider calls through it); defaults to global fetch. */
@@ -136,6 +138,7 @@ export function createContext(deps: BrokerDeps, config: Partial<BrokerConfig> = 
     ...deps,
     fetch: deps.fetch,
     signingKey: deps.signingKey ?? MISSING_SIGNING_KEY,
+    metrics: deps.metrics ?? NO_METRICS,
     instanceId: deps.instanceId ?? `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     random: deps.random ?? Math.random,
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),

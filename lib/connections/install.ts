@@ -13,6 +13,7 @@ import { logger } from '../logger';
 import { buildAuthorizationUrl, newState, pkceChallenge } from '../oauth/authorize';
 import { checkAuthorizationResponseIssuer, tenantFromClaims, validateIdToken } from '../oauth/id-token';
 import { exchangeCode, type TokenGrantResult } from '../oauth/token-endpoint';
+import { BROKER_METRICS } from '../ports';
 import type { Provider } from '../providers/schema';
 import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { checkReturnTo, installableProvider, readInstallLink } from './install-links';
@@ -242,6 +243,7 @@ async function exchangeAndStore(ctx: BrokerContext, provider: Provider, request:
       at: ctx.clock.now(),
     });
     logger.info('connection installed', { connection_id: record.id, provider: provider.key, reinstalled });
+    ctx.metrics.record({ name: BROKER_METRICS.installs, value: 1, provider: provider.key });
     return { connectionId: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled, returnTo: state?.returnTo };
   } catch (err) {
     if (!writeOutcomeUnknown.has(err as object)) {

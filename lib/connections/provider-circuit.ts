@@ -10,7 +10,7 @@
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { ConnectionRecord, ProviderHealth } from '../model';
-import type { HealthChanges } from '../ports';
+import { BROKER_METRICS, type HealthChanges } from '../ports';
 import type { BrokerContext } from './context';
 import { failureCounted, healthClean, probeFailed, probeReleased, probeTaken, providerAnswered, type ProviderFailureFacts } from './health-transitions';
 import { circuitOpen, probeInFlight, providerGate } from './refresh-policy';
@@ -113,6 +113,7 @@ export class ProviderCircuit {
     if (wasOpen?.openedAt === undefined) return;
     const now = this.ctx.clock.now();
     logger.info('provider circuit closed', { provider: passage.provider });
+    this.ctx.metrics.record({ name: BROKER_METRICS.circuitOpen, value: 0, provider: passage.provider });
     await this.ctx.events.publish({
       type: 'provider.circuit_closed',
       detail: { provider: passage.provider, open_for_s: Math.round((now - wasOpen.openedAt) / 1000) },
@@ -144,6 +145,7 @@ export class ProviderCircuit {
       (written) => (after = written),
     );
     if (opened && after) {
+      this.ctx.metrics.record({ name: BROKER_METRICS.circuitOpen, value: 1, provider: passage.provider });
       logger.warn('provider circuit opened: refreshes stop calling the provider, one probe at a time excepted', {
         provider: passage.provider,
         failures: after.failures,

@@ -6,6 +6,7 @@
 import { BrokerError, isBrokerError, providerErrorCode } from '../errors';
 import { logger } from '../logger';
 import type { ConnectionRecord } from '../model';
+import { BROKER_METRICS } from '../ports';
 import type { BrokerContext } from './context';
 import { backoffRemainingS, type FailureFacts, type FailureScope } from './refresh-policy';
 import { needsReauth } from './transitions';
@@ -70,6 +71,7 @@ export async function recordDeadGrant(ctx: BrokerContext, record: ConnectionReco
     if (!isBrokerError(writeErr, 'conflict')) throw writeErr;
     return;
   }
+  ctx.metrics.record({ name: BROKER_METRICS.needsReauth, value: 1, provider: record.provider });
   await ctx.events.publish({
     type: 'connection.reauth_required',
     detail: { connection_id: record.id, provider: record.provider, tenant: record.tenant ?? null, provider_error: providerCode },

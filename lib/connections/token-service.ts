@@ -21,12 +21,15 @@
  *   data key is generated before the call (docs/design.md, "The crash window").
  * - Nobody waits for another worker while the stored token is still valid; a wait ends at the
  *   caller's deadline (`signal`) with `refresh_in_progress`.
+ * - Every refresh attempt ends in one log line (`refresh finished`: why it ran — schedule,
+ *   on_demand or forced —, how it ended, how long it took) and the `Refreshes` / `RefreshLag`
+ *   metrics; every getToken counts a warm-cache hit or miss (docs/operations.md, "Metrics").
  */
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { assertUsable, validateConnectionId, type AccessToken, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
 import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../oauth/token-endpoint';
-import type { RecordChanges } from '../ports';
+import { BROKER_METRICS, REFRESH_OUTCOMES, type RecordChanges, type RefreshOutcome } from '../ports';
 import type { Provider } from '../providers/schema';
 import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { Flights } from './flights';
@@ -73,6 +76,9 @@ export interface GetTokenOptions {
   signal?: AbortSignal;
 }
 
+/** Why a refresh ran: the sweep found it due, getToken found it within the skew, or the caller forced it (it saw the token rejected). */
+export type RefreshReason = 'schedule' | 'on_demand' | 'forced';
+
 interface RefreshRequest {
   /** Refresh even if the stored token looks fresh (a caller saw a 401, Marketo 601/602). */
   force: boolean;
@@ -113,10 +119,12 @@ export class TokenService {
     const cached = this.cache.get(connectionId);
     const now = this.ctx.clock.now();
     if (!force && cached && !withinSkew({ ...this.policyInput(cached.record), token: cached.token })) {
+      this.countCache(BROKER_METRICS.cacheHits, cached.record.provider);
       return accessTokenView(cached.record, cached.token);
     }
     // Step 1 in this process: a still-valid token is not held back while our own refresh of it runs.
     if (!force && cached && !isExpired({ token: cached.token, now }) && this.flights.inFlight(connectionId)) {
+      this.countCache(BROKER_METRICS.cacheHits, cached.record.provider);
       return accessTokenView(cached.record, cached.token);
     }
     const { signal } = options;
@@ -124,13 +132,17 @@ export class TokenService {
       signal,
       onAbort: () => refreshInProgress(connectionId, undefined, this.ctx.clock.now()),
     });
+    // A forced call skips the cache on purpose: it is neither a hit nor a miss.
+    if (!force) this.countCache(BROKER_METRICS.cacheMisses, resolved.record.provider);
     return accessTokenView(resolved.record, resolved.token);
   }
 
   /** Sweep entry: refresh a connection the schedule found due (it may have been refreshed since). */
   async refreshDue(record: ConnectionRecord, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall']): Promise<Resolved> {
     return this.flights.run(record.id, false, () =>
-      this.refresh(record, { force: false, startGen: record.tokenGen, due: (input) => dueForSweep({ ...input, dueBy }), aroundProviderCall }),
+      this.observed(record, 'schedule', () =>
+        this.refresh(record, { force: false, startGen: record.tokenGen, due: (input) => dueForSweep({ ...input, dueBy }), aroundProviderCall }),
+      ),
     );
   }
 
@@ -145,12 +157,54 @@ export class TokenService {
     assertUsable(record);
     if (!force) {
       if (!needsRefresh(this.policyInput(record))) return this.remember(await this.current(record));
-      return this.refresh(record, { force, startGen: record.tokenGen, due: needsRefresh, signal });
+      return this.observed(record, 'on_demand', () => this.refresh(record, { force, startGen: record.tokenGen, due: needsRefresh, signal }));
     }
     // Forced: only a token committed after this read will do. The instance's cached generation
     // says nothing about which token the caller saw rejected (it may have come from another
     // instance), so it is not used.
-    return this.refresh(record, { force, startGen: record.tokenGen, due: () => true, signal });
+    return this.observed(record, 'forced', () => this.refresh(record, { force, startGen: record.tokenGen, due: () => true, signal }));
+  }
+
+  /**
+   * One refresh attempt, seen from outside: one log line with why it ran, how it ended and how
+   * long it took, and its metrics — `Refreshes` by outcome, and `RefreshLag` (due → done) when a
+   * due refresh committed a new token.
+   */
+  private async observed(record: ConnectionRecord, reason: RefreshReason, attempt: () => Promise<Resolved>): Promise<Resolved> {
+    const started = this.ctx.clock.now();
+    let resolved: Resolved | undefined;
+    let failure: unknown;
+    try {
+      resolved = await attempt();
+      return resolved;
+    } catch (err) {
+      failure = err;
+      throw err;
+    } finally {
+      const done = this.ctx.clock.now();
+      const outcome = resolved ? outcomeOf(resolved) : outcomeOfError(failure);
+      const lagMs = outcome === 'success' && reason !== 'forced' && record.refreshDueAt !== undefined ? Math.max(0, done - record.refreshDueAt) : undefined;
+      const line = {
+        connection_id: record.id,
+        provider: record.provider,
+        reason,
+        outcome,
+        duration_ms: done - started,
+        ...(lagMs !== undefined ? { lag_ms: lagMs } : {}),
+        ...(resolved?.outcome === 'refreshed' ? { token_gen: resolved.record.tokenGen } : {}),
+        ...(resolved?.failure ? { failure: resolved.failure } : {}),
+        ...(failure !== undefined ? { error: isBrokerError(failure) ? failure.code : errorName(failure) } : {}),
+      };
+      if (outcome === 'error') logger.error('refresh finished', line);
+      else if (FAILED_OR_DEAD.has(outcome)) logger.warn('refresh finished', line);
+      else logger.info('refresh finished', line);
+      this.ctx.metrics.record({ name: BROKER_METRICS.refreshes, value: 1, provider: record.provider, outcome });
+      if (lagMs !== undefined) this.ctx.metrics.record({ name: BROKER_METRICS.refreshLag, value: lagMs, provider: record.provider });
+    }
+  }
+
+  private countCache(name: typeof BROKER_METRICS.cacheHits | typeof BROKER_METRICS.cacheMisses, provider: string): void {
+    this.ctx.metrics.record({ name, value: 1, provider });
   }
 
   /** Refresh step 1, the lease: take it (or serve the still-valid token, or wait for its holder), then refresh under it. */
@@ -280,7 +334,6 @@ export class TokenService {
       try {
         const written = await this.ctx.store.update(leased.id, leased.version, changes);
         this.unsaved.delete(leased.id);
-        logger.info('token refreshed', { connection_id: leased.id, provider: leased.provider, token_gen: written.tokenGen });
         return this.remember({ record: written, token, outcome: 'refreshed' });
       } catch (err) {
         if (isBrokerError(err, 'conflict')) return this.rescueLateResult(leased, payload, changes, sealer);
@@ -468,6 +521,27 @@ export class TokenService {
   private policyInput(record: ConnectionRecord): RefreshPolicyInput {
     return { record, now: this.ctx.clock.now(), config: this.ctx.config, instanceId: this.ctx.instanceId };
   }
+}
+
+const FAILED_OR_DEAD: ReadonlySet<RefreshOutcome> = new Set(['dead_grant', 'provider_unavailable', 'provider_timeout', 'provider_error']);
+
+/** The `outcome` of an attempt that returned: refreshed, found current, or served the kept token after a failure or without asking. */
+function outcomeOf(resolved: Resolved): RefreshOutcome {
+  if (resolved.outcome === 'refreshed') return 'success';
+  if (resolved.outcome === 'current') return 'already_current';
+  return asOutcome(resolved.failure);
+}
+
+/** The `outcome` of an attempt that threw. */
+function outcomeOfError(err: unknown): RefreshOutcome {
+  if (!isBrokerError(err)) return 'error';
+  if (err.code === 'needs_reauth') return 'dead_grant';
+  if (err.code === 'provider_unavailable' && err.details.circuit === 'open') return 'circuit_open';
+  return asOutcome(err.code);
+}
+
+function asOutcome(code: string | undefined): RefreshOutcome {
+  return (REFRESH_OUTCOMES as readonly string[]).includes(code ?? '') ? (code as RefreshOutcome) : 'error';
 }
 
 /** A token set parked (by a late refresher) for the generation the record holds now. */

@@ -1,8 +1,9 @@
 /** middy middlewares for the broker's HTTP functions: one job each, used together through `brokerHttp`. */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { Branding } from '../branding';
-import { acceptedCorrelationId, logContext } from '../logger';
+import type { BrokerSource } from '../broker';
+import { acceptedCorrelationId } from '../logger';
+import { flushMetrics, logContext } from '../observability';
 import { errorPage } from './pages';
 import { errorJson, logRequestFailure, wantsJson, type HttpResponse } from './responses';
 
@@ -17,8 +18,8 @@ export interface BrokerHttpOptions {
    * stranger cannot make a reference that matches someone else's lines.
    */
   trustCorrelationHeader?: boolean;
-  /** The branding for error pages; a failure to get it (the broker could not start) leaves the page unbranded. */
-  branding?: () => Promise<Branding | undefined>;
+  /** The handler's broker: its branding for error pages (none when it could not start), its metrics to flush. */
+  getBroker: BrokerSource;
 }
 
 /** The correlation id of an HTTP request (see `BrokerHttpOptions.trustCorrelationHeader`). */
@@ -33,9 +34,10 @@ function pathProvider(event: APIGatewayProxyEventV2): string | undefined {
 
 /**
  * Everything an HTTP handler of the broker uses, in order: the Lambda context and correlation id
- * on every log line, the correlation id echoed in `x-correlation-id`, and every error mapped to
- * the one error response (a page for people, JSON for the API) with one log line that names the
- * route and the provider. Never a stack, never a secret.
+ * on every log line, the invocation's metrics flushed at its end, the correlation id echoed in
+ * `x-correlation-id`, and every error mapped to the one error response (a page for people, JSON
+ * for the API) with one log line that names the route and the provider. Never a stack, never a
+ * secret.
  */
 export function brokerHttp(options: BrokerHttpOptions): HttpMiddleware[] {
   const trust = options.trustCorrelationHeader ?? false;
@@ -44,6 +46,7 @@ export function brokerHttp(options: BrokerHttpOptions): HttpMiddleware[] {
   };
   return [
     ...logContext<APIGatewayProxyEventV2, HttpResponse>((event) => requestCorrelationId(event, trust)),
+    flushMetrics<APIGatewayProxyEventV2, HttpResponse>(options.getBroker),
     { after: echoCorrelationId, onError: echoCorrelationId },
     {
       onError: async (request) => {
@@ -53,7 +56,7 @@ export function brokerHttp(options: BrokerHttpOptions): HttpMiddleware[] {
           request.response = errorJson(error);
           return;
         }
-        const branding = await options.branding?.().catch(() => undefined);
+        const branding = await options.getBroker().then((broker) => broker.ctx.config.branding, () => undefined);
         request.response = errorPage(error, { branding, correlationId: requestCorrelationId(event, trust) });
       },
     },

@@ -104,6 +104,90 @@ export interface EventSink {
   publish(event: BrokerEvent): Promise<void>;
 }
 
+/** The CloudWatch namespace of the broker's metrics unless configured (`BROKER_METRICS_NAMESPACE`; the CDK construct sets `OAuthTokenBroker/<stack name>`). */
+export const DEFAULT_METRICS_NAMESPACE = 'OAuthTokenBroker';
+
+/**
+ * Every metric the broker records, each per `provider` (a catalogue key: few values). What each
+ * means and which alarm reads it: docs/operations.md, "Metrics".
+ */
+export const BROKER_METRICS = {
+  /** An install stored its connection (new or re-authorized). */
+  installs: 'Installs',
+  /** A refresh attempt ended, by `outcome` (`RefreshOutcome`). */
+  refreshes: 'Refreshes',
+  /** A connection's grant was found dead and marked `needs_reauth`. */
+  needsReauth: 'NeedsReauth',
+  /** From when a connection was due (`refresh_due_at`) to its refresh committed, in ms (0 when done early). */
+  refreshLag: 'RefreshLag',
+  /** `getToken` served from this process's memory, without a store read. */
+  cacheHits: 'TokenCacheHits',
+  /** `getToken` had to read the store (and maybe refresh). */
+  cacheMisses: 'TokenCacheMisses',
+  /** The provider's fleet-wide circuit: 1 when it opened, 0 when it closed (recorded on each transition). */
+  circuitOpen: 'ProviderCircuitOpen',
+} as const;
+
+export type BrokerMetricName = (typeof BROKER_METRICS)[keyof typeof BROKER_METRICS];
+
+/** How a metric aggregates within one flush: counters add up; distributions and gauges keep each value. */
+export const METRIC_KINDS: Record<BrokerMetricName, { unit: 'Count' | 'Milliseconds'; kind: 'counter' | 'distribution' | 'gauge' }> = {
+  Installs: { unit: 'Count', kind: 'counter' },
+  Refreshes: { unit: 'Count', kind: 'counter' },
+  NeedsReauth: { unit: 'Count', kind: 'counter' },
+  RefreshLag: { unit: 'Milliseconds', kind: 'distribution' },
+  TokenCacheHits: { unit: 'Count', kind: 'counter' },
+  TokenCacheMisses: { unit: 'Count', kind: 'counter' },
+  ProviderCircuitOpen: { unit: 'Count', kind: 'gauge' },
+};
+
+/**
+ * How a refresh attempt ended, as the `outcome` dimension of `Refreshes`: `success` (a new token
+ * set committed), `already_current` (another worker had refreshed), `dead_grant` (the connection
+ * now needs re-authorization), the provider failures (`provider_unavailable`, `provider_timeout`,
+ * `provider_error`; the token was kept), `circuit_open` / `backed_off` (the provider was not asked),
+ * `refresh_in_progress` (the caller's deadline came first), `error` (anything else).
+ */
+export const REFRESH_OUTCOMES = [
+  'success',
+  'already_current',
+  'dead_grant',
+  'provider_unavailable',
+  'provider_timeout',
+  'provider_error',
+  'circuit_open',
+  'backed_off',
+  'refresh_in_progress',
+  'error',
+] as const;
+
+export type RefreshOutcome = (typeof REFRESH_OUTCOMES)[number];
+
+/** The outcomes that count as a failed refresh (the stack's refresh-failure alarm sums these). */
+export const FAILED_REFRESH_OUTCOMES = ['provider_unavailable', 'provider_timeout', 'provider_error', 'error'] as const satisfies readonly RefreshOutcome[];
+
+export interface MetricRecord {
+  name: BrokerMetricName;
+  value: number;
+  /** The catalogue key. */
+  provider: string;
+  /** `Refreshes` only. */
+  outcome?: RefreshOutcome;
+}
+
+/**
+ * Where the broker's counters and timings go: CloudWatch Embedded Metric Format on Lambda
+ * (lib/adapters/emf-metrics.ts), nowhere by default (`NO_METRICS`), a list in tests. The domain
+ * records; the handlers flush at the end of each invocation.
+ */
+export interface MetricsSink {
+  record(metric: MetricRecord): void;
+  /** Writes out what was recorded since the last flush. */
+  flush(): void;
+}
+
+export const NO_METRICS: MetricsSink = { record: () => undefined, flush: () => undefined };
+
 /** Changes to apply to a record in one conditional write. */
 export interface RecordChanges {
   set?: Partial<Omit<ConnectionRecord, 'id' | 'version'>>;

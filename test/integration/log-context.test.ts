@@ -123,18 +123,19 @@ describe('the get-token and refresh functions', () => {
   it('get-token: the caller\'s correlation_id, else the invocation\'s request id', async () => {
     logs = captureLogs();
     const ctx = context();
-    // A line written while the handler runs (not-found is a result, not a log line).
-    const lines: unknown[] = [];
+    // Lines written while the handler runs (not-found is a result, not a log line): each invocation's all carry its id.
     const probe = createGetTokenHandler(async () => {
       const { logger } = await import('../../lib/logger');
       logger.info('probe');
-      lines.push(logs!.withMessage('probe').at(-1)?.correlation_id);
       return fixture.local.broker;
     });
-    await probe({ connection_id: 'nope', correlation_id: 'worker-8' } as never, ctx);
-    await probe({ connection_id: 'nope', correlation_id: 'not ok!' } as never, ctx);
-    await probe({ connection_id: 'nope' } as never, ctx);
-    expect(lines).toEqual(['worker-8', ctx.awsRequestId, ctx.awsRequestId]);
+    const lines: unknown[][] = [];
+    for (const correlation of ['worker-8', 'not ok!', undefined]) {
+      const before = logs.withMessage('probe').length;
+      await probe({ connection_id: 'nope', ...(correlation ? { correlation_id: correlation } : {}) } as never, ctx);
+      lines.push([...new Set(logs.withMessage('probe').slice(before).map((line) => line.correlation_id))]);
+    }
+    expect(lines).toEqual([['worker-8'], [ctx.awsRequestId], [ctx.awsRequestId]]);
   });
 
   it('refresh: the schedule event\'s id, so a dead-lettered event finds its sweep\'s lines', async () => {

@@ -8,7 +8,7 @@ import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import type { BrokerConfig } from '../../lib/connections/context';
 import type { ClientCredentials } from '../../lib/model';
-import type { ConnectionStore, ProviderHealthStore, SecretStore, SigningKey, TokenCipher } from '../../lib/ports';
+import type { ConnectionStore, MetricsSink, ProviderHealthStore, SecretStore, SigningKey, TokenCipher } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue, ProviderInput } from '../../lib/providers/schema';
 import { afterEach } from 'vitest';
@@ -88,6 +88,8 @@ export interface FaultBrokerDeps {
   signingKey?: SigningKey;
   /** Wraps the provider calls (defaults to global fetch). */
   fetch?: typeof fetch;
+  /** Where the broker's metrics go (default: nowhere). */
+  metrics?: MetricsSink;
 }
 
 /** A signing key held in memory, as tests need one. */
@@ -107,6 +109,7 @@ export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: Me
       secrets: new StaticSecrets(deps.secrets ?? { fault: FAULT_CLIENT }),
       signingKey: deps.signingKey ?? memorySigningKey(),
       events,
+      ...(deps.metrics ? { metrics: deps.metrics } : {}),
       catalogue: deps.catalogue ?? faultCatalogue(deps.provider, deps.catalogueExtra),
       clock: deps.clock,
       instanceId: deps.instanceId,
