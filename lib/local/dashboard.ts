@@ -11,7 +11,7 @@
  * status is also written out; below 64rem each row becomes a labelled card, so nothing scrolls
  * sideways; the 5-second poll redraws only what changed and gives focus back to the button that
  * had it. A refresh ends with a sentence saying what changed (the new expiry, the next due
- * time, the failure count).
+ * time, the failure count). It lists every connection, following the list cursor page by page.
  */
 import { createHash } from 'node:crypto';
 import { escapeHtml, SECURITY_HEADERS, type HttpResponse } from '../http/responses';
@@ -64,10 +64,21 @@ function draw(tbody, html) {
   if (!focused) return;
   for (const b of tbody.querySelectorAll('button')) if (b.dataset.action + '|' + b.dataset.id === focused) b.focus();
 }
+// Every page of the list, following its cursor (a page holds at most 200).
+async function allConnections() {
+  const all = [];
+  let cursor;
+  do {
+    const page = await api('GET', '/connections?limit=200' + (cursor ? '&cursor=' + encodeURIComponent(cursor) : ''));
+    all.push(...page.connections);
+    cursor = page.cursor;
+  } while (cursor);
+  return all;
+}
 async function load() {
   if (!key) { say('Open the dashboard URL printed by npm start (it carries the admin key).', 'error'); return; }
   try {
-    const { connections } = await api('GET', '/connections?limit=200');
+    const connections = await allConnections();
     known.clear();
     for (const c of connections) known.set(c.id, c);
     $('connections-count').textContent = '(' + connections.length + ')';

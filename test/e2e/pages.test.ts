@@ -6,7 +6,8 @@
  * link given a connection_id, a signed link used, expired or altered), "Connected" and its expired
  * reload, callback errors (with and without a way on), the misconfiguration page (branded, with a
  * logo served from loopback under the page's CSP), and the dashboard empty, with connections, after
- * a refresh (its confirmation says what changed) and after copying an id.
+ * a refresh (its confirmation says what changed) and after copying an id; and a dashboard of 230
+ * connections shows them all (it follows the list cursor past the first page of 200).
  *
  * axe runs through `page.evaluate`, not a script tag, so each page's own CSP stays on while it
  * is checked.
@@ -222,6 +223,23 @@ if (missing && !process.env.CI) {
         await expect.poll(() => msg.textContent(), { timeout: WAIT_MS }).toBe(`Copied ${connectionId} to the clipboard.`);
         expect(await page.evaluate('navigator.clipboard.readText()')).toBe(connectionId);
       }
+    });
+
+    it('the dashboard follows the list cursor: 230 connections are all shown, not the first page of 200', async () => {
+      // Written straight into the misconfigured deployment's (so far empty) table: a list never unseals.
+      const at = Date.now();
+      const ids = Array.from({ length: 230 }, (_, i) => `sandbox:bulk-${String(i).padStart(3, '0')}`);
+      for (const id of ids) {
+        await broken.local.broker.ctx.store.create({
+          id, provider: 'sandbox', authMode: 'OAUTH2', status: 'active', scopes: ['openid'], sealed: 'local1.x.y.z', tokenGen: 1,
+          expiresAt: at + 3600_000, version: 1, failureCount: 0, metadata: {}, createdAt: at, updatedAt: at,
+        });
+      }
+      await page.setViewportSize(VIEWPORTS[0]);
+      await page.goto(broken.local.dashboardUrl);
+      await expect.poll(() => page.locator('#connections-count').textContent(), { timeout: WAIT_MS }).toBe('(230)');
+      expect((await page.locator('#connections tr code').allTextContents()).sort()).toEqual(ids);
+      expect(await page.getByRole('button', { name: `Refresh ${ids[229]}` }).count()).toBe(1);
     });
   });
 }
