@@ -13,11 +13,12 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { Stack } from 'aws-cdk-lib';
 import { brandingEnvironment, checkBranding, type Branding } from '../lib/branding';
 import { DEFAULT_CONFIG } from '../lib/connections/context';
 import { loadCatalogue } from '../lib/providers/catalogue';
 import type { Provider } from '../lib/providers/schema';
-import type { BrokerEventType } from '../lib/ports';
+import { DEFAULT_METRICS_NAMESPACE, type BrokerEventType } from '../lib/ports';
 import type { HandlerName } from './bundling';
 import { grantBrokerAccess, type BrokerAccess, type BrokerResources } from './constructs/access';
 import { CALLBACK_PATH, INSTALL_PATH } from '../lib/http/routes';
@@ -26,6 +27,7 @@ import { BrokerFunction } from './constructs/broker-function';
 import { BrokerTable } from './constructs/broker-table';
 import { ProviderSecrets } from './constructs/provider-secrets';
 import { RefreshSchedule } from './constructs/refresh-schedule';
+import { BrokerMonitoring, type BrokerAlarmThresholds } from './constructs/monitoring';
 import { SigningKey } from './constructs/signing-key';
 import { TokenKey } from './constructs/token-key';
 
@@ -33,6 +35,8 @@ import { TokenKey } from './constructs/token-key';
 export const DEFAULT_PROVIDERS = ['hubspot', 'highlevel', 'rdstation', 'fracttal', 'marketo'] as const;
 export const DEFAULT_SECRET_PREFIX = 'oauth-token-broker/';
 export const DEFAULT_SCHEDULE_INTERVAL = Duration.minutes(5);
+/** Powertools' `service`: on every log line, and a dimension of every metric. */
+export const SERVICE_NAME = 'oauth-token-broker';
 /** The `source` of every event the broker publishes (lib/adapters/eventbridge-sink.ts DEFAULT_EVENT_SOURCE). */
 export const EVENT_SOURCE = 'oauth-token-broker';
 
@@ -67,6 +71,16 @@ export interface OAuthTokenBrokerProps {
   logRetention?: logs.RetentionDays;
   /** Where alarms notify. @default alarms without actions */
   alarmTopic?: sns.ITopic;
+  /**
+   * CloudWatch namespace of the broker's metrics (`BROKER_METRICS_NAMESPACE`). Distinct per
+   * deployment, so two brokers in one account never mix their figures.
+   * @default `OAuthTokenBroker/<stack name>`
+   */
+  metricsNamespace?: string;
+  /** When the metric alarms fire (docs/operations.md). @default 5 failed refreshes per period, 10 needs_reauth per hour, lag over 2 schedule intervals */
+  alarmThresholds?: BrokerAlarmThresholds;
+  /** @default a name CloudFormation generates */
+  dashboardName?: string;
   /** Stage throttling for the whole API. @default 50 requests/s, burst 100 */
   throttle?: { rateLimit: number; burstLimit: number };
   /**
@@ -113,6 +127,10 @@ export class OAuthTokenBroker extends Construct {
   readonly functions: Readonly<Record<HandlerName, BrokerFunction>>;
   readonly api: BrokerApi;
   readonly schedule: RefreshSchedule;
+  /** The metric alarms and the CloudWatch dashboard. */
+  readonly monitoring: BrokerMonitoring;
+  /** Where the functions write their metrics. */
+  readonly metricsNamespace: string;
   readonly secretPrefix: string;
   readonly #resources: BrokerResources;
   readonly #environment: Readonly<Record<string, string>>;
@@ -164,8 +182,10 @@ export class OAuthTokenBroker extends Construct {
 
     // Every function builds the same Broker (lib/runtime.ts), so every one gets the
     // variables that choose its adapters; the bus only where events may be published.
+    this.metricsNamespace = props.metricsNamespace ?? `${DEFAULT_METRICS_NAMESPACE}/${Stack.of(this).stackName}`;
     this.#environment = {
-      POWERTOOLS_SERVICE_NAME: 'oauth-token-broker',
+      POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+      BROKER_METRICS_NAMESPACE: this.metricsNamespace,
       BROKER_TABLE_NAME: this.table.table.tableName,
       BROKER_KMS_KEY_ID: this.tokenKey.key.keyArn,
       BROKER_SECRET_PREFIX: this.secretPrefix,
@@ -258,9 +278,21 @@ export class OAuthTokenBroker extends Construct {
 
     this.schedule = new RefreshSchedule(this, 'RefreshSchedule', {
       refresh: this.functions.refresh.function,
-      refreshLogGroup: this.functions.refresh.logGroup,
       interval,
       alarmTopic: props.alarmTopic,
+    });
+
+    this.monitoring = new BrokerMonitoring(this, 'Monitoring', {
+      namespace: this.metricsNamespace,
+      serviceName: SERVICE_NAME,
+      providers: this.providers.map((p) => p.key),
+      scheduleInterval: interval,
+      thresholds: props.alarmThresholds,
+      functions: this.functions,
+      httpApi: this.api.httpApi,
+      otherAlarms: [this.schedule.sweepErrorsAlarm, this.schedule.deadLetterAlarm],
+      alarmTopic: props.alarmTopic,
+      dashboardName: props.dashboardName,
     });
   }
 

@@ -2,7 +2,8 @@
  * The refresh sweep's trigger and its safety net: an EventBridge rule on a fixed rate
  * invoking the refresh function asynchronously; one encrypted SQS queue receiving both
  * the events EventBridge could not deliver (target DLQ) and the invocations that failed
- * (the function's on-failure destination); alarms on sweep errors and on that queue.
+ * (the function's on-failure destination); alarms on sweep errors and on that queue. What the
+ * sweep's refreshes did is alarmed on the broker's own metrics (monitoring.ts).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -12,15 +13,12 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 
 export interface RefreshScheduleProps {
   refresh: lambda.IFunction;
-  /** The refresh function's log group: error-level lines there are per-connection refresh failures. */
-  refreshLogGroup: logs.ILogGroup;
   /** Time between sweeps; also `BROKER_SWEEP_INTERVAL_S`. */
   interval: Duration;
   /** Alarm notifications; alarms exist either way. */
@@ -32,7 +30,6 @@ export class RefreshSchedule extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly sweepErrorsAlarm: cloudwatch.Alarm;
   readonly deadLetterAlarm: cloudwatch.Alarm;
-  readonly refreshErrorLogsAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: RefreshScheduleProps) {
     super(scope, id);
@@ -89,30 +86,9 @@ export class RefreshSchedule extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    // The sweep survives a single connection's failure (it classifies and moves on), so
-    // those show up only in its logs: count the error-level lines (Powertools and Lambda
-    // both log JSON with a `level` field).
-    const errorLogs = new logs.MetricFilter(this, 'RefreshErrorLogs', {
-      logGroup: props.refreshLogGroup,
-      filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'ERROR'),
-      metricNamespace: 'OAuthTokenBroker',
-      metricName: 'RefreshErrorLogLines',
-      metricValue: '1',
-      defaultValue: 0,
-    });
-    this.refreshErrorLogsAlarm = new cloudwatch.Alarm(this, 'RefreshErrorLogsAlarm', {
-      alarmDescription:
-        'oauth-token-broker: the refresh sweep logged errors (a provider or the store failed while refreshing connections). Search the refresh function logs for level ERROR.',
-      metric: errorLogs.metric({ period, statistic: cloudwatch.Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-
     if (props.alarmTopic) {
       const action = new cwActions.SnsAction(props.alarmTopic);
-      for (const alarm of [this.sweepErrorsAlarm, this.deadLetterAlarm, this.refreshErrorLogsAlarm]) {
+      for (const alarm of [this.sweepErrorsAlarm, this.deadLetterAlarm]) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
       }
