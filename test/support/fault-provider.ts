@@ -93,8 +93,11 @@ export interface FaultProviderOptions {
   clock?: () => number;
   /** Called for every request after it is recorded; returning a response short-circuits the route. */
   onRequest?: (req: RecordedRequest) => ScriptedResponse | void | Promise<ScriptedResponse | void>;
-  /** Reshapes every successful token response (drop `token_type`, add `locationId`, …). */
-  shapeTokenResponse?: (body: Record<string, unknown>, grant: string) => Record<string, unknown>;
+  /**
+   * Reshapes every successful token response (drop `token_type`, add `locationId`, …). `req` is
+   * the token request (a stand-in's answer may depend on a parameter, Shopify's `expiring`).
+   */
+  shapeTokenResponse?: (body: Record<string, unknown>, grant: string, req?: RecordedRequest) => Record<string, unknown>;
   /**
    * The code grant also returns a signed `id_token` (OpenID Connect). `claims` may override
    * or add claims (a wrong `aud`, another `iss`); `sub` defaults to the code's `extras.sub` or `fault-user`.
@@ -118,10 +121,14 @@ export interface FaultProviderOptions {
   reusedRefreshToken?: 'dead' | 'valid' | { graceMs: number } | 'until_new_used';
   /** A refresh token not used for this long dies (sliding idle expiry), in ms. */
   refreshIdleMs?: number;
+  /** A refresh also ends the grant's earlier access tokens (Zendesk: "delete the previous access and refresh tokens"). */
+  refreshRevokesOldAccessTokens?: boolean;
   /** What the consent screen at the authorize endpoint decides; an answer there is an error page instead. */
   consent?: (req: RecordedRequest) => Consent | StandInAnswer;
   /** When true, a code or token is only good at the host that issued it (a per-customer host). */
   hostBound?: boolean;
+  /** The exchange does not take `redirect_uri` (Shopify): it is not compared with the authorize request's. */
+  ignoreRedirectUriAtExchange?: boolean;
   /** The provider's other endpoints (revocation shapes, tenant look-ups), matched by method and path. */
   routes?: StandInRoute[];
 }
@@ -146,6 +153,8 @@ export interface Consent {
   refresh?: boolean;
   /** The host whose token endpoint this code belongs to (Zoho's data centre); default the authorize request's host when `hostBound`. */
   host?: string;
+  /** Last touch to the redirect back, once `code` and `state` are on it (Shopify signs the whole query). */
+  finish?: (callback: URL) => void;
 }
 
 /** What a provider endpoint written in a stand-in may ask of the stub's grant state. */
@@ -156,6 +165,10 @@ export interface StandInApi {
   refreshGrant(token: string | undefined): LiveGrant | undefined;
   /** Ends a whole grant: every access and refresh token of it. */
   revokeGrant(grantId: string): void;
+  /** The grant a token (access or refresh, live or not) was issued for. */
+  grantOf(token: string): string | undefined;
+  /** Ends every grant issued so far (the user removed the app). */
+  revokeEveryGrant(): void;
   /** Counts a revocation and records the token (the `revoked` list). */
   recordRevocation(token: string): void;
   now(): number;
@@ -185,7 +198,10 @@ export interface IssueCodeOptions {
   redirectUri?: string;
   /** S256 challenge; when set, the exchange must send the matching `code_verifier`. */
   codeChallenge?: string;
-  /** Extra fields for token responses of this grant (and its refreshes), e.g. `{ locationId: 'loc-1' }`. */
+  /**
+   * Extra fields for token responses of this grant (and its refreshes), e.g. `{ locationId: 'loc-1' }`.
+   * Names starting with `_` are the grant's private facts (for stand-in routes), never sent.
+   */
   extras?: Record<string, unknown>;
   clientId?: string;
   /** The authorization request's `nonce`, echoed in the id_token. */
@@ -231,6 +247,8 @@ export interface FaultProvider {
   latencyMs: number;
   /** Lifetime of newly issued access tokens (s); `null` = they never expire and responses carry no `expires_in`. */
   expiresIn: number | null;
+  /** The grant state, as stand-in routes see it. */
+  api: StandInApi;
   /** Issues a single-use authorization code (`code=good` is always accepted as well, reusably). */
   issueCode(options?: IssueCodeOptions): string;
   /** Every refresh from now on fails with the dead-grant body (this one, or the configured default). */
@@ -268,8 +286,8 @@ interface RefreshState extends GrantState {
   lastUsedAt: number;
   /** When it was first used (reuse grace). */
   usedAt?: number;
-  /** The token it was rotated into. */
-  successor?: string;
+  /** The tokens it was rotated into (more than one when it was presented again). */
+  successors: string[];
 }
 
 interface AccessState {
@@ -360,6 +378,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     onRequest: options.onRequest,
     latencyMs: options.latencyMs ?? 0,
     expiresIn: options.expiresIn === undefined ? 3600 : options.expiresIn,
+    api: undefined as unknown as StandInApi, // set below, once the grant state it reads exists
     issueCode(o = {}) {
       const code = token('code');
       codes.set(code, {
@@ -408,7 +427,13 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
   };
   const fail = (kind: StandInError, description: string): Answer => (options.errors?.[kind] ?? defaultErrors[kind])(description);
 
-  function tokenResponse(grant: string, g: GrantState, withRefresh: string | undefined, access?: { value: string; expiresIn: number }): Answer {
+  function tokenResponse(
+    grant: string,
+    g: GrantState,
+    withRefresh: string | undefined,
+    access?: { value: string; expiresIn: number },
+    request?: RecordedRequest,
+  ): Answer {
     let accessValue = access?.value;
     const expiresIn = access?.expiresIn ?? state.expiresIn;
     if (!accessValue) {
@@ -422,9 +447,9 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
       ...(expiresIn !== null ? { expires_in: expiresIn } : {}),
       ...(withRefresh ? { refresh_token: withRefresh } : {}),
       ...(g.scope ? { scope: g.scope } : {}),
-      ...g.extras,
+      ...Object.fromEntries(Object.entries(g.extras).filter(([name]) => !name.startsWith('_'))),
     };
-    return { status: 200, body: options.shapeTokenResponse ? options.shapeTokenResponse(body, grant) : body };
+    return { status: 200, body: options.shapeTokenResponse ? options.shapeTokenResponse(body, grant, request) : body };
   }
 
   function deadGrant(): Answer {
@@ -434,7 +459,9 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
 
   function issueRefresh(g: GrantState): string {
     const rt = token('rt');
-    refreshTokens.set(rt, { ...g, status: deadAll ? 'revoked' : 'active', lastUsedAt: clock() });
+    // Only the grant's facts carry over: not the use history of the token it replaces.
+    const { clientId, scope, extras, grantId, host } = g;
+    refreshTokens.set(rt, { clientId, scope, extras, grantId, host, status: deadAll ? 'revoked' : 'active', lastUsedAt: clock(), successors: [] });
     return rt;
   }
 
@@ -445,7 +472,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     if (rt.status === 'active') return true;
     if (rt.status !== 'used') return false;
     if (reuse === 'valid') return true;
-    if (reuse === 'until_new_used') return rt.successor !== undefined && refreshTokens.get(rt.successor)?.usedAt === undefined;
+    if (reuse === 'until_new_used') return rt.successors.every((next) => refreshTokens.get(next)?.usedAt === undefined);
     if (typeof reuse === 'object') return rt.usedAt !== undefined && now - rt.usedAt <= reuse.graceMs;
     return false;
   }
@@ -485,7 +512,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
           if (!g) return fail('invalid_code', 'authorization code is invalid or already used');
           codes.delete(code);
           if (g.clientId && r.clientId && g.clientId !== r.clientId) return fail('invalid_code', 'client mismatch');
-          if (g.redirectUri && str(p.redirect_uri) !== g.redirectUri) return fail('invalid_code', 'redirect_uri mismatch');
+          if (g.redirectUri && !options.ignoreRedirectUriAtExchange && str(p.redirect_uri) !== g.redirectUri) return fail('invalid_code', 'redirect_uri mismatch');
           if (wrongHost(g, r)) return fail('invalid_code', 'authorization code was issued for another host');
           if (g.codeChallenge) {
             const verifier = str(p.code_verifier);
@@ -515,9 +542,12 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
         } else if (rotate) {
           rt.status = 'used';
           next = issueRefresh(rt);
-          rt.successor = next;
+          rt.successors.push(next);
         }
-        return tokenResponse(grant, rt, next);
+        if (options.refreshRevokesOldAccessTokens) {
+          for (const at of accessTokens.values()) if (at.grantId === rt.grantId) at.revoked = true;
+        }
+        return tokenResponse(grant, rt, next, undefined, r);
       }
       case 'client_credentials': {
         const clientKey = r.clientId ?? '';
@@ -527,16 +557,19 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
           const at = current ? accessTokens.get(current) : undefined;
           const now = clock();
           if (current && at && !at.revoked && at.expiresAt > now) {
-            return tokenResponse(grant, { ...g, scope: at.scope }, undefined, {
-              value: current,
-              expiresIn: Math.max(0, Math.floor((at.expiresAt - now) / 1000)),
-            });
+            return tokenResponse(
+              grant,
+              { ...g, scope: at.scope },
+              undefined,
+              { value: current, expiresIn: Math.max(0, Math.floor((at.expiresAt - now) / 1000)) },
+              r,
+            );
           }
-          const answer = tokenResponse(grant, g, undefined);
+          const answer = tokenResponse(grant, g, undefined, undefined, r);
           ccByClient.set(clientKey, (answer.body as { access_token: string }).access_token);
           return answer;
         }
-        return tokenResponse(grant, g, undefined);
+        return tokenResponse(grant, g, undefined, undefined, r);
       }
       default:
         return fail('unsupported_grant_type', `grant_type ${grant} is not supported`);
@@ -575,11 +608,20 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     revokeGrant(grantId) {
       deadGrants.add(grantId);
     },
+    grantOf(t) {
+      return refreshTokens.get(t)?.grantId ?? accessTokens.get(t)?.grantId;
+    },
+    revokeEveryGrant() {
+      for (const at of accessTokens.values()) deadGrants.add(at.grantId);
+      for (const rt of refreshTokens.values()) deadGrants.add(rt.grantId);
+    },
     recordRevocation(t) {
       state.revoked.push(t);
     },
     now: () => clock(),
   };
+
+  state.api = api;
 
   /** The grant's facts, taken from any of its refresh tokens (or a bare access-token grant). */
   function liveGrantOf(grantId: string): LiveGrant {
@@ -610,6 +652,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     const st = str(r.params.state);
     if (st) target.searchParams.set('state', st);
     for (const [name, value] of Object.entries(decided.callbackParams ?? {})) target.searchParams.set(name, value);
+    decided.finish?.(target);
     return { status: 302, headers: { location: target.href } };
   }
 
