@@ -37,6 +37,8 @@ export interface ConnectionRecord {
   tokenGen: number;
   /** Access-token expiry. */
   expiresAt?: number;
+  /** When the refresh token dies (its provider-given life or idle limit): the user must reconnect by then unless it is used. */
+  refreshExpiresAt?: number;
   /** When the sweep should refresh (sparse GSI sort key); absent = not refreshable / not scheduled. */
   refreshDueAt?: number;
   /** GSI partition key; present exactly when `refreshDueAt` is. */
@@ -76,6 +78,11 @@ export interface TokenSet {
   refresh_token?: string;
   /** Epoch ms; absent when the provider gave no `expires_in` and the catalogue no default. */
   expires_at?: number;
+  /**
+   * Epoch ms when the refresh token dies (the provider's `refresh_token_expires_in`, or its idle
+   * limit counted from the last use); absent when neither is known.
+   */
+  refresh_expires_at?: number;
   /** Raw `scope` string from the token response, if any. */
   scope?: string;
   id_token?: string;
@@ -158,6 +165,8 @@ export interface ConnectionSummary {
   status: ConnectionStatus;
   scopes: string[];
   expires_at: string | null;
+  /** When the refresh token dies unless used: the connection needs the user again after this. */
+  refresh_token_expires_at: string | null;
   refresh_due_at: string | null;
   last_refresh_at: string | null;
   failure_count: number;

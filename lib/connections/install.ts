@@ -211,7 +211,8 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
         scopes: result.grantedScopes ?? state?.scopes ?? provider.default_scopes,
         tenant: owner.tenant,
         metadata: result.metadata,
-        connectionConfig: state?.connectionConfig,
+        // Values the provider's answer decides (Salesforce's instance_url) join the link's; both were checked on the way in.
+        connectionConfig: connectionConfigOf(state?.connectionConfig, result.connectionConfig),
         tags: state?.tags,
       },
       // Only an app-minted link names a connection; every other install must prove the same account.
@@ -228,7 +229,8 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
     if (!writeOutcomeUnknown.has(err as object)) {
       await revokeOrphanedGrant(ctx, provider, result.tokens, {
         connectionId: target,
-        connectionConfig: state?.connectionConfig,
+        // Salesforce's revocation goes to the instance the token response named.
+        connectionConfig: connectionConfigOf(state?.connectionConfig, result.connectionConfig),
         reason: isBrokerError(err) ? err.code : 'internal_error',
       });
     }
@@ -260,6 +262,12 @@ async function grantOwner(ctx: BrokerContext, provider: Provider, result: TokenG
   if (result.tenant !== undefined) return { tenant: result.tenant, source: 'token_response' };
   const fromClaims = tenantFromClaims(provider, claims);
   return fromClaims !== undefined ? { tenant: fromClaims, source: 'id_token' } : {};
+}
+
+/** The link's values and the token response's, or undefined when there are none (nothing to store). */
+function connectionConfigOf(fromLink: Readonly<Record<string, string>> | undefined, fromProvider: Readonly<Record<string, string>>): Record<string, string> | undefined {
+  const merged = { ...fromLink, ...fromProvider };
+  return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
 async function consumeCallbackState(ctx: BrokerContext, provider: Provider, nonce: string | undefined): Promise<InstallState | undefined> {

@@ -24,6 +24,7 @@ export function connectionSummary(record: ConnectionRecord): ConnectionSummary {
     status: record.status,
     scopes: record.scopes,
     expires_at: iso(record.expiresAt),
+    refresh_token_expires_at: iso(record.refreshExpiresAt),
     refresh_due_at: iso(record.refreshDueAt),
     last_refresh_at: iso(record.lastRefreshAt),
     failure_count: record.failureCount,

@@ -17,6 +17,7 @@
 import type { ClientCredentials, TokenSet } from '../model';
 import { BrokerError, type ProviderExchange, type ProviderFailure } from '../errors';
 import { isPlainObject } from '../plain-object';
+import { connectionValueProblem } from '../providers/connection-config';
 import { valueAtPath } from '../providers/response-path';
 import type { Provider } from '../providers/schema';
 import { expandValueTemplate } from '../providers/template';
@@ -53,6 +54,11 @@ export interface TokenGrantResult {
   metadata: Record<string, string>;
   /** First of the catalogue's `tenant_fields` present in `metadata`. */
   tenant?: string;
+  /**
+   * Connection values the response carries (`connection_config` parameters with a
+   * `token_response_path`: Salesforce `instance_url`), each checked against its declaration.
+   */
+  connectionConfig: Record<string, string>;
   httpStatus: number;
 }
 
@@ -170,7 +176,8 @@ async function liveTokensForRevocation(
 ): Promise<TokenSet | undefined> {
   const { revocation } = provider;
   const { tokens } = p;
-  const needsLiveAccess = revocation !== undefined && (revocation.token === 'access_token' || revocation.auth === 'bearer_access_token');
+  const needsLiveAccess =
+    revocation !== undefined && (revocation.token === 'access_token' || revocation.auth === 'bearer_access_token' || revocation.auth === 'access_token_header');
   const skewMs = (provider.refresh_skew_s ?? DEFAULT_REVOCATION_SKEW_S) * 1000;
   const now = (options.now ?? Date.now)();
   const stale = tokens.expires_at !== undefined && tokens.expires_at - skewMs <= now;
@@ -256,7 +263,12 @@ export function buildTokenRequest(
   return { url, method, headers, body: new URLSearchParams([...params]).toString(), secretValues };
 }
 
-/** Builds the revocation request, or undefined when there is nothing to call (RFC 7009 §2.1, https://www.rfc-editor.org/rfc/rfc7009#section-2.1). */
+/**
+ * Builds the revocation request, or undefined when there is nothing to call (RFC 7009 §2.1,
+ * https://www.rfc-editor.org/rfc/rfc7009#section-2.1). The catalogue's `revocation` block says
+ * where the token goes (body, path, query, or nowhere when the call revokes the token it
+ * authenticates with), how the body is encoded, and how the call authenticates.
+ */
 export function buildRevocationRequest(
   provider: Provider,
   credentials: ClientCredentials,
@@ -269,16 +281,19 @@ export function buildRevocationRequest(
   if (token === undefined || token === '') return undefined;
 
   const secretValues = [credentials.client_secret, tokens.access_token, ...(tokens.refresh_token ? [tokens.refresh_token] : [])];
-  const inPath = revocation.token_in === 'path';
   // `${token}` is only filled when the catalogue says the token goes in the path.
+  const inPath = revocation.token_in === 'path';
   const url = providerUrl(revocation.url, { connectionConfig, token: inPath ? token : undefined }, provider, 'revocation.url');
 
-  const params = new URLSearchParams();
-  if (!inPath) {
+  const params = new Map<string, string>();
+  if (revocation.token_in === 'body' || revocation.token_in === 'query') {
     params.set('token', token);
     if (revocation.send_token_type_hint) params.set('token_type_hint', revocation.token);
   }
   const headers: Record<string, string> = { accept: 'application/json' };
+  for (const [name, value] of Object.entries(revocation.headers)) {
+    headers[name.toLowerCase()] = expandValueTemplate(value, { connectionConfig }, provider.key);
+  }
   switch (revocation.auth) {
     case 'client_secret_post':
       params.set('client_id', credentials.client_id);
@@ -290,13 +305,26 @@ export function buildRevocationRequest(
     case 'bearer_access_token':
       headers.authorization = `Bearer ${tokens.access_token}`;
       break;
+    case 'access_token_header':
+      // Shopify: `X-Shopify-Access-Token: <token>`, no scheme. The schema requires the name here.
+      headers[(revocation.auth_header ?? 'authorization').toLowerCase()] = tokens.access_token;
+      break;
     case 'none':
       break;
   }
-  if (params.toString() === '') return { url, method: revocation.method, headers, secretValues };
-  // RFC 7009 §2.1: the revocation request is always form encoded.
+  const request = { method: revocation.method, headers, secretValues };
+  if (revocation.token_in === 'query') {
+    // Zoho's contract: `?token=` on the URL. Such URLs are never logged or put into errors.
+    for (const [name, value] of params) url.searchParams.set(name, value);
+    return { url, ...request };
+  }
+  if (params.size === 0) return { url, ...request };
+  if (revocation.body_format === 'json') {
+    headers['content-type'] = 'application/json';
+    return { url, ...request, body: JSON.stringify(Object.fromEntries(params)) };
+  }
   headers['content-type'] = 'application/x-www-form-urlencoded';
-  return { url, method: revocation.method, headers, body: params.toString(), secretValues };
+  return { url, ...request, body: new URLSearchParams([...params]).toString() };
 }
 
 /**
@@ -388,12 +416,17 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
 
   const expiresIn = expiresInSeconds(own(json, 'expires_in'));
   if (expiresIn === 'invalid') throw invalid('expires_in', 'a non-negative number');
-  const lifetime = expiresIn ?? provider.default_expires_in;
+  // Mailchimp answers `expires_in: 0` for a token that never expires (`expires_in_zero: never`).
+  const neverExpires = expiresIn === 0 && provider.expires_in_zero === 'never';
+  const lifetime = neverExpires ? undefined : (expiresIn ?? provider.default_expires_in);
   const expiresAt = lifetime === undefined ? undefined : ctx.now() + Math.round(lifetime * 1000);
   if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) throw invalid('expires_in', 'a plausible lifetime');
 
   const refreshToken = optionalString(own(json, 'refresh_token'));
   if (refreshToken === 'invalid') throw invalid('refresh_token', 'a string');
+  // A refresh token's end is known for a new one, and (idle limits) for the one just used to refresh.
+  const refreshExpiresAt = refreshToken !== undefined || grant === 'refresh_token' ? refreshTokenEnd(provider, json, ctx.now()) : undefined;
+  if (refreshExpiresAt === 'invalid') throw invalid(provider.refresh_token_expires_in_path ?? 'refresh_token_expires_in', 'a non-negative number');
   const idToken = optionalString(own(json, 'id_token'));
   if (idToken === 'invalid') throw invalid('id_token', 'a string');
   const scope = scopeString(valueAtPath(json, provider.granted_scopes_path), provider.scope_separator);
@@ -404,18 +437,61 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
     token_type: tokenType.toLowerCase(),
     ...(refreshToken !== undefined ? { refresh_token: refreshToken } : {}),
     ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
+    ...(refreshExpiresAt !== undefined ? { refresh_expires_at: refreshExpiresAt } : {}),
     ...(scope !== undefined ? { scope } : {}),
     ...(idToken !== undefined ? { id_token: idToken } : {}),
   };
   const metadata = metadataOf(json, provider.token_response_metadata);
   const tenant = provider.tenant_fields.map((field) => metadata[field]).find((v) => v !== undefined && v !== '');
+  const connectionConfig = connectionValuesOf(provider, json, grant, response.status);
   return {
     tokens,
     ...(scope !== undefined ? { grantedScopes: splitScopes(scope, provider.scope_separator) } : {}),
     metadata,
     ...(tenant !== undefined ? { tenant } : {}),
+    connectionConfig,
     httpStatus: response.status,
   };
+}
+
+/**
+ * The connection values a token response carries (`connection_config.<name>.token_response_path`).
+ * They decide where later calls go (Salesforce's `instance_url`), so each is checked against its
+ * declaration like a value an admin sends; a code exchange without a required one is refused.
+ */
+function connectionValuesOf(provider: Provider, json: JsonObject, grant: TokenGrantType, httpStatus: number): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, definition] of Object.entries(provider.connection_config)) {
+    if (definition.token_response_path === undefined) continue;
+    const value = valueAtPath(json, definition.token_response_path);
+    const fail = (expected: string) =>
+      new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(grant)} response has ${definition.token_response_path} ${expected}`, {
+        provider: { grant, httpStatus },
+        details: { field: definition.token_response_path },
+      });
+    if (value === undefined || value === null || value === '') {
+      if (grant === 'authorization_code' && !definition.optional) throw fail('missing');
+      continue;
+    }
+    if (typeof value !== 'string') throw fail('not a string');
+    if (connectionValueProblem(provider, name, value) !== undefined) throw fail('in a form the catalogue does not accept');
+    values[name] = value;
+  }
+  return values;
+}
+
+/** When a refresh token dies: the provider's own figure or its idle limit from now, whichever is first; 'invalid' for a malformed figure. */
+function refreshTokenEnd(provider: Provider, json: JsonObject, now: number): number | undefined | 'invalid' {
+  const ends: number[] = [];
+  if (provider.refresh_token_expires_in_path !== undefined) {
+    const seconds = expiresInSeconds(valueAtPath(json, provider.refresh_token_expires_in_path));
+    if (seconds === 'invalid') return 'invalid';
+    if (seconds !== undefined) ends.push(now + Math.round(seconds * 1000));
+  }
+  if (provider.refresh_token_idle_ttl_s !== undefined) ends.push(now + provider.refresh_token_idle_ttl_s * 1000);
+  if (ends.length === 0) return undefined;
+  const end = Math.min(...ends);
+  return Number.isSafeInteger(end) ? end : 'invalid';
 }
 
 /** Maps a non-success response (or a 2xx carrying an OAuth `error`) to a BrokerError; undefined when it is a success. */
@@ -430,7 +506,8 @@ function classifyFailure(provider: Provider, response: BufferedResponse, kind: E
   const failure: ProviderFailure = { grant: kind, httpStatus: status, error: shownCode };
   const suffix = shownCode !== undefined ? ` (${shownCode})` : '';
 
-  if (status === 429 || status >= 500) {
+  // A code the catalogue calls transient is an outage whatever the status: Zoho throttles with HTTP 200.
+  if (status === 429 || status >= 500 || (providerCode !== undefined && provider.transient_errors.includes(providerCode))) {
     const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), ctx.now);
     return new BrokerError('provider_unavailable', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint answered HTTP ${status}${suffix}; try later`, {
       provider: { ...failure, retryAfterS: retryAfter },

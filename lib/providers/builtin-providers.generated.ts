@@ -33,6 +33,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [
       "hub_id"
     ],
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -49,6 +50,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "invalid_grant",
       "BAD_REFRESH_TOKEN"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
@@ -58,7 +60,9 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "method": "DELETE",
       "token": "refresh_token",
       "token_in": "path",
+      "body_format": "form",
       "auth": "none",
+      "headers": {},
       "send_token_type_hint": false
     },
     "key": "hubspot",
@@ -103,6 +107,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "locationId",
       "companyId"
     ],
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -118,6 +123,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_errors": [
       "invalid_grant"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [
       401
     ],
@@ -167,6 +173,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "locationId",
       "companyId"
     ],
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -182,6 +189,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_errors": [
       "invalid_grant"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [
       401
     ],
@@ -214,6 +222,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "default_expires_in": 86400,
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -230,6 +239,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "invalid_grant",
       "INVALID_REFRESH_TOKEN"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
@@ -239,7 +249,9 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "method": "POST",
       "token": "access_token",
       "token_in": "body",
+      "body_format": "form",
       "auth": "bearer_access_token",
+      "headers": {},
       "send_token_type_hint": true
     },
     "key": "rdstation",
@@ -268,6 +280,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "default_expires_in": 7200,
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -283,6 +296,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_errors": [
       "invalid_grant"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
@@ -312,6 +326,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "default_expires_in": 7200,
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -329,6 +344,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "unauthorized_client",
       "invalid_grant"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
@@ -358,6 +374,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "default_expires_in": 3600,
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -374,6 +391,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "invalid_client",
       "unauthorized"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [
       401
     ],
@@ -421,6 +439,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -436,6 +455,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_errors": [
       "invalid_grant"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
@@ -453,7 +473,9 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "method": "POST",
       "token": "refresh_token",
       "token_in": "body",
+      "body_format": "form",
       "auth": "client_secret_post",
+      "headers": {},
       "send_token_type_hint": true
     },
     "key": "sandbox",
@@ -482,6 +504,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -498,6 +521,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "invalid_client",
       "unauthorized_client"
     ],
+    "transient_errors": [],
     "dead_grant_statuses": [],
     "allow_stateless_callback": false,
     "secret_name": "sandbox",

@@ -403,9 +403,18 @@ function crossFieldProblems(definition: ProviderDefinition): Array<[field: strin
     if (revocation.token_in === 'path' && !hasTokenPlaceholder) {
       problems.push(['revocation.url', 'must contain ${token} when revocation.token_in is "path"']);
     }
-    if (revocation.token_in === 'body' && hasTokenPlaceholder) {
+    if (revocation.token_in !== 'path' && hasTokenPlaceholder) {
       problems.push(['revocation.token_in', 'must be "path" when revocation.url contains ${token}']);
     }
+    // A call that names no token revokes the one it authenticates with: that must be the access token.
+    const selfAuthenticating = revocation.auth === 'bearer_access_token' || revocation.auth === 'access_token_header';
+    if (revocation.token_in === 'none' && (revocation.token !== 'access_token' || !selfAuthenticating)) {
+      problems.push(['revocation.token_in', '"none" revokes the token the call authenticates with: set token: access_token and auth: bearer_access_token or access_token_header']);
+    }
+    if (revocation.auth === 'access_token_header' && revocation.auth_header === undefined) {
+      problems.push(['revocation.auth_header', 'is required when revocation.auth is "access_token_header"']);
+    }
+    for (const [name, template] of Object.entries(revocation.headers)) checkTemplate(`revocation.headers.${name}`, template, false, false);
   }
 
   problems.push(...oidcProblems(definition));

@@ -29,10 +29,24 @@ export const revocationSchema = z.strictObject({
   method: z.enum(['POST', 'DELETE']).default('POST'),
   /** Which token to revoke. */
   token: z.enum(['refresh_token', 'access_token']).default('refresh_token'),
-  /** Where the token goes: RFC 7009 form field `token`, or the URL path. */
-  token_in: z.enum(['body', 'path']).default('body'),
-  /** How the broker authenticates the revoke call. */
-  auth: z.enum(['client_secret_post', 'basic', 'bearer_access_token', 'none']).default('client_secret_post'),
+  /**
+   * Where the token goes: the body field `token` (RFC 7009), the URL path (`${token}`), the query
+   * string `?token=` (Zoho), or nowhere: the call authenticates with the access token and revokes
+   * that very token (Slack `auth.revoke`, Zendesk `tokens/current`, Shopify's uninstall).
+   */
+  token_in: z.enum(['body', 'path', 'query', 'none']).default('body'),
+  /** Encoding of a body: form (RFC 7009) or JSON (QuickBooks, Notion). */
+  body_format: z.enum(['form', 'json']).default('form'),
+  /**
+   * How the broker authenticates the revoke call: client id and secret in the body, HTTP Basic,
+   * `Authorization: Bearer <access token>`, the bare access token in the header named by
+   * `auth_header` (Shopify `X-Shopify-Access-Token`), or not at all.
+   */
+  auth: z.enum(['client_secret_post', 'basic', 'bearer_access_token', 'access_token_header', 'none']).default('client_secret_post'),
+  /** The header that carries the access token when `auth` is `access_token_header`. */
+  auth_header: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name').optional(),
+  /** Extra headers on the revoke call (Notion `Notion-Version`); values may use `${connectionConfig.x}`. */
+  headers: z.record(z.string(), z.string()).default({}),
   /** Sends `token_type_hint` (RFC 7009 §2.1). */
   send_token_type_hint: z.boolean().default(true),
 });
@@ -72,6 +86,12 @@ export const connectionConfigFieldSchema = z.strictObject({
   /** Used when the connection gives no value (Nango `default_value`). */
   default_value: z.string().optional(),
   optional: z.boolean().default(false),
+  /**
+   * The value comes from the provider's token response at this path (Salesforce `instance_url`,
+   * Zoho and Pipedrive `api_domain`), on the code exchange and again on each refresh that carries
+   * it; it is checked like any other value (`pattern`, `format`, `enum`) and nobody else may set it.
+   */
+  token_response_path: responsePath.optional(),
 });
 
 export const providerSchema = z.strictObject({
@@ -131,12 +151,35 @@ export const providerSchema = z.strictObject({
   refresh_skew_s: z.number().nonnegative().optional(),
   /** Seconds to assume when the token response has no `expires_in`; absent = the token has no known expiry. */
   default_expires_in: z.number().int().positive().optional(),
+  /**
+   * What `expires_in: 0` means: `immediate` (RFC 6749 read literally: expired at once) or
+   * `never` (Mailchimp: "we don't expire tokens", and its answer says 0).
+   */
+  expires_in_zero: z.enum(['immediate', 'never']).default('immediate'),
+  /**
+   * Where the token response gives the refresh token's remaining life in seconds (QuickBooks
+   * `x_refresh_token_expires_in`, Shopify and Zendesk `refresh_token_expires_in`).
+   */
+  refresh_token_expires_in_path: responsePath.optional(),
+  /**
+   * A refresh token not used for this many seconds dies (Xero and Pipedrive 60 days, Microsoft
+   * 90 days, Google six months). With `refresh_token_expires_in_path`, the earlier end wins. The
+   * connection records when its refresh token dies and is refreshed before then even when its
+   * access token would not need it.
+   */
+  refresh_token_idle_ttl_s: z.number().int().positive().optional(),
   /** `token_type` to assume when the response omits it (RD Station). */
   default_token_type: z.string().default('bearer'),
   /** Where a failed token response carries its error code, first string found wins (RD Station: `errors.error_type`). */
   error_code_paths: z.array(responsePath).min(1).default([...DEFAULT_ERROR_CODE_PATHS]),
   /** Error codes (found at `error_code_paths`) that mean the grant is dead. */
   dead_grant_errors: z.array(z.string()).default(['invalid_grant']),
+  /**
+   * Error codes that mean "try later" whatever the HTTP status (Zoho's HTTP-200 `Access Denied`
+   * throttle, Slack's `ratelimited`, Microsoft's `temporarily_unavailable`): `provider_unavailable`,
+   * never a dead grant.
+   */
+  transient_errors: z.array(z.string()).default([]),
   /** HTTP statuses from the token endpoint on refresh that mean the grant is dead (HighLevel answers 401). */
   dead_grant_statuses: z.array(z.number().int().min(400).max(499)).default([]),
   /**

@@ -55,7 +55,9 @@ describe('built-in catalogue', () => {
       method: 'DELETE',
       token: 'refresh_token',
       token_in: 'path',
+      body_format: 'form',
       auth: 'none',
+      headers: {},
       send_token_type_hint: false,
     });
   });
@@ -369,7 +371,9 @@ describe('overrides merge field by field (objects recursively, lists and scalars
       method: 'DELETE',
       token: 'refresh_token',
       token_in: 'path',
+      body_format: 'form',
       auth: 'none',
+      headers: {},
       send_token_type_hint: false,
     });
   });
