@@ -11,7 +11,7 @@ import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import { useDynalite } from '../support/dynamo';
-import { StaticSecrets } from '../support/fault-broker';
+import { memorySigningKey, signedLink, StaticSecrets } from '../support/fault-broker';
 import { MovableClock } from '../support/local-broker';
 import {
   connect,
@@ -46,6 +46,7 @@ beforeAll(async () => {
       store: dynamo.store(clock),
       cipher: new LocalTokenCipher(randomBytes(32)),
       secrets: new StaticSecrets({ mailchimp: STANDIN_APP, quickbooks: STANDIN_APP, salesforce: STANDIN_APP }),
+      signingKey: memorySigningKey(),
       events: new MemoryEventSink(),
       clock,
       fetch: net.fetch,
@@ -90,9 +91,10 @@ afterAll(async () => {
   await Promise.all(standIns.map((s) => s.close()));
 });
 
-/** Install link → the user consents at the stand-in → the broker's callback. */
+/** A signed install link naming the connection → the user consents at the stand-in → the broker's callback. */
 async function install(provider: string, connectionId: string) {
-  const authorizeUrl = await broker.startInstall({ provider, connectionId, requestBaseUrl: STANDIN_BROKER_URL });
+  const link = await signedLink(broker, { provider, connection_id: connectionId });
+  const authorizeUrl = await broker.startInstall({ provider, link, requestBaseUrl: STANDIN_BROKER_URL });
   const query = await net.consent(authorizeUrl, registeredRedirect(provider));
   return broker.completeCallback({ provider, query, requestBaseUrl: STANDIN_BROKER_URL });
 }

@@ -523,7 +523,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
         }
         const grantState: GrantState = { clientId: g.clientId ?? r.clientId, scope: g.scope, extras: g.extras, grantId: g.grantId, host: g.host };
         grantFacts.set(g.grantId, grantState);
-        const answer = tokenResponse(grant, grantState, g.refresh ? issueRefresh(grantState) : undefined);
+        const answer = tokenResponse(grant, grantState, g.refresh ? issueRefresh(grantState) : undefined, undefined, r);
         if (options.idTokens) pendingIdToken = { clientId: grantState.clientId, nonce: g.nonce, sub: typeof g.extras.sub === 'string' ? g.extras.sub : 'fault-user' };
         return answer;
       }
