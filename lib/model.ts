@@ -26,8 +26,13 @@ export interface ConnectionRecord {
   id: string;
   provider: string;
   authMode: AuthMode;
-  /** Provider-side account (HighLevel locationId, HubSpot hub id, Marketo munchkin...). */
+  /** Provider-side account (HighLevel locationId, HubSpot hub id, Marketo munchkin...); with `tenants`, the first of them. */
   tenant?: string;
+  /**
+   * Every account one grant covers, sorted, when the provider's look-up lists several (Xero's
+   * organisations). Absent: the grant covers `tenant` alone. Re-authorization compares these sets.
+   */
+  tenants?: string[];
   status: ConnectionStatus;
   /** Scopes the provider actually granted (may be fewer than asked). */
   scopes: string[];
@@ -162,6 +167,8 @@ export interface ConnectionSummary {
   provider: string;
   auth_mode: AuthMode;
   tenant: string | null;
+  /** Every account the grant covers (Xero's organisations); `[tenant]` for a single-account grant, `[]` without one. */
+  tenants: string[];
   status: ConnectionStatus;
   scopes: string[];
   expires_at: string | null;

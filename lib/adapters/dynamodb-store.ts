@@ -61,6 +61,7 @@ const ATTRIBUTE = {
   provider: 'provider',
   authMode: 'auth_mode',
   tenant: 'tenant',
+  tenants: 'tenants',
   status: 'status',
   scopes: 'scopes',
   sealed: 'sealed',
@@ -468,6 +469,7 @@ function itemToRecord(item: Item): ConnectionRecord {
     provider: read.string(ATTRIBUTE.provider),
     authMode: read.oneOf(ATTRIBUTE.authMode, AUTH_MODES),
     tenant: read.optionalString(ATTRIBUTE.tenant),
+    tenants: read.optionalStringList(ATTRIBUTE.tenants),
     status: read.oneOf(ATTRIBUTE.status, STATUSES),
     scopes: read.stringList(ATTRIBUTE.scopes),
     sealed: read.optionalString(ATTRIBUTE.sealed),
@@ -570,6 +572,10 @@ class ItemReader {
     const value = this.item[attribute];
     if (!Array.isArray(value) || !value.every((entry) => typeof entry === 'string')) throw malformed(this.item, attribute);
     return value as string[];
+  }
+
+  optionalStringList(attribute: string): string[] | undefined {
+    return this.item[attribute] === undefined ? undefined : this.stringList(attribute);
   }
 
   optionalStringMap(attribute: string): Record<string, string> | undefined {

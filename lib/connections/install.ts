@@ -325,7 +325,7 @@ export async function upsertConnection(
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = ctx.clock.now();
     const existing = await ctx.store.get(id, { consistent: true });
-    const refusal = existing && reauthorizationRefusal(existing, { provider: provider.key, tenant: fresh.tenant }, options.reauthorize);
+    const refusal = existing && reauthorizationRefusal(existing, { provider: provider.key, tenant: fresh.tenant, tenants: fresh.tenants }, options.reauthorize);
     if (refusal) {
       if (linkClaimed) await ctx.store.releaseInstallLink(options.link!.id);
       throw refusal;

@@ -198,6 +198,8 @@ export interface NewGrant {
   token?: TokenSet;
   scopes: string[];
   tenant?: string;
+  /** Every account the grant covers, sorted (Xero's organisations); absent for a single-account grant. */
+  tenants?: string[];
   metadata?: Record<string, string>;
   connectionConfig?: Record<string, string>;
   credentialsSecretName?: string;
@@ -216,6 +218,7 @@ function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: 
     provider: provider.key,
     authMode: provider.auth_mode,
     tenant: grant.tenant,
+    tenants: grant.tenants,
     status: 'active' as const,
     scopes: grant.scopes,
     sealed: grant.sealed,
@@ -254,27 +257,43 @@ export function grantReplaced(
 
 /**
  * - `chosen_by_app`: the app named the connection (a signed install link, PUT /connections/{id});
- *   the new grant may replace the stored one unless both name their provider account and the
- *   accounts differ (a revoked connection may take any account).
+ *   the new grant may replace the stored one unless both name their provider accounts and they
+ *   share none (a revoked connection may take any account).
  * - `same_known_tenant`: nobody chose the connection (a public install link, a marketplace-
- *   initiated install: the id came from the tenant); only a grant proving the same, known
- *   account may replace it. A grant without a tenant never reaches an existing connection: its
+ *   initiated install: the id came from the tenant); only a grant proving one of the same, known
+ *   accounts may replace it. A grant without a tenant never reaches an existing connection: its
  *   id is random.
  */
 export type ReauthorizationRule = 'chosen_by_app' | 'same_known_tenant';
 
+/** Who a grant or a connection belongs to: its tenant, or the set of them when one grant covers several (Xero). */
+export interface GrantAccounts {
+  tenant?: string;
+  tenants?: string[];
+}
+
+/** The accounts as a set: `tenants` when known, else the one `tenant`, else none. */
+function accountsOf(owner: GrantAccounts): string[] {
+  return owner.tenants ?? (owner.tenant !== undefined ? [owner.tenant] : []);
+}
+
 /**
  * Why `fresh` may not replace the grant of `existing`, or undefined when it may. Tenants here
- * come only from authenticated sources (the token response, a validated id_token), never from
- * the callback's query string.
+ * come only from authenticated sources (the token response, a validated id_token, the
+ * provider's answer to a call made with the new token, a host the code was redeemed at), never
+ * from the callback's query string. Accounts compare as sets: a single tenant is a set of one,
+ * and a grant covering several accounts (Xero's organisations) is "the same" when the sets
+ * overlap (the customer added or dropped one) and "another" when they share none.
  */
-export function reauthorizationRefusal(existing: ConnectionRecord, fresh: { provider: string; tenant?: string }, rule: ReauthorizationRule): BrokerError | undefined {
+export function reauthorizationRefusal(existing: ConnectionRecord, fresh: { provider: string } & GrantAccounts, rule: ReauthorizationRule): BrokerError | undefined {
   if (existing.provider !== fresh.provider) {
     return new BrokerError('conflict', `Connection ${existing.id} belongs to provider "${existing.provider}"`);
   }
-  const sameKnownTenant = existing.tenant !== undefined && existing.tenant === fresh.tenant;
+  const before = accountsOf(existing);
+  const after = accountsOf(fresh);
+  const sameKnownTenant = after.some((account) => before.includes(account));
   // A revoked connection holds no grant to protect: the app may reuse its id for any account.
-  const otherKnownTenant = existing.status !== 'revoked' && existing.tenant !== undefined && fresh.tenant !== undefined && existing.tenant !== fresh.tenant;
+  const otherKnownTenant = existing.status !== 'revoked' && before.length > 0 && after.length > 0 && !sameKnownTenant;
   if (rule === 'chosen_by_app' ? otherKnownTenant : !sameKnownTenant) {
     return new BrokerError(
       'tenant_conflict',

@@ -21,6 +21,7 @@ export function connectionSummary(record: ConnectionRecord): ConnectionSummary {
     provider: record.provider,
     auth_mode: record.authMode,
     tenant: record.tenant ?? null,
+    tenants: record.tenants ?? (record.tenant !== undefined ? [record.tenant] : []),
     status: record.status,
     scopes: record.scopes,
     expires_at: iso(record.expiresAt),

@@ -33,6 +33,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [
       "hub_id"
     ],
+    "callback_metadata": [],
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -107,6 +108,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "locationId",
       "companyId"
     ],
+    "callback_metadata": [],
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -173,6 +175,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "locationId",
       "companyId"
     ],
+    "callback_metadata": [],
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -221,6 +224,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": true,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "callback_metadata": [],
     "default_expires_in": 86400,
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
@@ -279,6 +283,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "callback_metadata": [],
     "default_expires_in": 7200,
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
@@ -325,6 +330,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "callback_metadata": [],
     "default_expires_in": 7200,
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
@@ -373,6 +379,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "callback_metadata": [],
     "default_expires_in": 3600,
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
@@ -439,6 +446,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "callback_metadata": [],
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -465,7 +473,8 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "tenant_claim": "sub",
       "nonce": true,
       "id_token": "required",
-      "authorization_response_iss": "required"
+      "authorization_response_iss": "required",
+      "metadata_claims": []
     },
     "connection_config": {},
     "revocation": {
@@ -504,6 +513,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "callback_metadata": [],
     "expires_in_zero": "immediate",
     "default_token_type": "bearer",
     "error_code_paths": [

@@ -5,6 +5,8 @@
 import { BrokerError } from '../errors';
 import { isPlainObject } from '../plain-object';
 import type { Provider } from './schema';
+
+type ConnectionConfigField = Provider['connection_config'][string];
 import { DNS_LABEL, hostPlaceholders, urlTemplates, type UrlPosition } from './url-positions';
 
 /** What a `format` (Nango's connection_config property) accepts. Deliberately narrow: these values land in URLs. */
@@ -39,15 +41,15 @@ export function validateConnectionConfig(provider: Provider, config: unknown): R
     const field = `connection_config.${printableName(name)}`;
     if (!Object.hasOwn(provider.connection_config, name)) {
       problems.push({ field, message: `${field} is not a parameter of provider "${provider.key}"` });
-    } else if (provider.connection_config[name]?.token_response_path !== undefined) {
-      // The provider's own answer decides it (Salesforce's instance_url); nobody may preset it.
-      problems.push({ field, message: `${field} comes from provider "${provider.key}"'s token response and cannot be set` });
+    } else if (decidedByProvider(provider.connection_config[name]!)) {
+      // The provider's own answer decides it (Salesforce's instance_url, Zoho's accounts server); nobody may preset it.
+      problems.push({ field, message: `${field} comes from provider "${provider.key}"'s ${provider.connection_config[name]!.callback_param !== undefined ? 'callback' : 'token response'} and cannot be set` });
     } else if (typeof value !== 'string') {
       problems.push({ field, message: `${field} must be a string` });
     }
   }
   for (const [name, definition] of Object.entries(provider.connection_config)) {
-    if (definition.token_response_path !== undefined) continue; // filled by the code exchange
+    if (decidedByProvider(definition)) continue; // filled by the callback or the code exchange
     const field = `connection_config.${name}`;
     const supplied = Object.hasOwn(given, name) ? given[name] : undefined;
     if (typeof supplied !== 'string' && supplied !== undefined) continue; // reported above
@@ -70,6 +72,11 @@ export function validateConnectionConfig(provider: Provider, config: unknown): R
     throw new BrokerError('invalid_request', problems.map((p) => p.message).join('; '), { details: { field: first.field } });
   }
   return valid;
+}
+
+/** A value the provider's own answer supplies (the token response, or its redirect to the callback): never given by an admin or a link. */
+export function decidedByProvider(definition: Pick<ConnectionConfigField, 'token_response_path' | 'callback_param'>): boolean {
+  return definition.token_response_path !== undefined || definition.callback_param !== undefined;
 }
 
 type HostRuleProvider = Pick<Provider, 'key' | 'connection_config'>;

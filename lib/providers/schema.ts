@@ -71,6 +71,41 @@ export const oidcSchema = z.strictObject({
   id_token: z.enum(['required', 'optional']).default('required'),
   /** RFC 9207: `required` refuses a callback without `iss`; `optional` checks it when present. */
   authorization_response_iss: z.enum(['required', 'optional']).default('optional'),
+  /** Claims of the validated id_token kept as connection metadata, under their own names (Google `hd`, the Workspace domain). */
+  metadata_claims: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a claim name')).default([]),
+});
+
+/**
+ * A call to the provider right after the code exchange, authenticated with the new access
+ * token, that names the account the grant belongs to (Mailchimp's metadata endpoint, Pipedrive's
+ * `users/me`, Zoho's organization, Xero's `/connections`). It is sent like a token request (no
+ * redirects, the broker's timeout, nothing secret in an error) and its URL obeys the same host
+ * rule; an answer that names no account refuses the install and revokes the grant.
+ */
+export const tenantRequestSchema = z.strictObject({
+  /** Where to ask; may use `${connectionConfig.x}` (Pipedrive's and Zoho's `api_domain` from the token response). */
+  url,
+  method: z.enum(['GET', 'POST']).default('GET'),
+  /** `Authorization: <scheme> <access token>`: `Bearer`, Mailchimp `OAuth`, Zoho `Zoho-oauthtoken`. */
+  auth_scheme: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,31}$/, 'must be an HTTP authorization scheme').default('Bearer'),
+  /** Extra headers; values may use `${connectionConfig.x}`. */
+  headers: stringMap.default({}),
+  /**
+   * Where the answer lists the accounts, one tenant per item (`$` = the answer itself is the
+   * list: Xero's `/connections`). Absent: the answer names one account at `tenant_path`.
+   */
+  list_path: responsePath.optional(),
+  /** The account id: in the answer (`user_id`, `data.company_id`, `org[0].id`), or in each listed item (`tenantId`). */
+  tenant_path: responsePath,
+  /**
+   * Listed items kept only when each named field equals a value: a literal, or
+   * `{access_token_claim: name}`, a claim of the new access token (a JWT the token response
+   * carried): Xero's `authEventId` = `authentication_event_id`, the organisations this consent
+   * connected.
+   */
+  filter: z.record(z.string().regex(RESPONSE_PATH_PATTERN, 'must be a path like name or a.b'), z.union([z.string(), z.strictObject({ access_token_claim: z.string().min(1) })])).default({}),
+  /** Answer fields kept as connection metadata: paths in the answer, or, with `list_path`, in each item (kept as `<tenant>.<path>`). */
+  metadata: z.array(responsePath).default([]),
 });
 
 export const connectionConfigFieldSchema = z.strictObject({
@@ -92,6 +127,13 @@ export const connectionConfigFieldSchema = z.strictObject({
    * it; it is checked like any other value (`pattern`, `format`, `enum`) and nobody else may set it.
    */
   token_response_path: responsePath.optional(),
+  /**
+   * The value comes from this parameter of the provider's redirect back to the callback (Zoho's
+   * `accounts-server`, the data centre that issued the code). The person can edit that query, so
+   * the parameter must declare an `enum` or `pattern` of the provider's own hosts: a value outside
+   * it refuses the callback before anything is sent. Nobody else may set it.
+   */
+  callback_param: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a query parameter name').optional(),
 });
 
 export const providerSchema = z.strictObject({
@@ -143,6 +185,25 @@ export const providerSchema = z.strictObject({
   token_response_metadata: z.array(responsePath).default([]),
   /** Metadata fields that identify the provider-side account, first present wins (HighLevel locationId, then companyId). */
   tenant_fields: z.array(z.string()).default([]),
+  /**
+   * The account id is part of the `tenant_fields` value: the first capture group of this pattern,
+   * matched against the whole value (Salesforce's org id in `https://login.salesforce.com/id/{org}/{user}`).
+   * A value that does not match names no account.
+   */
+  tenant_pattern: z.string().optional(),
+  /**
+   * The account is this connection value, which sits in the host of `token_url` (Shopify `shop`,
+   * Zendesk `subdomain`): the code was redeemed at that host, so the exchange proves the account.
+   */
+  tenant_connection_config: z.string().optional(),
+  /** An authenticated call after the exchange that names the account (see `tenantRequestSchema`). */
+  tenant_request: tenantRequestSchema.optional(),
+  /**
+   * Parameters of the provider's redirect back to the callback kept as metadata under
+   * `callback.<name>` (QuickBooks `realmId`). The person can edit them: they are recorded, and
+   * never decide which connection a grant belongs to.
+   */
+  callback_metadata: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a query parameter name')).default([]),
   /**
    * Seconds before expiry at which this provider's access token counts as used up (Nango
    * `token_expiration_buffer`). Revocation refreshes an access token this close to expiry before
@@ -206,6 +267,7 @@ export type ProviderInput = z.input<typeof providerSchema>;
 export type ProviderDefinition = z.output<typeof providerSchema>;
 export type RevocationDefinition = z.output<typeof revocationSchema>;
 export type OidcDefinition = z.output<typeof oidcSchema>;
+export type TenantRequestDefinition = z.output<typeof tenantRequestSchema>;
 
 /** A catalogue entry after loading: the definition plus its key and resolved secret name. */
 export interface Provider extends ProviderDefinition {

@@ -12,6 +12,7 @@ import {
   leaseReleased,
   leaseTaken,
   needsReauth,
+  reauthorizationRefusal,
   refreshFailed,
   rescueParked,
   revoked,
@@ -264,7 +265,7 @@ describe('grantReplaced', () => {
         lastRefreshAt: NOW,
         tokenGen: 4,
       },
-      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'refreshExpiresAt', 'connectionConfig', 'metadata', 'credentialsSecretName', 'tags'],
+      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'tenants', 'refreshExpiresAt', 'connectionConfig', 'metadata', 'credentialsSecretName', 'tags'],
     });
   });
 
@@ -310,5 +311,43 @@ describe('connection values from a refresh answer', () => {
     expect(changes.set!.connectionConfig).toEqual({ instance_url: 'https://new.my.salesforce.com', other: 'kept' });
     const none = grantCommitted(stored, { sealed: 's', token: token(), sameAccessToken: false, connectionConfig: {}, random: 0 }, NOW, config);
     expect(none.set).not.toHaveProperty('connectionConfig');
+  });
+});
+
+describe('reauthorizationRefusal: one grant, a set of accounts (Xero organisations)', () => {
+  const withSet = (tenants: string[], status: ConnectionRecord['status'] = 'active'): ConnectionRecord => ({ ...record, status, tenant: [...tenants].sort()[0], tenants: [...tenants].sort() });
+  const code = (refusal: ReturnType<typeof reauthorizationRefusal>) => refusal?.code;
+
+  it('a public install may replace the grant when the new set overlaps the stored one (the customer added or dropped an organisation)', () => {
+    expect(reauthorizationRefusal(withSet(['org-a', 'org-b']), { provider: 'fault', tenant: 'org-b', tenants: ['org-b', 'org-c'] }, 'same_known_tenant')).toBeUndefined();
+  });
+
+  it('a public install with a disjoint set is refused: it is another customer\'s books', () => {
+    expect(code(reauthorizationRefusal(withSet(['org-a', 'org-b']), { provider: 'fault', tenant: 'org-c', tenants: ['org-c', 'org-d'] }, 'same_known_tenant'))).toBe('tenant_conflict');
+  });
+
+  it("an app's signed link is refused when both sets are known and disjoint, allowed when they overlap", () => {
+    expect(code(reauthorizationRefusal(withSet(['org-a']), { provider: 'fault', tenant: 'org-z', tenants: ['org-z'] }, 'chosen_by_app'))).toBe('tenant_conflict');
+    expect(reauthorizationRefusal(withSet(['org-a']), { provider: 'fault', tenant: 'org-a', tenants: ['org-a', 'org-z'] }, 'chosen_by_app')).toBeUndefined();
+  });
+
+  it('a single stored tenant and a new set compare as sets (the connection was made before the organisation list grew)', () => {
+    const single: ConnectionRecord = { ...record, tenant: 'org-a' };
+    expect(reauthorizationRefusal(single, { provider: 'fault', tenant: 'org-0', tenants: ['org-0', 'org-a'] }, 'same_known_tenant')).toBeUndefined();
+    expect(code(reauthorizationRefusal(single, { provider: 'fault', tenant: 'org-0', tenants: ['org-0'] }, 'same_known_tenant'))).toBe('tenant_conflict');
+  });
+
+  it('an empty new set proves nothing: a public install is refused, a signed link may replace it', () => {
+    expect(code(reauthorizationRefusal(withSet(['org-a']), { provider: 'fault', tenants: [] }, 'same_known_tenant'))).toBe('tenant_conflict');
+    expect(reauthorizationRefusal(withSet(['org-a']), { provider: 'fault', tenants: [] }, 'chosen_by_app')).toBeUndefined();
+  });
+});
+
+describe('grantReplaced with a set of accounts', () => {
+  it('stores the set, and a later single-account grant removes it', () => {
+    const withSet = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token(), scopes: [], tenant: 'org-a', tenants: ['org-a', 'org-b'], random: 0.5 }, NOW, config);
+    expect(withSet.set).toMatchObject({ tenant: 'org-a', tenants: ['org-a', 'org-b'] });
+    const single = grantReplaced({ ...record, tenant: 'org-a', tenants: ['org-a', 'org-b'] }, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token(), scopes: [], tenant: 'org-a', random: 0.5 }, NOW, config);
+    expect(single.remove).toContain('tenants');
   });
 });
