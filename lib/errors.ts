@@ -57,7 +57,7 @@ export const ERROR_STATUS = {
 export type BrokerErrorCode = keyof typeof ERROR_STATUS;
 
 /** The token-endpoint exchange a provider failure came from. */
-export type ProviderExchange = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'revocation';
+export type ProviderExchange = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'revocation' | 'tenant_request';
 
 /**
  * What a provider failure is known by: typed facts the use cases branch on (the provider's

@@ -17,7 +17,7 @@
 import type { ClientCredentials, TokenSet } from '../model';
 import { BrokerError, type ProviderExchange, type ProviderFailure } from '../errors';
 import { isPlainObject } from '../plain-object';
-import { connectionValueProblem } from '../providers/connection-config';
+import { connectionValueProblem, fullMatch } from '../providers/connection-config';
 import { valueAtPath } from '../providers/response-path';
 import type { Provider } from '../providers/schema';
 import { expandValueTemplate } from '../providers/template';
@@ -89,13 +89,13 @@ const DISPLAYABLE_CODE = /^[A-Za-z0-9_.:\- ]{1,100}$/;
 
 type ExchangeKind = ProviderExchange;
 
-interface BufferedResponse {
+export interface BufferedResponse {
   status: number;
   headers: Headers;
   text: string;
 }
 
-interface ProcessContext {
+export interface ProcessContext {
   now: () => number;
   secretValues: readonly string[];
 }
@@ -353,12 +353,16 @@ async function runGrant(provider: Provider, request: TokenEndpointRequest, grant
   return interpretTokenResponse(provider, response, grant, context(options, request.secretValues));
 }
 
-function context(options: { now?: () => number }, secretValues: readonly string[]): ProcessContext {
+export function context(options: { now?: () => number }, secretValues: readonly string[]): ProcessContext {
   return { now: options.now ?? Date.now, secretValues };
 }
 
-/** Sends the request and buffers the body, all under one timeout; transport failures become BrokerErrors. */
-async function send(provider: Provider, request: TokenEndpointRequest, kind: ExchangeKind, options: TokenEndpointOptions): Promise<BufferedResponse> {
+/**
+ * Sends the request and buffers the body, all under one timeout, never following a redirect;
+ * transport failures become BrokerErrors that quote no URL. Every call to a provider that
+ * carries a secret or a token goes through here (token-endpoint.ts, tenant-request.ts).
+ */
+export async function send(provider: Provider, request: TokenEndpointRequest, kind: ExchangeKind, options: TokenEndpointOptions): Promise<BufferedResponse> {
   const fetchImpl = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const signal = AbortSignal.timeout(timeoutMs);
@@ -442,7 +446,7 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
     ...(idToken !== undefined ? { id_token: idToken } : {}),
   };
   const metadata = metadataOf(json, provider.token_response_metadata);
-  const tenant = provider.tenant_fields.map((field) => metadata[field]).find((v) => v !== undefined && v !== '');
+  const tenant = tenantOf(provider, metadata);
   const connectionConfig = connectionValuesOf(provider, json, grant, response.status);
   return {
     tokens,
@@ -452,6 +456,18 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
     connectionConfig,
     httpStatus: response.status,
   };
+}
+
+/**
+ * The account the response names: the first `tenant_fields` value present, or, with a
+ * `tenant_pattern`, what its capture group takes from that value (Salesforce's org id inside the
+ * identity URL); a value the pattern does not match names none.
+ */
+function tenantOf(provider: Provider, metadata: Record<string, string>): string | undefined {
+  const value = provider.tenant_fields.map((field) => metadata[field]).find((v) => v !== undefined && v !== '');
+  if (value === undefined || provider.tenant_pattern === undefined) return value;
+  const captured = fullMatch(provider.tenant_pattern).exec(value)?.[1];
+  return captured === undefined || captured === '' ? undefined : captured;
 }
 
 /**
@@ -495,7 +511,7 @@ function refreshTokenEnd(provider: Provider, json: JsonObject, now: number): num
 }
 
 /** Maps a non-success response (or a 2xx carrying an OAuth `error`) to a BrokerError; undefined when it is a success. */
-function classifyFailure(provider: Provider, response: BufferedResponse, kind: ExchangeKind, ctx: ProcessContext): BrokerError | undefined {
+export function classifyFailure(provider: Provider, response: BufferedResponse, kind: ExchangeKind, ctx: ProcessContext): BrokerError | undefined {
   const { status } = response;
   const success = status >= 200 && status < 300;
   const body = parseJson(response.text);
@@ -535,6 +551,8 @@ function exchangeLabel(kind: ExchangeKind): string {
       return 'client credentials';
     case 'revocation':
       return 'revocation';
+    case 'tenant_request':
+      return 'account look-up';
   }
 }
 
@@ -550,7 +568,7 @@ function formUrlEncode(value: string): string {
 
 const NOT_JSON = Symbol('not JSON');
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -622,7 +640,8 @@ function splitScopes(scope: string, separator: string): string[] {
   return [...new Set(parts.filter((s) => s !== ''))];
 }
 
-function metadataOf(json: JsonObject, paths: readonly string[]): Record<string, string> {
+/** The values at `paths` as strings (objects as JSON), keyed by path; absent and null ones left out. */
+export function metadataOf(json: unknown, paths: readonly string[]): Record<string, string> {
   const entries: [string, string][] = [];
   for (const field of paths) {
     const value = valueAtPath(json, field);

@@ -101,10 +101,14 @@ export interface FaultProviderOptions {
   /**
    * The code grant also returns a signed `id_token` (OpenID Connect). `claims` may override
    * or add claims (a wrong `aud`, another `iss`); `sub` defaults to the code's `extras.sub` or `fault-user`.
+   * A function gives each grant its own claims (a stand-in's `iss`, `tid`, `realmid` from the
+   * consent's extras), or undefined for no id_token (the consent did not ask for `openid`).
    */
-  idTokens?: boolean | { claims?: Record<string, unknown> };
-  /** The provider's own endpoint paths; default `/token` and `/authorize`. */
-  paths?: { token?: string; authorize?: string };
+  idTokens?: boolean | { claims?: Record<string, unknown> | ((grant: { extras: Record<string, unknown>; clientId: string | undefined; scope: string | undefined }) => Record<string, unknown> | undefined) };
+  /** Mints each access token (a stand-in whose access tokens are JWTs: Xero); default an opaque random string. */
+  mintAccessToken?: (grant: { extras: Record<string, unknown>; clientId: string | undefined; scope: string | undefined }) => string;
+  /** The provider's own endpoint paths; default `/token`, `/authorize` and `/jwks` (the id_token keys). */
+  paths?: { token?: string; authorize?: string; jwks?: string };
   /**
    * The provider's rules for a token request (encoding, client authentication, required
    * parameters), checked after client authentication and before the grant is handled: an
@@ -346,13 +350,16 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
   // The key that signs id_tokens; its public half is served at /jwks.
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const publicJwk = { ...(await exportJWK(publicKey)), kid: 'fault-key', alg: 'ES256', use: 'sig' };
-  let pendingIdToken: { clientId: string | undefined; nonce: string | undefined; sub: string } | undefined;
+  type IdTokenFacts = { clientId: string | undefined; nonce: string | undefined; sub: string; extras: Record<string, unknown>; scope: string | undefined };
+  let pendingIdToken: IdTokenFacts | undefined;
   const idTokenClaims = typeof options.idTokens === 'object' ? (options.idTokens.claims ?? {}) : {};
 
-  async function withIdToken(answer: Answer, facts: { clientId: string | undefined; nonce: string | undefined; sub: string }): Promise<Answer> {
+  async function withIdToken(answer: Answer, facts: IdTokenFacts): Promise<Answer> {
     if (answer.status !== 200 || typeof answer.body !== 'object' || answer.body === null) return answer;
+    const extra = typeof idTokenClaims === 'function' ? idTokenClaims({ extras: facts.extras, clientId: facts.clientId, scope: facts.scope }) : idTokenClaims;
+    if (extra === undefined) return answer;
     const now = Math.floor(clock() / 1000);
-    const claims = { iss: state.url, aud: facts.clientId, sub: facts.sub, iat: now, exp: now + 600, ...(facts.nonce ? { nonce: facts.nonce } : {}), ...idTokenClaims };
+    const claims = { iss: state.url, aud: facts.clientId, sub: facts.sub, iat: now, exp: now + 600, ...(facts.nonce ? { nonce: facts.nonce } : {}), ...extra };
     const idToken = await new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'fault-key' }).sign(privateKey);
     return { ...answer, body: { ...(answer.body as Record<string, unknown>), id_token: idToken } };
   }
@@ -437,7 +444,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     let accessValue = access?.value;
     const expiresIn = access?.expiresIn ?? state.expiresIn;
     if (!accessValue) {
-      accessValue = token('at');
+      accessValue = options.mintAccessToken ? options.mintAccessToken({ extras: g.extras, clientId: g.clientId, scope: g.scope }) : token('at');
       const expiresAt = expiresIn === null ? Number.POSITIVE_INFINITY : clock() + expiresIn * 1000;
       accessTokens.set(accessValue, { clientId: g.clientId, scope: g.scope, expiresAt, revoked: false, grantId: g.grantId });
     }
@@ -524,7 +531,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
         const grantState: GrantState = { clientId: g.clientId ?? r.clientId, scope: g.scope, extras: g.extras, grantId: g.grantId, host: g.host };
         grantFacts.set(g.grantId, grantState);
         const answer = tokenResponse(grant, grantState, g.refresh ? issueRefresh(grantState) : undefined, undefined, r);
-        if (options.idTokens) pendingIdToken = { clientId: grantState.clientId, nonce: g.nonce, sub: typeof g.extras.sub === 'string' ? g.extras.sub : 'fault-user' };
+        if (options.idTokens) pendingIdToken = { clientId: grantState.clientId, nonce: g.nonce, sub: typeof g.extras.sub === 'string' ? g.extras.sub : 'fault-user', extras: g.extras, scope: g.scope };
         return answer;
       }
       case 'refresh_token': {
@@ -677,7 +684,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
       revokeToken(decodeURIComponent(hubspot[1]!));
       return { status: 204 };
     }
-    if (r.path === '/jwks' && r.method === 'GET') {
+    if (r.path === (options.paths?.jwks ?? '/jwks') && r.method === 'GET') {
       return { status: 200, body: { keys: [publicJwk] } };
     }
     if (r.path === '/api/me' && r.method === 'GET') {

@@ -7,7 +7,10 @@
  * A refresh token is issued only with `access_type=offline`, and only at the first consent
  * unless `prompt=consent` asks again. Refresh responses carry no refresh token (keep the one
  * you have). An unused refresh token dies after six months. Revocation takes `token` (access
- * or refresh) with no client authentication and ends the whole grant.
+ * or refresh) with no client authentication and ends the whole grant. With `openid` the answer
+ * carries an id_token (iss `https://accounts.google.com`, `sub` the account, `hd` the Workspace
+ * domain) signed with the keys at `https://www.googleapis.com/oauth2/v3/certs`
+ * (https://developers.google.com/identity/openid-connect/openid-connect).
  */
 import { answer, checkAuthorizeRequest, isForm, registeredRedirect, scopesOf, STANDIN_APP, startStandIn, type StandIn, type StandInOptions } from './standin';
 
@@ -19,14 +22,25 @@ export interface GoogleStandInOptions extends StandInOptions {
 const DAY_MS = 24 * 3600_000;
 const dead = { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' };
 
-export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Promise<StandIn> {
+export interface GoogleStandIn extends StandIn {
+  /** The Google account of the next consent. */
+  setAccount(account: { sub: string; email: string; hd?: string }): void;
+}
+
+export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Promise<GoogleStandIn> {
   const redirectUris = options.redirectUris ?? [registeredRedirect('google')];
   const app = options.app ?? STANDIN_APP;
-  const account = options.account ?? { sub: '110248495921238986420', email: 'owner@acme.example', hd: 'acme.example' };
+  let account = options.account ?? { sub: '110248495921238986420', email: 'owner@acme.example', hd: 'acme.example' };
   /** Accounts that already consented to this app: without prompt=consent they get no new refresh token. */
   const consented = new Set<string>();
-  return startStandIn('google', ['accounts.google.com', 'oauth2.googleapis.com'], options, {
-    paths: { authorize: '/o/oauth2/v2/auth', token: '/token' },
+  const standIn = await startStandIn('google', ['accounts.google.com', 'oauth2.googleapis.com', 'www.googleapis.com'], options, {
+    paths: { authorize: '/o/oauth2/v2/auth', token: '/token', jwks: '/oauth2/v3/certs' },
+    idTokens: {
+      claims: ({ extras, scope, clientId }) =>
+        (scope ?? '').split(' ').includes('openid')
+          ? { iss: 'https://accounts.google.com', azp: clientId, sub: extras['_sub'], email: extras['_email'], email_verified: true, ...(extras['_hd'] ? { hd: extras['_hd'] } : {}) }
+          : undefined,
+    },
     expiresIn: 3599,
     // Refresh responses carry no refresh_token: keep the one you have.
     rotateRefreshTokens: 'omit',
@@ -73,4 +87,10 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
       },
     ],
   });
+  return {
+    ...standIn,
+    setAccount(next) {
+      account = next;
+    },
+  };
 }

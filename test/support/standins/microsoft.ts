@@ -8,7 +8,10 @@
  * token comes only with `offline_access`; each refresh returns a new one and "doesn't revoke
  * old refresh tokens"; an unused one dies after 90 days. Errors are 400 JSON with
  * `error`, an `AADSTS…` description, `error_codes`, `timestamp`, `trace_id`, `correlation_id`.
- * No revocation endpoint at the OAuth layer.
+ * No revocation endpoint at the OAuth layer. With `openid` the answer carries an id_token signed
+ * with the keys at `/{authority}/discovery/v2.0/keys`, whose issuer names the user's directory
+ * (`https://login.microsoftonline.com/{tid}/v2.0`) and whose `tid` claim is that directory
+ * (docs/identity-platform/v2-protocols-oidc.md, id-token-claims-reference.md).
  */
 import { randomUUID } from 'node:crypto';
 import { answer, checkAuthorizeRequest, isForm, missing, registeredRedirect, scopesOf, STANDIN_APP, startStandIn, type StandIn, type StandInOptions } from './standin';
@@ -18,6 +21,11 @@ export interface MicrosoftStandInOptions extends StandInOptions {
   authority?: string;
   /** The directory (tenant id) of the user who consents. */
   tenantId?: string;
+}
+
+export interface MicrosoftStandIn extends StandIn {
+  /** The directory of the next user to consent (another customer's tenant). */
+  setTenant(tenantId: string): void;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -34,12 +42,21 @@ function entraError(error: string, aadsts: number, text: string, status = 400) {
   });
 }
 
-export async function startMicrosoftStandIn(options: MicrosoftStandInOptions = {}): Promise<StandIn> {
+export async function startMicrosoftStandIn(options: MicrosoftStandInOptions = {}): Promise<MicrosoftStandIn> {
   const authority = options.authority ?? 'organizations';
   const redirectUris = options.redirectUris ?? [registeredRedirect('microsoft')];
   const app = options.app ?? STANDIN_APP;
-  return startStandIn('microsoft', ['login.microsoftonline.com'], options, {
-    paths: { authorize: `/${authority}/oauth2/v2.0/authorize`, token: `/${authority}/oauth2/v2.0/token` },
+  let tenantId = options.tenantId ?? '11111111-2222-3333-4444-555555555555';
+  const standIn = await startStandIn('microsoft', ['login.microsoftonline.com'], options, {
+    paths: { authorize: `/${authority}/oauth2/v2.0/authorize`, token: `/${authority}/oauth2/v2.0/token`, jwks: `/${authority}/discovery/v2.0/keys` },
+    idTokens: {
+      // An id_token only with `openid`; its issuer is the user's own directory.
+      claims: ({ extras, scope }) => {
+        if (!(scope ?? '').split(' ').includes('openid')) return undefined;
+        const tid = extras['_tid'] as string;
+        return { iss: `https://login.microsoftonline.com/${tid}/v2.0`, tid, sub: `pairwise-${tid.slice(0, 8)}`, oid: `00000000-0000-0000-0000-${tid.slice(-12)}`, ver: '2.0' };
+      },
+    },
     expiresIn: 3599,
     rotateRefreshTokens: true,
     // "The Microsoft identity platform doesn't revoke old refresh tokens" (refresh-tokens page).
@@ -69,7 +86,13 @@ export async function startMicrosoftStandIn(options: MicrosoftStandInOptions = {
       if (req.params['response_type'] !== 'code') return answer(400, '<h1>AADSTS900144: response_type</h1>', { 'content-type': 'text/html' });
       const scopes = scopesOf(req, ' ') ?? [];
       // A refresh token only with offline_access (auth-code flow page).
-      return { refresh: scopes.includes('offline_access'), extras: { ext_expires_in: 3599, _tid: options.tenantId ?? '11111111-2222-3333-4444-555555555555' } };
+      return { refresh: scopes.includes('offline_access'), extras: { ext_expires_in: 3599, _tid: tenantId } };
     },
   });
+  return {
+    ...standIn,
+    setTenant(next) {
+      tenantId = next;
+    },
+  };
 }

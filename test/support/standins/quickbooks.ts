@@ -8,7 +8,11 @@
  * form body with HTTP Basic; its answer adds `x_refresh_token_expires_in` (the refresh token's
  * remaining life, a rolling 100 days). Refresh tokens rotate: "use the latest refresh_token
  * value from the most recent server response". Revocation is a JSON body `{"token": …}` with
- * HTTP Basic, and disconnects the app from the company.
+ * HTTP Basic, and disconnects the app from the company. With `openid` the answer carries an
+ * id_token (iss `https://oauth.platform.intuit.com/op/v1`, `aud` a list holding the client id)
+ * signed with the keys at `https://oauth.platform.intuit.com/op/v1/jwks` (OAuthClient.js
+ * validateIdToken); its `realmid` claim names the company (Intuit's discovery document lists
+ * `realmid` in `claims_supported`). The SDK sends no nonce.
  */
 import { answer, checkAuthorizeRequest, isForm, isJson, registeredRedirect, STANDIN_APP, startStandIn, type StandIn, type StandInOptions } from './standin';
 
@@ -23,7 +27,13 @@ export async function startQuickBooksStandIn(options: StandInOptions & { realmId
     ['appcenter.intuit.com', 'oauth.platform.intuit.com', 'developer.api.intuit.com'],
     options,
     {
-      paths: { authorize: '/connect/oauth2', token: '/oauth2/v1/tokens/bearer' },
+      paths: { authorize: '/connect/oauth2', token: '/oauth2/v1/tokens/bearer', jwks: '/op/v1/jwks' },
+      idTokens: {
+        claims: ({ extras, scope, clientId }) =>
+          (scope ?? '').split(' ').includes('openid')
+            ? { iss: 'https://oauth.platform.intuit.com/op/v1', aud: [clientId], sub: 'c1a2b3c4-0000-4000-8000-00000000a11c', realmid: extras['_realmId'], auth_time: Math.floor((options.clock ?? Date.now)() / 1000) }
+            : undefined,
+      },
       expiresIn: 3600,
       rotateRefreshTokens: true,
       // The old refresh token's fate after rotation is undocumented: it dies here (inferred, the strict reading).

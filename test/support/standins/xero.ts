@@ -7,7 +7,9 @@
  * The token endpoint takes a form body with HTTP Basic client authentication. The user may
  * tick several organisations on one consent screen; the token response names none of them:
  * `GET https://api.xero.com/connections` (Bearer) lists the tenants the user connected to the
- * app, each with the `authEventId` of the consent that connected it.
+ * app, each with the `authEventId` of the consent that connected it. Access tokens are JWTs
+ * whose `authentication_event_id` claim is that id (inferred from others' code: Nango's Xero
+ * post-connection script filters `/connections` by it).
  */
 import { randomUUID } from 'node:crypto';
 import { answer, checkAuthorizeRequest, credentialOf, isForm, registeredRedirect, scopesOf, STANDIN_APP, startStandIn, type StandIn, type StandInOptions } from './standin';
@@ -37,6 +39,12 @@ interface XeroConnection {
 
 const DAY_MS = 24 * 3600_000;
 
+/** A JWT-shaped access token; nobody here checks its signature (the broker reads one claim of a token the token response carried). */
+function xeroAccessToken(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'RS256', typ: 'JWT', kid: 'xero-standin' })}.${part(claims)}.${randomUUID().replaceAll('-', '')}`;
+}
+
 export async function startXeroStandIn(options: StandInOptions & { organisations?: XeroOrganisation[] } = {}): Promise<XeroStandIn> {
   const redirectUris = options.redirectUris ?? [registeredRedirect('xero')];
   const app = options.app ?? STANDIN_APP;
@@ -46,6 +54,7 @@ export async function startXeroStandIn(options: StandInOptions & { organisations
 
   const standIn = await startStandIn('xero', ['login.xero.com', 'identity.xero.com', 'api.xero.com'], options, {
     paths: { authorize: '/identity/connect/authorize', token: '/connect/token' },
+    mintAccessToken: ({ extras, clientId }) => xeroAccessToken({ authentication_event_id: extras['_authEventId'], client_id: clientId, xero_userid: 'f0e1d2c3-0000-4000-8000-00000000005e', jti: randomUUID() }),
     expiresIn: 1800,
     rotateRefreshTokens: true,
     // "you can retry with the previous refresh token for a grace period of 30 minutes" (FAQ).
