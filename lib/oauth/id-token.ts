@@ -116,6 +116,16 @@ export function tenantFromClaims(provider: Pick<Provider, 'oidc'>, claims: JWTPa
   return undefined;
 }
 
+/** The catalogue's `oidc.metadata_claims` of validated claims, as strings (Google's `hd`); none without a validated token. */
+export function metadataFromClaims(provider: Pick<Provider, 'oidc'>, claims: JWTPayload | undefined): Record<string, string> {
+  const entries: Array<[string, string]> = [];
+  for (const name of provider.oidc?.metadata_claims ?? []) {
+    const value = claims !== undefined && Object.hasOwn(claims, name) ? claims[name] : undefined;
+    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) entries.push([name, String(value)]);
+  }
+  return Object.fromEntries(entries);
+}
+
 // ---- keys -----------------------------------------------------------------------------------
 
 /** Key sets per fetch implementation and URL: jose caches the keys and rate-limits refetches inside each. */
