@@ -87,7 +87,7 @@ export async function validateIdToken(provider: Pick<Provider, 'key' | 'oidc'>, 
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(idToken, keys, {
-      issuer,
+      issuer: oidc.issuer_aliases.length > 0 ? [issuer, ...oidc.issuer_aliases] : issuer,
       audience: expect.clientId,
       algorithms: ALGORITHMS,
       currentDate: new Date(expect.now),

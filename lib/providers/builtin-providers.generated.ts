@@ -469,6 +469,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "allowed_secret_names": [],
     "oidc": {
       "issuer": "http://127.0.0.1:3001",
+      "issuer_aliases": [],
       "jwks_uri": "http://127.0.0.1:3001/jwks",
       "tenant_claim": "sub",
       "nonce": true,

@@ -61,6 +61,12 @@ export const oidcSchema = z.strictObject({
    * `name` (Microsoft's multi-tenant issuer `https://login.microsoftonline.com/{tid}/v2.0`).
    */
   issuer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+  /**
+   * Other values the id_token's `iss` may take for this same issuer (Google documents both
+   * `https://accounts.google.com` and `accounts.google.com`). The RFC 9207 callback check and
+   * discovery still use `issuer`.
+   */
+  issuer_aliases: z.array(z.string().min(1)).default([]),
   /** The signing keys; absent = read `jwks_uri` from `${issuer}/.well-known/openid-configuration`. */
   jwks_uri: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
   /** The id_token claim naming the provider-side account (`sub`, `tid`, `realmid`): the connection's tenant when the token response names none. */

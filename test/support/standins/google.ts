@@ -17,6 +17,8 @@ import { answer, checkAuthorizeRequest, isForm, registeredRedirect, scopesOf, ST
 export interface GoogleStandInOptions extends StandInOptions {
   /** The Google account that consents (`sub`), and its Workspace domain (`hd`). */
   account?: { sub: string; email: string; hd?: string };
+  /** The id_token's `iss`: Google documents both `https://accounts.google.com` (default) and `accounts.google.com`. */
+  idTokenIssuer?: string;
 }
 
 const DAY_MS = 24 * 3600_000;
@@ -38,7 +40,7 @@ export async function startGoogleStandIn(options: GoogleStandInOptions = {}): Pr
     idTokens: {
       claims: ({ extras, scope, clientId }) =>
         (scope ?? '').split(' ').includes('openid')
-          ? { iss: 'https://accounts.google.com', azp: clientId, sub: extras['_sub'], email: extras['_email'], email_verified: true, ...(extras['_hd'] ? { hd: extras['_hd'] } : {}) }
+          ? { iss: options.idTokenIssuer ?? 'https://accounts.google.com', azp: clientId, sub: extras['_sub'], email: extras['_email'], email_verified: true, ...(extras['_hd'] ? { hd: extras['_hd'] } : {}) }
           : undefined,
     },
     expiresIn: 3599,

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerError } from '../../../lib/errors';
 import { exchangeCode } from '../../../lib/oauth/token-endpoint';
+import { metadataFromClaims, tenantFromClaims, validateIdToken } from '../../../lib/oauth/id-token';
 import { lookUpTenant } from '../../../lib/oauth/tenant-request';
 import { parseCatalogue } from '../../../lib/providers/catalogue';
 import type { ProviderInput } from '../../../lib/providers/schema';
@@ -19,6 +20,7 @@ import {
   registeredRedirect,
   STANDIN_APP,
   StandInNetwork,
+  startGoogleStandIn,
   startMailchimpStandIn,
   startPipedriveStandIn,
   startSalesforceStandIn,
@@ -260,5 +262,27 @@ describe('catalogue rules for the tenant sources', () => {
     // Loads (like any entry written elsewhere), and its look-up refuses every value at use.
     expect(problems(entry)).toBe('');
     expect(problems({ ...entry, tenant_request: { url: '${connectionConfig.other}/me', tenant_path: 'id' } })).toMatch(/tenant_request\.url.*not declared/);
+  });
+});
+
+describe('id_token sources (the oidc block of issue 8, for Google, Microsoft and QuickBooks)', () => {
+  const googleOidc = { issuer: 'https://accounts.google.com', jwks_uri: 'https://www.googleapis.com/oauth2/v3/certs', tenant_claim: 'sub', metadata_claims: ['hd'], nonce: false };
+  const google = (oidc: Record<string, unknown> = {}) =>
+    testProvider('google', {
+      display_name: 'Google',
+      auth_mode: 'OAUTH2',
+      authorization_url: 'https://accounts.google.com/o/oauth2/v2/auth',
+      token_url: 'https://oauth2.googleapis.com/token',
+      oidc: { ...googleOidc, ...oidc },
+    });
+
+  it("Google's bare `accounts.google.com` issuer is accepted only where the entry lists it (issuer_aliases), and `hd` is kept as metadata", async () => {
+    const { net } = await use((o) => startGoogleStandIn({ ...o, idTokenIssuer: 'accounts.google.com' }));
+    const { tokens } = await grantAt(net, 'google', google(), { scope: 'openid email', access_type: 'offline' });
+    const expectations = { clientId: STANDIN_APP.client_id, now: Date.now(), fetch: net.fetch };
+    expect(await refusal(() => validateIdToken(google(), tokens.id_token, expectations))).toMatchObject({ code: 'id_token_invalid', details: { reason: 'iss' } });
+    const claims = await validateIdToken(google({ issuer_aliases: ['accounts.google.com'] }), tokens.id_token, expectations);
+    expect(tenantFromClaims(google(), claims)).toBe('110248495921238986420');
+    expect(metadataFromClaims(google(), claims)).toEqual({ hd: 'acme.example' });
   });
 });
