@@ -27,7 +27,11 @@ describe('built-in catalogue', () => {
 
   it('has the providers the product supports', () => {
     expect([...catalogue.keys()].sort()).toEqual(
-      ['fracttal', 'fracttal-cc', 'highlevel', 'hubspot', 'leadconnector', 'marketo', 'rdstation', 'sandbox', 'sandbox-cc'].sort(),
+      [
+        ...['fracttal', 'fracttal-cc', 'highlevel', 'hubspot', 'leadconnector', 'marketo', 'rdstation', 'sandbox', 'sandbox-cc'],
+        // issue 14
+        ...['google', 'mailchimp', 'microsoft', 'notion', 'pipedrive', 'quickbooks', 'salesforce', 'shopify', 'slack', 'xero', 'zendesk', 'zoho'],
+      ].sort(),
     );
   });
 
