@@ -197,12 +197,14 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
     },
     tokenEndpointOptions(ctx),
   ).catch((err: unknown) => {
-    // The provider refusing the code (expired, already used: RFC 6749 §5.2 invalid_grant) is the
-    // person's to fix by starting again, not a provider outage.
-    if (isBrokerError(err, 'provider_error') && err.provider?.error === 'invalid_grant') {
+    // The provider refusing the code (expired, already used: RFC 6749 §5.2 invalid_grant; the
+    // codes the catalogue reads as a dead grant, Zoho's HTTP-200 invalid_code) is the person's to
+    // fix by starting again, not a provider outage.
+    const refusedCode = isBrokerError(err, 'provider_error') ? err.provider?.error : undefined;
+    if (refusedCode !== undefined && (refusedCode === 'invalid_grant' || provider.dead_grant_errors.includes(refusedCode))) {
       throw new BrokerError('invalid_request', 'The provider refused the authorization code (expired or already used); start the install again', {
         cause: err,
-        provider: { error: 'invalid_grant' },
+        provider: { error: refusedCode },
       });
     }
     throw err;

@@ -51,16 +51,18 @@ export async function lookUpTenant(
   const secretValues = [tokens.access_token, ...(tokens.refresh_token ? [tokens.refresh_token] : [])];
   const request = { url: providerUrl(lookup.url, { connectionConfig }, provider, 'tenant_request.url'), method: lookup.method, headers, secretValues };
 
-  const response = await send(provider, request, 'tenant_request', options);
+  const response = await send(provider, request, 'tenant_request', options).catch((err: unknown) => {
+    throw err instanceof BrokerError ? forThePerson(provider, err) : err;
+  });
   const failure = classifyFailure(provider, response, 'tenant_request', context(options, secretValues));
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) throw forThePerson(provider, failure);
 
   const answer = parseJson(response.text);
   const found = lookup.list_path === undefined ? single(answer, lookup) : listed(provider, answer, lookup, tokens.access_token);
   if (found.tenants.length === 0) {
     throw new BrokerError(
       'provider_error',
-      `Provider "${provider.key}" did not say which account was connected (its account look-up named none); nothing was stored and the access was withdrawn. Start the install again${lookup.list_path !== undefined ? ', and pick at least one account on the consent screen' : ''}`,
+      `Provider "${provider.key}" did not say which account was connected (its account look-up named none). ${nothingKept(provider)}; start the install again${lookup.list_path !== undefined ? ', and pick at least one account on the consent screen' : ''}`,
       { provider: { grant: 'tenant_request', httpStatus: response.status }, details: { field: 'tenant_request.tenant_path' } },
     );
   }
@@ -69,6 +71,25 @@ export async function lookUpTenant(
     ...(lookup.list_path !== undefined ? { tenants: found.tenants } : {}),
     metadata: found.metadata,
   };
+}
+
+/**
+ * The same failure (code, provider facts), said for the person on the callback page: which step
+ * failed, that nothing was kept, and what to do. The transport's own message is the cause.
+ */
+function forThePerson(provider: Provider, failure: BrokerError): BrokerError {
+  const later = failure.code === 'provider_unavailable' || failure.code === 'provider_timeout';
+  const status = failure.provider?.httpStatus !== undefined ? ` (HTTP ${failure.provider.httpStatus})` : '';
+  return new BrokerError(
+    failure.code,
+    `Provider "${provider.key}" could not say which account was connected: its account look-up failed${status}. ${nothingKept(provider)}; start the install again${later ? ' in a few minutes' : ''}`,
+    { cause: failure, ...(failure.provider ? { provider: failure.provider } : {}), details: { step: 'tenant_request' } },
+  );
+}
+
+/** Orphaned grants are revoked where the catalogue says how (install.ts). */
+function nothingKept(provider: Provider): string {
+  return provider.revocation !== undefined ? 'Nothing was stored and the access it gave was withdrawn' : 'Nothing was stored';
 }
 
 function single(answer: unknown, lookup: TenantRequestDefinition): { tenants: string[]; metadata: Record<string, string> } {
