@@ -5,9 +5,10 @@
  * POST /install-links (a signed install link for the app's customer).
  */
 import middy from '@middy/core';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import type { Broker, BrokerSource } from '../lib/broker';
 import type { RegisterClientCredentialsInput } from '../lib/connections/admin';
+import { invocationSignal } from '../lib/connections/context';
 import type { InstallLinkRequest } from '../lib/connections/install-links';
 import { BrokerError } from '../lib/errors';
 import { brokerHttpErrors } from '../lib/http/middleware';
@@ -37,7 +38,7 @@ function connectionIdOf(event: APIGatewayProxyEventV2): string {
   }
 }
 
-type Operation = (broker: Broker, id: string, event: APIGatewayProxyEventV2) => Promise<HttpResponse>;
+type Operation = (broker: Broker, id: string, event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
 
 /** One operation per admin route of lib/http/routes.ts: the compiler refuses a missing or an extra key. */
 const operations = {
@@ -48,12 +49,14 @@ const operations = {
     return json(200, { connections: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
   'GET /connections/{id}': async (broker, id) => json(200, { connection: await broker.describeConnection(id) }),
-  'POST /connections/{id}/token': async (broker, id, event) => {
+  'POST /connections/{id}/token': async (broker, id, event, context) => {
     const body = parseBody(event);
     if (body.force_refresh !== undefined && typeof body.force_refresh !== 'boolean') {
       throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
     }
-    return json(200, await broker.getToken(id, { forceRefresh: body.force_refresh === true }));
+    // Waiting for another worker ends in time for a 503 refresh_in_progress, never in a gateway timeout.
+    const signal = invocationSignal(context.getRemainingTimeInMillis(), broker.ctx.config);
+    return json(200, await broker.getToken(id, { forceRefresh: body.force_refresh === true, signal }));
   },
   'PUT /connections/{id}': async (broker, id, event) => json(200, { connection: await broker.registerClientCredentials(id, parseBody(event) as unknown as RegisterClientCredentialsInput) }),
   'DELETE /connections/{id}': async (broker, id) => json(200, await broker.revoke(id)),
@@ -63,12 +66,12 @@ const operations = {
 
 /** The admin routes' handler, serving the broker `getBroker` gives. */
 export function createAdminHandler(getBroker: BrokerSource) {
-  return middy<APIGatewayProxyEventV2, HttpResponse>()
+  return middy<APIGatewayProxyEventV2, HttpResponse, Error, Context>()
     .use(brokerHttpErrors('json'))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const operation: Operation | undefined = Object.hasOwn(operations, event.routeKey) ? operations[event.routeKey as AdminRouteKey] : undefined;
       if (!operation) throw new BrokerError('invalid_request', `No admin route ${event.routeKey}`);
-      return operation(await getBroker(), connectionIdOf(event), event);
+      return operation(await getBroker(), connectionIdOf(event), event, context);
     });
 }
 

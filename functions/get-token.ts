@@ -4,7 +4,9 @@
  * Expected failures are typed results, not function errors, so callers can branch on `code`.
  */
 import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
 import type { BrokerSource } from '../lib/broker';
+import { invocationSignal } from '../lib/connections/context';
 import type { GetTokenResponse } from '../lib/client';
 import { BrokerError, errorBody, errorStatus } from '../lib/errors';
 import { logger } from '../lib/logger';
@@ -17,14 +19,16 @@ interface GetTokenEvent {
 
 /** The get-token function's handler, serving the broker `getBroker` gives. */
 export function createGetTokenHandler(getBroker: BrokerSource) {
-  return middy<GetTokenEvent, GetTokenResponse>().handler(async (event) => {
+  return middy<GetTokenEvent, GetTokenResponse, Error, Context>().handler(async (event, context) => {
     try {
       if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');
       if (event.force_refresh !== undefined && typeof event.force_refresh !== 'boolean') {
         throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
       }
       const broker = await getBroker();
-      const token = await broker.getToken(event.connection_id, { forceRefresh: event.force_refresh === true });
+      // Waiting for another worker ends in time to answer {ok:false, refresh_in_progress}, never in a function timeout.
+      const signal = invocationSignal(context.getRemainingTimeInMillis(), broker.ctx.config);
+      const token = await broker.getToken(event.connection_id, { forceRefresh: event.force_refresh === true, signal });
       return { ok: true, token };
     } catch (err) {
       if (errorStatus(err) >= 500 && !(err instanceof BrokerError && err.expose)) logger.error('get-token failed', { error: err instanceof Error ? err.name : 'unknown' });

@@ -336,7 +336,7 @@ export class OAuthTokenBroker extends Construct {
     return new events.Rule(this, id, {
       eventBus: this.eventBus,
       ruleName: options.ruleName,
-      description: options.description ?? `oauth-token-broker events: ${types ? types.join(', ') : 'all connection.* types'}`,
+      description: options.description ?? `oauth-token-broker events: ${types ? types.join(', ') : 'every type (connection.* and provider.*)'}`,
       eventPattern: { source: [EVENT_SOURCE], ...(types ? { detailType: types } : {}) },
       targets: [target],
     });

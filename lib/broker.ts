@@ -9,7 +9,7 @@ import { createInstallLink, type InstallLink, type InstallLinkRequest } from './
 import { checkKeys } from './connections/key-check';
 import type { AccessToken, ConnectionSummary } from './model';
 import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep';
-import { TokenService } from './connections/token-service';
+import { TokenService, type GetTokenOptions } from './connections/token-service';
 import type { Page } from './ports';
 
 /**
@@ -53,8 +53,8 @@ export class Broker {
     return result;
   }
 
-  /** A valid access token for the connection; see `TokenService.getToken`. */
-  getToken(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+  /** A valid access token for the connection; see `TokenService.getToken` (and `GetTokenOptions.signal` for a deadline). */
+  getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
     return this.tokens.getToken(connectionId, options);
   }
 

@@ -47,6 +47,11 @@ export const ERROR_STATUS = {
   provider_unavailable: 503,
   /** The provider did not answer in time. */
   provider_timeout: 504,
+  /**
+   * Another worker is refreshing this connection and the caller's deadline came before its
+   * result did (the stored token had expired or the caller forced a refresh): try again after Retry-After.
+   */
+  refresh_in_progress: 503,
   /** Configuration is wrong (catalogue, missing secret): fails loudly at start or first use. */
   configuration_error: 500,
   /** A ciphertext did not decrypt under this connection's context (tampered or moved). */
@@ -88,6 +93,8 @@ export interface BrokerErrorOptions {
   provider?: ProviderFailure;
   /** Other non-secret facts for callers and logs (the offending field, the connection id...). */
   details?: ErrorDetails;
+  /** Seconds before trying again when it is the broker's own advice, not the provider's (`refresh_in_progress`). */
+  retryAfterS?: number;
 }
 
 export class BrokerError extends Error {
@@ -101,7 +108,23 @@ export class BrokerError extends Error {
     super(message, { cause: options.cause });
     this.code = code;
     if (options.provider) this.provider = options.provider;
-    this.details = { ...providerDetails(options.provider), ...options.details };
+    const retryAfter = options.retryAfterS === undefined ? {} : { retry_after_s: options.retryAfterS };
+    this.details = { ...providerDetails(options.provider), ...retryAfter, ...options.details };
+  }
+
+  /** The same error, advising a retry after `retryAfterS` seconds: the broker's decision, in place of the provider's Retry-After. */
+  withRetryAfter(retryAfterS: number): BrokerError {
+    return new BrokerError(this.code, this.message, {
+      cause: this.cause,
+      ...(this.provider ? { provider: { ...this.provider, retryAfterS } } : {}),
+      details: { ...this.details, retry_after_s: retryAfterS },
+    });
+  }
+
+  /** Seconds the caller should wait before trying again (the HTTP `Retry-After`), when the error says. */
+  get retryAfterS(): number | undefined {
+    const value = this.details.retry_after_s;
+    return typeof value === 'number' ? value : undefined;
   }
 
   /** HTTP status for this error, from the one mapping table. */

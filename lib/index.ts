@@ -10,12 +10,14 @@
  * deeper import.
  */
 import { createInstallLink as mint, type InstallLink, type InstallLinkRequest } from './connections/install-links';
+import type { GetTokenOptions } from './connections/token-service';
 import type { AccessToken } from './model';
 import { installLinkMinter, sharedBroker } from './runtime';
 
 export { Broker } from './broker';
 export { BrokerError, isBrokerError, type BrokerErrorCode } from './errors';
-export type { AccessToken, ConnectionSummary } from './model';
+export type { AccessToken, ConnectionSummary, ProviderHealthSummary } from './model';
+export type { GetTokenOptions } from './connections/token-service';
 /** What the broker publishes on EventBridge (`detail-type` = `type`); see `onConnectionEvent` in `oauth-token-broker/cdk`. */
 export type { BrokerEvent, BrokerEventType } from './ports';
 export { invokeGetToken, type GetTokenResponse } from './client';
@@ -25,9 +27,11 @@ export type { InstallLink, InstallLinkRequest } from './connections/install-link
  * A valid access token for `connectionId`: from memory while fresh, refreshed
  * (once, fleet-wide) when close to expiry, or at once with `forceRefresh` after the
  * provider answered 401 (Marketo 601/602). Throws `BrokerError` with a stable `code`:
- * `connection_not_found`, `needs_reauth`, `connection_revoked`, `provider_unavailable`, `provider_timeout`, ...
+ * `connection_not_found`, `needs_reauth`, `connection_revoked`, `provider_unavailable`, `provider_timeout`,
+ * `refresh_in_progress` (only with `signal`: another worker was still refreshing when it aborted), ...
+ * Pass `signal` (e.g. `AbortSignal.timeout(ms)`) to bound the wait for another worker's refresh.
  */
-export async function getToken(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+export async function getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
   const broker = await sharedBroker();
   return broker.getToken(connectionId, options);
 }

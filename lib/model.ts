@@ -183,6 +183,43 @@ export interface ConnectionSummary {
   tags: Record<string, string>;
   created_at: string;
   updated_at: string;
+  /** The health of the connection's provider (GET /connections/{id} and the list); absent where not read. */
+  provider_health?: ProviderHealthSummary;
+}
+
+/**
+ * What the fleet knows about one provider's token endpoint: one item per provider, written only
+ * when a provider-wide failure happens or the circuit changes state (never on an ordinary
+ * success), so that a busy provider's item never runs hot. See docs/design.md, "Provider health".
+ */
+export interface ProviderHealth {
+  provider: string;
+  /** Provider-wide transient failures in a row (5xx, timeouts, network errors, app-wide 429s). */
+  failures: number;
+  /** When the current run of failures began; a run older than the failure window starts over. */
+  failingSince?: number;
+  /** Present while the circuit is open: refreshes do not call the provider, except one probe at a time. */
+  openedAt?: number;
+  /** While open: the earliest time the next (unforced) probe may start. */
+  nextProbeAt?: number;
+  /** The probe lease: the worker probing the provider, and until when its probe may run. */
+  probeOwner?: string;
+  probeUntil?: number;
+  /** The last provider-wide failure, secret-free (kept after the circuit closes, for the record). */
+  lastFailure?: { code: string; providerCode?: string; at: number };
+  /** Optimistic-concurrency counter, as on connections; 0 = no item yet. */
+  version: number;
+  updatedAt: number;
+}
+
+/** The provider's health as the admin API shows it beside a connection. */
+export interface ProviderHealthSummary {
+  /** closed: refreshes call the provider; open: they do not; half_open: a probe is in flight or due. */
+  circuit: 'closed' | 'open' | 'half_open';
+  failures: number;
+  opened_at: string | null;
+  next_probe_at: string | null;
+  last_failure: { code: string; provider_code: string | null; at: string } | null;
 }
 
 /** Refuses ids that could not be a connection id (they also go into the DynamoDB key and URLs). */

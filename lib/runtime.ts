@@ -4,6 +4,7 @@
  * docs/configuration.md lists every variable.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbProviderHealthStore } from './adapters/dynamodb-health-store';
 import { DynamoDbConnectionStore } from './adapters/dynamodb-store';
 import { EventBridgeEventSink } from './adapters/eventbridge-sink';
 import { KmsTokenCipher } from './adapters/kms-cipher';
@@ -59,7 +60,7 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
     installLinkTtlMs: seconds(env, 'BROKER_INSTALL_LINK_TTL_S'),
   };
   if (sweepIntervalMs !== undefined) config.refreshPolicy = { sweepIntervalMs } as BrokerConfig['refreshPolicy'];
-  if (config.providerTimeoutMs !== undefined) config.leaseMs = Math.max(30_000, config.providerTimeoutMs * 3);
+  // The lease follows from the provider timeout (context.ts `leaseFor`), in createContext.
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<BrokerConfig>;
 }
 
@@ -112,8 +113,11 @@ async function catalogueFromEnv(env: Env): Promise<Catalogue> {
 
 /** The adapters a deployed broker uses, chosen by environment. */
 export async function depsFromEnv(env: Env = process.env): Promise<BrokerDeps> {
+  const tableName = required(env, 'BROKER_TABLE_NAME');
+  const client = new DynamoDBClient({});
   return {
-    store: new DynamoDbConnectionStore({ tableName: required(env, 'BROKER_TABLE_NAME'), client: new DynamoDBClient({}) }),
+    store: new DynamoDbConnectionStore({ tableName, client }),
+    health: new DynamoDbProviderHealthStore({ tableName, client }),
     cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE }),
     secrets: secretsFromEnv(env),
     signingKey: signingKeyFromEnv(env),

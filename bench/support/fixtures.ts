@@ -4,6 +4,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-store';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import { DEFAULT_CONFIG, type BrokerConfig } from '../../lib/connections/context';
@@ -12,7 +13,7 @@ import { refreshDueAt } from '../../lib/connections/refresh-policy';
 import { shardOf } from '../../lib/connections/transitions';
 import { seal } from '../../lib/connections/sealing';
 import { exchangeCode } from '../../lib/oauth/token-endpoint';
-import type { CipherContext, Clock, SecretStore, TokenCipher } from '../../lib/ports';
+import type { CipherContext, Clock, SealingKey, SecretStore, TokenCipher } from '../../lib/ports';
 import type { Catalogue } from '../../lib/providers/schema';
 import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../../test/support/fault-broker';
 import type { FaultProvider } from '../../test/support/fault-provider';
@@ -52,6 +53,7 @@ export function benchBroker(options: BenchBrokerOptions): { broker: Broker; clie
   const broker = new Broker(
     {
       store: new DynamoDbConnectionStore({ tableName: options.tableName, client, clock: options.clock }),
+      health: new DynamoDbProviderHealthStore({ tableName: options.tableName, client, clock: options.clock }),
       cipher: options.cipher,
       secrets: options.secrets ?? new StaticSecrets({ fault: FAULT_CLIENT }),
       events: new MemoryEventSink(),
@@ -135,6 +137,11 @@ export class CountingCipher implements TokenCipher {
   encrypt(plaintext: Uint8Array, context: CipherContext): Promise<string> {
     this.encrypts++;
     return this.inner.encrypt(plaintext, context);
+  }
+  /** A sealing key is one encryption's KMS call (GenerateDataKey), made before it is used. */
+  sealingKey(context: CipherContext): Promise<SealingKey> {
+    this.encrypts++;
+    return this.inner.sealingKey(context);
   }
   decrypt(ciphertext: string, context: CipherContext): Promise<Uint8Array> {
     this.decrypts++;

@@ -9,7 +9,7 @@
  */
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { BrokerError } from '../errors';
-import type { CipherContext, TokenCipher } from '../ports';
+import type { CipherContext, SealingKey, TokenCipher } from '../ports';
 import { KEY_BYTES as DATA_KEY_BYTES, IV_BYTES, TAG_BYTES, aeadOpen, aeadSeal, decodeBase64UrlStrict, decryptFailed } from './aead';
 
 const FORMAT = 'kms1';
@@ -29,7 +29,7 @@ export interface KmsTokenCipherOptions {
   client?: KMSClient;
 }
 
-/** Envelope-encrypting `TokenCipher` over KMS; format `kms1.<edk>.<iv>.<ct+tag>` (base64url); one KMS call per operation. */
+/** Envelope-encrypting `TokenCipher` over KMS; format `kms1.<edk>.<iv>.<ct+tag>` (base64url); one KMS call per sealing key or decrypt. */
 export class KmsTokenCipher implements TokenCipher {
   readonly #keyId: string;
   readonly #client: KMSClient;
@@ -40,27 +40,47 @@ export class KmsTokenCipher implements TokenCipher {
   }
 
   async encrypt(plaintext: Uint8Array, context: CipherContext): Promise<string> {
-    let dataKey: Uint8Array | undefined;
+    const key = await this.sealingKey(context);
     try {
-      let output;
-      try {
-        output = await this.#client.send(
-          new GenerateDataKeyCommand({ KeyId: this.#keyId, KeySpec: 'AES_256', EncryptionContext: encryptionContext(context) }),
-        );
-      } catch (err) {
-        throw new BrokerError('internal_error', `KMS GenerateDataKey failed for connection ${context.connection_id}`, { cause: err });
-      }
-      dataKey = output.Plaintext;
-      const encryptedDataKey = output.CiphertextBlob;
-      if (dataKey?.length !== DATA_KEY_BYTES || !encryptedDataKey?.length) {
-        throw new BrokerError('internal_error', 'KMS GenerateDataKey returned no usable data key');
-      }
-      const { iv, ciphertext, tag } = aeadSeal(dataKey, plaintext, context);
-      return [FORMAT, b64url(encryptedDataKey), iv.toString('base64url'), Buffer.concat([ciphertext, tag]).toString('base64url')].join('.');
+      return key.seal(plaintext);
     } finally {
-      // The plaintext data key lives only as long as this call.
-      dataKey?.fill(0);
+      key.dispose();
     }
+  }
+
+  /**
+   * Generates the data key now (one GenerateDataKey under the connection's context), so that
+   * sealing later makes no KMS call. The plaintext data key lives until `dispose()`: during a
+   * refresh, the provider call; it can seal only for this one connection.
+   */
+  async sealingKey(context: CipherContext): Promise<SealingKey> {
+    let output;
+    try {
+      output = await this.#client.send(
+        new GenerateDataKeyCommand({ KeyId: this.#keyId, KeySpec: 'AES_256', EncryptionContext: encryptionContext(context) }),
+      );
+    } catch (err) {
+      throw new BrokerError('internal_error', `KMS GenerateDataKey failed for connection ${context.connection_id}`, { cause: err });
+    }
+    const dataKey = output.Plaintext;
+    const encryptedDataKey = output.CiphertextBlob;
+    if (dataKey?.length !== DATA_KEY_BYTES || !encryptedDataKey?.length) {
+      dataKey?.fill(0);
+      throw new BrokerError('internal_error', 'KMS GenerateDataKey returned no usable data key');
+    }
+    let disposed = false;
+    return {
+      seal: (plaintext) => {
+        if (disposed) throw new BrokerError('internal_error', 'Sealing key used after dispose');
+        const { iv, ciphertext, tag } = aeadSeal(dataKey, plaintext, context);
+        return [FORMAT, b64url(encryptedDataKey), iv.toString('base64url'), Buffer.concat([ciphertext, tag]).toString('base64url')].join('.');
+      },
+      dispose: () => {
+        disposed = true;
+        // The plaintext data key lives no longer than its use.
+        dataKey.fill(0);
+      },
+    };
   }
 
   async decrypt(ciphertext: string, context: CipherContext): Promise<Uint8Array> {

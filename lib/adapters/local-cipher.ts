@@ -4,7 +4,7 @@
  * laptop; the ciphertext format is versioned so the two can never be confused.
  */
 import { BrokerError } from '../errors';
-import type { CipherContext, TokenCipher } from '../ports';
+import type { CipherContext, SealingKey, TokenCipher } from '../ports';
 import { KEY_BYTES, aeadOpen, aeadSeal, decodeBase64UrlStrict, decryptFailed } from './aead';
 import { loadOrCreateKeyFile } from './key-file';
 
@@ -28,6 +28,15 @@ export class LocalTokenCipher implements TokenCipher {
   }
 
   async encrypt(plaintext: Uint8Array, context: CipherContext): Promise<string> {
+    return this.#seal(plaintext, context);
+  }
+
+  /** The file's key is always at hand: sealing later costs nothing more than sealing now. */
+  async sealingKey(context: CipherContext): Promise<SealingKey> {
+    return { seal: (plaintext) => this.#seal(plaintext, context), dispose: () => undefined };
+  }
+
+  #seal(plaintext: Uint8Array, context: CipherContext): string {
     const { iv, ciphertext, tag } = aeadSeal(this.#key, plaintext, context);
     return [FORMAT, iv.toString('base64url'), ciphertext.toString('base64url'), tag.toString('base64url')].join('.');
   }

@@ -23,7 +23,7 @@ export class LogEventSink implements EventSink {
 
   async publish(event: BrokerEvent): Promise<void> {
     // A frozen copy: neither the publisher reusing its object nor a dashboard consumer can rewrite history.
-    const stored: BrokerEvent = Object.freeze({ ...event, detail: Object.freeze({ ...event.detail }) });
+    const stored = Object.freeze({ ...event, detail: Object.freeze({ ...event.detail }) }) as BrokerEvent;
     logger.info('Broker event', { event_type: stored.type, ...stored.detail, at: new Date(stored.at).toISOString() });
     this.#recent.push(stored);
     if (this.#recent.length > this.#capacity) this.#recent.splice(0, this.#recent.length - this.#capacity);

@@ -9,11 +9,11 @@ import { pageLimit, type Page } from '../ports';
 import type { Provider } from '../providers/schema';
 import { assertSecretAllowed, credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
-import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionSummary } from '../model';
+import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionSummary, type ProviderHealthSummary } from '../model';
 import { revokeAtProvider } from './provider-revocation';
 import { unseal } from './sealing';
 import { revoked } from './transitions';
-import { connectionSummary } from './views';
+import { connectionSummary, providerHealthSummary } from './views';
 
 export async function listConnections(ctx: BrokerContext, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {
   const limit = pageLimit(options.limit, { fallback: 50, max: 500 });
@@ -24,14 +24,24 @@ export async function listConnections(ctx: BrokerContext, options: { limit?: num
     if (options.cursor !== undefined && !isBrokerError(err)) throw new BrokerError('invalid_request', 'cursor is not valid', { cause: err });
     throw err;
   }
-  return { items: page.items.map(connectionSummary), cursor: page.cursor };
+  const health = await providerHealths(ctx, page.items);
+  return { items: page.items.map((record) => ({ ...connectionSummary(record), provider_health: health.get(record.provider)! })), cursor: page.cursor };
 }
 
 export async function describeConnection(ctx: BrokerContext, id: string): Promise<ConnectionSummary> {
   validateConnectionId(id);
   const record = await ctx.store.get(id, { consistent: true });
   if (!record) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
-  return connectionSummary(record);
+  const health = await providerHealths(ctx, [record]);
+  return { ...connectionSummary(record), provider_health: health.get(record.provider)! };
+}
+
+/** The health of each provider of `records`, one read per provider. */
+async function providerHealths(ctx: BrokerContext, records: readonly ConnectionRecord[]): Promise<Map<string, ProviderHealthSummary>> {
+  const now = ctx.clock.now();
+  const providers = [...new Set(records.map((record) => record.provider))];
+  const read = await Promise.all(providers.map(async (provider) => [provider, providerHealthSummary(await ctx.health.getHealth(provider), now)] as const));
+  return new Map(read);
 }
 
 export interface RegisterClientCredentialsInput {

@@ -9,9 +9,9 @@ import type { TokenEndpointOptions } from '../oauth/token-endpoint';
 import { findProvider } from '../providers/lookup';
 import type { Catalogue, Provider } from '../providers/schema';
 import type { ClientCredentials, ConnectionRecord, SealedPayload } from '../model';
-import type { Clock, ConnectionStore, EventSink, SecretStore, SigningKey, TokenCipher } from '../ports';
+import type { Clock, ConnectionStore, EventSink, ProviderHealthStore, SecretStore, SigningKey, TokenCipher } from '../ports';
 import { MISSING_SIGNING_KEY } from './signing';
-import { DEFAULT_REFRESH_POLICY, type RefreshPolicyConfig } from './refresh-policy';
+import { DEFAULT_CIRCUIT, DEFAULT_REFRESH_POLICY, type CircuitConfig, type RefreshPolicyConfig } from './refresh-policy';
 
 export interface BrokerConfig {
   /** Base URL the broker is reached at (callback = `${publicUrl}/oauth/{provider}/callback`); else derived per request. */
@@ -25,7 +25,7 @@ export interface BrokerConfig {
   installLinkTtlMs: number;
   /** `getToken` refreshes on demand when the token expires within this window (the sweep normally refreshes earlier). */
   refreshSkewMs: number;
-  /** How long a refresh lease lasts; must outlive the provider timeout so a live holder never loses it. */
+  /** How long a refresh lease lasts: `leaseFor(providerTimeoutMs)` unless set; at least twice the provider timeout, so a live holder never loses it. */
   leaseMs: number;
   providerTimeoutMs: number;
   /** Sweep: refresh what is due within this horizon. */
@@ -37,6 +37,40 @@ export interface BrokerConfig {
   /** How long revoked / dead connections are kept before their TTL removes them. */
   retentionMs: number;
   refreshPolicy: RefreshPolicyConfig;
+  /** When a provider's circuit opens, and how often an open one is probed. */
+  providerCircuit: CircuitConfig;
+}
+
+/**
+ * A refresh's time after the provider answered: the commit and its retries on a throttled store
+ * (100 + 200 + 400 + 800 ms of back-off plus the writes), with room to spare.
+ */
+export const COMMIT_MARGIN_MS = 5_000;
+
+/**
+ * The lease for a provider timeout: 2 × the timeout + the commit margin. A holder's work under the
+ * lease is the provider call (at most one timeout), at most one more timeout waiting for a late
+ * holder after an `invalid_grant` (token-service.ts `awaitLateHolder`), and the commit. Every
+ * function that may refresh has a timeout of at least this + 3 s (a CDK test holds it), so a
+ * live lease means a live holder, unless that holder crashed.
+ */
+export function leaseFor(providerTimeoutMs: number): number {
+  return 2 * providerTimeoutMs + COMMIT_MARGIN_MS;
+}
+
+/**
+ * How long a caller with `remainingMs` left may wait for another worker's refresh: what is left
+ * once a refresh of its own (one provider timeout and the commit) and a second to answer are
+ * kept back, so that a caller whose wait ends can still refresh, or answer `refresh_in_progress`,
+ * before its deadline.
+ */
+export function waitBudgetMs(remainingMs: number, config: Pick<BrokerConfig, 'providerTimeoutMs'>): number {
+  return Math.max(0, remainingMs - config.providerTimeoutMs - COMMIT_MARGIN_MS - 1_000);
+}
+
+/** The `signal` for `getToken` of an invocation with `remainingMs` left (Lambda's `getRemainingTimeInMillis()`). */
+export function invocationSignal(remainingMs: number, config: Pick<BrokerConfig, 'providerTimeoutMs'>): AbortSignal {
+  return AbortSignal.timeout(waitBudgetMs(remainingMs, config));
 }
 
 /** The one owner of every default; the CDK stack reads its `shards` and `providerConcurrency` from here. */
@@ -47,17 +81,20 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   // and comes back later; short enough that a forwarded or leaked link dies soon. Single use.
   installLinkTtlMs: 24 * 3600_000,
   refreshSkewMs: 60_000,
-  leaseMs: 30_000,
+  leaseMs: leaseFor(10_000),
   providerTimeoutMs: 10_000,
   horizonMs: 60_000,
   shards: 4,
   providerConcurrency: 8,
   retentionMs: 30 * 24 * 3600_000,
   refreshPolicy: DEFAULT_REFRESH_POLICY,
+  providerCircuit: DEFAULT_CIRCUIT,
 };
 
 export interface BrokerDeps {
   store: ConnectionStore;
+  /** The fleet's record of each provider's health: one store shared by every worker (the broker's table on AWS). */
+  health: ProviderHealthStore;
   cipher: TokenCipher;
   secrets: SecretStore;
   /** Signs install links and derives the PKCE verifier and OIDC nonce; absent = those features say what to configure. */
@@ -83,8 +120,10 @@ export interface BrokerContext extends Required<Omit<BrokerDeps, 'fetch'>> {
 export function createContext(deps: BrokerDeps, config: Partial<BrokerConfig> = {}): BrokerContext {
   const merged: BrokerConfig = {
     ...DEFAULT_CONFIG,
+    ...(config.providerTimeoutMs !== undefined && config.leaseMs === undefined ? { leaseMs: leaseFor(config.providerTimeoutMs) } : {}),
     ...config,
     refreshPolicy: { ...DEFAULT_CONFIG.refreshPolicy, ...config.refreshPolicy },
+    providerCircuit: { ...DEFAULT_CONFIG.providerCircuit, ...config.providerCircuit },
   };
   if (merged.leaseMs < merged.providerTimeoutMs * 2) {
     // A holder whose provider call is still legitimately in flight must never lose its lease.

@@ -7,7 +7,7 @@
  * the time, the tuning, this process's id), so a later rule (provider health, a
  * per-provider policy) joins the input instead of changing every call.
  */
-import type { ConnectionRecord, TokenSet } from '../model';
+import type { ConnectionRecord, ProviderHealth, TokenSet } from '../model';
 
 export interface RefreshPolicyConfig {
   /** How often the sweep runs; the lead is at least two of these so one missed run cannot let a token expire. */
@@ -16,9 +16,16 @@ export interface RefreshPolicyConfig {
   leadFraction: number;
   /** Extra random lead, as a fraction of the lead, so a fleet installed at once does not refresh at once. */
   jitterFraction: number;
-  /** Backoff after a transient failure: base, doubled per consecutive failure, capped. */
+  /** Backoff after a per-connection failure: base, doubled per consecutive failure, capped. */
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /**
+   * The most of a provider's Retry-After the broker honours. 5 minutes: a Retry-After of hours
+   * (a daily quota) would leave the connection without a token past its expiry, while 5 minutes
+   * fits twice into the default lead of a one-hour token (12 minutes), so a rate-limited
+   * connection still gets two attempts before its token expires.
+   */
+  retryAfterMaxMs: number;
 }
 
 export const DEFAULT_REFRESH_POLICY: RefreshPolicyConfig = {
@@ -27,6 +34,26 @@ export const DEFAULT_REFRESH_POLICY: RefreshPolicyConfig = {
   jitterFraction: 0.1,
   backoffBaseMs: 30_000,
   backoffMaxMs: 30 * 60_000,
+  retryAfterMaxMs: 5 * 60_000,
+};
+
+/** When a provider counts as down for everyone (docs/design.md, "Provider health"). */
+export interface CircuitConfig {
+  /** Provider-wide failures in a row, within `failureWindowMs`, that open the circuit. */
+  failureThreshold: number;
+  /** A run of failures counts only this long from its first failure; after that it starts over. */
+  failureWindowMs: number;
+  /**
+   * While the circuit is open, one (unforced) probe this often. Fixed and short, so a provider's
+   * recovery is noticed within seconds: the cost is one provider call per interval for the fleet.
+   */
+  probeIntervalMs: number;
+}
+
+export const DEFAULT_CIRCUIT: CircuitConfig = {
+  failureThreshold: 5,
+  failureWindowMs: 60_000,
+  probeIntervalMs: 5_000,
 };
 
 /** The tuning the rules read; a `BrokerConfig` is one. */
@@ -36,6 +63,7 @@ export interface PolicyConfig {
   /** The sweep refreshes what is due within this window. */
   horizonMs: number;
   refreshPolicy: RefreshPolicyConfig;
+  providerCircuit: CircuitConfig;
 }
 
 /** What a rule about one connection decides from. */
@@ -46,6 +74,8 @@ export interface RefreshPolicyInput {
   config: PolicyConfig;
   /** This process's lease-owner id. */
   instanceId: string;
+  /** The health of the record's provider, as last read (undefined: nothing recorded, a healthy provider). */
+  health?: ProviderHealth;
 }
 
 type Needs<K extends keyof RefreshPolicyInput> = Pick<RefreshPolicyInput, K>;
@@ -133,11 +163,36 @@ export function isExpired(input: { token: TokenSet; now: number }): boolean {
 
 // ---- failures: when to try again ---------------------------------------------------------
 
-/** Delay before the next attempt after `failureCount` consecutive transient failures, honouring the provider's Retry-After. */
+/**
+ * Where a refresh failure belongs. `grant`: the grant is dead (only the user can help).
+ * `provider`: the provider is failing for everyone (5xx, timeouts, network errors, and 429s where
+ * its rate limit is the whole app's): counted against the provider's health, never against the
+ * connection. `connection`: something about this connection (an unknown 4xx, an unusable answer,
+ * a per-account 429): that connection alone backs off.
+ */
+export type FailureScope = 'grant' | 'provider' | 'connection';
+
+/** What a failure is known by, for `failureScope`: a BrokerError's code and provider facts. */
+export interface FailureFacts {
+  code: string;
+  provider?: { httpStatus?: number; network?: boolean; timeoutMs?: number };
+}
+
+export function failureScope(failure: FailureFacts, rateLimitScope: 'account' | 'app'): FailureScope {
+  if (failure.code === 'needs_reauth') return 'grant';
+  if (failure.code === 'provider_timeout') return 'provider';
+  if (failure.code !== 'provider_unavailable') return 'connection';
+  const status = failure.provider?.httpStatus;
+  if (status === 429) return rateLimitScope === 'app' ? 'provider' : 'connection';
+  // 5xx, or no HTTP answer at all (unreachable, reset, unreadable body).
+  return 'provider';
+}
+
+/** Delay before the next attempt after `failureCount` consecutive per-connection failures, honouring the provider's Retry-After up to `retryAfterMaxMs`. */
 export function backoffDelay(failureCount: number, policy: RefreshPolicyConfig, retryAfterMs?: number): number {
   const exponential = policy.backoffBaseMs * 2 ** Math.max(0, failureCount - 1);
   const capped = Math.min(exponential, policy.backoffMaxMs);
-  return Math.max(capped, retryAfterMs ?? 0);
+  return Math.max(capped, Math.min(retryAfterMs ?? 0, policy.retryAfterMaxMs));
 }
 
 /** When to try again after one more transient failure of this record's refresh. */
@@ -158,6 +213,16 @@ export function backoffRemainingS(input: Needs<'record' | 'now'>): number {
 
 // ---- the lease: who refreshes --------------------------------------------------------------
 
+/**
+ * While another worker refreshes, the stored token may still be handed out: it has not expired,
+ * and the caller did not see it rejected. Only a forced refresh or an expired token waits.
+ */
+export function servableDuringRefresh(input: Needs<'record' | 'now'> & { force: boolean }): boolean {
+  const { record, now, force } = input;
+  if (force || record.sealed === undefined || record.tokenGen === 0) return false;
+  return record.expiresAt === undefined || record.expiresAt > now;
+}
+
 /** Another worker holds a live lease: wait for its commit instead of calling the provider. */
 export function leaseHeldByOther(input: Needs<'record' | 'now' | 'instanceId'>): boolean {
   const { record, now, instanceId } = input;
@@ -171,4 +236,40 @@ export function leaseHeldByOther(input: Needs<'record' | 'now' | 'instanceId'>):
 export function takesOverLease(input: Needs<'record' | 'instanceId'>): boolean {
   const { record, instanceId } = input;
   return record.leaseOwner !== undefined && record.leaseOwner !== instanceId && record.leaseGen === record.tokenGen;
+}
+
+// ---- provider health: whether to call the provider at all -------------------------------
+
+/** The provider's circuit is open: refreshes do not call it (one probe at a time excepted). */
+export function circuitOpen(input: Needs<'health'>): boolean {
+  return input.health?.openedAt !== undefined;
+}
+
+/** A probe of an open circuit is in flight (its lease has not run out). */
+export function probeInFlight(input: Needs<'health' | 'now'>): boolean {
+  const { health, now } = input;
+  return health?.probeOwner !== undefined && (health.probeUntil ?? 0) > now;
+}
+
+/**
+ * What a refresh that needs the provider may do, given the provider's health.
+ * - `call`: the circuit is closed.
+ * - `probe`: the circuit is open and this refresh becomes its one probe (take the probe lease first):
+ *   an unforced refresh once the probe interval has passed; a forced one (its caller just saw the
+ *   token rejected) at once — unless it has just waited for another probe (`awaitedProbe`): that
+ *   probe's result is its answer too.
+ * - `await_probe`: a forced refresh finds a probe in flight: wait for it, then decide again.
+ * - `refuse`: do not call; serve a still-valid token, else refuse until `retryAt`.
+ */
+export type ProviderGate = { action: 'call' } | { action: 'probe' } | { action: 'await_probe' } | { action: 'refuse'; retryAt: number };
+
+export function providerGate(input: Needs<'health' | 'now'> & { force: boolean; awaitedProbe: boolean }): ProviderGate {
+  const { health, now, force } = input;
+  if (!health || !circuitOpen(input)) return { action: 'call' };
+  const nextProbeAt = health.nextProbeAt ?? now;
+  if (probeInFlight(input)) {
+    return force && !input.awaitedProbe ? { action: 'await_probe' } : { action: 'refuse', retryAt: Math.max(nextProbeAt, health.probeUntil ?? now) };
+  }
+  if (force) return input.awaitedProbe ? { action: 'refuse', retryAt: nextProbeAt } : { action: 'probe' };
+  return now >= nextProbeAt ? { action: 'probe' } : { action: 'refuse', retryAt: nextProbeAt };
 }

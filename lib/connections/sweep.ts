@@ -30,7 +30,7 @@ export interface SweepSummary {
   already_current: number;
   /** Another worker held the lease. */
   skipped_leased: number;
-  /** Not attempted: the invocation was running out of time, or in back-off; left for the next run. */
+  /** Not attempted: the invocation was running out of time, the connection is backed off, or its provider's circuit is open; left for the next run. */
   deferred: number;
   /** Failures by class (`needs_reauth`, `provider_unavailable`, `provider_timeout`, ...). */
   failed: Record<string, number>;
@@ -68,9 +68,13 @@ export async function sweep(ctx: BrokerContext, tokens: TokenService, options: S
       const result = await tokens.refreshDue(record, dueBy, providerSlots.get(record.provider)!.run);
       if (result.outcome === 'refreshed') summary.refreshed++;
       else if (result.outcome === 'current') summary.already_current++;
-      else if (result.failure === 'backed_off') summary.deferred++;
+      else if (result.failure === 'backed_off' || result.failure === 'circuit_open') summary.deferred++;
       else count(summary.failed, result.failure ?? 'unknown');
     } catch (err) {
+      if (isBrokerError(err, 'provider_unavailable') && err.details.circuit === 'open') {
+        summary.deferred++;
+        return;
+      }
       count(summary.failed, isBrokerError(err) ? err.code : 'internal_error');
       if (!isBrokerError(err)) logger.error('sweep: unexpected error', { connection_id: record.id, error: err instanceof Error ? err.name : 'unknown' });
     }

@@ -13,10 +13,16 @@
  *   and a result that still cannot be written is kept in memory for the next attempt.
  * - `invalid_grant` re-reads the item (another worker may have rotated the token, or
  *   parked a rescue) before the connection is declared dead.
- * - Transient failures keep the token, count the failure and push the next attempt
- *   out (exponential, honouring Retry-After): never a tight loop against a provider.
+ * - Provider-wide failures count against the provider's health (provider-circuit.ts); past a
+ *   threshold its circuit opens and refreshes stop calling it, one probe at a time excepted.
+ *   Per-connection failures keep the token and back that connection off (exponential, honouring
+ *   a capped Retry-After): never a tight loop against a provider.
+ * - Between the provider's answer and the commit there is one store write and nothing else: the
+ *   data key is generated before the call (docs/design.md, "The crash window").
+ * - Nobody waits for another worker while the stored token is still valid; a wait ends at the
+ *   caller's deadline (`signal`) with `refresh_in_progress`.
  */
-import { BrokerError, isBrokerError, providerErrorCode } from '../errors';
+import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { withoutUndefined } from '../plain-object';
 import { assertUsable, validateConnectionId, type AccessToken, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
@@ -25,31 +31,47 @@ import type { RecordChanges } from '../ports';
 import type { Provider } from '../providers/schema';
 import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { Flights } from './flights';
+import { circuitOpenError, ProviderCircuit, type Passage } from './provider-circuit';
 import { revokeAtProvider } from './provider-revocation';
 import {
-  backoffRemainingS,
   backoffUntil,
+  circuitOpen,
   dueForSweep,
+  failureScope,
   inBackoff,
   isExpired,
   leaseHeldByOther,
   needsRefresh,
+  servableDuringRefresh,
   takesOverLease,
   withinSkew,
   type RefreshPolicyInput,
 } from './refresh-policy';
-import { seal, unseal } from './sealing';
-import { grantCommitted, leaseReleased, leaseTaken, needsReauth, refreshFailed, rescueParked } from './transitions';
+import { backedOffError, failureFacts, recordDeadGrant, recordedFailure, reportRefreshFailure, withRetryAfter } from './refresh-failures';
+import { prepareSealing, unseal, type Sealer } from './sealing';
+import { grantCommitted, leaseReleased, leaseTaken, providerFailureNoted, refreshFailed, rescueParked } from './transitions';
 import { accessTokenView } from './views';
+import { checkDeadline, pollUntil, refreshInProgress } from './waiting';
 
 /** A connection with its decrypted token, and how we got it. */
 export interface Resolved {
   record: ConnectionRecord;
   token: TokenSet;
-  /** refreshed: this call obtained a new token; current: the stored token was good (or another worker refreshed); stale: refresh failed transiently, the unexpired token was served. */
+  /** refreshed: this call obtained a new token; current: the stored token was good (or another worker refreshed); stale: the provider could not be asked or failed, the unexpired token was served. */
   outcome: 'refreshed' | 'current' | 'stale';
-  /** With `stale`: the error code of the failed refresh. */
+  /** With `stale`: why (`backed_off`, `circuit_open`, or the error code of the failed refresh). */
   failure?: string;
+}
+
+export interface GetTokenOptions {
+  /** Refresh even if the stored token looks fresh: the caller saw it rejected (a 401, Marketo 601/602). */
+  forceRefresh?: boolean;
+  /**
+   * The caller's deadline. When it aborts, waiting for another worker's refresh (or for a probe)
+   * stops with `refresh_in_progress` (503 + Retry-After), and no refresh is started; a provider
+   * call this process already started is seen through, never abandoned.
+   */
+  signal?: AbortSignal;
 }
 
 interface RefreshRequest {
@@ -63,6 +85,10 @@ interface RefreshRequest {
   aroundProviderCall?: <T>(call: () => Promise<T>) => Promise<T>;
   /** This refresh took over another worker's expired lease on the same token generation. */
   takeover?: boolean;
+  /** This refresh waited for another worker's probe of the open circuit: that probe's result is its answer too. */
+  awaitedProbe?: boolean;
+  /** The caller's deadline (GetTokenOptions.signal). */
+  signal?: AbortSignal;
 }
 
 const COMMIT_ATTEMPTS = 5;
@@ -75,18 +101,30 @@ export class TokenService {
   private readonly flights = new Flights<Resolved>();
   /** Token sets obtained but not yet written anywhere durable (store unavailable); retried first on the next attempt. */
   private readonly unsaved = new Map<string, { fromGen: number; payload: SealedPayload }>();
+  private readonly circuit: ProviderCircuit;
 
-  constructor(private readonly ctx: BrokerContext) {}
+  constructor(private readonly ctx: BrokerContext) {
+    this.circuit = new ProviderCircuit(ctx);
+  }
 
   /** The connection's access token, refreshed if it is within the skew of expiry (or `forceRefresh`). */
-  async getToken(connectionId: string, options: { forceRefresh?: boolean } = {}): Promise<AccessToken> {
+  async getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
     validateConnectionId(connectionId);
     const force = options.forceRefresh === true;
     const cached = this.cache.get(connectionId);
+    const now = this.ctx.clock.now();
     if (!force && cached && !withinSkew({ ...this.policyInput(cached.record), token: cached.token })) {
       return accessTokenView(cached.record, cached.token);
     }
-    const resolved = await this.flights.run(connectionId, force, () => this.load(connectionId, force));
+    // Step 1 in this process: a still-valid token is not held back while our own refresh of it runs.
+    if (!force && cached && !isExpired({ token: cached.token, now }) && this.flights.inFlight(connectionId)) {
+      return accessTokenView(cached.record, cached.token);
+    }
+    const { signal } = options;
+    const resolved = await this.flights.run(connectionId, force, () => this.load(connectionId, force, signal), {
+      signal,
+      onAbort: () => refreshInProgress(connectionId, undefined, this.ctx.clock.now()),
+    });
     return accessTokenView(resolved.record, resolved.token);
   }
 
@@ -103,20 +141,20 @@ export class TokenService {
   }
 
   /** Cold path: one consistent read and one decrypt; refresh only if needed. */
-  private async load(id: string, force: boolean): Promise<Resolved> {
+  private async load(id: string, force: boolean, signal: AbortSignal | undefined): Promise<Resolved> {
     const record = await this.read(id);
     assertUsable(record);
     if (!force) {
       if (!needsRefresh(this.policyInput(record))) return this.remember(await this.current(record));
-      return this.refresh(record, { force, startGen: record.tokenGen, due: needsRefresh });
+      return this.refresh(record, { force, startGen: record.tokenGen, due: needsRefresh, signal });
     }
     // Forced: only a token committed after this read will do. The instance's cached generation
     // says nothing about which token the caller saw rejected (it may have come from another
     // instance), so it is not used.
-    return this.refresh(record, { force, startGen: record.tokenGen, due: () => true });
+    return this.refresh(record, { force, startGen: record.tokenGen, due: () => true, signal });
   }
 
-  /** Refresh step 1, the lease: take it (or wait for its holder), then refresh under it. */
+  /** Refresh step 1, the lease: take it (or serve the still-valid token, or wait for its holder), then refresh under it. */
   private async refresh(initial: ConnectionRecord, request: RefreshRequest): Promise<Resolved> {
     let record = initial;
     for (let attempt = 0; attempt < CONTENTION_ATTEMPTS; attempt++) {
@@ -126,49 +164,74 @@ export class TokenService {
       if (!request.due(input)) return this.remember(await this.current(record));
       if (inBackoff(input)) return this.serveDuringBackoff(record, request);
       if (leaseHeldByOther(input)) {
-        record = await this.waitForHolder(record);
+        if (servableDuringRefresh({ ...input, force: request.force })) return this.current(record);
+        record = await this.waitForHolder(record, request.signal);
         continue;
       }
+      // Provider health: may this refresh call the provider (or be the open circuit's probe)?
+      const passage = await this.circuit.pass(record, request);
+      if (passage === 'again') {
+        record = await this.read(record.id);
+        continue;
+      }
+      if ('retryAt' in passage) return this.serveWhileOpen(record, request, passage.retryAt);
       let leased: ConnectionRecord;
       try {
+        checkDeadline({ signal: request.signal, onAbort: () => refreshInProgress(record.id, record.leaseUntil, this.ctx.clock.now()) });
         leased = await this.ctx.store.update(record.id, record.version, leaseTaken(record, { owner: this.ctx.instanceId }, input.now, this.ctx.config));
       } catch (err) {
+        await this.circuit.released(passage);
         if (!isBrokerError(err, 'conflict')) throw err;
         record = await this.read(record.id);
         continue;
       }
-      return this.refreshUnderLease(leased, { ...request, takeover: takesOverLease(input) }, false);
+      return this.refreshUnderLease(leased, { ...request, takeover: takesOverLease(input) }, passage, false);
     }
     throw new BrokerError('conflict', `Connection ${initial.id} is under heavy refresh contention; try again`);
   }
 
-  private async refreshUnderLease(leased: ConnectionRecord, request: RefreshRequest, retriedRescue: boolean): Promise<Resolved> {
+  private async refreshUnderLease(leased: ConnectionRecord, request: RefreshRequest, passage: Passage, retriedRescue: boolean): Promise<Resolved> {
     let provider: Provider;
     let stored: SealedPayload;
     let parked: SealedPayload | undefined;
+    // The crash window: the data key is generated now, so that after the provider's answer
+    // only the commit's store write remains (no KMS call), and a KMS failure happens before
+    // anything is asked of the provider.
+    const sealing = prepareSealing(this.ctx.cipher, leased);
+    let sealer: Sealer;
     try {
       provider = enabledProvider(this.ctx, leased.provider);
       stored = await unseal(this.ctx.cipher, leased, leased.sealed);
       // A token set parked by a late refresher (or not yet saved by this process) is newer than the stored one.
       parked = await this.parkedPayload(leased);
+      sealer = await sealing;
     } catch (err) {
+      sealing.then((unused) => unused.dispose(), () => undefined);
       // Nothing was asked of the provider: let others try at once.
       await this.ctx.store.update(leased.id, leased.version, leaseReleased()).catch(() => undefined);
+      await this.circuit.released(passage);
       throw err;
     }
-    const source = parked ?? stored;
-    if (parked?.token && !request.force && !withinSkew({ ...this.policyInput(leased), token: parked.token })) {
-      // Committing a recovered token set, not a provider answer: compare with what was stored.
-      return this.commit(leased, source, { tokens: parked.token, metadata: {}, connectionConfig: {}, httpStatus: 200 }, stored.token);
-    }
-    let result: TokenGrantResult;
     try {
-      const call = () => this.callProvider(provider, leased, source);
-      result = await (request.aroundProviderCall ? request.aroundProviderCall(call) : call());
-    } catch (err) {
-      return this.handleFailure(leased, source, err, request, retriedRescue || parked !== undefined);
+      const source = parked ?? stored;
+      if (parked?.token && !request.force && !withinSkew({ ...this.policyInput(leased), token: parked.token })) {
+        // Committing a recovered token set, not a provider answer: compare with what was stored.
+        await this.circuit.released(passage);
+        return await this.commit(leased, source, { tokens: parked.token, metadata: {}, connectionConfig: {}, httpStatus: 200 }, stored.token, sealer);
+      }
+      let result: TokenGrantResult;
+      try {
+        const call = () => this.callProvider(provider, leased, source);
+        result = await (request.aroundProviderCall ? request.aroundProviderCall(call) : call());
+      } catch (err) {
+        return await this.handleFailure(leased, source, err, request, passage, provider, retriedRescue || parked !== undefined);
+      }
+      const committed = await this.commit(leased, source, result, source.token, sealer);
+      await this.circuit.answered(passage);
+      return committed;
+    } finally {
+      sealer.dispose();
     }
-    return this.commit(leased, source, result, source.token);
   }
 
   private async parkedPayload(leased: ConnectionRecord): Promise<SealedPayload | undefined> {
@@ -201,7 +264,7 @@ export class TokenService {
    * store failures; never drops it. `previous` is the token the provider was asked to replace
    * (the same access token back is Marketo's early renewal).
    */
-  private async commit(leased: ConnectionRecord, source: SealedPayload, result: TokenGrantResult, previous: TokenSet | undefined): Promise<Resolved> {
+  private async commit(leased: ConnectionRecord, source: SealedPayload, result: TokenGrantResult, previous: TokenSet | undefined, sealer: Sealer): Promise<Resolved> {
     const now = this.ctx.clock.now();
     // No refresh_token in a refresh response means the old one stays valid (RFC 6749 §6), and
     // keeps its known end unless the answer moved it (an idle limit restarts on use).
@@ -213,7 +276,7 @@ export class TokenService {
     });
     const payload: SealedPayload = { ...source, token };
     const grant = {
-      sealed: await seal(this.ctx.cipher, leased, payload),
+      sealed: sealer.seal(payload),
       token,
       grantedScopes: result.grantedScopes,
       connectionConfig: result.connectionConfig,
@@ -228,7 +291,7 @@ export class TokenService {
         logger.info('token refreshed', { connection_id: leased.id, provider: leased.provider, token_gen: written.tokenGen });
         return this.remember({ record: written, token, outcome: 'refreshed' });
       } catch (err) {
-        if (isBrokerError(err, 'conflict')) return this.rescueLateResult(leased, payload, changes);
+        if (isBrokerError(err, 'conflict')) return this.rescueLateResult(leased, payload, changes, sealer);
         if (attempt >= COMMIT_ATTEMPTS) {
           this.unsaved.set(leased.id, { fromGen: leased.tokenGen, payload });
           logger.error('could not commit refreshed token; kept in memory for the next attempt', { connection_id: leased.id, error: errorName(err) });
@@ -245,7 +308,7 @@ export class TokenService {
    * only valid one (rotation), so it is never dropped: parked in `rescue` while another worker
    * holds the lease (it will pick it up), or committed if nobody does.
    */
-  private async rescueLateResult(leased: ConnectionRecord, payload: SealedPayload, commit: RecordChanges): Promise<Resolved> {
+  private async rescueLateResult(leased: ConnectionRecord, payload: SealedPayload, commit: RecordChanges, sealer: Sealer): Promise<Resolved> {
     const token = payload.token!;
     for (let attempt = 0; attempt < CONTENTION_ATTEMPTS; attempt++) {
       const record = await this.ctx.store.get(leased.id, { consistent: true });
@@ -263,7 +326,7 @@ export class TokenService {
       }
       try {
         if (leaseHeldByOther(this.policyInput(record))) {
-          const parked = await this.ctx.store.update(record.id, record.version, rescueParked(record, { sealed: await seal(this.ctx.cipher, leased, payload) }));
+          const parked = await this.ctx.store.update(record.id, record.version, rescueParked(record, { sealed: sealer.seal(payload) }));
           logger.warn('lease lost during refresh; token set parked for the lease holder', { connection_id: leased.id });
           return { record: parked, token, outcome: 'refreshed' };
         }
@@ -279,53 +342,67 @@ export class TokenService {
   }
 
   /**
-   * A failed provider call. Refresh step 4: a dead grant (`invalid_grant`...) is re-read before
-   * it is believed. Anything else is transient ("Failure classes"): back off, keep the token.
+   * A failed provider call, by its scope (refresh-policy `failureScope`); the token is kept in
+   * every case. Refresh step 4: a dead grant (`invalid_grant`...) is re-read before it is
+   * believed. A provider-wide failure counts against the provider's health, never against the
+   * connection; a per-connection one backs that connection off.
    */
-  private async handleFailure(leased: ConnectionRecord, source: SealedPayload, err: unknown, request: RefreshRequest, triedParked: boolean): Promise<Resolved> {
-    if (isBrokerError(err, 'needs_reauth')) {
+  private async handleFailure(
+    leased: ConnectionRecord,
+    source: SealedPayload,
+    err: unknown,
+    request: RefreshRequest,
+    passage: Passage,
+    provider: Provider,
+    triedParked: boolean,
+  ): Promise<Resolved> {
+    const scope = failureScope(failureFacts(err), provider.rate_limit_scope);
+    if (scope === 'provider') return this.providerFailed(leased, source, err, request, passage);
+    // The provider answered (so it is reachable: an open circuit closes), or was never asked.
+    await (isBrokerError(err) && err.provider?.httpStatus !== undefined ? this.circuit.answered(passage) : this.circuit.released(passage));
+    if (scope === 'grant') {
       // Before calling the grant dead: another worker may have rotated it or parked a newer one.
       const record = await this.awaitLateHolder(leased, request.takeover === true);
       assertUsable(record);
       if (record.tokenGen !== leased.tokenGen) return this.remember(await this.current(record));
       if (!triedParked && record.leaseOwner === this.ctx.instanceId && (await this.parkedPayload(record))) {
-        return this.refreshUnderLease(record, request, true);
+        return this.refreshUnderLease(record, request, { provider: record.provider, health: undefined, probe: false }, true);
       }
-      if (record.leaseOwner === this.ctx.instanceId) await this.markNeedsReauth(record, err);
+      if (record.leaseOwner === this.ctx.instanceId) await recordDeadGrant(this.ctx, record, err as BrokerError);
       this.cache.delete(leased.id);
       throw err;
     }
     const now = this.ctx.clock.now();
     const retryAt = backoffUntil({ ...this.policyInput(leased), now, retryAfterMs: (isBrokerError(err) ? (err.provider?.retryAfterS ?? 0) : 0) * 1000 });
-    const failure = { code: isBrokerError(err) ? err.code : 'internal_error', message: failureMessage(err), providerCode: providerErrorCode(err), retryAt };
+    const failure = { ...recordedFailure(err), retryAt };
     try {
       await this.ctx.store.update(leased.id, leased.version, refreshFailed(leased, failure, now, this.ctx.config));
     } catch (writeErr) {
       if (!isBrokerError(writeErr, 'conflict')) logger.error('could not record refresh failure', { connection_id: leased.id, error: errorName(writeErr) });
     }
-    const failureCount = leased.failureCount + 1;
-    await this.ctx.events.publish({
-      type: 'connection.refresh_failed',
-      detail: {
-        connection_id: leased.id,
-        provider: leased.provider,
-        tenant: leased.tenant ?? null,
-        error: failure.code,
-        provider_error: failure.providerCode ?? null,
-        failure_count: failureCount,
-        retry_in_s: Math.ceil((retryAt - now) / 1000),
-      },
-      at: now,
-    });
-    logger.warn('refresh failed; token kept, next attempt backed off', {
-      connection_id: leased.id,
-      provider: leased.provider,
-      code: failure.code,
-      failure_count: failureCount,
-      next_attempt_in_ms: retryAt - now,
-    });
+    await reportRefreshFailure(this.ctx, leased, { ...failure, scope, failureCount: leased.failureCount + 1 }, now);
+    return this.keepToken(leased, source, request, failure.code, withRetryAfter(err, retryAt - now));
+  }
+
+  /** A provider-wide failure: counted against the provider (maybe opening its circuit); the connection only notes it. */
+  private async providerFailed(leased: ConnectionRecord, source: SealedPayload, err: unknown, request: RefreshRequest, passage: Passage): Promise<Resolved> {
+    const failure = recordedFailure(err);
+    const health = await this.circuit.failed(passage, failure);
+    const now = this.ctx.clock.now();
+    const retryAt = circuitOpen({ health }) ? (health!.nextProbeAt ?? now) : now + this.ctx.config.providerCircuit.probeIntervalMs;
+    try {
+      await this.ctx.store.update(leased.id, leased.version, providerFailureNoted(failure, now));
+    } catch (writeErr) {
+      if (!isBrokerError(writeErr, 'conflict')) logger.error('could not release the lease after a provider failure', { connection_id: leased.id, error: errorName(writeErr) });
+    }
+    await reportRefreshFailure(this.ctx, leased, { ...failure, retryAt, scope: 'provider', failureCount: leased.failureCount }, now);
+    return this.keepToken(leased, source, request, failure.code, withRetryAfter(err, retryAt - now));
+  }
+
+  /** After a failure: the unexpired token, unless the caller forced a refresh (it saw that token rejected); else `err`. */
+  private keepToken(leased: ConnectionRecord, source: SealedPayload, request: RefreshRequest, failure: string, err: unknown): Resolved {
     const token = source.token;
-    if (!request.force && token && !isExpired({ token, now })) return { record: leased, token, outcome: 'stale', failure: failure.code };
+    if (!request.force && token && !isExpired({ token, now: this.ctx.clock.now() })) return { record: leased, token, outcome: 'stale', failure };
     throw err;
   }
 
@@ -346,46 +423,34 @@ export class TokenService {
     return record;
   }
 
-  private async markNeedsReauth(record: ConnectionRecord, err: BrokerError): Promise<void> {
-    const now = this.ctx.clock.now();
-    const providerCode = providerErrorCode(err) ?? 'invalid_grant';
-    try {
-      await this.ctx.store.update(record.id, record.version, needsReauth(record, { providerCode }, now, this.ctx.config));
-    } catch (writeErr) {
-      if (!isBrokerError(writeErr, 'conflict')) throw writeErr;
-      return; // someone else changed it; their state wins
-    }
-    await this.ctx.events.publish({
-      type: 'connection.reauth_required',
-      detail: { connection_id: record.id, provider: record.provider, tenant: record.tenant ?? null, provider_error: providerCode },
-      at: now,
-    });
+  /** Polls until the lease holder commits, gives up the lease, or its lease expires; or until the caller's deadline. */
+  private async waitForHolder(record: ConnectionRecord, signal: AbortSignal | undefined): Promise<ConnectionRecord> {
+    let last = record;
+    return pollUntil(
+      async () => (last = await this.read(record.id)),
+      (current) => current.version !== record.version || !leaseHeldByOther(this.policyInput(current)),
+      {
+        sleep: this.ctx.sleep,
+        maxPolls: Math.ceil(this.ctx.config.leaseMs / 25) + 10,
+        signal,
+        onAbort: () => refreshInProgress(record.id, last.leaseUntil, this.ctx.clock.now()),
+      },
+    );
   }
 
-  /** Polls until the lease holder commits, gives up the lease, or its lease expires. */
-  private async waitForHolder(record: ConnectionRecord): Promise<ConnectionRecord> {
-    let delay = 25;
-    const maxPolls = Math.ceil(this.ctx.config.leaseMs / 25) + 10;
-    for (let poll = 0; poll < maxPolls; poll++) {
-      await this.ctx.sleep(delay);
-      delay = Math.min(delay * 2, 250);
-      const current = await this.read(record.id);
-      if (current.version !== record.version || !leaseHeldByOther(this.policyInput(current))) return current;
-    }
-    return this.read(record.id);
+  /** The provider's circuit is open and this refresh may not probe: the still-valid token, else 503 until the next probe. */
+  private async serveWhileOpen(record: ConnectionRecord, request: RefreshRequest, retryAt: number): Promise<Resolved> {
+    const now = this.ctx.clock.now();
+    if (servableDuringRefresh({ record, now, force: request.force })) return { ...(await this.current(record)), outcome: 'stale', failure: 'circuit_open' };
+    throw circuitOpenError(record.provider, retryAt, now);
   }
 
   /** During a back-off nobody calls the provider: the token while it lasts, then the last failure with its Retry-After. */
   private async serveDuringBackoff(record: ConnectionRecord, request: RefreshRequest): Promise<Resolved> {
     const resolved = await this.current(record);
-    const input = this.policyInput(record);
-    if (!request.force && !isExpired({ token: resolved.token, now: input.now })) return { ...resolved, outcome: 'stale', failure: 'backed_off' };
-    const last = record.lastError;
-    const code = last?.code === 'provider_timeout' || last?.code === 'provider_error' ? last.code : 'provider_unavailable';
-    const retryAfterS = backoffRemainingS(input);
-    throw new BrokerError(code, `Provider ${record.provider} is failing (${last?.providerCode ?? last?.code ?? 'unknown'}); next attempt in ${retryAfterS}s`, {
-      provider: { error: last?.providerCode, retryAfterS },
-    });
+    const now = this.ctx.clock.now();
+    if (!request.force && !isExpired({ token: resolved.token, now })) return { ...resolved, outcome: 'stale', failure: 'backed_off' };
+    throw backedOffError(record, now);
   }
 
   private async current(record: ConnectionRecord): Promise<Resolved> {
@@ -416,10 +481,6 @@ export class TokenService {
 /** A token set parked (by a late refresher) for the generation the record holds now. */
 function hasParkedRescue(record: ConnectionRecord): record is ConnectionRecord & { rescue: string } {
   return record.rescue !== undefined && record.rescueGen === record.tokenGen;
-}
-
-function failureMessage(err: unknown): string {
-  return isBrokerError(err) && err.expose ? err.message : 'Internal error during refresh';
 }
 
 function errorName(err: unknown): string {

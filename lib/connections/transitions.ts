@@ -158,13 +158,23 @@ export interface RefreshFailure {
   retryAt: number;
 }
 
-/** A transient failure: the token is kept, the failure counted, and the next attempt scheduled at the back-off's end. */
+/** A per-connection failure (unknown 4xx, unusable answer, per-account 429): the token is kept, the failure counted, and the next attempt scheduled at the back-off's end. */
 export function refreshFailed(record: ConnectionRecord, failure: RefreshFailure, now: number, config: Pick<TransitionConfig, 'shards'>): RecordChanges {
   const lastError: LastError = withoutUndefined({ code: failure.code, message: failure.message, providerCode: failure.providerCode, at: now });
   return {
     set: { failureCount: record.failureCount + 1, lastError, ...schedule(record.id, failure.retryAt, config.shards) },
     remove: [...LEASE],
   };
+}
+
+/**
+ * The provider failed for everyone (5xx, timeout, network, app-wide 429): the lease goes and the
+ * failure is noted for the admin view, but the connection is not charged (no failure count, no
+ * back-off, schedule unchanged): the provider's health decides when anyone tries again.
+ */
+export function providerFailureNoted(failure: Omit<RefreshFailure, 'retryAt'>, now: number): RecordChanges {
+  const lastError: LastError = withoutUndefined({ code: failure.code, message: failure.message, providerCode: failure.providerCode, at: now });
+  return { set: { lastError }, remove: [...LEASE] };
 }
 
 /** The grant is dead: only the user can revive it. Unscheduled, and kept for the record until its TTL. */

@@ -1,5 +1,6 @@
 /** The shapes the broker hands out: a token for callers, metadata for admins. Never a secret in a summary. */
-import type { AccessToken, ConnectionRecord, ConnectionSummary, TokenSet } from '../model';
+import type { AccessToken, ConnectionRecord, ConnectionSummary, ProviderHealth, ProviderHealthSummary, TokenSet } from '../model';
+import { circuitOpen, probeInFlight } from './refresh-policy';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
@@ -35,5 +36,19 @@ export function connectionSummary(record: ConnectionRecord): ConnectionSummary {
     tags: record.tags ?? {},
     created_at: new Date(record.createdAt).toISOString(),
     updated_at: new Date(record.updatedAt).toISOString(),
+  };
+}
+
+/** A provider's health for the admin view; no item yet means a healthy provider. */
+export function providerHealthSummary(health: ProviderHealth | undefined, now: number): ProviderHealthSummary {
+  const open = circuitOpen({ health });
+  const halfOpen = open && (probeInFlight({ health, now }) || (health?.nextProbeAt ?? 0) <= now);
+  const last = health?.lastFailure;
+  return {
+    circuit: halfOpen ? 'half_open' : open ? 'open' : 'closed',
+    failures: health?.failures ?? 0,
+    opened_at: iso(health?.openedAt),
+    next_probe_at: iso(open ? health?.nextProbeAt : undefined),
+    last_failure: last ? { code: last.code, provider_code: last.providerCode ?? null, at: new Date(last.at).toISOString() } : null,
   };
 }

@@ -48,7 +48,7 @@ export function escapeHtml(text: string): string {
 export function errorJson(err: unknown): HttpResponse {
   const status = errorStatus(err);
   logError(err, status);
-  const retryAfter = isBrokerError(err) && err.expose ? err.provider?.retryAfterS : undefined;
+  const retryAfter = isBrokerError(err) && err.expose ? err.retryAfterS : undefined;
   return json(status, errorBody(err), retryAfter !== undefined ? { 'retry-after': String(retryAfter) } : {});
 }
 

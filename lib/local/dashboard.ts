@@ -19,6 +19,7 @@ th,td{border-bottom:1px solid #d0d7de;padding:.35rem .5rem;text-align:left;font-
 th,td.time,td.actions{white-space:nowrap}
 th{background:#f6f8fa}code{background:#f3f4f6;padding:.05rem .3rem;border-radius:4px}
 .active{color:#1a7f37}.needs_reauth{color:#bf8700}.revoked{color:#cf222e}#msg{color:#cf222e}
+.circuit-open,.circuit-half_open{color:#cf222e}
 button{font:inherit;padding:.15rem .6rem}
 </style></head>
 <body>
@@ -26,7 +27,7 @@ button{font:inherit;padding:.15rem .6rem}
 <p id="msg"></p>
 <h2>Install</h2><ul>${installLinks}</ul>
 <h2>Connections</h2>
-<table><thead><tr><th>id</th><th>provider</th><th>tenant</th><th>status</th><th>scopes</th><th>expires</th><th>refresh due</th><th>last error</th><th></th></tr></thead><tbody id="connections"></tbody></table>
+<table><thead><tr><th>id</th><th>provider</th><th>tenant</th><th>status</th><th>scopes</th><th>expires</th><th>refresh due</th><th>last error</th><th>provider health</th><th></th></tr></thead><tbody id="connections"></tbody></table>
 <h2>Events <small>(since this process started)</small></h2>
 <table><thead><tr><th>at</th><th>type</th><th>connection</th><th>provider</th><th>detail</th></tr></thead><tbody id="events"></tbody></table>
 <script>
@@ -41,13 +42,19 @@ async function api(method, path, body) {
   if (!res.ok) throw new Error(data.error ? data.error.code + ': ' + data.error.message : res.status);
   return data;
 }
+// The provider's circuit: closed (with any failures counted), or open until its next probe.
+function health(h) {
+  if (!h) return '<td></td>';
+  const text = h.circuit === 'closed' ? (h.failures > 0 ? 'closed, ' + h.failures + ' failing' : 'ok') : h.circuit.replace('_', '-') + ', next probe ' + time(h.next_probe_at);
+  return '<td class="circuit-' + esc(h.circuit) + '">' + esc(text) + '</td>';
+}
 async function refresh() {
   if (!key) { msg.textContent = 'Open the dashboard URL printed by npm start (it carries the admin key).'; return; }
   try {
     const { connections } = await api('GET', '/connections?limit=200');
     document.getElementById('connections').innerHTML = connections.map((c) => '<tr><td><code>' + esc(c.id) + '</code></td><td>' + esc(c.provider) + '</td><td>' + esc(c.tenant) +
       '</td><td class="' + esc(c.status) + '">' + esc(c.status) + '</td><td>' + esc(c.scopes.join(' ')) + '</td><td class="time">' + esc(time(c.expires_at)) + '</td><td class="time">' + esc(time(c.refresh_due_at)) +
-      '</td><td>' + esc(c.last_error ? c.last_error.code + ' ' + (c.last_error.providerCode || '') : '') + '</td><td class="actions">' +
+      '</td><td>' + esc(c.last_error ? c.last_error.code + ' ' + (c.last_error.providerCode || '') : '') + '</td>' + health(c.provider_health) + '<td class="actions">' +
       (c.status === 'active' ? '<button data-refresh="' + esc(c.id) + '">refresh</button> <button data-revoke="' + esc(c.id) + '">revoke</button>' : '') + '</td></tr>').join('');
     const { events } = await api('GET', '/events');
     document.getElementById('events').innerHTML = events.slice().reverse().map((e) => '<tr><td class="time">' + esc(time(new Date(e.at).toISOString())) + '</td><td>' + esc(e.type) + '</td><td><code>' +

@@ -15,6 +15,7 @@ import type { ScheduledEvent } from 'aws-lambda';
 import { createRefreshHandler } from '../../functions/refresh';
 import { ensureTable } from '../adapters/dynamodb-admin';
 import { DynamoDbConnectionStore } from '../adapters/dynamodb-store';
+import { DynamoDbProviderHealthStore } from '../adapters/dynamodb-health-store';
 import { ensureSecretsFile } from '../adapters/local-secrets';
 import { FileSecretStore } from '../adapters/local-secrets';
 import { LogEventSink } from '../adapters/log-sink';
@@ -133,6 +134,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     const broker = new Broker(
       {
         store: new DynamoDbConnectionStore({ tableName, client: dynamoClient, clock }),
+        health: new DynamoDbProviderHealthStore({ tableName, client: dynamoClient, clock }),
         // As on Lambda: KMS when BROKER_KMS_KEY_ID is set, else the key file (by default in the data dir).
         cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: tokenKeyFile }),
         secrets: new FileSecretStore(secretsFile),

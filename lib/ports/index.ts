@@ -3,7 +3,7 @@
  * implement them (AWS services, or the local stand-ins). The domain never imports an SDK.
  */
 import { BrokerError } from '../errors';
-import type { ClientCredentials, ConnectionRecord, InstallState, KeyCheck } from '../model';
+import type { ClientCredentials, ConnectionRecord, InstallState, KeyCheck, ProviderHealth } from '../model';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -18,9 +18,26 @@ export interface CipherContext {
   provider: string;
 }
 
+/**
+ * A key at hand for sealing one connection's secrets: `seal` does no I/O. Refresh prepares one
+ * before it asks the provider, so that nothing but the store write stands between the
+ * provider's answer and the commit (docs/design.md, "The crash window").
+ */
+export interface SealingKey {
+  /** Encrypts `plaintext` for the context the key was prepared for; the result is an opaque, storable string. */
+  seal(plaintext: Uint8Array): string;
+  /** Forgets the key material (the plaintext data key is zeroed); `seal` fails afterwards. */
+  dispose(): void;
+}
+
 export interface TokenCipher {
   /** Encrypts `plaintext`; the result is an opaque, storable string. */
   encrypt(plaintext: Uint8Array, context: CipherContext): Promise<string>;
+  /**
+   * A sealing key for `context`, ready before it is needed: the KMS cipher generates the data key
+   * now (a cipher that caches data keys may hand out one it holds); the local cipher has its key.
+   */
+  sealingKey(context: CipherContext): Promise<SealingKey>;
   /** Decrypts; throws BrokerError('decrypt_failed') when the context does not match or the blob was altered. */
   decrypt(ciphertext: string, context: CipherContext): Promise<Uint8Array>;
 }
@@ -39,27 +56,49 @@ export interface SecretStore {
   getClientCredentials(secretName: string): Promise<ClientCredentials>;
 }
 
-export type BrokerEventType =
+export type ConnectionEventType =
   | 'connection.created'
   | 'connection.reauth_required'
   | 'connection.revoked'
-  /** A transient refresh failure (429, 5xx, timeout): the token was kept and the next attempt backed off. */
+  /** A transient refresh failure (429, 5xx, timeout): the token was kept. */
   | 'connection.refresh_failed'
   /** Tokens an install obtained and then did not store (refused, conflict, used link) were revoked at the provider, or could not be. */
   | 'connection.orphan_revoked';
 
-export interface BrokerEvent {
-  type: BrokerEventType;
-  /** Never a token, code or secret. */
+export type ProviderEventType =
+  /** Provider-wide failures passed the threshold: refreshes stop calling the provider, one probe at a time excepted. */
+  | 'provider.circuit_opened'
+  /** The provider answered again (a probe, or any refresh): refreshes call it as usual. */
+  | 'provider.circuit_closed';
+
+export type BrokerEventType = ConnectionEventType | ProviderEventType;
+
+type EventValue = string | number | boolean | null;
+
+/** Something that happened to one connection. Never a token, code or secret. */
+export interface ConnectionEvent {
+  type: ConnectionEventType;
   detail: {
     /** Null only on `connection.orphan_revoked` when the install failed before a connection was chosen. */
     connection_id: string | null;
     provider: string;
     tenant: string | null;
-    [key: string]: string | number | boolean | null;
+    [key: string]: EventValue;
   };
   at: number;
 }
+
+/** Something that happened to a provider, for every connection of it. Never a token, code or secret. */
+export interface ProviderEvent {
+  type: ProviderEventType;
+  detail: {
+    provider: string;
+    [key: string]: EventValue;
+  };
+  at: number;
+}
+
+export type BrokerEvent = ConnectionEvent | ProviderEvent;
 
 export interface EventSink {
   publish(event: BrokerEvent): Promise<void>;
@@ -119,4 +158,26 @@ export interface ConnectionStore {
   getKeyCheck(): Promise<KeyCheck | undefined>;
   /** Stores the key check: `replace` overwrites, otherwise only when none exists (false = another process stored one first). */
   putKeyCheck(check: KeyCheck, options: { replace: boolean }): Promise<boolean>;
+}
+
+/** Changes to apply to a provider's health item in one conditional write. */
+export interface HealthChanges {
+  set?: Partial<Omit<ProviderHealth, 'provider' | 'version'>>;
+  remove?: Array<keyof Omit<ProviderHealth, 'provider' | 'version' | 'failures' | 'updatedAt'>>;
+}
+
+/**
+ * The fleet's shared record of each provider's health (items `health#<provider>` in the broker's
+ * table on AWS). Writes are conditional on `version` like connection writes: a lost race throws
+ * BrokerError('conflict'). Callers write only on failures and state changes, so the item stays
+ * cold however many refreshes succeed.
+ */
+export interface ProviderHealthStore {
+  /** The provider's health; undefined when nothing was ever recorded (a healthy provider). */
+  getHealth(provider: string, options?: { consistent?: boolean }): Promise<ProviderHealth | undefined>;
+  /**
+   * Applies `changes` if the stored version equals `expectedVersion` (0: the item must not exist
+   * yet, and is created); returns the health as written (version + 1, `updatedAt` stamped).
+   */
+  updateHealth(provider: string, expectedVersion: number, changes: HealthChanges): Promise<ProviderHealth>;
 }

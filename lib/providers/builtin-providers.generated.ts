@@ -53,6 +53,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -129,6 +130,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_statuses": [
       401
     ],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": true,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -196,6 +198,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_statuses": [
       401
     ],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": true,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -245,6 +248,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -303,6 +307,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -352,6 +357,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -402,6 +408,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "dead_grant_statuses": [
       401
     ],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [
       "marketo/*"
@@ -465,6 +472,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "oidc": {
@@ -534,6 +542,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "secret_name": "sandbox",
     "allowed_secret_names": [],
@@ -590,6 +599,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {
@@ -668,6 +678,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": true,
     "allowed_secret_names": [],
     "connection_config": {
@@ -758,6 +769,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "Access Denied"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {
@@ -852,6 +864,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "oidc": {
@@ -932,6 +945,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "temporarily_unavailable"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "oidc": {
@@ -1010,6 +1024,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "ratelimited"
     ],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -1073,6 +1088,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {
@@ -1143,6 +1159,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {
@@ -1221,6 +1238,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -1274,6 +1292,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "oidc": {
@@ -1365,6 +1384,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},
@@ -1433,6 +1453,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "transient_errors": [],
     "dead_grant_statuses": [],
+    "rate_limit_scope": "account",
     "allow_stateless_callback": false,
     "allowed_secret_names": [],
     "connection_config": {},

@@ -24,6 +24,7 @@ export const BUILTIN_CATALOGUE = {
       "invalid_grant",
       "BAD_REFRESH_TOKEN"
     ],
+    "rate_limit_scope": "account",
     "revocation": {
       "url": "https://api.hubapi.com/oauth/v1/refresh-tokens/${token}",
       "method": "DELETE",
@@ -69,7 +70,8 @@ export const BUILTIN_CATALOGUE = {
     ],
     "dead_grant_errors": [
       "invalid_grant"
-    ]
+    ],
+    "rate_limit_scope": "account"
   },
   "leadconnector": {
     "extends": "highlevel",

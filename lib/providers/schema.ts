@@ -250,6 +250,13 @@ export const providerSchema = z.strictObject({
   /** HTTP statuses from the token endpoint on refresh that mean the grant is dead (HighLevel answers 401). */
   dead_grant_statuses: z.array(z.number().int().min(400).max(499)).default([]),
   /**
+   * Whom the token endpoint's rate limit (HTTP 429) is counted against. `account` (the default;
+   * HubSpot, HighLevel and Marketo count per portal, location or instance): a 429 backs off that
+   * one connection. `app`: the limit is the whole app's, so a 429 counts against the provider's
+   * health like a 5xx, and enough of them open its circuit for every connection.
+   */
+  rate_limit_scope: z.enum(['account', 'app']).default('account'),
+  /**
    * The marketplace may start the install itself and send the customer to our callback
    * with a `code` and no `state` we issued (HighLevel). Such a callback is accepted and
    * exchanged without PKCE; a `state` that is present must still be valid.

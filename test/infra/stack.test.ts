@@ -6,6 +6,7 @@
 import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE } from '../../lib/adapters/dynamodb-table';
+import { DEFAULT_CONFIG, leaseFor } from '../../lib/connections/context';
 import { ROUTES, routeKey } from '../../lib/http/routes';
 import { HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, type HandlerName } from '../../infra/bundling';
 import { SECRET_PLACEHOLDER_CLIENT_ID } from '../../infra/constructs/provider-secrets';
@@ -20,6 +21,8 @@ const DESCRIPTIONS: Record<HandlerName, string> = {
   admin: 'IAM-authorized admin routes',
 };
 const HANDLERS = Object.keys(DESCRIPTIONS) as HandlerName[];
+/** What a function needs beyond the lease: answering its caller, and the start-up before the refresh. */
+const FUNCTION_MARGIN_MS = 3_000;
 const DEFAULT_PROVIDERS = ['hubspot', 'highlevel', 'rdstation', 'fracttal', 'marketo'];
 
 let template: Template;
@@ -413,6 +416,15 @@ describe('environment wiring', () => {
   it('gives the sweep its horizon and per-provider concurrency', () => {
     expect(env('refresh')).toMatchObject({ BROKER_REFRESH_HORIZON_S: '300', BROKER_PROVIDER_CONCURRENCY: '8' });
     expect(env('get-token').BROKER_REFRESH_HORIZON_S).toBeUndefined();
+  });
+
+  it('lets every function that may refresh outlive a refresh lease it took at its start (so a live lease means a live holder)', () => {
+    // The rule the numbers come from: lease = 2 × provider timeout + commit margin (context.ts `leaseFor`).
+    expect(DEFAULT_CONFIG.leaseMs).toBe(leaseFor(DEFAULT_CONFIG.providerTimeoutMs));
+    for (const handler of ['get-token', 'admin', 'refresh'] as const) {
+      const timeoutMs = (fnOf(handler).Properties as { Timeout: number }).Timeout * 1000;
+      expect(timeoutMs, handler).toBeGreaterThanOrEqual(DEFAULT_CONFIG.leaseMs + FUNCTION_MARGIN_MS);
+    }
   });
 
   it('never points a function at the API it sits behind (that would be a dependency cycle)', () => {

@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { Broker } from '../../lib/broker';
 import type { ConnectionSummary } from '../../lib/model';
 import { loadCatalogue } from '../../lib/providers/catalogue';
@@ -70,6 +71,7 @@ beforeAll(async () => {
   broker = new Broker(
     {
       store: dynamo.store(clock),
+      health: new MemoryProviderHealthStore(clock),
       cipher: new LocalTokenCipher(randomBytes(32)),
       secrets: new StaticSecrets(Object.fromEntries(KEYS.map((key) => [key, STANDIN_APP]))),
       signingKey: memorySigningKey(),

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { Broker } from '../../lib/broker';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import { useDynalite } from '../support/dynamo';
@@ -44,6 +45,7 @@ beforeAll(async () => {
   broker = new Broker(
     {
       store: dynamo.store(clock),
+      health: new MemoryProviderHealthStore(clock),
       cipher: new LocalTokenCipher(randomBytes(32)),
       secrets: new StaticSecrets({ mailchimp: STANDIN_APP, quickbooks: STANDIN_APP, salesforce: STANDIN_APP }),
       signingKey: memorySigningKey(),

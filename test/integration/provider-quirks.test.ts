@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import { loadCatalogue } from '../../lib/providers/catalogue';
@@ -29,6 +30,7 @@ beforeAll(async () => {
   broker = new Broker(
     {
       store: dynamo.store(clock),
+      health: new MemoryProviderHealthStore(clock),
       cipher: new LocalTokenCipher(randomBytes(32)),
       secrets: new StaticSecrets({ highlevel: app, rdstation: app, hubspot: app }),
       signingKey: memorySigningKey(),

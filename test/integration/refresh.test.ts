@@ -45,16 +45,21 @@ describe('sweep', () => {
     expect(provider.calls.byGrant.refresh_token ?? 0).toBe(0);
   });
 
-  it('racing getToken on another worker → one provider call, both see the same token', async () => {
+  it('racing getToken on another worker → one provider call; the still-valid token is served meanwhile, the new one after', async () => {
     const { a, b, provider, clock, store } = await setup({ latencyMs: 150 });
     const id = await installFault(a, provider, 'race-1');
+    const original = await b.getToken(id);
     const record = (await store.get(id, { consistent: true }))!;
     clock.advance(record.expiresAt! - clock.now() - 10_000); // due for the sweep and inside getToken's skew
 
     const [summary, token] = await Promise.all([a.sweep(), b.getToken(id)]);
     expect(provider.calls.byGrant.refresh_token).toBe(1);
     expect(summary.refreshed + summary.already_current + summary.skipped_leased).toBe(1);
-    expect((await a.getToken(id)).access_token).toBe(token.access_token);
+    // Whoever lost the race for the lease did not wait: it got the stored token, still valid for 10 s.
+    const refreshed = await a.getToken(id);
+    expect([original.access_token, refreshed.access_token]).toContain(token.access_token);
+    expect((await b.getToken(id)).access_token).toBe(refreshed.access_token);
+    expect(provider.calls.byGrant.refresh_token).toBe(1);
   });
 
   it('stops before the invocation runs out of time and leaves the rest due', async () => {
@@ -238,74 +243,75 @@ describe('dead grants', () => {
 });
 
 describe('transient failures', () => {
-  it('429 with Retry-After: token kept, failure counted, next attempt after Retry-After; no tight loop', async () => {
+  it('429 with Retry-After (per-account limit): token kept, failure counted, next attempt after Retry-After; no tight loop', async () => {
     const { a, provider, clock, store, events } = await setup();
     const id = await installFault(a, provider, 'limited-1');
     const installed = (await store.get(id, { consistent: true }))!;
     const original = await a.getToken(id);
-    clock.advance(installed.refreshDueAt! - clock.now() + 1);
-    provider.script.push({ status: 429, headers: { 'retry-after': '900' }, body: { error: 'rate_limited' } });
+    clock.advance(installed.expiresAt! - clock.now() - 90_000); // long due; the back-off will outlast the token
+    provider.script.push({ status: 429, headers: { 'retry-after': '240' }, body: { error: 'rate_limited' } });
 
     const summary = await a.sweep();
     expect(summary.failed).toEqual({ provider_unavailable: 1 });
     const record = (await store.get(id, { consistent: true }))!;
     expect(record.failureCount).toBe(1);
     expect(record.lastError).toMatchObject({ code: 'provider_unavailable', providerCode: 'rate_limited' });
-    expect(record.refreshDueAt).toBe(clock.now() + 900_000); // Retry-After beats the 30 s base back-off
+    expect(record.refreshDueAt).toBe(clock.now() + 240_000); // Retry-After beats the 30 s base back-off
     expect(record.tokenGen).toBe(installed.tokenGen);
     expect(events.ofType('connection.refresh_failed').map((e) => e.detail)).toEqual([
-      { connection_id: id, provider: 'fault', tenant: null, error: 'provider_unavailable', provider_error: 'rate_limited', failure_count: 1, retry_in_s: 900 },
+      { connection_id: id, provider: 'fault', tenant: null, error: 'provider_unavailable', provider_error: 'rate_limited', scope: 'connection', failure_count: 1, retry_in_s: 240 },
     ]);
 
     // Neither the next sweep nor getToken calls the provider during the back-off; the unexpired token is served.
     const calls = provider.calls.token;
     expect((await a.sweep()).due).toBe(0);
-    clock.advance(installed.expiresAt! - clock.now() - 30_000); // inside the skew, still valid
+    clock.advance(60_000); // inside the skew, still valid, still backed off
     expect((await a.getToken(id)).access_token).toBe(original.access_token);
     expect(provider.calls.token).toBe(calls);
   });
 
-  it('5xx: backed off exponentially; once expired, callers get 503 provider_unavailable with Retry-After, never a bare 500', async () => {
+  it('an unusable answer (per-connection): backed off exponentially; once expired, callers get its error with Retry-After, never a bare 500', async () => {
     const { a, provider, clock, store } = await setup();
-    const id = await installFault(a, provider, 'down-5xx');
+    const id = await installFault(a, provider, 'garbled-1');
     clock.advance(3600_000 + 1);
-    provider.script.push({ status: 503 }, { status: 502 });
+    provider.script.push({ status: 200, body: '<html>maintenance</html>' }, { status: 200, body: '<html>maintenance</html>' });
 
     const callsBefore = provider.calls.token;
     const first = await a.getToken(id).catch((err: unknown) => err);
-    expect(first).toMatchObject({ code: 'provider_unavailable', status: 503 });
+    expect(first).toMatchObject({ code: 'provider_error', status: 502, details: { retry_after_s: 30 } });
     expect(provider.calls.token).toBe(callsBefore + 1);
     let record = (await store.get(id, { consistent: true }))!;
     expect(record.failureCount).toBe(1);
     expect(record.refreshDueAt! - clock.now()).toBe(30_000);
 
     const during = await a.getToken(id).catch((err: unknown) => err);
-    expect(during).toMatchObject({ code: 'provider_unavailable', details: { retry_after_s: 30 } });
+    expect(during).toMatchObject({ code: 'provider_error', details: { retry_after_s: 30 } });
     expect(provider.calls.token).toBe(callsBefore + 1); // no call during the back-off
 
     clock.advance(30_001);
-    await expect(a.getToken(id)).rejects.toMatchObject({ code: 'provider_unavailable' });
+    await expect(a.getToken(id)).rejects.toMatchObject({ code: 'provider_error' });
     record = (await store.get(id, { consistent: true }))!;
     expect(record.failureCount).toBe(2);
     expect(record.refreshDueAt! - clock.now()).toBe(60_000);
 
     clock.advance(60_001);
-    const token = await a.getToken(id); // the provider is back
+    const token = await a.getToken(id); // the provider answers properly again
     expect(token.access_token).toBeTruthy();
     record = (await store.get(id, { consistent: true }))!;
     expect(record.failureCount).toBe(0);
     expect(record.lastError).toBeUndefined();
   });
 
-  it('a provider timeout → 504 provider_timeout, token kept', async () => {
-    const { a, provider, clock, store } = await setup();
+  it('a provider timeout → 504 provider_timeout, token kept, counted against the provider, not the connection', async () => {
+    const { a, provider, clock, store, health } = await setup();
     const id = await installFault(a, provider, 'hang-1');
     clock.advance(3600_000 + 1);
     provider.script.push({ hang: true });
     await expect(a.getToken(id)).rejects.toMatchObject({ code: 'provider_timeout', status: 504 });
     const record = (await store.get(id, { consistent: true }))!;
-    expect(record).toMatchObject({ status: 'active', failureCount: 1, tokenGen: 1 });
+    expect(record).toMatchObject({ status: 'active', failureCount: 0, tokenGen: 1, lastError: { code: 'provider_timeout' } });
     expect(record.leaseOwner).toBeUndefined();
+    expect(await health.getHealth('fault')).toMatchObject({ failures: 1, lastFailure: { code: 'provider_timeout' } });
   });
 });
 

@@ -10,9 +10,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-store';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import type { ConnectionRecord, InstallState } from '../../lib/model';
-import type { Clock, ConnectionStore } from '../../lib/ports';
+import type { Clock, ConnectionStore, ProviderHealthStore } from '../../lib/ports';
 import { useDynalite } from '../support/dynamo';
 import { runsOnDynamoDbLocal, useDynamoDbLocal } from '../support/dynamodb-local';
 
@@ -23,22 +25,33 @@ import { runsOnDynamoDbLocal, useDynamoDbLocal } from '../support/dynamodb-local
  */
 const T0 = Date.UTC(2100, 0, 1);
 
-interface Subject {
-  name: string;
-  /** Registers the subject's hooks (an engine starts in its own describe only) and returns its store factory. */
-  setup(): (clock: Clock) => Promise<ConnectionStore>;
+interface Stores {
+  connections: ConnectionStore;
+  health: ProviderHealthStore;
 }
 
-/** The DynamoDB adapter on a fresh table of the engine `use` starts. */
+interface Subject {
+  name: string;
+  /** Registers the subject's hooks (an engine starts in its own describe only) and returns its stores' factory (one fresh table each). */
+  setup(): (clock: Clock) => Promise<Stores>;
+}
+
+/** The DynamoDB adapters on a fresh table of the engine `use` starts. */
 const onEngine = (use: typeof useDynalite) => () => {
   const dynamo = use();
-  return async (clock: Clock) => new DynamoDbConnectionStore({ tableName: await dynamo.newTable(), client: dynamo.client, clock });
+  return async (clock: Clock) => {
+    const tableName = await dynamo.newTable();
+    return {
+      connections: new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock }),
+      health: new DynamoDbProviderHealthStore({ tableName, client: dynamo.client, clock }),
+    };
+  };
 };
 
 const subjects: Subject[] = [
-  { name: 'DynamoDbConnectionStore (dynalite)', setup: onEngine(useDynalite) },
-  ...(runsOnDynamoDbLocal('store contract') ? [{ name: 'DynamoDbConnectionStore (DynamoDB Local)', setup: onEngine(useDynamoDbLocal) }] : []),
-  { name: 'MemoryConnectionStore', setup: () => async (clock) => new MemoryConnectionStore(clock) },
+  { name: 'DynamoDB adapters (dynalite)', setup: onEngine(useDynalite) },
+  ...(runsOnDynamoDbLocal('store contract') ? [{ name: 'DynamoDB adapters (DynamoDB Local)', setup: onEngine(useDynamoDbLocal) }] : []),
+  { name: 'memory adapters', setup: () => async (clock) => ({ connections: new MemoryConnectionStore(clock), health: new MemoryProviderHealthStore(clock) }) },
 ];
 
 function record(id: string, overrides: Partial<ConnectionRecord> = {}): ConnectionRecord {
@@ -68,7 +81,8 @@ describe.each(subjects)('$name', (subject) => {
   const makeStore = subject.setup();
   const setup = async () => {
     const clock = { t: T0, now: () => clock.t };
-    return { clock, store: await makeStore(clock) };
+    const stores = await makeStore(clock);
+    return { clock, store: stores.connections, health: stores.health };
   };
 
   it('creates and reads back a record; a second create of the id is a conflict', async () => {
@@ -137,5 +151,40 @@ describe.each(subjects)('$name', (subject) => {
     await store.putState(state('race'));
     const results = await Promise.all(Array.from({ length: 10 }, () => store.consumeState('race')));
     expect(results.filter(Boolean)).toHaveLength(1);
+  });
+
+  it('provider health: no item reads as undefined; the first write creates it (expected version 0), once', async () => {
+    const { health } = await setup();
+    expect(await health.getHealth('fault')).toBeUndefined();
+    const created = await health.updateHealth('fault', 0, { set: { failures: 1, failingSince: T0, lastFailure: { code: 'provider_unavailable', providerCode: '503', at: T0 } } });
+    expect(created).toEqual({ provider: 'fault', failures: 1, failingSince: T0, lastFailure: { code: 'provider_unavailable', providerCode: '503', at: T0 }, version: 1, updatedAt: T0 });
+    expect(await health.getHealth('fault', { consistent: true })).toEqual(created);
+    await expect(health.updateHealth('fault', 0, { set: { failures: 9 } })).rejects.toMatchObject({ code: 'conflict' });
+  });
+
+  it('provider health: updates only at the expected version, sets and removes fields, bumps the version', async () => {
+    const { health, clock } = await setup();
+    await health.updateHealth('fault', 0, { set: { failures: 5, failingSince: T0, openedAt: T0, nextProbeAt: T0 + 5_000 } });
+    clock.t = T0 + 1_000;
+    const probing = await health.updateHealth('fault', 1, { set: { probeOwner: 'worker-a', probeUntil: T0 + 26_000 } });
+    expect(probing).toMatchObject({ version: 2, probeOwner: 'worker-a', probeUntil: T0 + 26_000, updatedAt: T0 + 1_000 });
+    await expect(health.updateHealth('fault', 1, { set: { probeOwner: 'worker-b', probeUntil: T0 } })).rejects.toMatchObject({ code: 'conflict' });
+    const closed = await health.updateHealth('fault', 2, { set: { failures: 0 }, remove: ['failingSince', 'openedAt', 'nextProbeAt', 'probeOwner', 'probeUntil'] });
+    expect(closed).toEqual({ provider: 'fault', failures: 0, version: 3, updatedAt: T0 + 1_000 });
+    expect(await health.getHealth('other')).toBeUndefined();
+  });
+
+  it('provider health: of 10 concurrent first writers exactly one creates the item', async () => {
+    const { health } = await setup();
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => health.updateHealth('race', 0, { set: { failures: 1, failingSince: T0 } })));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+  });
+
+  it('provider health items are neither connections nor due for refresh', async () => {
+    const { health, store } = await setup();
+    await store.create(record('h1', { shard: 0, refreshDueAt: T0 }));
+    await health.updateHealth('sandbox', 0, { set: { failures: 1 } });
+    expect((await store.list()).items.map((r) => r.id)).toEqual(['h1']);
+    expect((await store.listDue(0, T0 + 1)).items.map((r) => r.id)).toEqual(['h1']);
   });
 });

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-store';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
@@ -34,6 +35,7 @@ describe('lease taken over from a holder whose rotation is in flight', () => {
       new Broker(
         {
           store: new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock }),
+          health: new DynamoDbProviderHealthStore({ tableName, client: dynamo.client, clock }),
           cipher,
           secrets: new StaticSecrets({ fault: FAULT_CLIENT }),
           signingKey,

@@ -9,6 +9,7 @@ import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { Broker } from '../../lib/broker';
 import { FAULT_CLIENT, StaticSecrets, faultCatalogue, memorySigningKey } from '../support/fault-broker';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-store';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import type { ConnectionRecord } from '../../lib/model';
 import { unseal } from '../../lib/connections/sealing';
@@ -82,6 +83,7 @@ describe('revoke racing a refresh', () => {
       new Broker(
         {
           store: new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock }),
+          health: new DynamoDbProviderHealthStore({ tableName, client: dynamo.client, clock }),
           cipher,
           secrets: new StaticSecrets({ fault: FAULT_CLIENT }),
           signingKey,

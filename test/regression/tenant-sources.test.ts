@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { Broker } from '../../lib/broker';
 import { loadCatalogue } from '../../lib/providers/catalogue';
 import { useDynalite } from '../support/dynamo';
@@ -55,6 +56,7 @@ beforeAll(async () => {
   broker = new Broker(
     {
       store: dynamo.store(clock),
+      health: new MemoryProviderHealthStore(clock),
       cipher: new LocalTokenCipher(randomBytes(32)),
       secrets: new StaticSecrets({ quickbooks: STANDIN_APP, zoho: STANDIN_APP, pipedrive: STANDIN_APP, xero: STANDIN_APP, shopify: STANDIN_APP }),
       signingKey: memorySigningKey(),

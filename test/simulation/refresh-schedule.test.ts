@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { Broker } from '../../lib/broker';
 import { upsertConnection } from '../../lib/connections/install';
 import { DEFAULT_REFRESH_POLICY, refreshLead } from '../../lib/connections/refresh-policy';
@@ -93,6 +94,7 @@ function simulation(random: () => number) {
   const broker = new Broker(
     {
       store: new MemoryConnectionStore(clock),
+      health: new MemoryProviderHealthStore(clock),
       cipher: new LocalTokenCipher(randomBytes(32)),
       secrets: new StaticSecrets({ sim: { client_id: 'sim', client_secret: 'sim-secret' } }),
       events: new MemoryEventSink(),

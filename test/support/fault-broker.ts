@@ -8,12 +8,14 @@ import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import type { BrokerConfig } from '../../lib/connections/context';
 import type { ClientCredentials } from '../../lib/model';
-import type { ConnectionStore, SecretStore, SigningKey, TokenCipher } from '../../lib/ports';
+import type { ConnectionStore, ProviderHealthStore, SecretStore, SigningKey, TokenCipher } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue, ProviderInput } from '../../lib/providers/schema';
 import { afterEach } from 'vitest';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-store';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { useDynalite } from './dynamo';
 import { startFaultProvider, type FaultProvider, type FaultProviderOptions } from './fault-provider';
 import { MovableClock } from './local-broker';
@@ -68,6 +70,8 @@ export class StaticSecrets implements SecretStore {
 
 export interface FaultBrokerDeps {
   store: ConnectionStore;
+  /** Defaults to one in this broker's memory; workers of one fleet share a DynamoDB one. */
+  health?: ProviderHealthStore;
   provider: FaultProvider;
   clock: MovableClock;
   cipher?: TokenCipher;
@@ -82,6 +86,8 @@ export interface FaultBrokerDeps {
   secrets?: Record<string, ClientCredentials>;
   /** Default: a random key of this broker's own (workers share one). */
   signingKey?: SigningKey;
+  /** Wraps the provider calls (defaults to global fetch). */
+  fetch?: typeof fetch;
 }
 
 /** A signing key held in memory, as tests need one. */
@@ -96,6 +102,7 @@ export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: Me
   const broker = new Broker(
     {
       store: deps.store,
+      health: deps.health ?? new MemoryProviderHealthStore(deps.clock),
       cipher,
       secrets: new StaticSecrets(deps.secrets ?? { fault: FAULT_CLIENT }),
       signingKey: deps.signingKey ?? memorySigningKey(),
@@ -103,6 +110,7 @@ export function faultBroker(deps: FaultBrokerDeps): { broker: Broker; events: Me
       catalogue: deps.catalogue ?? faultCatalogue(deps.provider, deps.catalogueExtra),
       clock: deps.clock,
       instanceId: deps.instanceId,
+      ...(deps.fetch ? { fetch: deps.fetch } : {}),
       random: () => 0.5,
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.min(ms, 20))),
     },
@@ -128,11 +136,12 @@ export function useFaultWorkers(): (options?: FaultProviderOptions, catalogueExt
     providers.push(provider);
     const tableName = await dynamo.newTable();
     const store = () => new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock });
+    const health = () => new DynamoDbProviderHealthStore({ tableName, client: dynamo.client, clock });
     const events = new MemoryEventSink();
     const signingKey = memorySigningKey();
-    const a = faultBroker({ store: store(), provider, clock, events, instanceId: 'worker-a', catalogueExtra, signingKey });
-    const b = faultBroker({ store: store(), provider, clock, events, cipher: a.cipher, instanceId: 'worker-b', catalogueExtra, signingKey });
-    return { clock, provider, events, a: a.broker, b: b.broker, cipher: a.cipher, signingKey, store: store(), tableName, client: dynamo.client };
+    const a = faultBroker({ store: store(), health: health(), provider, clock, events, instanceId: 'worker-a', catalogueExtra, signingKey });
+    const b = faultBroker({ store: store(), health: health(), provider, clock, events, cipher: a.cipher, instanceId: 'worker-b', catalogueExtra, signingKey });
+    return { clock, provider, events, a: a.broker, b: b.broker, cipher: a.cipher, signingKey, store: store(), health: health(), tableName, client: dynamo.client };
   };
 }
 
@@ -147,6 +156,8 @@ export interface FaultWorkers {
   signingKey: SigningKey;
   /** A third store on the same table, for assertions. */
   store: DynamoDbConnectionStore;
+  /** The workers' shared provider health, on the same table. */
+  health: DynamoDbProviderHealthStore;
   /** The table and a raw client, to look at items exactly as stored. */
   tableName: string;
   client: DynamoDBClient;

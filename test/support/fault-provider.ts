@@ -39,6 +39,8 @@ export interface ScriptedResponse {
   body?: unknown;
   /** Never answer (the socket stays open until the client gives up or `close()`). */
   hang?: boolean;
+  /** Drop the connection without an answer (the client sees a reset). */
+  reset?: boolean;
   /** Extra delay before this answer, on top of `latencyMs`. */
   delayMs?: number;
   /**
@@ -85,6 +87,12 @@ export interface FaultProviderOptions {
    * (Google, Zoho: keep the one you have).
    */
   rotateRefreshTokens?: boolean | 'omit';
+  /**
+   * Reuse detection (OAuth 2.0 Security BCP, as oidc-provider does): presenting a refresh token that
+   * was already rotated away (and is not honoured by `reusedRefreshToken`) revokes the whole grant —
+   * every refresh and access token issued from it.
+   */
+  reuseDetection?: boolean;
   /** Body answered for a dead, reused or unknown refresh token; default `{ error: 'invalid_grant', … }`. */
   deadGrantBody?: unknown;
   /** Status for a dead grant; default 400. */
@@ -538,6 +546,7 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
         const presented = str(p.refresh_token);
         if (!presented) return fail('invalid_request', 'missing refresh_token');
         const rt = refreshTokens.get(presented);
+        if (rt?.status === 'used' && options.reuseDetection && !refreshUsable(rt)) revokeGrant(rt.grantId);
         if (deadAll || !rt || !refreshUsable(rt) || deadGrants.has(rt.grantId) || wrongHost(rt, r)) return deadGrant();
         if (rt.clientId && r.clientId && rt.clientId !== r.clientId) return fail('invalid_code', 'client mismatch');
         const now = clock();
@@ -581,6 +590,12 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
       default:
         return fail('unsupported_grant_type', `grant_type ${grant} is not supported`);
     }
+  }
+
+  /** Reuse detected: every token of the grant dies. */
+  function revokeGrant(grantId: string): void {
+    for (const rt of refreshTokens.values()) if (rt.grantId === grantId) rt.status = 'revoked';
+    for (const at of accessTokens.values()) if (at.grantId === grantId) at.revoked = true;
   }
 
   function revokeToken(t: string | undefined): void {
@@ -749,6 +764,10 @@ export async function startFaultProvider(options: FaultProviderOptions = {}): Pr
     pendingIdToken = undefined;
     if (scripted) {
       if (scripted.hang) return; // never answer; close() destroys the socket
+      if (scripted.reset) {
+        req.socket.destroy();
+        return;
+      }
       if (!scripted.runHandler || scripted.status !== undefined || scripted.body !== undefined) {
         write(res, { status: scripted.status ?? 200, headers: scripted.headers, body: scripted.body });
         return;

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient, GetItemCommand, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-store';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { FileSecretStore } from '../../lib/adapters/local-secrets';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
@@ -99,6 +100,7 @@ export async function peerBroker(fixture: LocalFixture, config: Partial<BrokerCo
   return new Broker(
     {
       store: new DynamoDbConnectionStore({ tableName: fixture.local.tableName, client, clock: fixture.clock }),
+      health: new DynamoDbProviderHealthStore({ tableName: fixture.local.tableName, client, clock: fixture.clock }),
       cipher: await LocalTokenCipher.fromKeyFile(join(fixture.dataDir, 'token.key')),
       secrets: new FileSecretStore((ctx.secrets as FileSecretStore).path),
       signingKey: ctx.signingKey,

@@ -51,7 +51,7 @@ describe('LogEventSink', () => {
   it('notifies subscribers until they unsubscribe', async () => {
     const sink = new LogEventSink();
     const seen: string[] = [];
-    const unsubscribe = sink.subscribe((e) => seen.push(e.detail.connection_id ?? ''));
+    const unsubscribe = sink.subscribe((e) => seen.push(String(e.detail.connection_id ?? '')));
     await sink.publish(event(1));
     unsubscribe();
     await sink.publish(event(2));
@@ -64,7 +64,7 @@ describe('LogEventSink', () => {
     sink.subscribe(() => {
       throw new Error('dashboard stream closed');
     });
-    sink.subscribe((e) => seen.push(e.detail.connection_id ?? ''));
+    sink.subscribe((e) => seen.push(String(e.detail.connection_id ?? '')));
     await expect(sink.publish(event(1))).resolves.toBeUndefined();
     expect(seen).toStrictEqual(['conn-1']);
   });

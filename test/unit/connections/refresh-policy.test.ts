@@ -1,8 +1,12 @@
 import fc from 'fast-check';
-import type { ConnectionRecord } from '../../../lib/model';
+import type { ConnectionRecord, ProviderHealth } from '../../../lib/model';
 import { describe, expect, it } from 'vitest';
 import {
+  DEFAULT_CIRCUIT,
   DEFAULT_REFRESH_POLICY as policy,
+  failureScope,
+  providerGate,
+  servableDuringRefresh,
   backoffDelay,
   backoffRemainingS,
   backoffUntil,
@@ -25,7 +29,7 @@ import { shardOf } from '../../../lib/connections/transitions';
 
 const MIN = 60_000;
 const NOW = Date.UTC(2026, 0, 1);
-const config: PolicyConfig = { refreshSkewMs: MIN, horizonMs: MIN, refreshPolicy: policy };
+const config: PolicyConfig = { refreshSkewMs: MIN, horizonMs: MIN, refreshPolicy: policy, providerCircuit: DEFAULT_CIRCUIT };
 
 /** A connection refreshed 50 minutes ago whose 1-hour token expires in 10 minutes. */
 const record: ConnectionRecord = {
@@ -97,8 +101,10 @@ describe('backoffDelay', () => {
     expect(backoffDelay(30, policy)).toBe(policy.backoffMaxMs);
   });
 
-  it("honours the provider's Retry-After when it is longer", () => {
-    expect(backoffDelay(1, policy, 900_000)).toBe(900_000);
+  it("honours the provider's Retry-After when it is longer, up to retryAfterMaxMs (5 minutes)", () => {
+    expect(backoffDelay(1, policy, 240_000)).toBe(240_000);
+    expect(backoffDelay(1, policy, 86_400_000)).toBe(policy.retryAfterMaxMs);
+    expect(policy.retryAfterMaxMs).toBe(5 * 60_000);
     expect(backoffDelay(3, policy, 5_000)).toBe(120_000);
   });
 });
@@ -218,8 +224,9 @@ describe('back-off', () => {
     expect(backoffUntil({ ...input({ failureCount: 2 }) })).toBe(NOW + backoffDelay(3, policy));
   });
 
-  it("backoffUntil honours the provider's longer Retry-After", () => {
-    expect(backoffUntil({ ...input(), retryAfterMs: 900_000 })).toBe(NOW + 900_000);
+  it("backoffUntil honours the provider's longer Retry-After, capped", () => {
+    expect(backoffUntil({ ...input(), retryAfterMs: 240_000 })).toBe(NOW + 240_000);
+    expect(backoffUntil({ ...input(), retryAfterMs: 900_000 })).toBe(NOW + policy.retryAfterMaxMs);
   });
 
   it('is in force while the last refresh failed and its retry time is ahead', () => {
@@ -262,5 +269,80 @@ describe('the lease', () => {
     expect(takesOverLease(input(held('worker-a', NOW - 1)))).toBe(false);
     expect(takesOverLease(input(held('worker-b', NOW - 1, 2)))).toBe(false);
     expect(takesOverLease(input())).toBe(false);
+  });
+});
+
+describe('while another worker refreshes', () => {
+  it('the stored token is served if it has not expired and the caller did not force', () => {
+    expect(servableDuringRefresh({ record: { ...record, expiresAt: NOW + 1 }, now: NOW, force: false })).toBe(true);
+    expect(servableDuringRefresh({ record: { ...record, expiresAt: undefined }, now: NOW, force: false })).toBe(true);
+  });
+
+  it('an expired token, a forced caller or a connection without a token waits', () => {
+    expect(servableDuringRefresh({ record: { ...record, expiresAt: NOW }, now: NOW, force: false })).toBe(false);
+    expect(servableDuringRefresh({ record, now: NOW, force: true })).toBe(false);
+    expect(servableDuringRefresh({ record: { ...record, tokenGen: 0 }, now: NOW, force: false })).toBe(false);
+    expect(servableDuringRefresh({ record: { ...record, sealed: undefined }, now: NOW, force: false })).toBe(false);
+  });
+});
+
+describe('failureScope', () => {
+  const failure = (code: string, provider?: { httpStatus?: number; network?: boolean; timeoutMs?: number }) => ({ code, provider });
+
+  it('a dead grant is the grant’s', () => {
+    expect(failureScope(failure('needs_reauth', { httpStatus: 400 }), 'account')).toBe('grant');
+  });
+
+  it('5xx, timeouts and network errors are the provider’s', () => {
+    expect(failureScope(failure('provider_unavailable', { httpStatus: 503 }), 'account')).toBe('provider');
+    expect(failureScope(failure('provider_timeout', { timeoutMs: 10_000 }), 'account')).toBe('provider');
+    expect(failureScope(failure('provider_unavailable', { network: true }), 'account')).toBe('provider');
+  });
+
+  it('a 429 is the connection’s where the rate limit is per account, the provider’s where it is app-wide', () => {
+    expect(failureScope(failure('provider_unavailable', { httpStatus: 429 }), 'account')).toBe('connection');
+    expect(failureScope(failure('provider_unavailable', { httpStatus: 429 }), 'app')).toBe('provider');
+  });
+
+  it('an unknown 4xx, an unusable answer or our own failure is the connection’s', () => {
+    expect(failureScope(failure('provider_error', { httpStatus: 400 }), 'app')).toBe('connection');
+    expect(failureScope(failure('provider_error', { httpStatus: 200 }), 'app')).toBe('connection');
+    expect(failureScope(failure('configuration_error'), 'app')).toBe('connection');
+  });
+});
+
+describe('providerGate', () => {
+  const healthy: ProviderHealth = { provider: 'fault', failures: 2, failingSince: NOW - 1_000, version: 3, updatedAt: NOW };
+  const open: ProviderHealth = { ...healthy, failures: 5, openedAt: NOW - 1_000, nextProbeAt: NOW + 4_000 };
+  const probing: ProviderHealth = { ...open, probeOwner: 'worker-b', probeUntil: NOW + 20_000 };
+  const gate = (health: ProviderHealth | undefined, force: boolean, options: { now?: number; awaitedProbe?: boolean } = {}) =>
+    providerGate({ health, now: options.now ?? NOW, force, awaitedProbe: options.awaitedProbe ?? false });
+
+  it('calls a provider with no record or a closed circuit, failures or not', () => {
+    expect(gate(undefined, false)).toEqual({ action: 'call' });
+    expect(gate(healthy, false)).toEqual({ action: 'call' });
+  });
+
+  it('refuses an unforced refresh until the next probe is due, then makes it the probe', () => {
+    expect(gate(open, false)).toEqual({ action: 'refuse', retryAt: NOW + 4_000 });
+    expect(gate(open, false, { now: NOW + 4_000 })).toEqual({ action: 'probe' });
+  });
+
+  it('makes a forced refresh the probe at once', () => {
+    expect(gate(open, true)).toEqual({ action: 'probe' });
+  });
+
+  it('while a probe is in flight: a forced refresh waits for it, an unforced one is refused', () => {
+    expect(gate(probing, true)).toEqual({ action: 'await_probe' });
+    expect(gate(probing, false, { now: NOW + 5_000 })).toEqual({ action: 'refuse', retryAt: NOW + 20_000 });
+  });
+
+  it('a forced refresh that waited for a probe shares its result instead of probing again', () => {
+    expect(gate({ ...open, nextProbeAt: NOW + 5_000 }, true, { awaitedProbe: true })).toEqual({ action: 'refuse', retryAt: NOW + 5_000 });
+    expect(gate(healthy, true, { awaitedProbe: true })).toEqual({ action: 'call' });
+  });
+
+  it('a probe lease that ran out (its holder died) no longer counts as in flight', () => {
+    expect(gate({ ...probing, probeUntil: NOW }, true)).toEqual({ action: 'probe' });
   });
 });
