@@ -420,8 +420,8 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
 
   const expiresIn = expiresInSeconds(own(json, 'expires_in'));
   if (expiresIn === 'invalid') throw invalid('expires_in', 'a non-negative number');
-  // Mailchimp answers `expires_in: 0` for a token that never expires (`expires_in_zero: never`).
-  const neverExpires = expiresIn === 0 && provider.expires_in_zero === 'never';
+  // Mailchimp answers `expires_in: 0` for a token that never expires (`expires_in_zero: never_expires`).
+  const neverExpires = expiresIn === 0 && provider.expires_in_zero === 'never_expires';
   const lifetime = neverExpires ? undefined : (expiresIn ?? provider.default_expires_in);
   const expiresAt = lifetime === undefined ? undefined : ctx.now() + Math.round(lifetime * 1000);
   if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) throw invalid('expires_in', 'a plausible lifetime');

@@ -1220,7 +1220,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       ]
     },
     "callback_metadata": [],
-    "expires_in_zero": "never",
+    "expires_in_zero": "never_expires",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",

@@ -498,7 +498,7 @@ export const BUILTIN_CATALOGUE = {
     "authorization_url": "https://login.mailchimp.com/oauth2/authorize",
     "token_url": "https://login.mailchimp.com/oauth2/token",
     "disable_pkce": true,
-    "expires_in_zero": "never",
+    "expires_in_zero": "never_expires",
     "tenant_request": {
       "url": "https://login.mailchimp.com/oauth2/metadata",
       "auth_scheme": "OAuth",

@@ -220,9 +220,10 @@ export const providerSchema = z.strictObject({
   default_expires_in: z.number().int().positive().optional(),
   /**
    * What `expires_in: 0` means: `immediate` (RFC 6749 read literally: expired at once) or
-   * `never` (Mailchimp: "we don't expire tokens", and its answer says 0).
+   * `never_expires` (Mailchimp: "we don't expire tokens", and its answer says 0). Spelled as on the
+   * `fuzz` branch (issue 9), whose bounds rule replaces `immediate` with `minimum_lifetime` when it lands.
    */
-  expires_in_zero: z.enum(['immediate', 'never']).default('immediate'),
+  expires_in_zero: z.enum(['immediate', 'never_expires']).default('immediate'),
   /**
    * Where the token response gives the refresh token's remaining life in seconds (QuickBooks
    * `x_refresh_token_expires_in`, Shopify and Zendesk `refresh_token_expires_in`).

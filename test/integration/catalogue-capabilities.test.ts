@@ -61,7 +61,7 @@ beforeAll(async () => {
             authorization_url: 'https://login.mailchimp.com/oauth2/authorize',
             token_url: 'https://login.mailchimp.com/oauth2/token',
             disable_pkce: true,
-            expires_in_zero: 'never',
+            expires_in_zero: 'never_expires',
           },
           quickbooks: {
             display_name: 'QuickBooks',
@@ -101,7 +101,7 @@ async function install(provider: string, connectionId: string) {
   return broker.completeCallback({ provider, query, requestBaseUrl: STANDIN_BROKER_URL });
 }
 
-describe('a token that never expires (Mailchimp, expires_in_zero: never)', () => {
+describe('a token that never expires (Mailchimp, expires_in_zero: never_expires)', () => {
   it('is stored without expiry, served without a provider call a year later, and never scheduled', async () => {
     await install('mailchimp', 'mc-1');
     const summary = await broker.describeConnection('mc-1');

@@ -69,7 +69,7 @@ describe('expires_in_zero', () => {
   it("never: Mailchimp's {expires_in: 0, scope: null} is a token without expiry", async () => {
     const { net, fetch } = await use(startMailchimpStandIn);
     const { code } = await consentAt(net, 'mailchimp', 'https://login.mailchimp.com/oauth2/authorize', { response_type: 'code' });
-    const result = await exchangeCode(mailchimp({ expires_in_zero: 'never' }), STANDIN_APP, { code: code!, redirectUri: registeredRedirect('mailchimp') }, options(fetch));
+    const result = await exchangeCode(mailchimp({ expires_in_zero: 'never_expires' }), STANDIN_APP, { code: code!, redirectUri: registeredRedirect('mailchimp') }, options(fetch));
     expect(result.tokens).toEqual({ access_token: expect.any(String), token_type: 'bearer' });
   });
 
