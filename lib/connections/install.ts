@@ -238,7 +238,7 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
       detail: { connection_id: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled },
       at: ctx.clock.now(),
     });
-    logger.info('connection installed', { connection_id: record.id, provider: provider.key, reinstalled });
+    logger.info('connection installed', { connection_id: record.id, provider: provider.key, reinstalled, tenant_source: owner.source ?? null });
     return { connectionId: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled, returnTo: state?.returnTo };
   } catch (err) {
     if (!writeOutcomeUnknown.has(err as object)) {
