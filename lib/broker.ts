@@ -2,7 +2,17 @@
  * The broker: every use case behind one object, built from ports. Lambda handlers,
  * the local runtime and tests all drive this; none of them reach past it.
  */
-import { describeConnection, listConnections, registerClientCredentials, revokeConnection, type RegisterClientCredentialsInput, type RevokeResult } from './connections/admin';
+import {
+  describeConnection,
+  listConnections,
+  listProviders,
+  registerClientCredentials,
+  revokeConnection,
+  type ListConnectionsInput,
+  type ProviderList,
+  type RegisterClientCredentialsInput,
+  type RevokeResult,
+} from './connections/admin';
 import { createContext, type BrokerConfig, type BrokerContext, type BrokerDeps } from './connections/context';
 import { completeCallback, startInstall, type CallbackRequest, type InstallRequest, type InstallSuccess } from './connections/install';
 import { createInstallLink, type InstallLink, type InstallLinkRequest } from './connections/install-links';
@@ -63,8 +73,14 @@ export class Broker {
     return sweep(this.ctx, this.tokens, options);
   }
 
-  listConnections(options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {
+  /** A page of connections, narrowed by provider, status and tenant (each checked: 400 when malformed). */
+  listConnections(options: ListConnectionsInput = {}): Promise<Page<ConnectionSummary>> {
     return listConnections(this.ctx, options);
+  }
+
+  /** The enabled providers' metadata, and the enabled entries the catalogue skipped. */
+  listProviders(): Promise<ProviderList> {
+    return listProviders(this.ctx);
   }
 
   describeConnection(id: string): Promise<ConnectionSummary> {

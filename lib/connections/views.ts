@@ -1,5 +1,6 @@
 /** The shapes the broker hands out: a token for callers, metadata for admins. Never a secret in a summary. */
-import type { AccessToken, ConnectionRecord, ConnectionSummary, ProviderHealth, ProviderHealthSummary, TokenSet } from '../model';
+import type { AccessToken, AuthMode, ConnectionRecord, ConnectionSummary, ProviderHealth, ProviderHealthSummary, TokenSet } from '../model';
+import type { Provider, SkippedProvider } from '../providers/schema';
 import { circuitOpen, probeInFlight } from './refresh-policy';
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
@@ -51,4 +52,69 @@ export function providerHealthSummary(health: ProviderHealth | undefined, now: n
     next_probe_at: iso(open ? health?.nextProbeAt : undefined),
     last_failure: last ? { code: last.code, provider_code: last.providerCode ?? null, at: new Date(last.at).toISOString() } : null,
   };
+}
+
+/** A parameter a connection of this provider supplies (`connection_config`), as admins see it. */
+export interface ConnectionConfigFieldSummary {
+  title: string | null;
+  description: string | null;
+  optional: boolean;
+  pattern: string | null;
+  enum: string[] | null;
+  format: string | null;
+  default_value: string | null;
+}
+
+/** Metadata-only view of an enabled provider for `GET /providers`: never a secret, nor a secret's name. */
+export interface ProviderSummary {
+  key: string;
+  display_name: string;
+  auth_mode: AuthMode;
+  /** How a connection is made: a customer's install link (authorization code) or `PUT /connections/{id}` (client credentials). */
+  connect_with: 'install_link' | 'register';
+  default_scopes: string[];
+  /** Scopes an install may ask for besides the defaults. */
+  allowed_scopes: string[];
+  connection_config: Record<string, ConnectionConfigFieldSummary>;
+  /** Whether revoking a connection also revokes its grant at the provider. */
+  revocation: boolean;
+  docs: string | null;
+}
+
+/** An enabled catalogue entry the broker cannot serve, and why. */
+export interface SkippedProviderSummary {
+  key: string;
+  display_name: string | null;
+  reason: string;
+}
+
+export function providerSummary(provider: Provider): ProviderSummary {
+  return {
+    key: provider.key,
+    display_name: provider.display_name,
+    auth_mode: provider.auth_mode,
+    connect_with: provider.auth_mode === 'OAUTH2' ? 'install_link' : 'register',
+    default_scopes: [...provider.default_scopes],
+    allowed_scopes: [...provider.allowed_scopes],
+    connection_config: Object.fromEntries(
+      Object.entries(provider.connection_config).map(([name, field]) => [
+        name,
+        {
+          title: field.title ?? null,
+          description: field.description ?? null,
+          optional: field.optional,
+          pattern: field.pattern ?? null,
+          enum: field.enum ? [...field.enum] : null,
+          format: field.format ?? null,
+          default_value: field.default_value ?? null,
+        },
+      ]),
+    ),
+    revocation: provider.revocation !== undefined,
+    docs: provider.docs ?? null,
+  };
+}
+
+export function skippedProviderSummary(skipped: SkippedProvider): SkippedProviderSummary {
+  return { key: skipped.key, display_name: skipped.display_name ?? null, reason: skipped.reason };
 }

@@ -28,12 +28,12 @@ export { validateConnectionConfig } from './connection-config';
 import { isPlainObject } from '../plain-object';
 import { fullMatch } from './connection-config';
 import { deepFreeze } from './builtin';
+import { PROVIDER_KEY_PATTERN } from './lookup';
 
 /** Where the built-in entries are edited; named in error messages. */
 export const BUILTIN_CATALOGUE_SOURCE = 'lib/providers/catalogue.yaml';
 
-/** A provider key: it appears in routes (`/oauth/{provider}/install`) and secret names. */
-export const PROVIDER_KEY_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export { PROVIDER_KEY_PATTERN };
 
 /** A `connection_config` parameter name, as `${connectionConfig.<name>}` can reference it. */
 const CONNECTION_CONFIG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
