@@ -166,6 +166,11 @@ export interface components {
              * @description When the sweep will refresh it; null when not scheduled.
              */
             refresh_due_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the refresh token dies unless used (its provider-given life or idle limit); null when not known.
+             */
+            refresh_token_expires_at: string | null;
             /** @description Scopes the provider granted. */
             scopes: string[];
             status: components["schemas"]["ConnectionStatus"];
@@ -173,8 +178,10 @@ export interface components {
             tags: {
                 [key: string]: string;
             };
-            /** @description The provider-side account (HubSpot hub id, HighLevel location…). */
+            /** @description The provider-side account (HubSpot hub id, HighLevel location…); with several, the first of `tenants`. */
             tenant: string | null;
+            /** @description Every account the grant covers (Xero's organisations, sorted); `[tenant]` for a single-account grant, `[]` without a tenant. */
+            tenants: string[];
             /** Format: date-time */
             updated_at: string;
         };
