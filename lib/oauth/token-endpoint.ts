@@ -420,11 +420,8 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
 
   const expiresIn = expiresInSeconds(own(json, 'expires_in'));
   if (expiresIn === 'invalid') throw invalid('expires_in', 'a non-negative number');
-  // Mailchimp answers `expires_in: 0` for a token that never expires (`expires_in_zero: never_expires`).
-  const neverExpires = expiresIn === 0 && provider.expires_in_zero === 'never_expires';
-  const lifetime = neverExpires ? undefined : (expiresIn ?? provider.default_expires_in);
+  const lifetime = tokenLifetimeS(expiresIn, provider);
   const expiresAt = lifetime === undefined ? undefined : ctx.now() + Math.round(lifetime * 1000);
-  if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) throw invalid('expires_in', 'a plausible lifetime');
 
   const refreshToken = optionalString(own(json, 'refresh_token'));
   if (refreshToken === 'invalid') throw invalid('refresh_token', 'a string');
@@ -502,7 +499,8 @@ function refreshTokenEnd(provider: Provider, json: JsonObject, now: number): num
   if (provider.refresh_token_expires_in_path !== undefined) {
     const seconds = expiresInSeconds(valueAtPath(json, provider.refresh_token_expires_in_path));
     if (seconds === 'invalid') return 'invalid';
-    if (seconds !== undefined) ends.push(now + Math.round(seconds * 1000));
+    // The same ten-year ceiling as an access token's (TOKEN_LIFETIME_BOUNDS): every end is a date a client can hold.
+    if (seconds !== undefined) ends.push(now + Math.round(Math.min(seconds, TOKEN_LIFETIME_BOUNDS.maxS) * 1000));
   }
   if (provider.refresh_token_idle_ttl_s !== undefined) ends.push(now + provider.refresh_token_idle_ttl_s * 1000);
   if (ends.length === 0) return undefined;
@@ -615,6 +613,28 @@ function retryAfterSeconds(header: string | null, now: () => number): number | u
   return Math.max(0, Math.ceil((at - now()) / 1000));
 }
 
+/**
+ * The lifetimes the broker stores, in seconds (docs/design.md, "Bounds on what providers say").
+ * Below `minS` a token would be refreshed on nearly every getToken (the on-demand skew is half
+ * the lifetime), so a shorter one is raised to it; above `maxS` (ten years) the expiry would
+ * soon be past what a `Date` holds, so a longer one is lowered to it.
+ */
+export const TOKEN_LIFETIME_BOUNDS = { minS: 10, maxS: 10 * 365 * 24 * 3600 } as const;
+
+/**
+ * The lifetime to store for a token whose response said `expiresIn` (undefined: absent), by the
+ * rule above: absent → the catalogue's `default_expires_in` (or no expiry); 0 → no expiry when
+ * the catalogue says `expires_in_zero: never_expires` (Mailchimp), else the minimum; then
+ * clamped to `TOKEN_LIFETIME_BOUNDS`. Negative and non-finite values never get here (provider_error).
+ */
+export function tokenLifetimeS(expiresIn: number | undefined, provider: Pick<Provider, 'default_expires_in' | 'expires_in_zero'>): number | undefined {
+  if (expiresIn === 0 && provider.expires_in_zero === 'never_expires') return undefined;
+  const stated = expiresIn ?? provider.default_expires_in;
+  if (stated === undefined) return undefined;
+  return Math.min(Math.max(stated, TOKEN_LIFETIME_BOUNDS.minS), TOKEN_LIFETIME_BOUNDS.maxS);
+}
+
+/** `expires_in` as a number of seconds: a finite non-negative number or numeric string; anything else is 'invalid'. */
 function expiresInSeconds(value: unknown): number | undefined | 'invalid' {
   if (value === undefined || value === null) return undefined;
   const seconds = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;

@@ -34,7 +34,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "hub_id"
     ],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -110,7 +110,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "companyId"
     ],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -178,7 +178,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "companyId"
     ],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -229,7 +229,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "callback_metadata": [],
     "default_expires_in": 86400,
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -289,7 +289,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "callback_metadata": [],
     "default_expires_in": 7200,
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -337,7 +337,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "callback_metadata": [],
     "default_expires_in": 7200,
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -387,7 +387,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "callback_metadata": [],
     "default_expires_in": 3600,
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -454,7 +454,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -523,7 +523,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -581,7 +581,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_pattern": "https://[^/]+/id/([A-Za-z0-9]{15,18})/[A-Za-z0-9]{15,18}",
     "callback_metadata": [],
     "default_expires_in": 7200,
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -659,7 +659,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       ]
     },
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "refresh_token_idle_ttl_s": 5184000,
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -748,7 +748,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "callback_metadata": [
       "location"
     ],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -844,7 +844,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "refresh_token_idle_ttl_s": 15552000,
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -923,7 +923,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "refresh_token_idle_ttl_s": 7776000,
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -999,7 +999,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "enterprise.id"
     ],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -1069,7 +1069,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "tenant_connection_config": "shop",
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "refresh_token_expires_in_path": "refresh_token_expires_in",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -1140,7 +1140,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "tenant_connection_config": "subdomain",
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "refresh_token_expires_in_path": "refresh_token_expires_in",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -1273,7 +1273,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "callback_metadata": [
       "realmId"
     ],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "refresh_token_expires_in_path": "x_refresh_token_expires_in",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -1365,7 +1365,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       ]
     },
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "refresh_token_idle_ttl_s": 5184000,
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -1435,7 +1435,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "workspace_id"
     ],
     "callback_metadata": [],
-    "expires_in_zero": "immediate",
+    "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",

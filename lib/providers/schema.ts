@@ -219,11 +219,11 @@ export const providerSchema = z.strictObject({
   /** Seconds to assume when the token response has no `expires_in`; absent = the token has no known expiry. */
   default_expires_in: z.number().int().positive().optional(),
   /**
-   * What `expires_in: 0` means: `immediate` (RFC 6749 read literally: expired at once) or
-   * `never_expires` (Mailchimp: "we don't expire tokens", and its answer says 0). Spelled as on the
-   * `fuzz` branch (issue 9), whose bounds rule replaces `immediate` with `minimum_lifetime` when it lands.
+   * What `expires_in: 0` means: `minimum_lifetime` (the token gets the broker's shortest stored
+   * lifetime, TOKEN_LIFETIME_BOUNDS in lib/oauth/token-endpoint.ts), or `never_expires`
+   * (Mailchimp: "We don't expire tokens", and answers `expires_in: 0`).
    */
-  expires_in_zero: z.enum(['immediate', 'never_expires']).default('immediate'),
+  expires_in_zero: z.enum(['minimum_lifetime', 'never_expires']).default('minimum_lifetime'),
   /**
    * Where the token response gives the refresh token's remaining life in seconds (QuickBooks
    * `x_refresh_token_expires_in`, Shopify and Zendesk `refresh_token_expires_in`).
