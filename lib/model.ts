@@ -177,14 +177,28 @@ export interface ConnectionSummary {
   refresh_due_at: string | null;
   last_refresh_at: string | null;
   failure_count: number;
-  last_error: (Omit<LastError, 'at'> & { at: string }) | null;
+  last_error: (Omit<LastError, 'at'> & { at: string | null }) | null;
   metadata: Record<string, string>;
   connection_config: Record<string, string>;
   tags: Record<string, string>;
-  created_at: string;
-  updated_at: string;
+  /** Null only when the stored value is no valid time (then named in `invalid_fields`). */
+  created_at: string | null;
+  updated_at: string | null;
+  /**
+   * Present when a stored value could not be rendered (e.g. an expiry past what a date can hold,
+   * stored before the lifetime bounds): those fields read null and are named here.
+   */
+  invalid_fields?: string[];
   /** The health of the connection's provider (GET /connections/{id} and the list); absent where not read. */
   provider_health?: ProviderHealthSummary;
+}
+
+/** A listed item that does not read as a connection record: reported beside the list, never instead of it. */
+export interface UnreadableConnection {
+  /** The connection id from the item's key (or `?` when even the key is unreadable). */
+  id: string;
+  /** What is wrong, naming the field, never its value. */
+  reason: string;
 }
 
 /**
