@@ -604,13 +604,21 @@ function networkErrorCode(err: unknown): string | undefined {
   return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(code) ? code : undefined;
 }
 
+/**
+ * The longest wait a provider's Retry-After is read as. Without a bound, `Retry-After: 9…9`
+ * (400 digits) or a date in the year 9999 became an infinite or unstorable back-off; the
+ * refresh policy may cap lower.
+ */
+export const RETRY_AFTER_MAX_S = 24 * 3600;
+
+/** Retry-After (RFC 9110 §10.2.3: delay-seconds or an HTTP date) as whole seconds in [0, RETRY_AFTER_MAX_S]. */
 function retryAfterSeconds(header: string | null, now: () => number): number | undefined {
   if (header === null) return undefined;
   const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) return Math.min(Number(value), RETRY_AFTER_MAX_S);
   const at = Date.parse(value);
   if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - now()) / 1000));
+  return Math.min(Math.max(0, Math.ceil((at - now()) / 1000)), RETRY_AFTER_MAX_S);
 }
 
 /**

@@ -3,7 +3,7 @@
  * `expires_in` becomes in the stored `expires_at`.
  */
 import { describe, expect, it } from 'vitest';
-import { processTokenResponse, TOKEN_LIFETIME_BOUNDS } from '../../../lib/oauth/token-endpoint';
+import { processTokenResponse, RETRY_AFTER_MAX_S, TOKEN_LIFETIME_BOUNDS } from '../../../lib/oauth/token-endpoint';
 import type { ProviderInput } from '../../../lib/providers/schema';
 import { testProvider } from './fixtures';
 
@@ -62,5 +62,28 @@ describe('token lifetime bounds', () => {
     expect(await expiresAt('{"access_token":"at"}', { default_expires_in: 7200 })).toBe(7200);
     expect(await expiresAt('{"access_token":"at"}', { default_expires_in: 1 })).toBe(min);
     expect(await expiresAt('{"access_token":"at"}', { default_expires_in: 20 * 365 * 24 * 3600 })).toBe(max);
+  });
+});
+
+describe('Retry-After bounds', () => {
+  async function retryAfterS(header: string): Promise<unknown> {
+    const provider = testProvider('acme', base);
+    const response = new Response('{"error":"slow_down"}', { status: 429, headers: { 'retry-after': header } });
+    const err = await processTokenResponse(provider, response, 'refresh_token', { now: () => NOW }).catch((e: unknown) => e);
+    return (err as { provider?: { retryAfterS?: number } }).provider?.retryAfterS;
+  }
+
+  it.each([
+    ['120', 120],
+    [' 7 ', 7],
+    [String(RETRY_AFTER_MAX_S + 1), RETRY_AFTER_MAX_S],
+    ['99999999999999999999', RETRY_AFTER_MAX_S],
+    ['9'.repeat(400), RETRY_AFTER_MAX_S],
+    ['Fri, 31 Dec 9999 23:59:59 GMT', RETRY_AFTER_MAX_S],
+    [new Date(NOW + 30_000).toUTCString(), 30],
+    ['Wed, 21 Oct 2015 07:28:00 GMT', 0],
+    ['soon', undefined],
+  ])('Retry-After %s → %s s', async (header, seconds) => {
+    expect(await retryAfterS(header)).toBe(seconds);
   });
 });
