@@ -79,6 +79,34 @@ const returnTo = fc.oneof(
   { weight: 1, arbitrary: hostileText },
 );
 
+/** What an app puts in a signed install link. */
+const linkChoices = fc.record({
+  connection_id: fc.option(fc.constantFrom(SEEDED.active, SEEDED.revoked, 'new-cb'), { nil: undefined }),
+  return_to: fc.option(fc.constant(`${RETURN_ORIGIN}/back`), { nil: undefined }),
+});
+/** The `link` of an install request: none, one the app minted, one altered in transit, or anything. */
+const signedLink = fc.oneof(
+  { weight: 3, arbitrary: fc.constant({ kind: 'none' as const }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('valid' as const, 'tampered' as const), choices: linkChoices, at: fc.nat() }) },
+  { weight: 1, arbitrary: hostileText.map((text) => ({ kind: 'text' as const, text })) },
+);
+type SignedLink = typeof signedLink extends fc.Arbitrary<infer T> ? T : never;
+
+/** The `link` token of an install link the app mints for `provider`. */
+async function mintLink(world: FuzzWorld, provider: string, choices: { connection_id?: string; return_to?: string }): Promise<string> {
+  const { url } = await world.broker.createInstallLink({ provider, ...choices }, 'https://broker.fuzz');
+  return new URL(url).searchParams.get('link')!;
+}
+
+async function withLink(world: FuzzWorld, query: Record<string, string> | undefined, link: SignedLink): Promise<Record<string, string> | undefined> {
+  if (link.kind === 'none') return query;
+  if (link.kind === 'text') return { ...query, link: link.text };
+  const token = await mintLink(world, 'fuzz', link.choices);
+  if (link.kind === 'valid') return { ...query, link: token };
+  const i = link.at % token.length;
+  return { ...query, link: `${token.slice(0, i)}${token[i] === 'A' ? 'B' : 'A'}${token.slice(i + 1)}` };
+}
+
 // ---- what every case checks --------------------------------------------------------------------
 
 interface Mark {
@@ -98,7 +126,7 @@ function errorCodeOf(res: HttpResponse): unknown {
 }
 
 /** The four properties of the file comment, for one HTTP response. */
-function checkResponse(world: FuzzWorld, before: Mark, res: HttpResponse, options: { entry: string; tokenRoute?: boolean; extraSecrets?: string[] }): void {
+async function checkResponse(world: FuzzWorld, before: Mark, res: HttpResponse, options: { entry: string; tokenRoute?: boolean; extraSecrets?: string[] }): Promise<void> {
   expect(res.statusCode).toBeGreaterThanOrEqual(200);
   expect(res.statusCode).toBeLessThan(600);
   const code = res.statusCode >= 400 ? errorCodeOf(res) : undefined;
@@ -114,7 +142,7 @@ function checkResponse(world: FuzzWorld, before: Mark, res: HttpResponse, option
   const allowed = new Set<string>();
   if (options.tokenRoute && res.statusCode === 200) allowed.add((JSON.parse(res.body ?? '{}') as { access_token: string }).access_token);
   const seen = [JSON.stringify(res.headers), res.body ?? '', ...logs.lines.slice(before.logs), JSON.stringify(world.events.events.slice(before.events))].join('\n');
-  expect(echoedSecrets(seen, [...world.secrets(), ...(options.extraSecrets ?? [])], allowed)).toEqual([]);
+  expect(echoedSecrets(seen, [...(await world.secrets()), ...(options.extraSecrets ?? [])], allowed)).toEqual([]);
 }
 
 async function newWorld(script: ProviderAnswer[]): Promise<FuzzWorld> {
@@ -130,14 +158,20 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
     await fuzzAssert(
       fc.asyncProperty(
         providerKey,
-        queryOf({ connection_id: connectionId, return_to: returnTo, scope: hostileText }),
+        fc.oneof(
+          // A public link: where to go afterwards, and sometimes what only a signed link may say.
+          { weight: 3, arbitrary: fc.tuple(queryOf({ return_to: returnTo, scope: hostileText }), fc.option(connectionId, { nil: undefined, freq: 5 }), fc.constant({ kind: 'none' as const })) },
+          // A signed link as minted (or altered, or anything), rarely with public parameters beside it.
+          { weight: 2, arbitrary: fc.tuple(fc.option(queryOf({ return_to: returnTo }), { nil: undefined, freq: 5 }).map((q) => q ?? undefined), fc.constant(undefined), signedLink) },
+        ),
         requestHeaders,
-        async (provider, query, headers) => {
+        async (provider, [publicQuery, connectionIdParam, link], headers) => {
           const world = await newWorld([]);
+          const query = await withLink(world, connectionIdParam === undefined ? publicQuery : { ...publicQuery, connection_id: connectionIdParam }, link);
           const handler = createAuthorizeHandler(async () => world.broker);
           const before = mark(world);
           const res = await handler(apiEvent({ routeKey: 'GET /oauth/{provider}/install', pathParameters: { provider }, query, headers }), lambdaContext());
-          checkResponse(world, before, res, { entry: 'install' });
+          await checkResponse(world, before, res, { entry: 'install' });
           if (res.statusCode === 302) {
             expect(res.headers.location?.startsWith('https://provider.fuzz/authorize?')).toBe(true);
             expect(world.store.storingWrites(before.writes).map((w) => w.op)).toEqual(['putState']);
@@ -154,7 +188,7 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
         fc.record({
           provider: fc.oneof({ weight: 8, arbitrary: fc.constant('fuzz') }, { weight: 1, arbitrary: providerKey }),
           state: fc.oneof({ weight: 6, arbitrary: fc.constant('valid') }, { weight: 1, arbitrary: fc.constantFrom('other-provider', 'random', 'absent', 'empty') }),
-          install: fc.record({ connection_id: fc.option(fc.constantFrom(SEEDED.active, SEEDED.revoked, 'new-cb'), { nil: undefined }), return_to: fc.option(fc.constant(`${RETURN_ORIGIN}/back`), { nil: undefined }) }),
+          install: linkChoices,
           code: fc.oneof({ weight: 4, arbitrary: fc.constant('$MARKER') }, { weight: 1, arbitrary: fc.constant(undefined) }, { weight: 2, arbitrary: hostileText }),
           error: fc.oneof({ weight: 6, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: fc.constant('access_denied') }, { weight: 1, arbitrary: hostileText }),
           extra: queryOf({ error_description: hostileText, iss: hostileText, scope: hostileText }),
@@ -166,12 +200,12 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
           const marker = `code-${randomBytes(12).toString('hex')}`;
           let state: string | undefined;
           if (c.state === 'valid' || c.state === 'other-provider') {
-            const url = await world.broker.startInstall({
-              provider: c.state === 'valid' ? 'fuzz' : 'fuzz-stateless',
-              connectionId: c.install.connection_id,
-              returnTo: c.install.return_to,
-              requestBaseUrl: 'https://broker.fuzz',
-            });
+            const provider = c.state === 'valid' ? 'fuzz' : 'fuzz-stateless';
+            // Only a signed link may choose the connection (and then carries return_to too).
+            const url =
+              c.install.connection_id !== undefined
+                ? await world.broker.startInstall({ provider, link: await mintLink(world, provider, c.install), requestBaseUrl: 'https://broker.fuzz' })
+                : await world.broker.startInstall({ provider, returnTo: c.install.return_to, requestBaseUrl: 'https://broker.fuzz' });
             state = url.searchParams.get('state')!;
           } else if (c.state === 'random') state = randomBytes(16).toString('base64url');
           else if (c.state === 'empty') state = '';
@@ -183,7 +217,7 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
           const handler = createCallbackHandler(async () => world.broker);
           const before = mark(world);
           const res = await handler(apiEvent({ routeKey: 'GET /oauth/{provider}/callback', pathParameters: { provider: c.provider }, query, headers: c.headers }), lambdaContext());
-          checkResponse(world, before, res, { entry: 'callback', extraSecrets: [marker] });
+          await checkResponse(world, before, res, { entry: 'callback', extraSecrets: [marker] });
           const location = res.headers.location;
           if (res.statusCode === 302) {
             // Back to the app: only to the allowlist, and a denial stores nothing.
@@ -213,11 +247,23 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
     { requiredKeys: ['provider', 'connection_config'] },
   );
   const tokenBody = fc.record({ force_refresh: mostly(fc.boolean()) }, { requiredKeys: [] });
+  const installLinkBody = fc.record(
+    {
+      provider: mostly(fc.constantFrom('fuzz', 'fuzz', 'fuzz', 'fuzz-stateless', 'fuzz-cc', 'nope')),
+      connection_id: mostly(connectionId, hostileText),
+      return_to: mostly(returnTo, fc.jsonValue()),
+      scopes: mostly(fc.array(fc.constantFrom('read', 'write', 'admin', ''), { maxLength: 2 })),
+      tags: mostly(fc.dictionary(fc.constantFrom('team', 'plan', 'bad key', ''), fc.oneof(fc.constantFrom('a', 'b'), hostileText), { maxKeys: 2 })),
+      expires_in: mostly(fc.oneof(fc.integer({ min: 60, max: 604_800 }), fc.constantFrom(0, 59, 604_801, 8_700_000_000_000))),
+    },
+    { requiredKeys: ['provider'] },
+  );
+  const bodyFor = (route: string) => (route.startsWith('PUT') ? putBody : route.includes('install-links') ? installLinkBody : tokenBody);
   /** A body for `route`: mostly the shape that route reads, sometimes any JSON or text. */
   const adminBody = (route: string) =>
     fc.oneof(
-      { weight: 1, arbitrary: fc.constant(undefined) },
-      { weight: 8, arbitrary: (route.startsWith('PUT') ? putBody : tokenBody).map((b) => JSON.stringify(b)) },
+      { weight: route.startsWith('GET') || route.startsWith('DELETE') ? 8 : 1, arbitrary: fc.constant(undefined) },
+      { weight: 8, arbitrary: bodyFor(route).map((b) => JSON.stringify(b)) },
       { weight: 1, arbitrary: fc.json() },
       { weight: 1, arbitrary: hostileText },
     );
@@ -257,7 +303,7 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
             apiEvent({ routeKey: c.route, pathParameters: c.route.includes('{id}') ? { id: c.id } : undefined, query: c.query, headers: c.headers, body, isBase64Encoded: c.base64 }),
             lambdaContext(),
           );
-          checkResponse(world, before, res, { entry: `admin ${c.route}`, tokenRoute: c.route === 'POST /connections/{id}/token', extraSecrets: [inline] });
+          await checkResponse(world, before, res, { entry: `admin ${c.route}`, tokenRoute: c.route === 'POST /connections/{id}/token', extraSecrets: [inline] });
           expect(res.headers['content-type']).toContain('application/json');
         },
       ),
@@ -290,7 +336,7 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
           else if (code !== 'needs_reauth') expect(world.store.storingWrites(before.writes)).toEqual([]);
         }
         const seen = [JSON.stringify(result), ...logs.lines.slice(before.logs), JSON.stringify(world.events.events.slice(before.events))].join('\n');
-        expect(echoedSecrets(seen, world.secrets(), allowed)).toEqual([]);
+        expect(echoedSecrets(seen, await world.secrets(), allowed)).toEqual([]);
       }),
       { runs: fuzzRuns(HTTP_ENTRY_RUNS.getToken), offset: 4, file: FILE },
     );

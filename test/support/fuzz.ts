@@ -13,10 +13,11 @@ import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import { Broker } from '../../lib/broker';
 import { upsertConnection } from '../../lib/connections/install';
+import { pkceVerifierFor } from '../../lib/connections/signing';
 import { BrokerError, ERROR_STATUS, type BrokerErrorCode } from '../../lib/errors';
 import { logger } from '../../lib/logger';
-import type { ClientCredentials, ConnectionRecord, InstallState } from '../../lib/model';
-import type { Clock, ConnectionPage, ConnectionStore, RecordChanges, SecretStore } from '../../lib/ports';
+import type { ClientCredentials, ConnectionRecord, InstallState, KeyCheck } from '../../lib/model';
+import type { Clock, ConnectionPage, ConnectionStore, RecordChanges, SecretStore, SigningKey } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue } from '../../lib/providers/schema';
 
@@ -106,7 +107,12 @@ export function captureLogs(): LogCapture {
 
 // ---- a store that records writes --------------------------------------------------------------
 
-export type StoreWrite = { op: 'create' | 'update'; id: string } | { op: 'putState'; state: InstallState } | { op: 'consumeState' };
+export type StoreWrite =
+  | { op: 'create' | 'update'; id: string }
+  | { op: 'putState'; state: InstallState }
+  | { op: 'consumeState' }
+  | { op: 'claimInstallLink' | 'releaseInstallLink'; linkId: string }
+  | { op: 'putKeyCheck' };
 
 /** A ConnectionStore that records every write it passes on: "nothing stored" is an empty list. */
 export class RecordingStore implements ConnectionStore {
@@ -138,10 +144,33 @@ export class RecordingStore implements ConnectionStore {
     this.writes.push({ op: 'consumeState' });
     return this.inner.consumeState(nonce);
   }
+  claimInstallLink(linkId: string, until: number): Promise<boolean> {
+    this.writes.push({ op: 'claimInstallLink', linkId });
+    return this.inner.claimInstallLink(linkId, until);
+  }
+  releaseInstallLink(linkId: string): Promise<void> {
+    this.writes.push({ op: 'releaseInstallLink', linkId });
+    return this.inner.releaseInstallLink(linkId);
+  }
+  isInstallLinkUsed(linkId: string): Promise<boolean> {
+    return this.inner.isInstallLinkUsed(linkId);
+  }
+  getKeyCheck(): Promise<KeyCheck | undefined> {
+    return this.inner.getKeyCheck();
+  }
+  putKeyCheck(check: KeyCheck, options: { replace: boolean }): Promise<boolean> {
+    this.writes.push({ op: 'putKeyCheck' });
+    return this.inner.putKeyCheck(check, options);
+  }
 
-  /** Writes that store something (a connection or an install state); consuming a state is not one. */
+  /**
+   * Writes that store something (a connection, an install state, a used link's mark that was
+   * not taken back); consuming a state is its single use, not a store.
+   */
   storingWrites(since: number): StoreWrite[] {
-    return this.writes.slice(since).filter((w) => w.op !== 'consumeState');
+    const writes = this.writes.slice(since);
+    const released = new Set(writes.flatMap((w) => (w.op === 'releaseInstallLink' ? [w.linkId] : [])));
+    return writes.filter((w) => w.op !== 'consumeState' && w.op !== 'releaseInstallLink' && !(w.op === 'claimInstallLink' && released.has(w.linkId)));
   }
 }
 
@@ -314,8 +343,8 @@ export interface FuzzWorld {
   provider: ProviderLog;
   /** The answers the provider gives next; a case fills it before its request. */
   script: ProviderAnswer[];
-  /** Every secret the world holds: client secrets, every token, and the verifiers of stored states. */
-  secrets(): Set<string>;
+  /** Every secret the world holds: client secrets, the signing key, every token, the PKCE verifiers of its states. */
+  secrets(): Promise<Set<string>>;
 }
 
 /**
@@ -325,6 +354,8 @@ export interface FuzzWorld {
  */
 export async function fuzzWorlds(catalogue: Catalogue, clock: Clock): Promise<() => Promise<FuzzWorld>> {
   const cipher = new LocalTokenCipher(randomBytes(32));
+  const signingBytes = randomBytes(32);
+  const signingKey: SigningKey = { get: async () => signingBytes };
   const seededTokens: ProviderLog = { calls: 0, issued: new Set() };
   const inlineSecret = `cc-inline-${randomBytes(12).toString('hex')}`;
   const build = (store: ConnectionStore, provider: ProviderLog, script: ProviderAnswer[], events: MemoryEventSink) =>
@@ -333,6 +364,7 @@ export async function fuzzWorlds(catalogue: Catalogue, clock: Clock): Promise<()
         store,
         cipher,
         secrets: new FuzzSecrets(),
+        signingKey,
         events,
         catalogue,
         clock,
@@ -354,10 +386,11 @@ export async function fuzzWorlds(catalogue: Catalogue, clock: Clock): Promise<()
     metadata: { account_id: tenant },
   });
   const fuzzProvider = catalogue.get('fuzz')!;
-  await upsertConnection(seeder.ctx, fuzzProvider, SEEDED.active, grant(3_600_000, 'acct-1'));
-  await upsertConnection(seeder.ctx, fuzzProvider, SEEDED.expired, grant(-1_000, 'acct-2'));
-  await upsertConnection(seeder.ctx, fuzzProvider, SEEDED.revoked, grant(3_600_000, 'acct-3'));
-  await upsertConnection(seeder.ctx, fuzzProvider, SEEDED.needsReauth, grant(3_600_000, 'acct-4'));
+  const byApp = { reauthorize: 'chosen_by_app' } as const;
+  await upsertConnection(seeder.ctx, fuzzProvider, SEEDED.active, grant(3_600_000, 'acct-1'), byApp);
+  await upsertConnection(seeder.ctx, fuzzProvider, SEEDED.expired, grant(-1_000, 'acct-2'), byApp);
+  await upsertConnection(seeder.ctx, fuzzProvider, SEEDED.revoked, grant(3_600_000, 'acct-3'), byApp);
+  await upsertConnection(seeder.ctx, fuzzProvider, SEEDED.needsReauth, grant(3_600_000, 'acct-4'), byApp);
   for (const [id, status] of [[SEEDED.revoked, 'revoked'], [SEEDED.needsReauth, 'needs_reauth']] as const) {
     const record = (await template.get(id))!;
     await template.update(id, record.version, { set: { status }, remove: ['refreshDueAt', 'shard'] });
@@ -367,7 +400,7 @@ export async function fuzzWorlds(catalogue: Catalogue, clock: Clock): Promise<()
     clientCredentials: { client_id: 'cc-client', client_secret: inlineSecret },
     scopes: [],
     connectionConfig: { instance_url: 'https://one.provider.fuzz' },
-  });
+  }, byApp);
   const seeded = (await template.list({ limit: 100 })).items;
 
   return async () => {
@@ -384,9 +417,11 @@ export async function fuzzWorlds(catalogue: Catalogue, clock: Clock): Promise<()
       events,
       provider,
       script,
-      secrets() {
-        const verifiers = store.writes.flatMap((w) => (w.op === 'putState' && w.state.codeVerifier ? [w.state.codeVerifier] : []));
-        return new Set([FUZZ_APP.client_secret, inlineSecret, ...provider.issued, ...verifiers]);
+      async secrets() {
+        // The PKCE verifier is derived from the state with the signing key (lib/connections/signing.ts), never stored.
+        const states = store.writes.flatMap((w) => (w.op === 'putState' ? [w.state.nonce] : []));
+        const verifiers = await Promise.all(states.map((nonce) => pkceVerifierFor(signingKey, nonce)));
+        return new Set([FUZZ_APP.client_secret, inlineSecret, signingBytes.toString('base64url'), signingBytes.toString('hex'), ...provider.issued, ...verifiers]);
       },
     };
   };
