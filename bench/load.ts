@@ -3,8 +3,8 @@
  * file, the sandbox oidc-provider), driven over loopback HTTP from this process.
  *
  * Phase 1: N complete installs at once, each one a person's whole path (install link → the
- * sandbox's consent, auto-approved → the callback that exchanges the code and stores the
- * connection). Phase 2: M getToken calls at once (`POST /connections/{id}/token`), spread over
+ * sandbox's consent, auto-approved, each as its own sandbox account → the callback that
+ * exchanges the code, validates the id_token and stores the connection). Phase 2: M getToken calls at once (`POST /connections/{id}/token`), spread over
  * the N connections. Printed per phase: wall time, throughput, latency p50/p95/p99/max, errors.
  * Invariants (exit 1 when broken): no errors, and exactly N connections stored afterwards.
  */
@@ -81,9 +81,14 @@ export async function benchLoad(checks: Checks): Promise<LoadFigures> {
     // Phase 1: N people install at once.
     let started = performance.now();
     const installed = await Promise.all(
-      Array.from({ length: installs }, () =>
+      Array.from({ length: installs }, (_, i) =>
         timed(async () => {
-          const { callbackUrl } = await followInstall(`${runtime.url}/oauth/sandbox/install`);
+          // Each person is another sandbox account (its login_hint), so each install is its own connection.
+          const link = await fetch(`${runtime.url}/oauth/sandbox/install`, { redirect: 'manual' });
+          await link.arrayBuffer();
+          const authorize = new URL(link.headers.get('location') ?? '');
+          authorize.searchParams.set('login_hint', `load-${i}`);
+          const { callbackUrl } = await followInstall(authorize.toString());
           const res = await fetch(callbackUrl, { redirect: 'manual' });
           const page = await res.text();
           const id = /connection_id: ([^<]+)</.exec(page)?.[1];
