@@ -1,0 +1,100 @@
+/**
+ * Regression (issue 9, defect 6): the local runtime's edges. Requests in its first moments got
+ * a 500; an unconfigured provider's install link was a 500 with an ERROR log; the documented
+ * default `return_to` allowlist (the broker's own origin) was lost; a restart of `npm start`
+ * killed every sandbox connection (the sandbox kept grants and keys in memory); a busy port or
+ * a second `npm start` on the same data directory ended in a raw stack trace.
+ *
+ * The start-up cases spawn `npm start` itself (test/support/npm-start.ts) on free ports.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { followInstall } from '../support/browserless-consent';
+import { captureLogs } from '../support/fuzz';
+import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { freePort, npmStart, type NpmStart } from '../support/npm-start';
+
+const ADMIN_KEY = 'local-start-admin-key-0123456789abcdefghij';
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function dataDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'broker-start-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function started(options: Parameters<typeof npmStart>[0]): NpmStart {
+  const runtime = npmStart({ ...options, env: { BROKER_ADMIN_KEY: ADMIN_KEY, ...options.env } });
+  cleanups.push(() => runtime.stop());
+  return runtime;
+}
+
+async function fixture(): Promise<LocalFixture> {
+  const f = await startTestBroker();
+  cleanups.push(() => f.close());
+  return f;
+}
+
+const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' };
+
+/** Installs a sandbox connection through the running `npm start`; returns its id. */
+async function install(url: string): Promise<string> {
+  const { callbackUrl } = await followInstall(`${url}/oauth/sandbox/install`);
+  const res = await fetch(callbackUrl, { redirect: 'manual' });
+  const page = await res.text();
+  expect(res.status, page).toBe(200);
+  return /connection_id: ([^<]+)</.exec(page)![1]!;
+}
+
+/** The output of a process that ended, without blank lines. */
+function outputLines(runtime: NpmStart): string[] {
+  return `${runtime.stdout()}\n${runtime.stderr()}`.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+}
+
+describe('defect 6: the first moments after start', () => {
+  it('every request answered while npm start comes up is a 2xx or 3xx, never a 5xx', async () => {
+    const port = await freePort();
+    const runtime = started({ dataDir: await dataDir(), port, sandboxPort: await freePort() });
+    const answers: number[] = [];
+    let running = false;
+    void runtime.ready.then(() => (running = true), () => undefined);
+    // Ask from the first moment until a few answers after the banner.
+    let afterBanner = 0;
+    while (afterBanner < 3) {
+      if (running) afterBanner++;
+      for (const path of ['/oauth/sandbox/install', '/connections']) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${port}${path}`, { redirect: 'manual', headers: admin });
+          await res.arrayBuffer();
+          answers.push(res.status);
+        } catch {
+          // not accepting connections yet
+        }
+      }
+      if (runtime.child.exitCode !== null) throw new Error(`npm start ended: ${runtime.stderr()}`);
+    }
+    expect(answers.length).toBeGreaterThan(0);
+    expect(answers.filter((status) => status >= 500)).toEqual([]);
+  });
+});
+
+describe('defect 6: the documented default return_to allowlist', () => {
+  it("locally, return_to on the broker's own origin is allowed without BROKER_RETURN_TO_ALLOWLIST", async () => {
+    const f = await fixture();
+    const res = await fetch(`${f.local.installUrl}?return_to=${encodeURIComponent(`${f.local.url}/after-install`)}`, { redirect: 'manual', headers: { accept: 'application/json' } });
+    expect(res.status, await res.text()).toBe(302);
+  });
+
+  it('another origin is still refused', async () => {
+    const f = await fixture();
+    const res = await fetch(`${f.local.installUrl}?return_to=${encodeURIComponent('https://elsewhere.example/after')}`, { redirect: 'manual', headers: { accept: 'application/json' } });
+    expect(res.status).toBe(400);
+  });
+});
+
