@@ -158,8 +158,10 @@ async function resolveCredentials(
     try {
       return { credentials: await credentialsFor(ctx, provider, { credentialsSecretName: input.secret_name }), credentialsSecretName: input.secret_name };
     } catch (err) {
-      // The name came from the request: a missing or malformed secret is the caller's 400, not our 500.
-      if (isBrokerError(err, 'configuration_error')) throw new BrokerError('invalid_request', err.message, { cause: err });
+      // The name came from the request: a missing or malformed secret is the caller's 400, not our 500 (nor a 404 for the provider).
+      if (isBrokerError(err, 'configuration_error') || isBrokerError(err, 'provider_not_configured')) {
+        throw new BrokerError('invalid_request', isBrokerError(err.cause) ? err.cause.message : err.message, { cause: err });
+      }
       throw err;
     }
   }

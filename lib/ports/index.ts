@@ -52,7 +52,11 @@ export interface SigningKey {
 }
 
 export interface SecretStore {
-  /** The provider app's client credentials stored under `secretName`; throws BrokerError('configuration_error') when absent or malformed. */
+  /**
+   * The provider app's client credentials stored under `secretName`. Throws
+   * BrokerError('provider_not_configured') when there is no such secret (or only the
+   * deploy-time placeholder), BrokerError('configuration_error') when it is malformed or unreadable.
+   */
   getClientCredentials(secretName: string): Promise<ClientCredentials>;
 }
 

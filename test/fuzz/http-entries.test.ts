@@ -64,7 +64,7 @@ afterAll(() => {
 // ---- inputs ----------------------------------------------------------------------------------
 
 const providerKey = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom('fuzz', 'fuzz-stateless', 'fuzz-cc') },
+  { weight: 6, arbitrary: fc.constantFrom('fuzz', 'fuzz', 'fuzz-stateless', 'fuzz-cc', 'fuzz-unconfigured') },
   { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'hasOwnProperty', 'FUZZ', 'hubspot') },
   { weight: 2, arbitrary: hostileText },
 );
@@ -72,6 +72,8 @@ const connectionId = fc.oneof(
   { weight: 5, arbitrary: fc.constantFrom(...Object.values(SEEDED), 'new-1', 'fuzz:acct-1') },
   { weight: 1, arbitrary: hostileText },
 );
+/** Mostly absent, sometimes `value`. */
+const rarely = <T>(value: fc.Arbitrary<T>) => fc.oneof({ weight: 5, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: value });
 /** Mostly `valid`, sometimes anything: a case gets past the first check often enough to reach the next. */
 const mostly = <T>(valid: fc.Arbitrary<T>, other: fc.Arbitrary<unknown> = fc.jsonValue()) => fc.oneof({ weight: 5, arbitrary: valid }, { weight: 1, arbitrary: other });
 const returnTo = fc.oneof(
@@ -160,9 +162,9 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
         providerKey,
         fc.oneof(
           // A public link: where to go afterwards, and sometimes what only a signed link may say.
-          { weight: 3, arbitrary: fc.tuple(queryOf({ return_to: returnTo, scope: hostileText }), fc.option(connectionId, { nil: undefined, freq: 5 }), fc.constant({ kind: 'none' as const })) },
+          { weight: 3, arbitrary: fc.tuple(queryOf({ return_to: returnTo, scope: hostileText }), rarely(connectionId), fc.constant({ kind: 'none' as const })) },
           // A signed link as minted (or altered, or anything), rarely with public parameters beside it.
-          { weight: 2, arbitrary: fc.tuple(fc.option(queryOf({ return_to: returnTo }), { nil: undefined, freq: 5 }).map((q) => q ?? undefined), fc.constant(undefined), signedLink) },
+          { weight: 2, arbitrary: fc.tuple(rarely(queryOf({ return_to: returnTo })).map((q) => q ?? undefined), fc.constant(undefined), signedLink) },
         ),
         requestHeaders,
         async (provider, [publicQuery, connectionIdParam, link], headers) => {

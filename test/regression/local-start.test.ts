@@ -84,6 +84,33 @@ describe('defect 6: the first moments after start', () => {
   });
 });
 
+describe('defect 6: an unconfigured provider', () => {
+  it("its install link is a 404 page that says it is not configured, and logs no ERROR", async () => {
+    const f = await fixture();
+    const logs = captureLogs();
+    let res: Response;
+    let page: string;
+    try {
+      // HubSpot is in the built-in catalogue; the local secrets file holds only the sandbox app.
+      res = await fetch(`${f.local.url}/oauth/hubspot/install`, { redirect: 'manual', headers: { accept: 'text/html' } });
+      page = await res.text();
+    } finally {
+      logs.restore();
+    }
+    expect(res.status).toBe(404);
+    expect(page).toContain('not configured');
+    expect(page).toContain('provider_not_configured');
+    expect(logs.lines.filter((line) => line.includes('"level":"ERROR"'))).toEqual([]);
+  });
+
+  it('the same as JSON for an API client', async () => {
+    const f = await fixture();
+    const res = await fetch(`${f.local.url}/oauth/hubspot/install`, { redirect: 'manual', headers: { accept: 'application/json' } });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toMatchObject({ error: { code: 'provider_not_configured' } });
+  });
+});
+
 describe('defect 6: the documented default return_to allowlist', () => {
   it("locally, return_to on the broker's own origin is allowed without BROKER_RETURN_TO_ALLOWLIST", async () => {
     const f = await fixture();

@@ -206,7 +206,7 @@ export const FUZZ_APP: ClientCredentials = { client_id: 'fuzz-app', client_secre
 export const PROVIDER_ORIGIN = 'https://provider.fuzz';
 export const RETURN_ORIGIN = 'https://app.fuzz';
 
-/** The catalogue the world serves: an authorization-code provider, a client-credentials one, a marketplace-started (stateless) one. */
+/** The catalogue the world serves: an authorization-code provider, a client-credentials one, a marketplace-started (stateless) one, one without a secret. */
 export function fuzzCatalogue(): Catalogue {
   return parseCatalogue(
     {
@@ -232,6 +232,12 @@ export function fuzzCatalogue(): Catalogue {
         token_response_metadata: ['account_id'],
         tenant_fields: ['account_id'],
       },
+      'fuzz-unconfigured': {
+        display_name: 'Fuzz, no client credentials here',
+        auth_mode: 'OAUTH2',
+        authorization_url: `${PROVIDER_ORIGIN}/authorize`,
+        token_url: `${PROVIDER_ORIGIN}/token`,
+      },
       'fuzz-cc': {
         display_name: 'Fuzz client credentials',
         auth_mode: 'OAUTH2_CC',
@@ -245,11 +251,11 @@ export function fuzzCatalogue(): Catalogue {
   );
 }
 
-/** The secrets file of the world, keeping the port's promise: an absent name is a `configuration_error`. */
+/** The secrets file of the world, keeping the port's promise: an absent name is `provider_not_configured`. */
 class FuzzSecrets implements SecretStore {
   async getClientCredentials(name: string): Promise<ClientCredentials> {
     if (name === 'fuzz') return FUZZ_APP;
-    throw new BrokerError('configuration_error', `No secret named ${JSON.stringify(name.slice(0, 40))}`);
+    throw new BrokerError('provider_not_configured', `No secret named ${JSON.stringify(name.slice(0, 40))}`);
   }
 }
 
