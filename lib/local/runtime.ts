@@ -111,6 +111,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     const sandbox = await startSandboxProvider({
       ...options.sandbox,
       port: sandboxPort,
+      // Its grants and keys live beside the broker's, so a restart keeps sandbox connections alive.
+      ...(options.inMemory ? {} : { dataDir: join(dataDir, 'sandbox') }),
       clients: [
         {
           ...sandboxCredentials,

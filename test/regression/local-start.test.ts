@@ -125,3 +125,25 @@ describe('defect 6: the documented default return_to allowlist', () => {
   });
 });
 
+describe('defect 6: a restart of npm start', () => {
+  it('keeps sandbox connections alive: the old access token is still accepted and the grant still refreshes', async () => {
+    const dir = await dataDir();
+    const ports = { port: await freePort(), sandboxPort: await freePort() };
+    const first = started({ dataDir: dir, ...ports });
+    await first.ready;
+    const id = await install(first.url);
+    const before = (await (await fetch(`${first.url}/connections/${id}/token`, { method: 'POST', headers: admin, body: '{}' })).json()) as { access_token: string };
+    await first.stop();
+
+    const second = started({ dataDir: dir, ...ports });
+    await second.ready;
+    const me = await fetch(`http://127.0.0.1:${ports.sandboxPort}/api/me`, { headers: { authorization: `Bearer ${before.access_token}` } });
+    expect(me.status).toBe(200);
+    const refreshed = await fetch(`${second.url}/connections/${id}/token`, { method: 'POST', headers: admin, body: JSON.stringify({ force_refresh: true }) });
+    const body = (await refreshed.json()) as { access_token?: string };
+    expect(refreshed.status, JSON.stringify(body)).toBe(200);
+    expect(body.access_token).not.toBe(before.access_token);
+    const status = ((await (await fetch(`${second.url}/connections/${id}`, { headers: admin })).json()) as { connection: { status: string } }).connection.status;
+    expect(status).toBe('active');
+  });
+});
