@@ -7,7 +7,8 @@
  *
  * The start-up cases spawn `npm start` itself (test/support/npm-start.ts) on free ports.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -145,5 +146,43 @@ describe('defect 6: a restart of npm start', () => {
     expect(body.access_token).not.toBe(before.access_token);
     const status = ((await (await fetch(`${second.url}/connections/${id}`, { headers: admin })).json()) as { connection: { status: string } }).connection.status;
     expect(status).toBe('active');
+  });
+});
+
+describe('defect 6: npm start refuses to start with one clear line', () => {
+  it('when its port is in use', async () => {
+    const port = await freePort();
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(port, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => blocker.close(resolve)));
+    const runtime = started({ dataDir: await dataDir(), port, sandboxPort: await freePort() });
+    expect(await runtime.exited).toBe(1);
+    const lines = outputLines(runtime);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(String(port));
+    expect(lines[0]).toContain('PORT=');
+    expect(lines[0]).not.toMatch(/\bat .*\(.*:\d+:\d+\)/);
+  });
+
+  it('when its data directory is in use by another npm start, which keeps running', async () => {
+    const dir = await dataDir();
+    const first = started({ dataDir: dir, port: await freePort(), sandboxPort: await freePort() });
+    await first.ready;
+    const second = started({ dataDir: dir, port: await freePort(), sandboxPort: await freePort() });
+    expect(await second.exited).toBe(1);
+    const lines = outputLines(second);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain('BROKER_DATA_DIR=');
+    expect(lines[0]).not.toMatch(/\bat .*\(.*:\d+:\d+\)/);
+    expect((await fetch(`${first.url}/connections`, { headers: admin })).status).toBe(200);
+  });
+
+  it('but takes over a data directory whose npm start is gone (killed, crashed)', async () => {
+    const dir = await dataDir();
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    await writeFile(join(dir, 'npm-start.pid'), `${gone}\n`);
+    const runtime = started({ dataDir: dir, port: await freePort(), sandboxPort: await freePort() });
+    await runtime.ready;
+    expect((await fetch(`${runtime.url}/connections`, { headers: admin })).status).toBe(200);
   });
 });
