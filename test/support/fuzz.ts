@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { LocalTokenCipher } from '../../lib/adapters/local-cipher';
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import { Broker } from '../../lib/broker';
 import { upsertConnection } from '../../lib/connections/install';
@@ -371,6 +372,7 @@ export async function fuzzWorlds(catalogue: Catalogue, clock: Clock): Promise<()
         cipher,
         secrets: new FuzzSecrets(),
         signingKey,
+        health: new MemoryProviderHealthStore(clock),
         events,
         catalogue,
         clock,
