@@ -127,7 +127,7 @@ const SCHEMAS: Record<string, Schema> = {
             type: 'object',
             additionalProperties: false,
             required: ['code', 'message', 'at'],
-            properties: { code: { type: 'string' }, message: { type: 'string' }, providerCode: { type: 'string' }, at: dateTime },
+            properties: { code: { type: 'string' }, message: { type: 'string' }, providerCode: { type: 'string' }, at: nullable('string', { format: 'date-time' }) },
           },
         ],
       },
@@ -135,8 +135,14 @@ const SCHEMAS: Record<string, Schema> = {
       connection_config: stringMap,
       tags: { ...stringMap, description: 'The tags of the signed install link the connection was made through.' },
       provider_health: { ...ref('ProviderHealth'), description: "Its provider's health, on lists and on GET /connections/{id}." },
-      created_at: dateTime,
-      updated_at: dateTime,
+      created_at: nullable('string', { format: 'date-time', description: 'Null only when the stored value is no valid time (then in `invalid_fields`).' }),
+      updated_at: nullable('string', { format: 'date-time', description: 'Null only when the stored value is no valid time (then in `invalid_fields`).' }),
+      invalid_fields: {
+        type: 'array',
+        items: { type: 'string' },
+        minItems: 1,
+        description: 'Present when stored values could not be rendered (an expiry past what a date holds, stored before the lifetime bounds): those fields read null and are named here.',
+      },
     },
   },
   ConnectionList: {
@@ -145,6 +151,17 @@ const SCHEMAS: Record<string, Schema> = {
     required: ['connections'],
     properties: {
       connections: { type: 'array', items: ref('ConnectionSummary') },
+      unreadable: {
+        type: 'array',
+        minItems: 1,
+        description: 'Items on this page that do not read as a connection: left out of `connections` and named here, so one bad item never breaks a list.',
+        items: {
+          type: 'object',
+          additionalProperties: false,
+          required: ['id', 'reason'],
+          properties: { id: { type: 'string' }, reason: { type: 'string', description: 'What is wrong, naming the field, never its value.' } },
+        },
+      },
       cursor: { type: 'string', description: 'Opaque; pass it as `cursor` with the same filters for the next page. Absent on the last page.' },
     },
   },
@@ -334,7 +351,7 @@ const OPERATIONS: Record<AdminRouteKey, OperationSpec> = {
     parameters: [idParameter],
     requestBody: { schema: 'TokenRequest' },
     success: { status: 200, schema: 'AccessToken', description: 'The access token' },
-    errors: ['invalid_request', 'connection_not_found', 'needs_reauth', 'connection_revoked', 'conflict', 'unknown_provider', 'provider_not_supported', 'decrypt_failed', ...PROVIDER_FAILURES],
+    errors: ['invalid_request', 'connection_not_found', 'needs_reauth', 'connection_revoked', 'conflict', 'unknown_provider', 'provider_not_supported', 'provider_not_configured', 'decrypt_failed', ...PROVIDER_FAILURES],
   },
   'PUT /connections/{id}': {
     operationId: 'registerClientCredentials',
@@ -342,7 +359,7 @@ const OPERATIONS: Record<AdminRouteKey, OperationSpec> = {
     parameters: [idParameter],
     requestBody: { schema: 'RegisterClientCredentialsRequest', required: true },
     success: { status: 200, schema: 'ConnectionResponse', description: 'The connection as stored' },
-    errors: ['invalid_request', 'unknown_provider', 'provider_not_supported', 'conflict', 'decrypt_failed', ...PROVIDER_FAILURES],
+    errors: ['invalid_request', 'unknown_provider', 'provider_not_supported', 'provider_not_configured', 'conflict', 'decrypt_failed', ...PROVIDER_FAILURES],
   },
   'DELETE /connections/{id}': {
     operationId: 'revokeConnection',
