@@ -62,7 +62,7 @@ const operations = {
     const query = queryParameters(event, LIST_PARAMETERS);
     // The values are checked once, by the use case (limit 1 to 500, the filters).
     const page = await broker.listConnections({ ...query, limit: query.limit === undefined ? undefined : Number(query.limit) });
-    return json(200, { connections: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
+    return json(200, { connections: page.items, ...(page.unreadable ? { unreadable: page.unreadable } : {}), ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
   'GET /connections/{id}': async (broker, id) => json(200, { connection: await broker.describeConnection(id) }),
   'POST /connections/{id}/token': async (broker, id, event, context) => {

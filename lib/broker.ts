@@ -8,6 +8,7 @@ import {
   listProviders,
   registerClientCredentials,
   revokeConnection,
+  type ConnectionList,
   type ListConnectionsInput,
   type ProviderList,
   type RegisterClientCredentialsInput,
@@ -21,7 +22,6 @@ import { checkKeys } from './connections/key-check';
 import type { AccessToken, ConnectionSummary } from './model';
 import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep';
 import { TokenService, type GetTokenOptions } from './connections/token-service';
-import type { Page } from './ports';
 
 /**
  * Where a handler gets its broker: on Lambda the process-wide one built from the environment
@@ -85,7 +85,7 @@ export class Broker {
   }
 
   /** A page of connections, narrowed by provider, status and tenant (each checked: 400 when malformed). */
-  listConnections(options: ListConnectionsInput = {}): Promise<Page<ConnectionSummary>> {
+  listConnections(options: ListConnectionsInput = {}): Promise<ConnectionList> {
     return listConnections(this.ctx, options);
   }
 

@@ -34,10 +34,10 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError } from '../model';
+import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError, UnreadableConnection } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
-import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ListOptions, type Page, type RecordChanges } from '../ports';
+import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type ListOptions, type Page, type RecordChanges } from '../ports';
 import { TABLE } from './dynamodb-table';
 
 /** Options for `DynamoDbConnectionStore`. */
@@ -72,11 +72,13 @@ const ATTRIBUTE = {
   provider: 'provider',
   authMode: 'auth_mode',
   tenant: 'tenant',
+  tenants: 'tenants',
   status: 'status',
   scopes: 'scopes',
   sealed: 'sealed',
   tokenGen: 'token_gen',
   expiresAt: 'expires_at',
+  refreshExpiresAt: 'refresh_expires_at',
   refreshDueAt: TABLE.dueIndexSortKey,
   shard: TABLE.dueIndexPartitionKey,
   renewableAfter: 'renewable_after',
@@ -246,7 +248,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * the table's hash order. Filtered: Queries on a list index, then the records by BatchGetItem;
    * see `listFiltered`.
    */
-  async list(options: ListOptions = {}): Promise<Page<ConnectionRecord>> {
+  async list(options: ListOptions = {}): Promise<ConnectionPage> {
     const limit = pageLimit(options.limit, PAGE_LIMITS);
     const filter = normalFilter(options.filter);
     if (filter !== undefined) {
@@ -279,10 +281,13 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * consistent: a page never holds a record that does not match. The cursor is the partition
    * and the last index key used, bound to the filter.
    */
-  private async listFiltered(filter: ConnectionFilter, limit: number, cursor: string | undefined): Promise<Page<ConnectionRecord>> {
+  private async listFiltered(filter: ConnectionFilter, limit: number, cursor: string | undefined): Promise<ConnectionPage> {
     const partitions = listPartitions(filter);
     const position = decodeListCursor(cursor, filter, partitions);
     const records: ConnectionRecord[] = [];
+    // An item that does not read as a record is named, not fatal (as in the unfiltered list).
+    const unreadable: UnreadableConnection[] = [];
+    const result = (more: Record<string, string>): ConnectionPage => ({ items: records, ...(unreadable.length > 0 ? { unreadable } : {}), ...more });
     let { partition, startKey } = position;
     while (partition < partitions.length) {
       const where = partitions[partition] as ListPartition;
@@ -305,14 +310,16 @@ export class DynamoDbConnectionStore implements ConnectionStore {
         for (const key of chunk) {
           const item = items.get(key[TABLE.partitionKey] as string);
           if (item === undefined || isExpired(item, now)) continue;
-          const record = itemToRecord(item);
-          if (matchesFilter(record, filter)) records.push(record);
+          const read = readPage([item]);
+          unreadable.push(...(read.unreadable ?? []));
+          const record = read.items[0];
+          if (record !== undefined && matchesFilter(record, filter)) records.push(record);
         }
         used += chunk.length;
         if (records.length >= limit) {
           const more = used < keys.length || page.LastEvaluatedKey !== undefined || partition + 1 < partitions.length;
           const last = pickKey(chunk[chunk.length - 1] as Item, [TABLE.partitionKey, TABLE.listIndexPartitionKey, TABLE.listIndexSortKey]);
-          return { items: records, ...(more ? { cursor: encodeListCursor(filter, partition, last) } : {}) };
+          return result(more ? { cursor: encodeListCursor(filter, partition, last) } : {});
         }
       }
       if (page.LastEvaluatedKey !== undefined) {
@@ -322,7 +329,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
         startKey = undefined;
       }
     }
-    return { items: records };
+    return result({});
   }
 
   /** The items under `keys` (any order; absent ones missing), retrying what DynamoDB leaves unprocessed. */
@@ -371,7 +378,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * Queries the schedule GSI for `shard` with `refreshDueAt ≤ dueBy`, earliest first, skipping
    * expired items. GSI reads are eventually consistent: re-read with `consistent` before acting.
    */
-  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
+  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
     const nowSec = epochSeconds(this.clock.now());
     return this.collectPage(
       pageLimit(options.limit, PAGE_LIMITS),
@@ -506,13 +513,15 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * Reads until `limit` matching items or the end: a filtered page may hold fewer items than asked,
    * even none. When a read returns more than needed, the page ends at the last item kept and the
    * cursor is that item's key (what DynamoDB itself would return as LastEvaluatedKey there).
+   * An item that does not read as a record takes its place on the page and is named in
+   * `unreadable`: one bad item never hides the others.
    */
   private async collectPage(
     limit: number,
     start: Key | undefined,
     read: (startKey: Key | undefined, limit: number) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>,
     keyOf: (item: Item) => Key,
-  ): Promise<Page<ConnectionRecord>> {
+  ): Promise<ConnectionPage> {
     const items: Item[] = [];
     let startKey = start;
     for (;;) {
@@ -524,13 +533,28 @@ export class DynamoDbConnectionStore implements ConnectionStore {
         const last = items[items.length - 1];
         const more = found.length > wanted || page.LastEvaluatedKey !== undefined;
         const cursor = found.length > wanted && last !== undefined ? keyOf(last) : (page.LastEvaluatedKey as Key | undefined);
-        return { items: items.map(itemToRecord), ...(more && cursor !== undefined ? { cursor: encodeCursor(cursor) } : {}) };
+        return { ...readPage(items), ...(more && cursor !== undefined ? { cursor: encodeCursor(cursor) } : {}) };
       }
       items.push(...found);
-      if (page.LastEvaluatedKey === undefined) return { items: items.map(itemToRecord) };
+      if (page.LastEvaluatedKey === undefined) return readPage(items);
       startKey = page.LastEvaluatedKey as Key;
     }
   }
+}
+
+/** The records of a page, with the items that do not read as one named instead of failing the page. */
+function readPage(items: readonly Item[]): ConnectionPage {
+  const records: ConnectionRecord[] = [];
+  const unreadable: UnreadableConnection[] = [];
+  for (const item of items) {
+    try {
+      records.push(itemToRecord(item));
+    } catch (err) {
+      if (!(err instanceof MalformedItem)) throw err;
+      unreadable.push({ id: err.connectionId, reason: err.message });
+    }
+  }
+  return { items: records, ...(unreadable.length > 0 ? { unreadable } : {}) };
 }
 
 // ---- keys ------------------------------------------------------------------
@@ -679,11 +703,13 @@ function itemToRecord(item: Item): ConnectionRecord {
     provider: read.string(ATTRIBUTE.provider),
     authMode: read.oneOf(ATTRIBUTE.authMode, AUTH_MODES),
     tenant: read.optionalString(ATTRIBUTE.tenant),
+    tenants: read.optionalStringList(ATTRIBUTE.tenants),
     status: read.oneOf(ATTRIBUTE.status, STATUSES),
     scopes: read.stringList(ATTRIBUTE.scopes),
     sealed: read.optionalString(ATTRIBUTE.sealed),
     tokenGen: read.number(ATTRIBUTE.tokenGen),
     expiresAt: read.optionalNumber(ATTRIBUTE.expiresAt),
+    refreshExpiresAt: read.optionalNumber(ATTRIBUTE.refreshExpiresAt),
     refreshDueAt: read.optionalNumber(ATTRIBUTE.refreshDueAt),
     shard: read.optionalNumber(ATTRIBUTE.shard),
     renewableAfter: read.optionalNumber(ATTRIBUTE.renewableAfter),
@@ -782,6 +808,10 @@ class ItemReader {
     return value as string[];
   }
 
+  optionalStringList(attribute: string): string[] | undefined {
+    return this.item[attribute] === undefined ? undefined : this.stringList(attribute);
+  }
+
   optionalStringMap(attribute: string): Record<string, string> | undefined {
     const value = this.item[attribute];
     if (value === undefined) return undefined;
@@ -809,9 +839,18 @@ class ItemReader {
   }
 }
 
+/** A stored item that does not read as a record: an internal error naming the attribute, never its value. */
+class MalformedItem extends BrokerError {
+  /** The connection id from the item's key, `?` when the key itself is unreadable. */
+  readonly connectionId: string;
+  constructor(pk: unknown, attribute: string) {
+    super('internal_error', `Stored item ${typeof pk === 'string' ? pk : '?'} has a malformed ${attribute}`, { details: { attribute } });
+    this.connectionId = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : '?';
+  }
+}
+
 function malformed(item: Item, attribute: string): BrokerError {
-  const pk = item[TABLE.partitionKey];
-  return new BrokerError('internal_error', `Stored item ${typeof pk === 'string' ? pk : '?'} has a malformed ${attribute}`);
+  return new MalformedItem(item[TABLE.partitionKey], attribute);
 }
 
 function mutableField(name: string): Field {

@@ -8,7 +8,7 @@
 import { BrokerError } from '../errors';
 import type { ConnectionRecord, InstallState, KeyCheck } from '../model';
 import { isPlainObject } from '../plain-object';
-import type { Clock, ConnectionStore, ListOptions, Page, RecordChanges } from '../ports';
+import type { Clock, ConnectionPage, ConnectionStore, ListOptions, RecordChanges } from '../ports';
 import { assertServableFilter, matchesFilter, pageLimit, systemClock } from '../ports';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -59,7 +59,7 @@ export class MemoryConnectionStore implements ConnectionStore {
   }
 
   /** In id order; the cursor is the last id of the page and the filter it belongs to. */
-  async list(options: ListOptions = {}): Promise<Page<ConnectionRecord>> {
+  async list(options: ListOptions = {}): Promise<ConnectionPage> {
     const limit = pageLimit(options.limit, { fallback: 100, max: 1_000 });
     assertServableFilter(options.filter);
     const filter = JSON.stringify({ provider: options.filter?.provider, status: options.filter?.status, tenant: options.filter?.tenant });
@@ -74,7 +74,7 @@ export class MemoryConnectionStore implements ConnectionStore {
     return { items: page.map(clone), ...(matching.length > limit && last ? { cursor: Buffer.from(JSON.stringify({ f: filter, after: last.id })).toString('base64url') } : {}) };
   }
 
-  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
+  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
     const due = [...this.connections.keys()]
       .map((id) => this.live(id))
       .filter((r): r is ConnectionRecord => r !== undefined && r.shard === shard && r.refreshDueAt !== undefined && r.refreshDueAt <= dueBy)

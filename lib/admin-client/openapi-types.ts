@@ -125,6 +125,12 @@ export interface components {
             connections: components["schemas"]["ConnectionSummary"][];
             /** @description Opaque; pass it as `cursor` with the same filters for the next page. Absent on the last page. */
             cursor?: string;
+            /** @description Items on this page that do not read as a connection: left out of `connections` and named here, so one bad item never breaks a list. */
+            unreadable?: {
+                id: string;
+                /** @description What is wrong, naming the field, never its value. */
+                reason: string;
+            }[];
         };
         ConnectionResponse: {
             connection: components["schemas"]["ConnectionSummary"];
@@ -137,8 +143,11 @@ export interface components {
             connection_config: {
                 [key: string]: string;
             };
-            /** Format: date-time */
-            created_at: string;
+            /**
+             * Format: date-time
+             * @description Null only when the stored value is no valid time (then in `invalid_fields`).
+             */
+            created_at: string | null;
             /**
              * Format: date-time
              * @description When the stored access token expires.
@@ -146,9 +155,11 @@ export interface components {
             expires_at: string | null;
             failure_count: number;
             id: string;
+            /** @description Present when stored values could not be rendered (an expiry past what a date holds, stored before the lifetime bounds): those fields read null and are named here. */
+            invalid_fields?: string[];
             last_error: null | {
                 /** Format: date-time */
-                at: string;
+                at: string | null;
                 code: string;
                 message: string;
                 providerCode?: string;
@@ -166,6 +177,11 @@ export interface components {
              * @description When the sweep will refresh it; null when not scheduled.
              */
             refresh_due_at: string | null;
+            /**
+             * Format: date-time
+             * @description When the refresh token dies unless used (its provider-given life or idle limit); null when not known.
+             */
+            refresh_token_expires_at: string | null;
             /** @description Scopes the provider granted. */
             scopes: string[];
             status: components["schemas"]["ConnectionStatus"];
@@ -173,10 +189,15 @@ export interface components {
             tags: {
                 [key: string]: string;
             };
-            /** @description The provider-side account (HubSpot hub id, HighLevel location…). */
+            /** @description The provider-side account (HubSpot hub id, HighLevel location…); with several, the first of `tenants`. */
             tenant: string | null;
-            /** Format: date-time */
-            updated_at: string;
+            /** @description Every account the grant covers (Xero's organisations, sorted); `[tenant]` for a single-account grant, `[]` without a tenant. */
+            tenants: string[];
+            /**
+             * Format: date-time
+             * @description Null only when the stored value is no valid time (then in `invalid_fields`).
+             */
+            updated_at: string | null;
         };
         Error: {
             error: {
@@ -193,7 +214,7 @@ export interface components {
          * @description Stable error code; the HTTP status follows from it (lib/errors.ts).
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "invalid_state" | "return_to_not_allowed" | "scope_not_allowed" | "authorization_denied" | "secret_not_allowed" | "issuer_mismatch" | "id_token_invalid" | "install_link_invalid" | "install_link_expired" | "install_link_used" | "tenant_conflict" | "unauthorized" | "unknown_provider" | "provider_not_supported" | "connection_not_found" | "conflict" | "needs_reauth" | "connection_revoked" | "provider_error" | "provider_unavailable" | "provider_timeout" | "refresh_in_progress" | "configuration_error" | "decrypt_failed" | "internal_error";
+        ErrorCode: "invalid_request" | "invalid_state" | "return_to_not_allowed" | "scope_not_allowed" | "authorization_denied" | "secret_not_allowed" | "issuer_mismatch" | "id_token_invalid" | "install_link_invalid" | "install_link_expired" | "install_link_used" | "tenant_conflict" | "unauthorized" | "unknown_provider" | "provider_not_configured" | "provider_not_supported" | "connection_not_found" | "conflict" | "needs_reauth" | "connection_revoked" | "provider_error" | "provider_unavailable" | "provider_timeout" | "refresh_in_progress" | "configuration_error" | "decrypt_failed" | "internal_error";
         /** @description API Gateway's answer to a request without a valid SigV4 signature or without execute-api:Invoke (deployed stacks only). */
         Forbidden: {
             message: string;
@@ -544,7 +565,7 @@ export interface operations {
                     "application/json": components["schemas"]["Forbidden"];
                 };
             };
-            /** @description Error: unknown_provider, provider_not_supported */
+            /** @description Error: unknown_provider, provider_not_supported, provider_not_configured */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -553,7 +574,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "unknown_provider" | "provider_not_supported";
+                            code?: "unknown_provider" | "provider_not_supported" | "provider_not_configured";
                         };
                     };
                 };
@@ -794,7 +815,7 @@ export interface operations {
                     "application/json": components["schemas"]["Forbidden"];
                 };
             };
-            /** @description Error: connection_not_found, unknown_provider, provider_not_supported */
+            /** @description Error: connection_not_found, unknown_provider, provider_not_supported, provider_not_configured */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -803,7 +824,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"] & {
                         error?: {
                             /** @enum {unknown} */
-                            code?: "connection_not_found" | "unknown_provider" | "provider_not_supported";
+                            code?: "connection_not_found" | "unknown_provider" | "provider_not_supported" | "provider_not_configured";
                         };
                     };
                 };

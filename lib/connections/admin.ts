@@ -3,6 +3,7 @@
  * client-credentials connection, revoke a connection.
  */
 import { BrokerError, isBrokerError } from '../errors';
+import { logger } from '../logger';
 import { clientCredentialsGrant } from '../oauth/token-endpoint';
 import { validateConnectionConfig } from '../providers/connection-config';
 import { assertServableFilter, pageLimit, type ConnectionFilter, type Page } from '../ports';
@@ -11,7 +12,7 @@ import { PROVIDER_KEY_PATTERN } from '../providers/lookup';
 import type { Provider } from '../providers/schema';
 import { assertSecretAllowed, credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
-import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionStatus, type ConnectionSummary, type ProviderHealthSummary } from '../model';
+import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionStatus, type ConnectionSummary, type ProviderHealthSummary, type UnreadableConnection } from '../model';
 import { revokeAtProvider } from './provider-revocation';
 import { unseal } from './sealing';
 import { revoked } from './transitions';
@@ -50,8 +51,11 @@ export function connectionFilter(input: ConnectionFilterInput): ConnectionFilter
   return filter;
 }
 
+/** A page of connection summaries; items the store could not read are named in `unreadable` instead of failing the page. */
+export type ConnectionList = Page<ConnectionSummary> & { unreadable?: UnreadableConnection[] };
+
 /** A page of connection summaries, narrowed by provider, status and tenant; see ConnectionStore.list. */
-export async function listConnections(ctx: BrokerContext, options: ListConnectionsInput = {}): Promise<Page<ConnectionSummary>> {
+export async function listConnections(ctx: BrokerContext, options: ListConnectionsInput = {}): Promise<ConnectionList> {
   const limit = pageLimit(options.limit, { fallback: 50, max: 500 });
   const filter = connectionFilter(options);
   let page;
@@ -62,7 +66,12 @@ export async function listConnections(ctx: BrokerContext, options: ListConnectio
     throw err;
   }
   const health = await providerHealths(ctx, page.items);
-  return { items: page.items.map((record) => ({ ...connectionSummary(record), provider_health: health.get(record.provider)! })), cursor: page.cursor };
+  if (page.unreadable) logger.warn('connections listed without unreadable items', { unreadable: page.unreadable.map((item) => item.id) });
+  return {
+    items: page.items.map((record) => ({ ...connectionSummary(record), provider_health: health.get(record.provider)! })),
+    cursor: page.cursor,
+    ...(page.unreadable ? { unreadable: page.unreadable } : {}),
+  };
 }
 
 export async function describeConnection(ctx: BrokerContext, id: string): Promise<ConnectionSummary> {
@@ -149,8 +158,10 @@ async function resolveCredentials(
     try {
       return { credentials: await credentialsFor(ctx, provider, { credentialsSecretName: input.secret_name }), credentialsSecretName: input.secret_name };
     } catch (err) {
-      // The name came from the request: a missing or malformed secret is the caller's 400, not our 500.
-      if (isBrokerError(err, 'configuration_error')) throw new BrokerError('invalid_request', err.message, { cause: err });
+      // The name came from the request: a missing or malformed secret is the caller's 400, not our 500 (nor a 404 for the provider).
+      if (isBrokerError(err, 'configuration_error') || isBrokerError(err, 'provider_not_configured')) {
+        throw new BrokerError('invalid_request', isBrokerError(err.cause) ? err.cause.message : err.message, { cause: err });
+      }
       throw err;
     }
   }

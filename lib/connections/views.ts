@@ -1,9 +1,23 @@
-/** The shapes the broker hands out: a token for callers, metadata for admins. Never a secret in a summary. */
+/**
+ * The shapes the broker hands out: a token for callers, metadata for admins. Never a secret in a
+ * summary, and never a throw: a stored value no view can render (an expiry past what a `Date`
+ * holds, written before the bounds of docs/design.md, "Bounds on what providers say") renders
+ * as null and is named in `invalid_fields`, so one odd record cannot break a list.
+ */
 import type { AccessToken, AuthMode, ConnectionRecord, ConnectionSummary, ProviderHealth, ProviderHealthSummary, TokenSet } from '../model';
 import type { Provider, SkippedProvider } from '../providers/schema';
 import { circuitOpen, probeInFlight } from './refresh-policy';
 
-const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+/** An instant as ISO 8601; null when absent, or when no `Date` can hold it (`invalid` is then called). */
+function iso(ms: number | undefined, invalid: () => void = () => undefined): string | null {
+  if (ms === undefined) return null;
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) {
+    invalid();
+    return null;
+  }
+  return date.toISOString();
+}
 
 export function accessTokenView(record: ConnectionRecord, token: TokenSet): AccessToken {
   return {
@@ -18,24 +32,29 @@ export function accessTokenView(record: ConnectionRecord, token: TokenSet): Acce
 }
 
 export function connectionSummary(record: ConnectionRecord): ConnectionSummary {
-  return {
+  const invalidFields: string[] = [];
+  const time = (field: string, ms: number | undefined) => iso(ms, () => invalidFields.push(field));
+  const summary: ConnectionSummary = {
     id: record.id,
     provider: record.provider,
     auth_mode: record.authMode,
     tenant: record.tenant ?? null,
+    tenants: record.tenants ?? (record.tenant !== undefined ? [record.tenant] : []),
     status: record.status,
     scopes: record.scopes,
-    expires_at: iso(record.expiresAt),
-    refresh_due_at: iso(record.refreshDueAt),
-    last_refresh_at: iso(record.lastRefreshAt),
+    expires_at: time('expires_at', record.expiresAt),
+    refresh_token_expires_at: time('refresh_token_expires_at', record.refreshExpiresAt),
+    refresh_due_at: time('refresh_due_at', record.refreshDueAt),
+    last_refresh_at: time('last_refresh_at', record.lastRefreshAt),
     failure_count: record.failureCount,
-    last_error: record.lastError ? { ...record.lastError, at: new Date(record.lastError.at).toISOString() } : null,
+    last_error: record.lastError ? { ...record.lastError, at: time('last_error.at', record.lastError.at) } : null,
     metadata: record.metadata ?? {},
     connection_config: record.connectionConfig ?? {},
     tags: record.tags ?? {},
-    created_at: new Date(record.createdAt).toISOString(),
-    updated_at: new Date(record.updatedAt).toISOString(),
+    created_at: time('created_at', record.createdAt),
+    updated_at: time('updated_at', record.updatedAt),
   };
+  return invalidFields.length > 0 ? { ...summary, invalid_fields: invalidFields } : summary;
 }
 
 /** A provider's health for the admin view; no item yet means a healthy provider. */

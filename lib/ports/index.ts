@@ -3,7 +3,7 @@
  * implement them (AWS services, or the local stand-ins). The domain never imports an SDK.
  */
 import { BrokerError } from '../errors';
-import type { ClientCredentials, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, ProviderHealth } from '../model';
+import type { ClientCredentials, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, ProviderHealth, UnreadableConnection } from '../model';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -52,7 +52,11 @@ export interface SigningKey {
 }
 
 export interface SecretStore {
-  /** The provider app's client credentials stored under `secretName`; throws BrokerError('configuration_error') when absent or malformed. */
+  /**
+   * The provider app's client credentials stored under `secretName`. Throws
+   * BrokerError('provider_not_configured') when there is no such secret (or only the
+   * deploy-time placeholder), BrokerError('configuration_error') when it is malformed or unreadable.
+   */
   getClientCredentials(secretName: string): Promise<ClientCredentials>;
 }
 
@@ -231,6 +235,11 @@ export interface ListOptions {
   filter?: ConnectionFilter;
 }
 
+/** A page of connections; an item that does not read as a record is skipped and named in `unreadable`, never failing the page. */
+export interface ConnectionPage extends Page<ConnectionRecord> {
+  unreadable?: UnreadableConnection[];
+}
+
 /** The one check of a page size asked for: an integer from 1 to `max`; none asked → `fallback`. */
 export function pageLimit(limit: number | undefined, bounds: { fallback: number; max: number }): number {
   if (limit === undefined) return bounds.fallback;
@@ -257,9 +266,9 @@ export interface ConnectionStore {
    * read through an index (never a pass over the whole table); a page may hold fewer than
    * `limit` and still have a cursor.
    */
-  list(options?: ListOptions): Promise<Page<ConnectionRecord>>;
+  list(options?: ListOptions): Promise<ConnectionPage>;
   /** Connections in `shard` whose `refreshDueAt` ≤ `dueBy`, earliest first (the schedule GSI). */
-  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<Page<ConnectionRecord>>;
+  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<ConnectionPage>;
 
   /** Stores a new install state (its `expiresAt` also sets the item's TTL). */
   putState(state: InstallState): Promise<void>;

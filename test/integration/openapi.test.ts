@@ -6,6 +6,7 @@
  * against the schema of their status (ajv, JSON Schema 2020-12, with ajv-formats).
  */
 import { readFileSync } from 'node:fs';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
@@ -158,6 +159,18 @@ describe('real responses validate against the spec', () => {
   it('GET /providers: the list; a query parameter it does not take (400)', async () => {
     expect((await call('GET', '/providers', '/providers')).body.providers.length).toBeGreaterThan(3);
     expect((await call('GET', '/providers', '/providers?x=1')).status).toBe(400);
+  });
+
+  it('GET /connections and GET /connections/{id} with odd stored data: invalid_fields, unreadable (issue 9, defect 5)', async () => {
+    const store = fixture.local.broker.ctx.store;
+    await store.create(record('spec-odd', { expiresAt: 8_700_000_000_000_000 }));
+    await fixture.local.dynamoClient.send(
+      new PutItemCommand({ TableName: fixture.local.tableName, Item: { pk: { S: 'conn#spec-broken' }, kind: { S: 'connection' }, id: { S: 'spec-broken' }, status: { S: 'exploded' } } }),
+    );
+    const odd = await call('GET', '/connections/{id}', '/connections/spec-odd');
+    expect(odd.body.connection).toMatchObject({ expires_at: null, invalid_fields: ['expires_at'] });
+    const list = await call('GET', '/connections', '/connections?limit=500');
+    expect(list.body.unreadable).toEqual([{ id: 'spec-broken', reason: expect.any(String) }]);
   });
 
   it('checked a success response of every operation in the spec', () => {
