@@ -11,9 +11,11 @@
  *   return_to, and otherwise says to ask the app;
  * - when the broker does not know the install (the state is gone, the link does not verify), the
  *   message says to open the install link again, and nothing else is offered;
- * - a server-side **misconfiguration** (`configuration_error`: a placeholder secret, no signing
+ * - a server-side **misconfiguration** (`configuration_error`: a malformed secret, no signing
  *   key…) tells the person the app is misconfigured, that it is not their doing, and whom to
- *   tell, with a reference to quote; the log line says exactly what is wrong.
+ *   tell, with a reference to quote; the log line says exactly what is wrong. A provider with no
+ *   app in this deployment yet (`provider_not_configured`: no secret, or the deploy-time
+ *   placeholder; a 404) says the same in its own words, and its refusal line says what to fix.
  *
  * Every page: one `h1`, a `main` landmark, text at AA contrast, no horizontal scroll at 375 px,
  * no script, and a CSP that allows only inline style and the logo's origin
@@ -142,6 +144,27 @@ export function errorPage(err: unknown, context: PageContext = {}): HttpResponse
   const support = supportAction(context.branding);
   const references = [{ label: 'Error', value: error.code }, ...(context.correlationId ? [{ label: 'Reference', value: context.correlationId }] : [])];
   const back = attempt?.returnTo ? [{ href: withParams(attempt.returnTo, { error_code: error.code, provider: attempt.provider }), label: `Back to ${app ?? 'the app'}` }] : [];
+
+  if (isBrokerError(err, 'provider_not_configured')) {
+    // Not the person's doing either: the app offers a provider this deployment has no app for yet.
+    const named = err.details?.provider;
+    const provider = typeof named === 'string' ? named : (attempt?.provider ?? 'this provider');
+    return renderPage(
+      {
+        status,
+        title: `${app ?? 'This app'} cannot connect to ${provider} yet`,
+        paragraphs: [
+          `Connecting a ${provider} account is not configured in ${app ?? 'this app'} yet. It is nothing you did, and trying again will not help until it is set up.`,
+          support
+            ? `Please tell ${app ?? 'the app'}'s support, and mention the reference below.`
+            : `Please tell whoever gave you this link (the team behind ${app ?? 'the app'}), and mention the reference below.`,
+        ],
+        actions: [...(support ? [support] : []), ...back],
+        references,
+      },
+      context.branding,
+    );
+  }
 
   if (isBrokerError(err, 'configuration_error')) {
     return renderPage(

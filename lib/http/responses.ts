@@ -41,15 +41,20 @@ export interface RequestFacts {
 }
 
 /**
- * One log line per failed request, with the route and the provider: a refusal (4xx) at INFO;
- * a configuration error at ERROR with exactly what is wrong (BrokerError messages never hold a
+ * One log line per failed request, with the route and the provider: a refusal (4xx) at INFO
+ * (a provider without its app: with the `problem` to fix); a configuration error at ERROR with exactly what is wrong (BrokerError messages never hold a
  * secret, lib/errors.ts); any other failure at ERROR with its code and error names only.
  */
 export function logRequestFailure(err: unknown, facts: RequestFacts): void {
   const status = errorStatus(err);
   const code = errorBody(err).error.code;
   const where = { route: facts.route, provider: facts.provider ?? (isBrokerError(err) ? err.installAttempt?.provider : undefined) };
-  if (status < 500) {
+  if (isBrokerError(err, 'provider_not_configured')) {
+    // Expected where a catalogue provider has no app yet (locally, every built-in one): a refusal,
+    // not an ERROR, but with what the operator must fix (the adapter's message: which secret, where).
+    const problem = err.cause instanceof Error ? err.cause.message : err.message;
+    logger.info('request refused', { code, status, ...where, reason: err.message, problem });
+  } else if (status < 500) {
     logger.info('request refused', { code, status, ...where, reason: isBrokerError(err) ? err.message : undefined });
   } else if (isBrokerError(err, 'configuration_error')) {
     logger.error('configuration error', { code, status, ...where, problem: err.message, ...err.details });

@@ -4,8 +4,9 @@
  * sideways, and a screenshot of each is saved under .data/e2e/pages/ (git-ignored) with the axe
  * results in .data/e2e/axe-results.json. The pages: install refusals (unknown provider, a public
  * link given a connection_id, a signed link used, expired or altered), "Connected" and its expired
- * reload, callback errors (with and without a way on), the misconfiguration page (branded, with a
- * logo served from loopback under the page's CSP), and the dashboard empty, with connections, after
+ * reload, callback errors (with and without a way on), the misconfiguration page and the page of
+ * a provider not configured yet (branded, with a logo served from loopback under the page's CSP),
+ * and the dashboard empty, with connections, after
  * a refresh (its confirmation says what changed) and after copying an id; and a dashboard of 230
  * connections shows them all (it follows the list cursor past the first page of 200).
  *
@@ -81,7 +82,8 @@ if (missing && !process.env.CI) {
       await new Promise<void>((resolve) => logoServer.listen(0, '127.0.0.1', resolve));
       secretsDir = await mkdtemp(join(tmpdir(), 'broker-e2e-misconfigured-'));
       const secretsFile = join(secretsDir, 'secrets.json');
-      await writeFile(secretsFile, JSON.stringify({ sandbox: { client_id: 'REPLACE_ME', client_secret: 'placeholder' } }));
+      // The sandbox's secret still holds the deploy-time placeholder (not configured yet); HubSpot's lacks its client_secret (misconfigured).
+      await writeFile(secretsFile, JSON.stringify({ sandbox: { client_id: 'REPLACE_ME', client_secret: 'placeholder' }, hubspot: { client_id: 'hubspot-app' } }));
       broken = await startTestBroker({
         env: {
           BROKER_TABLE_NAME: 'e2e-misconfigured',
@@ -192,8 +194,10 @@ if (missing && !process.env.CI) {
       await checkPage('callback-unknown-state', callbackUrl({ code: 'abc', state: 'x'.repeat(43) }), 400, 'start the install again');
     });
 
-    it('a misconfigured deployment, branded: whom to tell, the reference, the logo under the page\'s CSP', async () => {
-      await checkPage('misconfigured', broken.local.installUrl, 500, 'Please tell Acme CRM\'s support');
+    it('a misconfigured deployment, branded: whom to tell, the reference, the logo under the page\'s CSP; a provider not configured yet says the same', async () => {
+      await checkPage('provider-not-configured', broken.local.installUrl, 404, 'Connecting a sandbox account is not configured in Acme CRM yet');
+      expect(await page.getByRole('link', { name: 'Contact Acme CRM support' }).getAttribute('href')).toBe('mailto:help@acme.example');
+      await checkPage('misconfigured', `${broken.local.url}/oauth/hubspot/install`, 500, 'Please tell Acme CRM\'s support');
       expect(await page.getByRole('link', { name: 'Contact Acme CRM support' }).getAttribute('href')).toBe('mailto:help@acme.example');
       expect(await page.locator('header img').evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).naturalWidth > 0)).toBe(true);
     });

@@ -29,8 +29,9 @@ const writes: string[] = [];
 /** Installs (again) the one real connection through the sandbox, and adds its tokens to the secrets. */
 async function install(): Promise<void> {
   const { callbackUrl } = await followInstall(fixture.local.installUrl);
+  // Post/redirect/get: the callback answers 303 to the "Connected" page, which names the connection.
   const res = await fetch(callbackUrl, { redirect: 'manual' });
-  connectionId = /connection_id: ([^<]+)</.exec(await res.text())![1]!;
+  connectionId = /Connection: <code>([^<]+)</.exec(await (await fetch(res.headers.get('location')!)).text())![1]!;
   await rememberTokens();
 }
 
@@ -127,7 +128,7 @@ describe(`the local server, over HTTP (FUZZ_SEED=${FUZZ_SEED})`, () => {
           const res = await fetch(url, { method, headers, redirect: 'manual', ...(withBody ? { body: b } : {}) });
           const text = await res.text();
           const contentType = res.headers.get('content-type') ?? '';
-          const code = res.status >= 400 && method !== 'HEAD' ? (contentType.includes('json') ? (JSON.parse(text) as { error?: { code?: unknown } }).error?.code : /<code>([^<]*)<\/code><\/p><\/body>/.exec(text)?.[1]) : undefined;
+          const code = res.status >= 400 && method !== 'HEAD' ? (contentType.includes('json') ? (JSON.parse(text) as { error?: { code?: unknown } }).error?.code : (/<p class="reference">Error: <code>([^<]*)<\/code>/.exec(text) ?? /<code>([^<]*)<\/code><\/p><\/body>/.exec(text))?.[1]) : undefined;
           tally('local server', `${res.status}${code === undefined ? '' : ` ${String(code)}`}`);
 
           if (res.status >= 400 && method !== 'HEAD') {

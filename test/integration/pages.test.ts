@@ -165,14 +165,15 @@ describe('error pages offer a way on where starting again can work', () => {
   });
 });
 
-describe('a misconfigured deployment (the deploy-time placeholder secret), branded', () => {
+describe('a misconfigured deployment (a malformed secret; the placeholder secret of a provider not set up yet), branded', () => {
   let broken: LocalFixture;
   let dir: string;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'broker-misconfigured-'));
     const secretsFile = join(dir, 'secrets.json');
-    await writeFile(secretsFile, JSON.stringify({ sandbox: { client_id: 'REPLACE_ME', client_secret: 'placeholder-secret-value' } }));
+    // HubSpot's secret lacks its client_secret (configuration_error); the sandbox's still holds the deploy-time placeholder.
+    await writeFile(secretsFile, JSON.stringify({ sandbox: { client_id: 'REPLACE_ME', client_secret: 'placeholder-secret-value' }, hubspot: { client_id: 'hubspot-app' } }));
     broken = await startTestBroker({
       env: {
         BROKER_TABLE_NAME: 'misconfigured',
@@ -193,7 +194,7 @@ describe('a misconfigured deployment (the deploy-time placeholder secret), brand
     const logs = captureLogs();
     let res: Response;
     try {
-      res = await fetch(broken.local.installUrl, { redirect: 'manual', headers: html });
+      res = await fetch(`${broken.local.url}/oauth/hubspot/install`, { redirect: 'manual', headers: html });
     } finally {
       logs.restore();
     }
@@ -205,7 +206,7 @@ describe('a misconfigured deployment (the deploy-time placeholder secret), brand
     expect(links(page)).toEqual(['mailto:help@acme.example']);
     const reference = res.headers.get('x-correlation-id')!;
     expect(page).toContain(`Reference: <code>${reference}</code>`);
-    expect(page).not.toContain('placeholder');
+    expect(page).not.toContain('client_secret');
 
     const [line, ...others] = logs.withMessage('configuration error');
     expect(others).toEqual([]);
@@ -213,10 +214,40 @@ describe('a misconfigured deployment (the deploy-time placeholder secret), brand
       level: 'ERROR',
       code: 'configuration_error',
       route: 'GET /oauth/{provider}/install',
-      provider: 'sandbox',
+      provider: 'hubspot',
       correlation_id: reference,
-      problem: expect.stringContaining('Secret "sandbox" still holds the deploy-time placeholder'),
+      problem: expect.stringContaining('Secret "hubspot" is missing client_secret'),
     });
+  });
+
+  it('a provider whose secret still holds the placeholder: a 404 that says it is not configured and whom to tell; the refusal line says what to fix, at INFO, never the secret', async () => {
+    const logs = captureLogs();
+    let res: Response;
+    try {
+      res = await fetch(broken.local.installUrl, { redirect: 'manual', headers: html });
+    } finally {
+      logs.restore();
+    }
+    expect(res.status).toBe(404);
+    const page = await res.text();
+    expect(page).toContain('<h1>Acme CRM cannot connect to sandbox yet</h1>');
+    expect(page).toContain('Connecting a sandbox account is not configured in Acme CRM yet. It is nothing you did');
+    expect(page).toContain('Please tell Acme CRM&#39;s support, and mention the reference below.');
+    expect(page).toContain('<code>provider_not_configured</code>');
+    expect(links(page)).toEqual(['mailto:help@acme.example']);
+    expect(page).not.toContain('placeholder');
+
+    expect(logs.lines().filter((line) => line.level === 'ERROR')).toEqual([]);
+    expect(logs.withMessage('request refused')).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        code: 'provider_not_configured',
+        route: 'GET /oauth/{provider}/install',
+        provider: 'sandbox',
+        correlation_id: res.headers.get('x-correlation-id'),
+        problem: expect.stringContaining('Secret "sandbox" still holds the deploy-time placeholder'),
+      }),
+    ]);
     expect(logs.text()).not.toContain('placeholder-secret-value');
   });
 

@@ -47,10 +47,11 @@ const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'applicati
 /** Installs a sandbox connection through the running `npm start`; returns its id. */
 async function install(url: string): Promise<string> {
   const { callbackUrl } = await followInstall(`${url}/oauth/sandbox/install`);
+  // Post/redirect/get: the callback answers 303 to the "Connected" page, which names the connection.
   const res = await fetch(callbackUrl, { redirect: 'manual' });
-  const page = await res.text();
-  expect(res.status, page).toBe(200);
-  return /connection_id: ([^<]+)</.exec(page)![1]!;
+  expect(res.status, await res.text()).toBe(303);
+  const page = await (await fetch(res.headers.get('location')!)).text();
+  return /Connection: <code>([^<]+)</.exec(page)![1]!;
 }
 
 /** The output of a process that ended, without blank lines. */
