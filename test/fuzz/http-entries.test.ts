@@ -124,7 +124,8 @@ function mark(world: FuzzWorld): Mark {
 
 function errorCodeOf(res: HttpResponse): unknown {
   if ((res.headers['content-type'] ?? '').includes('json')) return (JSON.parse(res.body ?? '{}') as { error?: { code?: unknown } }).error?.code;
-  return /<code>([^<]*)<\/code><\/p><\/body>/.exec(res.body ?? '')?.[1];
+  // A page names its code on its "Error:" reference line (lib/http/pages.ts).
+  return /<p class="reference">Error: <code>([^<]*)<\/code>/.exec(res.body ?? '')?.[1];
 }
 
 /** The four properties of the file comment, for one HTTP response. */
