@@ -15,7 +15,7 @@ import { BrokerError } from '../lib/errors';
 import { brokerHttpErrors } from '../lib/http/middleware';
 import { json, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import type { AdminRouteKey } from '../lib/http/routes';
-import { isPlainObject } from '../lib/plain-object';
+import { isPlainObject, refuseUnknownFields } from '../lib/plain-object';
 import { sharedBroker } from '../lib/runtime';
 
 function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
@@ -67,6 +67,7 @@ const operations = {
   'GET /connections/{id}': async (broker, id) => json(200, { connection: await broker.describeConnection(id) }),
   'POST /connections/{id}/token': async (broker, id, event, context) => {
     const body = parseBody(event);
+    refuseUnknownFields(body, ['force_refresh']);
     if (body.force_refresh !== undefined && typeof body.force_refresh !== 'boolean') {
       throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
     }

@@ -3,7 +3,7 @@
  * percent-encoding in the path, `credentials: null`, a secret name that does not exist.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { allItems, rawConnectionItem, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 let fixture: LocalFixture;
 let admin: Record<string, string>;
@@ -53,5 +53,41 @@ describe('admin edge: malformed input must be a 4xx', () => {
       body: JSON.stringify({ provider: 'sandbox-cc', credentials: { secret_name: 'no-such-secret' } }),
     });
     expect(res.status).toBeLessThan(500);
+  });
+});
+
+/**
+ * Regression (found in review, an operator with a typo): a misspelt field in an admin body was
+ * ignored, so `conection_id` minted a link that names no connection (the customer's install got
+ * a random id), `forceRefresh` answered the old token without refreshing, and `scope` registered
+ * the default scopes. An unknown field is now 400 `invalid_request` naming it, and nothing is
+ * minted, refreshed or stored — as an unknown query parameter already was.
+ */
+describe('admin edge: a misspelt body field is refused, never ignored', () => {
+  it.each([
+    ['POST /install-links', 'POST', '/install-links', { provider: 'sandbox', conection_id: 'acme-42' }, 'conection_id'],
+    ['PUT /connections/{id}', 'PUT', '/connections/cc-typo', { provider: 'sandbox-cc', scope: ['contacts.read'] }, 'scope'],
+    ['POST /connections/{id}/token', 'POST', '/connections/cc-typo-token/token', { forceRefresh: true }, 'forceRefresh'],
+  ])('%s with an unknown field → 400 naming it, nothing stored', async (_name, method, path, body, field) => {
+    const before = await allItems(fixture.local);
+    const res = await fetch(`${fixture.local.url}${path}`, { method, headers: admin, body: JSON.stringify(body) });
+    expect(res.status).toBe(400);
+    const answer = (await res.json()) as { error: { code: string; message: string } };
+    expect(answer.error.code).toBe('invalid_request');
+    expect(answer.error.message).toContain(`"${field}"`);
+    expect(await allItems(fixture.local)).toEqual(before);
+  });
+
+  it('POST /connections/{id}/token with forceRefresh (camelCase) neither refreshes nor answers a token', async () => {
+    const registered = await fetch(`${fixture.local.url}/connections/cc-typo-refresh`, {
+      method: 'PUT',
+      headers: admin,
+      body: JSON.stringify({ provider: 'sandbox-cc' }),
+    });
+    expect(registered.status).toBe(200);
+    const before = await rawConnectionItem(fixture.local, 'cc-typo-refresh');
+    const res = await fetch(`${fixture.local.url}/connections/cc-typo-refresh/token`, { method: 'POST', headers: admin, body: '{"forceRefresh":true}' });
+    expect(res.status).toBe(400);
+    expect(await rawConnectionItem(fixture.local, 'cc-typo-refresh')).toEqual(before);
   });
 });
