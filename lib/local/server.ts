@@ -13,7 +13,7 @@ import { createAuthorizeHandler } from '../../functions/authorize';
 import { createCallbackHandler } from '../../functions/callback';
 import type { LogEventSink } from '../adapters/log-sink';
 import type { BrokerSource } from '../broker';
-import { BrokerError } from '../errors';
+import { BrokerError, errorStatus } from '../errors';
 import { errorJson, json, type HttpResponse } from '../http/responses';
 import { ROUTES, routeKey, type RouteHandlerName, type RouteSpec } from '../http/routes';
 import { logger } from '../logger';
@@ -75,7 +75,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const routes = localRoutes(options.broker);
   const server: Server = createServer((req, res) => {
     handle(req, res, options, routes).catch((err: unknown) => {
-      logger.error('local server error', { error: err instanceof Error ? err.name : 'unknown' });
+      // A client's mistake (a body over the limit) is its 4xx, not a server error in the log.
+      if (errorStatus(err) >= 500) logger.error('local server error', { error: err instanceof Error ? err.name : 'unknown' });
       if (!res.headersSent) send(res, errorJson(err));
     });
   });

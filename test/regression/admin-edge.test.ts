@@ -3,6 +3,7 @@
  * percent-encoding in the path, `credentials: null`, a secret name that does not exist.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { captureLogs } from '../support/fuzz';
 import { allItems, rawConnectionItem, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 let fixture: LocalFixture;
@@ -89,5 +90,21 @@ describe('admin edge: a misspelt body field is refused, never ignored', () => {
     const res = await fetch(`${fixture.local.url}/connections/cc-typo-refresh/token`, { method: 'POST', headers: admin, body: '{"forceRefresh":true}' });
     expect(res.status).toBe(400);
     expect(await rawConnectionItem(fixture.local, 'cc-typo-refresh')).toEqual(before);
+  });
+});
+
+describe('admin edge: a client mistake is no server error', () => {
+  // Regression (found in review): a body over the local server's 64 kB limit was answered 400, but
+  // logged at ERROR as "local server error", as if the broker had failed.
+  it('a body over 64 kB → 400 invalid_request, and no ERROR line', async () => {
+    const logs = captureLogs();
+    try {
+      const res = await fetch(`${fixture.local.url}/install-links`, { method: 'POST', headers: admin, body: JSON.stringify({ provider: 'sandbox', pad: 'x'.repeat(70_000) }) });
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ error: { code: 'invalid_request', message: 'Body too large' } });
+    } finally {
+      logs.restore();
+    }
+    expect(logs.lines.filter((line) => line.includes('"level":"ERROR"'))).toEqual([]);
   });
 });
