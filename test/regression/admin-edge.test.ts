@@ -108,3 +108,28 @@ describe('admin edge: a client mistake is no server error', () => {
     expect(logs.lines.filter((line) => line.includes('"level":"ERROR"'))).toEqual([]);
   });
 });
+
+/**
+ * Regression (found in review): only the list routes refused an unknown query parameter. The
+ * others ignored it, so `POST /connections/{id}/token?force_refresh=true` answered the old token
+ * without refreshing, and `DELETE /connections/{id}?dry_run=true` revoked for real.
+ */
+describe('admin edge: a query parameter a route does not take is refused, never ignored', () => {
+  it.each([
+    ['POST', '/connections/cc-query/token?force_refresh=true', undefined],
+    ['DELETE', '/connections/cc-query?dry_run=true', undefined],
+    ['GET', '/connections/cc-query?fields=id', undefined],
+    ['PUT', '/connections/cc-query?provider=sandbox-cc', JSON.stringify({ provider: 'sandbox-cc' })],
+    ['POST', '/install-links?provider=sandbox', JSON.stringify({ provider: 'sandbox' })],
+  ])('%s %s → 400 naming the parameter; nothing refreshed, revoked or stored', async (method, path, body) => {
+    const registered = await fetch(`${fixture.local.url}/connections/cc-query`, { method: 'PUT', headers: admin, body: JSON.stringify({ provider: 'sandbox-cc' }) });
+    expect(registered.status).toBe(200);
+    const before = await allItems(fixture.local);
+    const res = await fetch(`${fixture.local.url}${path}`, { method, headers: admin, body });
+    expect(res.status).toBe(400);
+    const answer = (await res.json()) as { error: { code: string; message: string } };
+    expect(answer.error.code).toBe('invalid_request');
+    expect(answer.error.message).toMatch(/^Unknown query parameter "\w+"; this route takes none$/);
+    expect(await allItems(fixture.local)).toEqual(before);
+  });
+});
