@@ -224,7 +224,7 @@ describe('target, usage and exit codes', () => {
     let stderr = '';
     const code = await main(['providers', 'list', '--url', `http://127.0.0.1:${port}`, '--key', 'k'], { stdout: { write: () => true }, stderr: { write: (t: string) => (stderr += t) }, env: {} });
     expect(code).toBe(EXIT.unreachable);
-    expect(stderr).toMatch(/cannot reach it \(ECONNREFUSED\)/);
+    expect(stderr).toBe(`error: the broker at http://127.0.0.1:${port}: cannot reach it (ECONNREFUSED)\n`);
   });
 });
 

@@ -133,3 +133,18 @@ describe('admin edge: a query parameter a route does not take is refused, never 
     expect(await allItems(fixture.local)).toEqual(before);
   });
 });
+
+describe('admin auth: the scheme is case-insensitive (RFC 9110 §11.1), the key is not', () => {
+  it.each(['bearer', 'BEARER', 'Bearer  '])('"%s <key>" is accepted', async (scheme) => {
+    const res = await fetch(`${fixture.local.url}/connections`, { headers: { authorization: `${scheme} ${fixture.local.adminKey}` } });
+    expect(res.status).toBe(200);
+  });
+
+  it('a key of another case, a missing scheme or another scheme → 401 unauthorized', async () => {
+    for (const authorization of [`Bearer ${fixture.local.adminKey.toUpperCase()}`, fixture.local.adminKey, `Basic ${fixture.local.adminKey}`]) {
+      const res = await fetch(`${fixture.local.url}/connections`, { headers: { authorization } });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toMatchObject({ error: { code: 'unauthorized' } });
+    }
+  });
+});
