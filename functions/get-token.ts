@@ -11,6 +11,7 @@ import type { GetTokenResponse } from '../lib/client';
 import { BrokerError, errorBody, errorStatus, isBrokerError } from '../lib/errors';
 import { acceptedCorrelationId, logger } from '../lib/logger';
 import { flushMetrics, logContext } from '../lib/observability';
+import { refuseUnknownFields } from '../lib/plain-object';
 import { sharedBroker } from '../lib/runtime';
 
 interface GetTokenEvent {
@@ -28,6 +29,7 @@ export function createGetTokenHandler(getBroker: BrokerSource) {
     .handler(async (event, context) => {
       try {
         if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');
+        refuseUnknownFields(event as Record<string, unknown>, ['connection_id', 'force_refresh', 'correlation_id']);
         if (event.force_refresh !== undefined && typeof event.force_refresh !== 'boolean') {
           throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
         }

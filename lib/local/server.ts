@@ -135,8 +135,8 @@ function matchRoute(routes: LocalRoute[], method: string, path: string): { route
 }
 
 function authorized(req: IncomingMessage, adminKey: string): boolean {
-  const header = req.headers.authorization ?? '';
-  const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  // The scheme is case-insensitive (RFC 9110 §11.1): `bearer <key>` from a hand-written curl is the same credential.
+  const presented = Buffer.from(/^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '');
   const expected = Buffer.from(adminKey);
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
