@@ -4,7 +4,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { OAuthTokenBrokerProps } from './broker';
+import type { OAuthTokenBrokerProps, ProviderRefreshProps } from './broker';
 
 /** Context keys the app reads. */
 export const CONTEXT_KEYS = [
@@ -21,6 +21,9 @@ export const CONTEXT_KEYS = [
   'eventBusName',
   'shards',
   'providerConcurrency',
+  'providerRatePerSecond',
+  'providerRefresh',
+  'refreshQueueDelaySeconds',
   'logRetentionDays',
   'alarmTopicArn',
 ] as const;
@@ -64,6 +67,12 @@ export function configFromContext(get: (key: ContextKey) => unknown): BrokerAppC
       secrets,
       shards: number(get, 'shards'),
       providerConcurrency: number(get, 'providerConcurrency'),
+      providerRatePerSecond: number(get, 'providerRatePerSecond'),
+      providerRefresh: providerRefreshContext(get),
+      refreshQueueDelay: (() => {
+        const s = number(get, 'refreshQueueDelaySeconds');
+        return s === undefined ? undefined : Duration.seconds(s);
+      })(),
       logRetention: retention === undefined ? undefined : retentionDays(retention),
     },
   };
@@ -92,6 +101,35 @@ function number(get: (key: ContextKey) => unknown, key: ContextKey): number | un
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer, got "${raw}"`);
   return value;
+}
+
+/** `providerRefresh` in cdk.json: `{ "hubspot": { "policy": "on_demand" }, "highlevel": { "policy": "keep_alive", "keepAliveDays": 30 } }` (or the same as a JSON string with -c). */
+function providerRefreshContext(get: (key: ContextKey) => unknown): Record<string, ProviderRefreshProps> | undefined {
+  let value = get('providerRefresh');
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      throw new Error('Context providerRefresh must be an object (or its JSON)');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('Context providerRefresh must be an object keyed by provider');
+  const props: Record<string, ProviderRefreshProps> = {};
+  for (const [provider, raw] of Object.entries(value as Record<string, Record<string, unknown>>)) {
+    const { policy, keepAliveDays, concurrency, ratePerSecond } = raw ?? {};
+    if (policy !== undefined && policy !== 'eager' && policy !== 'on_demand' && policy !== 'keep_alive') throw new Error(`Context providerRefresh.${provider}.policy must be eager, on_demand or keep_alive`);
+    for (const [name, v] of Object.entries({ keepAliveDays, concurrency, ratePerSecond })) {
+      if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new Error(`Context providerRefresh.${provider}.${name} must be a positive number`);
+    }
+    props[provider] = {
+      policy: policy as ProviderRefreshProps['policy'],
+      keepAlive: keepAliveDays === undefined ? undefined : Duration.days(keepAliveDays as number),
+      concurrency: concurrency as number | undefined,
+      ratePerSecond: ratePerSecond as number | undefined,
+    };
+  }
+  return props;
 }
 
 function retentionDays(days: number): logs.RetentionDays {

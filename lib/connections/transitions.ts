@@ -10,7 +10,7 @@ import type { AuthMode, ConnectionRecord, LastError, TokenSet } from '../model';
 import { withoutUndefined } from '../plain-object';
 import type { RecordChanges } from '../ports';
 import type { Provider } from '../providers/schema';
-import { nextRefreshAt, type RefreshPolicyConfig } from './refresh-policy';
+import { nextRefreshAt, type ProviderRefreshPolicy, type RefreshPolicyConfig } from './refresh-policy';
 
 /** The tuning transitions read; a `BrokerConfig` is one. */
 export interface TransitionConfig {
@@ -35,6 +35,12 @@ const SCHEDULE: readonly Field[] = ['refreshDueAt', 'shard'];
 /** Whether a token can be renewed without the user: it expires, and there is a way to renew it. */
 export function isRefreshable(authMode: AuthMode, token: TokenSet | undefined): boolean {
   return token?.expires_at !== undefined && (authMode === 'OAUTH2_CC' || token.refresh_token !== undefined);
+}
+
+/** When the scheduler next sends a token set just granted: by its provider's refresh policy, and only if it can be renewed. */
+function nextDue(authMode: AuthMode, token: TokenSet | undefined, facts: { now: number; sameAccessToken: boolean; policy: ProviderRefreshPolicy; random: number }, config: Pick<TransitionConfig, 'refreshPolicy'>): number | undefined {
+  if (!isRefreshable(authMode, token)) return undefined;
+  return nextRefreshAt({ issuedAt: facts.now, expiresAt: token!.expires_at, sameAccessToken: facts.sameAccessToken, policy: facts.policy, config, random: facts.random });
 }
 
 /** The schedule shard of a connection: stable, and spread evenly over `shards`. */
@@ -88,6 +94,8 @@ export interface CommittedGrant {
   grantedScopes?: string[];
   /** The provider answered with the access token it had already issued (Marketo's early renewal). */
   sameAccessToken: boolean;
+  /** The provider's refresh policy: when (and whether) the next background refresh is scheduled. */
+  policy: ProviderRefreshPolicy;
   /** In [0, 1): picks the schedule jitter. */
   random: number;
 }
@@ -99,9 +107,7 @@ export interface CommittedGrant {
 export function grantCommitted(record: ConnectionRecord, grant: CommittedGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>): RecordChanges {
   const { token } = grant;
   const expiresAt = token.expires_at;
-  const dueAt = isRefreshable(record.authMode, token)
-    ? nextRefreshAt({ issuedAt: now, expiresAt: expiresAt!, sameAccessToken: grant.sameAccessToken, config, random: grant.random })
-    : undefined;
+  const dueAt = nextDue(record.authMode, token, { now, sameAccessToken: grant.sameAccessToken, policy: grant.policy, random: grant.random }, config);
   return replacing(
     {
       sealed: grant.sealed,
@@ -190,6 +196,8 @@ export interface NewGrant {
   connectionConfig?: Record<string, string>;
   credentialsSecretName?: string;
   tags?: Record<string, string>;
+  /** The provider's refresh policy: when (and whether) the first background refresh is scheduled. */
+  policy: ProviderRefreshPolicy;
   /** In [0, 1): picks the schedule jitter. */
   random: number;
 }
@@ -199,7 +207,7 @@ type GrantProvider = Pick<Provider, 'key' | 'auth_mode'>;
 /** The fields a grant decides, whole: a field the grant lacks is `undefined` (absent from the record). */
 function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>) {
   const { token } = grant;
-  const dueAt = isRefreshable(provider.auth_mode, token) ? nextRefreshAt({ issuedAt: now, expiresAt: token!.expires_at!, config, random: grant.random }) : undefined;
+  const dueAt = nextDue(provider.auth_mode, token, { now, sameAccessToken: false, policy: grant.policy, random: grant.random }, config);
   return {
     provider: provider.key,
     authMode: provider.auth_mode,

@@ -33,6 +33,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [
       "hub_id"
     ],
+    "refresh_policy": "eager",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -104,6 +105,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "locationId",
       "companyId"
     ],
+    "refresh_policy": "eager",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -169,6 +171,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "locationId",
       "companyId"
     ],
+    "refresh_policy": "eager",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -216,6 +219,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": true,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "refresh_policy": "eager",
     "default_expires_in": 86400,
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -271,6 +275,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "refresh_policy": "eager",
     "default_expires_in": 7200,
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -316,6 +321,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "refresh_policy": "eager",
     "default_expires_in": 7200,
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -363,6 +369,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "refresh_policy": "eager",
     "default_expires_in": 3600,
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -428,6 +435,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "refresh_policy": "eager",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",
@@ -490,6 +498,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "omit_grant_type": false,
     "token_response_metadata": [],
     "tenant_fields": [],
+    "refresh_policy": "eager",
     "default_token_type": "bearer",
     "error_code_paths": [
       "error",

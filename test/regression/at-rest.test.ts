@@ -28,9 +28,9 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** A local broker on disk (not in memory), on random ports, with no sweep timer. */
+/** A local broker on disk (not in memory), on random ports, with no scheduler timer. */
 async function startOnDisk(dataDir: string): Promise<LocalBroker> {
-  const local = await startLocalBroker({ env: {}, port: 0, sandboxPort: 0, dataDir, sweepIntervalMs: 0 });
+  const local = await startLocalBroker({ env: {}, port: 0, sandboxPort: 0, dataDir, schedulerIntervalMs: 0 });
   cleanups.push(() => local.close());
   return local;
 }

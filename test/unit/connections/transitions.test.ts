@@ -3,7 +3,7 @@
  * record before, the facts, and the exact changes of the one conditional write.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REFRESH_POLICY, refreshDueAt } from '../../../lib/connections/refresh-policy';
+import { DEFAULT_REFRESH_POLICY, refreshDueAt, type ProviderRefreshPolicy } from '../../../lib/connections/refresh-policy';
 import {
   connectionCreated,
   grantCommitted,
@@ -24,6 +24,7 @@ import type { ConnectionRecord, TokenSet } from '../../../lib/model';
 const NOW = Date.UTC(2026, 0, 1);
 const HOUR = 3600_000;
 const config: TransitionConfig = { refreshPolicy: DEFAULT_REFRESH_POLICY, shards: 4, leaseMs: 30_000, retentionMs: 30 * 24 * HOUR };
+const EAGER: ProviderRefreshPolicy = { mode: 'eager', skewMs: 60_000, budget: { concurrency: 8, ratePerSecond: 50 } };
 const SHARD = shardOf('conn-1', 4);
 const RETENTION_TTL = Math.ceil((NOW + config.retentionMs) / 1000);
 const LEASE = ['leaseOwner', 'leaseUntil', 'leaseGen'];
@@ -88,9 +89,25 @@ describe('leaseReleased', () => {
   });
 });
 
+describe('grantCommitted by refresh policy', () => {
+  const commit = (policy: ProviderRefreshPolicy) => grantCommitted(record, { sealed: 's', token: token(), sameAccessToken: false, policy, random: 0.5 }, NOW, config);
+
+  it('on_demand: the next refresh is not scheduled (both schedule keys removed), getToken alone refreshes', () => {
+    const changes = commit({ ...EAGER, mode: 'on_demand' });
+    expect(changes.set?.refreshDueAt).toBeUndefined();
+    expect(changes.remove).toEqual(expect.arrayContaining(['refreshDueAt', 'shard']));
+  });
+
+  it('keep_alive: scheduled at the keep-alive, not ahead of the access token expiry', () => {
+    const changes = commit({ ...EAGER, mode: 'keep_alive', keepAliveMs: 30 * 24 * HOUR });
+    expect(changes.set?.refreshDueAt).toBeGreaterThan(NOW + 27 * 24 * HOUR);
+    expect(changes.set?.shard).toBe(SHARD);
+  });
+});
+
 describe('grantCommitted', () => {
   const committed = (facts: Partial<Parameters<typeof grantCommitted>[1]> = {}, on: ConnectionRecord = record) =>
-    grantCommitted(on, { sealed: 'sealed-gen-4', token: token(), sameAccessToken: false, random: 0.5, ...facts }, NOW, config);
+    grantCommitted(on, { sealed: 'sealed-gen-4', token: token(), sameAccessToken: false, policy: EAGER, random: 0.5, ...facts }, NOW, config);
 
   it('commits the next generation, clears failures, schedules the next refresh ahead of expiry and removes lease, rescue, error and TTL', () => {
     expect(committed()).toEqual({
@@ -101,7 +118,7 @@ describe('grantCommitted', () => {
         failureCount: 0,
         lastRefreshAt: NOW,
         expiresAt: NOW + HOUR,
-        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
         shard: SHARD,
       },
       remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter'],
@@ -136,7 +153,7 @@ describe('grantCommitted', () => {
 
   it('for a client-credentials token without a refresh token, schedules', () => {
     const changes = committed({ token: token({ refresh_token: undefined }) }, { ...record, authMode: 'OAUTH2_CC' });
-    expect(changes.set).toMatchObject({ refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5), shard: SHARD });
+    expect(changes.set).toMatchObject({ refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5), shard: SHARD });
   });
 });
 
@@ -193,7 +210,7 @@ describe('connectionCreated', () => {
   const provider = { key: 'fault', auth_mode: 'OAUTH2' as const };
 
   it('is version 1, token generation 1, active and scheduled, with only the facts the grant has', () => {
-    const created = connectionCreated('conn-1', provider, { sealed: 'sealed-1', token: token(), scopes: ['contacts'], tenant: 'acct-9', random: 0.5 }, NOW, config);
+    const created = connectionCreated('conn-1', provider, { sealed: 'sealed-1', token: token(), scopes: ['contacts'], tenant: 'acct-9', policy: EAGER, random: 0.5 }, NOW, config);
     expect(created).toEqual({
       id: 'conn-1',
       version: 1,
@@ -207,7 +224,7 @@ describe('connectionCreated', () => {
       scopes: ['contacts'],
       sealed: 'sealed-1',
       expiresAt: NOW + HOUR,
-      refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+      refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
       shard: SHARD,
       failureCount: 0,
       lastRefreshAt: NOW,
@@ -215,7 +232,7 @@ describe('connectionCreated', () => {
   });
 
   it('for a client-credentials connection without a token yet: generation 0, unscheduled, never refreshed', () => {
-    const created = connectionCreated('conn-1', { key: 'cc', auth_mode: 'OAUTH2_CC' }, { sealed: 'sealed-creds', scopes: [], credentialsSecretName: 'cc-app', random: 0.5 }, NOW, config);
+    const created = connectionCreated('conn-1', { key: 'cc', auth_mode: 'OAUTH2_CC' }, { sealed: 'sealed-creds', scopes: [], credentialsSecretName: 'cc-app', policy: EAGER, random: 0.5 }, NOW, config);
     expect(created).toEqual({
       id: 'conn-1',
       version: 1,
@@ -248,7 +265,7 @@ describe('grantReplaced', () => {
       renewableAfter: NOW + 5,
       ttl: 1,
     };
-    const changes = grantReplaced(old, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 'sealed-new', token: token(), scopes: ['contacts'], tenant: 'acct-9', random: 0.5 }, NOW, config);
+    const changes = grantReplaced(old, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 'sealed-new', token: token(), scopes: ['contacts'], tenant: 'acct-9', policy: EAGER, random: 0.5 }, NOW, config);
     expect(changes).toEqual({
       set: {
         provider: 'fault',
@@ -258,7 +275,7 @@ describe('grantReplaced', () => {
         scopes: ['contacts'],
         sealed: 'sealed-new',
         expiresAt: NOW + HOUR,
-        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
         shard: SHARD,
         failureCount: 0,
         lastRefreshAt: NOW,
@@ -269,7 +286,7 @@ describe('grantReplaced', () => {
   });
 
   it('unschedules when the new grant cannot be refreshed', () => {
-    const changes = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token({ refresh_token: undefined }), scopes: [], random: 0.5 }, NOW, config);
+    const changes = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token({ refresh_token: undefined }), scopes: [], policy: EAGER, random: 0.5 }, NOW, config);
     expect(changes.remove).toEqual(expect.arrayContaining(['refreshDueAt', 'shard']));
     expect(changes.set).not.toHaveProperty('shard');
   });
