@@ -401,6 +401,11 @@ export async function runScaleSimulation(options: ScaleOptions): Promise<ScaleFi
   const scheduler = newBroker('scheduler');
   const schedulerLoop = async () => {
     for (let minute = 0; !stopped; minute++) {
+      // Eager tokens must never be found expired.
+      const now = time.now();
+      for (let i = 0; i < options.connections; i++) if (provider.expiresAt[i]! <= now && options.cohorts[cohortOf[i]!]!.mode === 'eager') figures[cohortOf[i]!]!.expiredSeen++;
+      await scheduler.scheduleRefreshes(queue);
+      // The depth just after a run is the queue's peak for the minute: what the workers must do before the next run.
       let depth = 0;
       for (const [k, cohort] of options.cohorts.entries()) {
         const d = await queue.depth(cohort.provider);
@@ -408,11 +413,7 @@ export async function runScaleSimulation(options: ScaleOptions): Promise<ScaleFi
         figures[k]!.maxQueueDepth = Math.max(figures[k]!.maxQueueDepth, d);
       }
       if (minute % (options.sampleEveryMin ?? 10) === 0) depthSeries.push([minute, depth]);
-      if (options.progress && minute % 30 === 0) options.progress(`    t=${minute} min: queue depth ${depth}, provider calls ${[...provider.figures.values()].reduce((n, f) => n + f.calls, 0)}`);
-      // Eager tokens must never be found expired.
-      const now = time.now();
-      for (let i = 0; i < options.connections; i++) if (provider.expiresAt[i]! <= now && options.cohorts[cohortOf[i]!]!.mode === 'eager') figures[cohortOf[i]!]!.expiredSeen++;
-      await scheduler.scheduleRefreshes(queue);
+      if (options.progress && minute % 30 === 0) options.progress(`    t=${minute} min: queue depth after the run ${depth}, provider calls ${[...provider.figures.values()].reduce((n, f) => n + f.calls, 0)}`);
       await time.sleep(MINUTE);
     }
   };
