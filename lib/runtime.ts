@@ -61,7 +61,8 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
   const queueDelayMs = seconds(env, 'BROKER_REFRESH_QUEUE_DELAY_S');
   const config: Partial<BrokerConfig> = {
     publicUrl: env.BROKER_PUBLIC_URL || undefined,
-    returnToAllowlist: list(env.BROKER_RETURN_TO_ALLOWLIST) ?? [],
+    // Unset stays unset, so the caller's default holds (DEFAULT_CONFIG's none; locally, the broker's own origin).
+    returnToAllowlist: list(env.BROKER_RETURN_TO_ALLOWLIST),
     enabledProviders: list(env.BROKER_ENABLED_PROVIDERS),
     horizonMs: seconds(env, 'BROKER_REFRESH_HORIZON_S') ?? schedulerIntervalMs,
     shards: integer(env, 'BROKER_SHARDS'),

@@ -13,7 +13,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
 import { TABLE } from '../../lib/adapters/dynamodb-table';
 
-export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan';
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan';
 export type KeyAction = 'GenerateDataKey' | 'Decrypt';
 
 /** The encryption-context keys every token blob is bound to (see lib/adapters/kms-cipher.ts). */
@@ -24,6 +24,8 @@ export interface BrokerAccess {
   table: readonly TableAction[];
   /** `dynamodb:Query` on the schedule GSI (and only on it). */
   queryDueIndex?: boolean;
+  /** `dynamodb:Query` on the list GSI (and only on it): filtered admin lists. */
+  queryListIndex?: boolean;
   /** Key operations, always under the connection-bound encryption context. */
   key: readonly KeyAction[];
   /**
@@ -74,6 +76,9 @@ function brokerAccessStatements(resources: BrokerResources, access: BrokerAccess
   if (access.queryDueIndex) {
     statements.push({ actions: ['dynamodb:Query'], resources: [dueIndexArn(resources.table)] });
   }
+  if (access.queryListIndex) {
+    statements.push({ actions: ['dynamodb:Query'], resources: [listIndexArn(resources.table)] });
+  }
   if (access.key.length > 0) {
     statements.push({
       actions: access.key.map((a) => `kms:${a}`),
@@ -116,6 +121,11 @@ export function tokenKeyConditions(): Record<string, Record<string, unknown>> {
 /** ARN of the schedule GSI by name: no `index/*` wildcard. */
 export function dueIndexArn(table: dynamodb.ITable): string {
   return `${table.tableArn}/index/${TABLE.dueIndexName}`;
+}
+
+/** ARN of the list GSI by name. */
+export function listIndexArn(table: dynamodb.ITable): string {
+  return `${table.tableArn}/index/${TABLE.listIndexName}`;
 }
 
 /** `arn:…:secret:<prefix>*`: Secrets Manager appends a random suffix to every secret ARN. */

@@ -36,5 +36,14 @@ export class BrokerTable extends Construct {
       sortKey: { name: TABLE.dueIndexSortKey, type: dynamodb.AttributeType.NUMBER },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    // Filtered admin lists (lib/adapters/dynamodb-store.ts `listFiltered`): sparse like the
+    // schedule index (only connections carry its keys), KEYS_ONLY so a refresh, which changes
+    // no key of it, writes nothing to it; status partitions sharded 16 ways against hot keys.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.listIndexName,
+      partitionKey: { name: TABLE.listIndexPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.listIndexSortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
   }
 }

@@ -23,7 +23,7 @@ export interface RefreshCycleSummary {
   skipped_leased: number;
   /** Not attempted: held back by the scheduler, the connection backed off, its provider's circuit open, or no time left; left for the next cycle. */
   deferred: number;
-  /** Failures by class (`needs_reauth`, `provider_unavailable`, `provider_timeout`, ...). */
+  /** Failures by class (`needs_reauth`, `provider_unavailable`, `provider_timeout`, ..., and `unreadable`: due items that do not read as connections, skipped). */
   failed: Record<string, number>;
   duration_ms: number;
 }
@@ -36,6 +36,7 @@ export async function runRefreshCycle(broker: Broker, options: RefreshCycleOptio
   const worker = broker.refreshWorker({ workers: () => 1 });
   const summary: RefreshCycleSummary = { due: scheduled.due, refreshed: 0, already_current: 0, skipped_leased: 0, deferred: 0, failed: {}, duration_ms: 0 };
   for (const held of Object.values(scheduled.held_back)) summary.deferred += held;
+  if (scheduled.unreadable > 0) summary.failed.unreadable = scheduled.unreadable;
   await Promise.all(
     Object.keys(scheduled.sent).map(async (provider) => {
       const parallelBatches = Math.ceil(worker.shareOf(provider).concurrency / REFRESH_BATCH) + 1;

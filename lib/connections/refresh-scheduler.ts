@@ -13,7 +13,7 @@
  */
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
-import type { ProviderHealth } from '../model';
+import type { ProviderHealth, UnreadableConnection } from '../model';
 import type { RefreshJob, RefreshQueue } from '../ports';
 import { refreshPolicyOf, type BrokerContext } from './context';
 import { providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
@@ -41,6 +41,8 @@ export interface SchedulerSummary {
   held_back: Record<string, number>;
   /** Providers whose circuit was open (at most one probe job each). */
   circuit_open: string[];
+  /** Due index items that do not read as connections: skipped and logged, never stopping the run. */
+  unreadable: number;
   duration_ms: number;
 }
 
@@ -55,8 +57,12 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   const started = ctx.clock.now();
   const dueBy = refreshDueBy({ now: started, config: ctx.config });
   const timeLeft = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
-  const due = await readDue(ctx, dueBy, options.readMax ?? DEFAULT_SCHEDULER_READ_MAX, () => timeLeft() > SEND_RESERVE_MS);
-  const summary: SchedulerSummary = { due: due.length, sent: {}, held_back: {}, circuit_open: [], duration_ms: 0 };
+  const { due, unreadable } = await readDue(ctx, dueBy, options.readMax ?? DEFAULT_SCHEDULER_READ_MAX, () => timeLeft() > SEND_RESERVE_MS);
+  const summary: SchedulerSummary = { due: due.length, sent: {}, held_back: {}, circuit_open: [], unreadable: unreadable.length, duration_ms: 0 };
+  if (unreadable.length > 0) {
+    // Skipped, not fatal: one bad item must not stop every other connection's refresh.
+    logger.error('refresh scheduler: due items that do not read as connections were skipped', { unreadable: unreadable.map((item) => item.id) });
+  }
 
   const byProvider = new Map<string, DueConnection[]>();
   for (const connection of due) {
@@ -110,9 +116,10 @@ async function health(ctx: BrokerContext, provider: string): Promise<ProviderHea
   }
 }
 
-/** Every shard's due connections, earliest first per shard, up to `max` in all. */
-async function readDue(ctx: BrokerContext, dueBy: number, max: number, mayRead: () => boolean): Promise<DueConnection[]> {
+/** Every shard's due connections, earliest first per shard, up to `max` in all; and the due items that do not read as connections. */
+async function readDue(ctx: BrokerContext, dueBy: number, max: number, mayRead: () => boolean): Promise<{ due: DueConnection[]; unreadable: UnreadableConnection[] }> {
   const perShardMax = Math.ceil(max / ctx.config.shards);
+  const unreadable: UnreadableConnection[] = [];
   const perShard = await Promise.all(
     Array.from({ length: ctx.config.shards }, async (_, shard) => {
       const found: DueConnection[] = [];
@@ -121,10 +128,11 @@ async function readDue(ctx: BrokerContext, dueBy: number, max: number, mayRead: 
         const page = await ctx.store.listDue(shard, dueBy, { limit: DUE_PAGE, cursor });
         // The scheduler reads only these three fields, so the index need project no more (plus its keys).
         for (const record of page.items) if (record.refreshDueAt !== undefined) found.push({ id: record.id, provider: record.provider, refreshDueAt: record.refreshDueAt });
+        unreadable.push(...(page.unreadable ?? []));
         cursor = page.cursor;
       } while (cursor && found.length < perShardMax && mayRead());
       return found;
     }),
   );
-  return perShard.flat();
+  return { due: perShard.flat(), unreadable };
 }

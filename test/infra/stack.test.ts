@@ -140,12 +140,15 @@ describe('DynamoDB table', () => {
     });
   });
 
-  it('has the sparse schedule GSI keyed by shard and refresh_due_at (numbers)', () => {
+  it('has the sparse schedule GSI keyed by shard and refresh_due_at (numbers), and the KEYS_ONLY list GSI (strings)', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       AttributeDefinitions: Match.arrayWith([
         { AttributeName: TABLE.dueIndexPartitionKey, AttributeType: 'N' },
         { AttributeName: TABLE.dueIndexSortKey, AttributeType: 'N' },
+        { AttributeName: TABLE.listIndexPartitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE.listIndexSortKey, AttributeType: 'S' },
       ]),
+      // One index per deploy is all CloudFormation adds to an existing table: a 0.2 stack gains exactly one.
       GlobalSecondaryIndexes: [
         {
           IndexName: TABLE.dueIndexName,
@@ -154,6 +157,14 @@ describe('DynamoDB table', () => {
             { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: TABLE.listIndexName,
+          KeySchema: [
+            { AttributeName: TABLE.listIndexPartitionKey, KeyType: 'HASH' },
+            { AttributeName: TABLE.listIndexSortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
     });
@@ -349,7 +360,7 @@ describe('least privilege', () => {
     'refresh-scheduler': ['dynamodb:GetItem'],
     'refresh-worker': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     'get-token': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
-    admin: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
+    admin: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
   };
 
   it.each(HANDLERS)('%s: only its item actions, on the table ARN', (handler) => {
@@ -359,16 +370,12 @@ describe('least privilege', () => {
     expect(tableStatements[0]?.Resource).toEqual(getAtt(ids.table));
   });
 
-  it('lets only the refresh scheduler query, and only the schedule index by name', () => {
+  it('lets only the refresh scheduler query the schedule index and only admin the list index, each by name', () => {
+    const queryOn = (index: string) => [{ Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', [getAtt(ids.table), `/index/${index}`]] } }];
     for (const handler of HANDLERS) {
       const queries = accessStatements(handler).filter((s) => actionsOf(s).includes('dynamodb:Query'));
-      if (handler !== 'refresh-scheduler') {
-        expect(queries, handler).toEqual([]);
-        continue;
-      }
-      expect(queries).toEqual([
-        { Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', [getAtt(ids.table), `/index/${TABLE.dueIndexName}`]] } },
-      ]);
+      const expected = { 'refresh-scheduler': queryOn(TABLE.dueIndexName), admin: queryOn(TABLE.listIndexName) }[handler as string] ?? [];
+      expect(queries, handler).toEqual(expected);
     }
   });
 
