@@ -283,6 +283,7 @@ export class OAuthTokenBroker extends Construct {
       scheduler: this.functions['refresh-scheduler'].function,
       worker: this.functions['refresh-worker'].function,
       workerLogGroup: this.functions['refresh-worker'].logGroup,
+      schedulerLogGroup: this.functions['refresh-scheduler'].logGroup,
       interval,
       queueDelay,
       // One queue per provider whose connections may be scheduled; its workers share the provider's budget.

@@ -35,6 +35,8 @@ export interface RefreshScheduleProps {
   worker: lambda.Function;
   /** The worker's log group: error-level lines there are refresh failures the worker survived. */
   workerLogGroup: logs.ILogGroup;
+  /** The scheduler's log group: error-level lines there are due items it skipped (unreadable) or jobs a queue refused. */
+  schedulerLogGroup?: logs.ILogGroup;
   /** Time between scheduler runs; also `BROKER_SCHEDULER_INTERVAL_S`. */
   interval: Duration;
   /** One queue per provider. */
@@ -146,19 +148,24 @@ export class RefreshSchedule extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
-    // The worker survives a single connection's failure (it records it and settles the job), so those
-    // show up only in its logs: count the error-level lines (Powertools and Lambda both log JSON with `level`).
-    const errorLogs = new logs.MetricFilter(this, 'RefreshErrorLogs', {
-      logGroup: props.workerLogGroup,
-      filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'ERROR'),
-      metricNamespace: 'OAuthTokenBroker',
-      metricName: 'RefreshErrorLogLines',
-      metricValue: '1',
-      defaultValue: 0,
-    });
+    // The worker survives a single connection's failure (it records it and settles the job), and the
+    // scheduler a due item that does not read as a connection (it skips it), so those show up only in
+    // their logs: count the error-level lines of both into one metric (Powertools and Lambda both log
+    // JSON with `level`).
+    const errorLineFilter = (filterId: string, logGroup: logs.ILogGroup) =>
+      new logs.MetricFilter(this, filterId, {
+        logGroup,
+        filterPattern: logs.FilterPattern.stringValue('$.level', '=', 'ERROR'),
+        metricNamespace: 'OAuthTokenBroker',
+        metricName: 'RefreshErrorLogLines',
+        metricValue: '1',
+        defaultValue: 0,
+      });
+    const errorLogs = errorLineFilter('RefreshErrorLogs', props.workerLogGroup);
+    if (props.schedulerLogGroup) errorLineFilter('SchedulerErrorLogs', props.schedulerLogGroup);
     this.refreshErrorLogsAlarm = new cloudwatch.Alarm(this, 'RefreshErrorLogsAlarm', {
       alarmDescription:
-        'oauth-token-broker: the refresh worker logged errors (a provider or the store failed while refreshing connections). Search the refresh-worker function logs for level ERROR.',
+        'oauth-token-broker: the refresh worker or scheduler logged errors (a provider or the store failed while refreshing connections, or a due item does not read as a connection). Search the refresh-worker and refresh-scheduler function logs for level ERROR.',
       metric: errorLogs.metric({ period, statistic: cloudwatch.Stats.SUM }),
       threshold: 1,
       evaluationPeriods: 1,

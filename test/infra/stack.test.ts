@@ -305,12 +305,15 @@ describe('refresh: scheduler, queues, workers', () => {
     for (const handler of ['refresh-scheduler', 'refresh-worker'] as const) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.fn[handler] } }], Threshold: 1 });
     }
-    const logGroup = fnOf('refresh-worker').Properties.LoggingConfig as { LogGroup: unknown };
-    template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      LogGroupName: logGroup.LogGroup,
-      FilterPattern: '{ $.level = "ERROR" }',
-      MetricTransformations: [Match.objectLike({ MetricName: 'RefreshErrorLogLines' })],
-    });
+    // The worker's error lines (a refresh it survived) and the scheduler's (a due item it skipped) feed one alarmed metric.
+    for (const handler of ['refresh-scheduler', 'refresh-worker'] as const) {
+      const logGroup = fnOf(handler).Properties.LoggingConfig as { LogGroup: unknown };
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: logGroup.LogGroup,
+        FilterPattern: '{ $.level = "ERROR" }',
+        MetricTransformations: [Match.objectLike({ MetricNamespace: 'OAuthTokenBroker', MetricName: 'RefreshErrorLogLines' })],
+      });
+    }
   });
 
   it('lets the scheduler send to, and read the depth of, exactly the refresh queues; names them to it in BROKER_REFRESH_QUEUES', () => {
