@@ -102,7 +102,7 @@ describe('local data', () => {
   it('npm start prints the admin key once (in the dashboard URL), not four times', async () => {
     const dataDir = await tempDir();
     const child = spawn(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
-      env: { ...process.env, PORT: '0', BROKER_SANDBOX_PORT: '0', BROKER_DATA_DIR: dataDir, BROKER_SWEEP_INTERVAL_S: '3600' },
+      env: { ...process.env, PORT: '0', BROKER_SANDBOX_PORT: '0', BROKER_DATA_DIR: dataDir, BROKER_SCHEDULER_INTERVAL_S: '3600' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cleanups.push(async () => {
