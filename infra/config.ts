@@ -4,6 +4,7 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { parseProviderRefresh, type ProviderRefreshOverride } from '../lib/connections/refresh-policy';
 import type { OAuthTokenBrokerProps, ProviderRefreshProps } from './broker';
 
 /** Context keys the app reads. */
@@ -103,33 +104,26 @@ function number(get: (key: ContextKey) => unknown, key: ContextKey): number | un
   return value;
 }
 
-/** `providerRefresh` in cdk.json: `{ "hubspot": { "policy": "on_demand" }, "highlevel": { "policy": "keep_alive", "keepAliveDays": 30 } }` (or the same as a JSON string with -c). */
+/**
+ * `providerRefresh` in cdk.json, in the format of `BROKER_PROVIDER_REFRESH` (one format for the
+ * operator, one parser): `{ "hubspot": { "policy": "on_demand" }, "highlevel": { "policy": "keep_alive",
+ * "keep_alive_s": 2592000 }, "xero": { "concurrency": 4, "rate_per_s": 5 } }`, or the same as JSON with -c.
+ */
 function providerRefreshContext(get: (key: ContextKey) => unknown): Record<string, ProviderRefreshProps> | undefined {
-  let value = get('providerRefresh');
+  const value = get('providerRefresh');
   if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      throw new Error('Context providerRefresh must be an object (or its JSON)');
-    }
+  let overrides: Record<string, ProviderRefreshOverride>;
+  try {
+    overrides = parseProviderRefresh(typeof value === 'string' ? value : JSON.stringify(value));
+  } catch (err) {
+    throw new Error(`Context providerRefresh ${(err as Error).message}`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('Context providerRefresh must be an object keyed by provider');
-  const props: Record<string, ProviderRefreshProps> = {};
-  for (const [provider, raw] of Object.entries(value as Record<string, Record<string, unknown>>)) {
-    const { policy, keepAliveDays, concurrency, ratePerSecond } = raw ?? {};
-    if (policy !== undefined && policy !== 'eager' && policy !== 'on_demand' && policy !== 'keep_alive') throw new Error(`Context providerRefresh.${provider}.policy must be eager, on_demand or keep_alive`);
-    for (const [name, v] of Object.entries({ keepAliveDays, concurrency, ratePerSecond })) {
-      if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw new Error(`Context providerRefresh.${provider}.${name} must be a positive number`);
-    }
-    props[provider] = {
-      policy: policy as ProviderRefreshProps['policy'],
-      keepAlive: keepAliveDays === undefined ? undefined : Duration.days(keepAliveDays as number),
-      concurrency: concurrency as number | undefined,
-      ratePerSecond: ratePerSecond as number | undefined,
-    };
-  }
-  return props;
+  return Object.fromEntries(
+    Object.entries(overrides).map(([provider, o]) => [
+      provider,
+      { policy: o.mode, keepAlive: o.keepAliveMs === undefined ? undefined : Duration.millis(o.keepAliveMs), concurrency: o.concurrency, ratePerSecond: o.ratePerSecond },
+    ]),
+  );
 }
 
 function retentionDays(days: number): logs.RetentionDays {

@@ -39,19 +39,13 @@ function seconds(env: Env, name: string): number | undefined {
   return value * 1000;
 }
 
-function positiveNumber(env: Env, name: string): number | undefined {
+/** A positive number (`integer`: a positive integer) from `name`; undefined when unset. */
+function positive(env: Env, name: string, kind: 'number' | 'integer'): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new BrokerError('configuration_error', `${name} must be a positive number`);
-  return value;
-}
-
-function integer(env: Env, name: string): number | undefined {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new BrokerError('configuration_error', `${name} must be a positive integer`);
+  const ok = kind === 'integer' ? Number.isInteger(value) && value > 0 : Number.isFinite(value) && value > 0;
+  if (!ok) throw new BrokerError('configuration_error', `${name} must be a positive ${kind}`);
   return value;
 }
 
@@ -65,9 +59,9 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
     returnToAllowlist: list(env.BROKER_RETURN_TO_ALLOWLIST),
     enabledProviders: list(env.BROKER_ENABLED_PROVIDERS),
     horizonMs: seconds(env, 'BROKER_REFRESH_HORIZON_S') ?? schedulerIntervalMs,
-    shards: integer(env, 'BROKER_SHARDS'),
-    providerConcurrency: integer(env, 'BROKER_PROVIDER_CONCURRENCY'),
-    providerRatePerSecond: positiveNumber(env, 'BROKER_PROVIDER_RATE_PER_S'),
+    shards: positive(env, 'BROKER_SHARDS', 'integer'),
+    providerConcurrency: positive(env, 'BROKER_PROVIDER_CONCURRENCY', 'integer'),
+    providerRatePerSecond: positive(env, 'BROKER_PROVIDER_RATE_PER_S', 'number'),
     providerRefresh: providerRefreshFromEnv(env),
     refreshSkewMs: seconds(env, 'BROKER_REFRESH_SKEW_S'),
     providerTimeoutMs: seconds(env, 'BROKER_PROVIDER_TIMEOUT_S'),

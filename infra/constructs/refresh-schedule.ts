@@ -19,6 +19,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { REFRESH_BATCH } from '../../lib/connections/refresh-worker';
+import { pascalId } from '../construct-id';
 
 /** Receives of a job that was never settled before it moves to the dead-letter queue (AWS advises at least 5 behind an event source mapping). */
 export const REFRESH_MAX_RECEIVES = 5;
@@ -78,7 +79,7 @@ export class RefreshSchedule extends Construct {
     const queues = new Map<string, sqs.Queue>();
     const ageAlarms = new Map<string, cloudwatch.Alarm>();
     for (const spec of props.queues) {
-      const queue = new sqs.Queue(this, `Queue${constructId(spec.provider)}`, {
+      const queue = new sqs.Queue(this, `Queue${pascalId(spec.provider)}`, {
         encryption: sqs.QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
         visibilityTimeout,
@@ -96,7 +97,7 @@ export class RefreshSchedule extends Construct {
       queues.set(spec.provider, queue);
       ageAlarms.set(
         spec.provider,
-        new cloudwatch.Alarm(this, `QueueAgeAlarm${constructId(spec.provider)}`, {
+        new cloudwatch.Alarm(this, `QueueAgeAlarm${pascalId(spec.provider)}`, {
           alarmDescription: `oauth-token-broker: refresh jobs for ${spec.provider} wait longer than the lead allows for (${props.queueDelay.toSeconds()} s); its workers do not keep up with the connections due, or are failing. Raise the provider's budget (providerRefresh) or look at the refresh worker logs.`,
           metric: queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
           threshold: props.queueDelay.toSeconds(),
@@ -186,13 +187,4 @@ export class RefreshSchedule extends Construct {
   get queueUrlsVariable(): string {
     return [...this.queues].map(([provider, queue]) => `${provider}=${queue.queueUrl}`).join(',');
   }
-}
-
-/** `rd-station` -> `RdStation` (construct ids stay readable and alphanumeric). */
-function constructId(name: string): string {
-  return name
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
 }

@@ -31,7 +31,7 @@ export interface BrokerConfig {
   stateTtlMs: number;
   /** How long a signed install link stays valid unless the request asks for less (`BROKER_INSTALL_LINK_TTL_S`). */
   installLinkTtlMs: number;
-  /** `getToken` refreshes on demand when the token expires within this window (the sweep normally refreshes earlier). */
+  /** `getToken` refreshes on demand when the token expires within this window (an `eager` provider's background refresh normally comes earlier). */
   refreshSkewMs: number;
   /** How long a refresh lease lasts: `leaseFor(providerTimeoutMs)` unless set; at least twice the provider timeout, so a live holder never loses it. */
   leaseMs: number;

@@ -1,5 +1,5 @@
 /**
- * getToken and the one refresh path it shares with the sweep: the algorithm of
+ * getToken and the one refresh path it shares with the refresh workers: the algorithm of
  * docs/design.md, "Refresh", whose numbered steps the comments below name. *When* to refresh
  * is refresh-policy.ts, *what a write changes* is transitions.ts; this file is the order of
  * the steps, and their I/O.

@@ -68,7 +68,7 @@ export function shardOf(connectionId: string, shards: number): number {
 
 /**
  * The schedule keys, always as a pair: the sparse index holds only items with both, so an
- * item with one of them would be invisible to the sweep. `at` undefined = not scheduled.
+ * item with one of them would be invisible to the refresh scheduler. `at` undefined = not scheduled.
  */
 export function schedule(connectionId: string, at: number | undefined, shards: number): Pick<ConnectionRecord, 'refreshDueAt' | 'shard'> {
   return at === undefined ? { refreshDueAt: undefined, shard: undefined } : { refreshDueAt: at, shard: shardOf(connectionId, shards) };

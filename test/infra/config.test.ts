@@ -194,6 +194,19 @@ describe('validation', () => {
     expect(config({ logRetentionDays: 31 })).toThrow(/logRetentionDays must be one of/);
   });
 
+  it('reads providerRefresh in the format of BROKER_PROVIDER_REFRESH, as an object or its JSON, and rejects what that parser rejects', () => {
+    const read = (value: unknown) => configFromContext((key) => (key === 'providerRefresh' ? value : undefined)).broker.providerRefresh;
+    const object = { highlevel: { policy: 'keep_alive', keep_alive_s: 2_592_000 }, xero: { concurrency: 4, rate_per_s: 5 } };
+    for (const value of [object, JSON.stringify(object)]) {
+      const props = read(value)!;
+      expect(props.highlevel).toMatchObject({ policy: 'keep_alive' });
+      expect(props.highlevel!.keepAlive!.toSeconds()).toBe(2_592_000);
+      expect(props.xero).toMatchObject({ concurrency: 4, ratePerSecond: 5 });
+    }
+    expect(config({ providerRefresh: { highlevel: { policy: 'keep_alive' } } })).toThrow(/providerRefresh highlevel: policy keep_alive needs keep_alive_s/);
+    expect(config({ providerRefresh: { hubspot: { keepAliveDays: 30 } } })).toThrow(/providerRefresh hubspot: unknown field\(s\) keepAliveDays/);
+  });
+
   it('accepts lists from the command line or as JSON arrays', () => {
     expect(configFromContext((key) => ({ providers: ['hubspot', ' marketo '] })[key as 'providers']).broker.providers).toEqual([
       'hubspot',

@@ -279,7 +279,7 @@ describe('refresh: scheduler, queues, workers', () => {
   });
 
   it('sizes a provider queue\'s workers from its budget (providerRefresh), and refuses a budget too small to share', () => {
-    const hubspot = synthBroker({ providerRefresh: { hubspot: { concurrency: 200, ratePerSecond: 800 } } }).template;
+    const hubspot = synthBroker({ providerRefresh: { hubspot: { concurrency: 200, rate_per_s: 800 } } }).template;
     const queueId = Object.entries(hubspot.findResources('AWS::SQS::Queue')).find(([id]) => id.toLowerCase().includes('queuehubspot'))![0];
     hubspot.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: getAtt(queueId), ScalingConfig: { MaximumConcurrency: 20 } });
     expect(() => synthBroker({ providerRefresh: { hubspot: { concurrency: 1 } } })).toThrow(/cannot be shared by 2 workers/);
@@ -488,7 +488,7 @@ describe('environment wiring', () => {
   });
 
   it('names the operator\'s per-provider refresh policies to every function (each schedules the next refresh when it writes a token)', () => {
-    const withPolicy = synthBroker({ providerRefresh: { hubspot: { policy: 'on_demand' }, highlevel: { policy: 'keep_alive', keepAliveDays: 30 } } }).template;
+    const withPolicy = synthBroker({ providerRefresh: { hubspot: { policy: 'on_demand' }, highlevel: { policy: 'keep_alive', keep_alive_s: 2_592_000 } } }).template;
     for (const [, fn] of Object.entries(withPolicy.findResources('AWS::Lambda::Function'))) {
       const variables = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
       if (variables.BROKER_TABLE_NAME === undefined) continue;
