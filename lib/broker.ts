@@ -14,6 +14,7 @@ import {
   type RegisterClientCredentialsInput,
   type RevokeResult,
 } from './connections/admin';
+import { MemoryRefreshQueue } from './adapters/memory-refresh-queue';
 import { createContext, type BrokerConfig, type BrokerContext, type BrokerDeps } from './connections/context';
 import { completeCallback, startInstall, type CallbackRequest, type InstallRequest, type InstallSuccess } from './connections/install';
 import { createInstallLink, type InstallLink, type InstallLinkRequest } from './connections/install-links';
@@ -87,7 +88,7 @@ export class Broker {
    * workers on AWS, for a broker run in one process (and the tests and benches).
    */
   sweep(options: RefreshCycleOptions = {}): Promise<RefreshCycleSummary> {
-    return runRefreshCycle(this, options);
+    return runRefreshCycle(this.ctx, this.tokens, new MemoryRefreshQueue({ clock: this.ctx.clock }), options);
   }
 
   /** A page of connections, narrowed by provider, status and tenant (each checked: 400 when malformed). */

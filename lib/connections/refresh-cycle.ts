@@ -3,9 +3,11 @@
  * process's worker, holding each provider's whole budget, drains it. The same scheduler and worker
  * code the AWS deployment runs across functions, for a broker that runs in one process (`Broker.sweep`).
  */
-import { MemoryRefreshQueue } from '../adapters/memory-refresh-queue';
-import type { Broker } from '../broker';
-import { drainRefreshQueue, REFRESH_BATCH } from './refresh-worker';
+import type { RefreshQueue } from '../ports';
+import type { BrokerContext } from './context';
+import { scheduleRefreshes } from './refresh-scheduler';
+import { drainRefreshQueue, REFRESH_BATCH, RefreshWorker } from './refresh-worker';
+import type { TokenService } from './token-service';
 
 export interface RefreshCycleOptions {
   /** Milliseconds left in this invocation: no refresh is started without a provider timeout in hand. */
@@ -28,12 +30,11 @@ export interface RefreshCycleSummary {
   duration_ms: number;
 }
 
-export async function runRefreshCycle(broker: Broker, options: RefreshCycleOptions = {}): Promise<RefreshCycleSummary> {
-  const { ctx } = broker;
+/** One cycle over `queue`, an empty in-process queue of this process's own. */
+export async function runRefreshCycle(ctx: BrokerContext, tokens: TokenService, queue: RefreshQueue, options: RefreshCycleOptions = {}): Promise<RefreshCycleSummary> {
   const started = ctx.clock.now();
-  const queue = new MemoryRefreshQueue({ clock: ctx.clock });
-  const scheduled = await broker.scheduleRefreshes(queue, options);
-  const worker = broker.refreshWorker({ workers: () => 1 });
+  const scheduled = await scheduleRefreshes(ctx, queue, options);
+  const worker = new RefreshWorker(ctx, tokens, { workers: () => 1 });
   const summary: RefreshCycleSummary = { due: scheduled.due, refreshed: 0, already_current: 0, skipped_leased: 0, deferred: 0, failed: {}, duration_ms: 0 };
   for (const held of Object.values(scheduled.held_back)) summary.deferred += held;
   if (scheduled.unreadable > 0) summary.failed.unreadable = scheduled.unreadable;
