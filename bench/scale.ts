@@ -1,5 +1,5 @@
 /**
- * (f) Refresh at scale: the virtual-time simulation of test/simulation/scale-simulation.ts with a
+ * (g) Refresh at scale: the virtual-time simulation of test/simulation/scale-simulation.ts with a
  * million connections — the real scheduler, per-provider queues, workers as separate brokers (as many
  * per provider as the CDK construct gives its event source mapping), and a fake provider per policy
  * that enforces the budget it was given. Prints the table the design rests on: workers and calls in
@@ -23,7 +23,7 @@ export async function benchScale(checks: Checks): Promise<ScaleFigures> {
   const connections = envInt('BENCH_SCALE_N', 1_000_000);
   const hours = envInt('BENCH_SCALE_HOURS', 1);
   const budget = { concurrency: envInt('BENCH_SCALE_CONCURRENCY', 40), ratePerSecond: envInt('BENCH_SCALE_RATE', 100) };
-  heading(`(f) Refresh at scale: ${connections.toLocaleString('en')} connections, ${hours} simulated h, virtual time`);
+  heading(`(g) Refresh at scale: ${connections.toLocaleString('en')} connections, ${hours} simulated h, virtual time`);
   console.log(`  Budget per provider: ${budget.concurrency} calls in flight, ${budget.ratePerSecond}/s; provider latency 150-250 ms; scheduler every minute.`);
   console.log('  keep-alive shortened to 4 h so the window sees it act (HighLevel would use ~30 days). Seeding and running take minutes.');
   const figures = await runScaleSimulation({ connections, hours, cohorts: COHORTS, budget, latencyMs: 150, jitterMs: 100, seed: 11, progress: (line) => console.log(line) });
