@@ -182,10 +182,12 @@ const SCHEMAS: Record<string, Schema> = {
   },
   TokenRequest: {
     type: 'object',
+    additionalProperties: false,
     properties: { force_refresh: { type: 'boolean', description: 'Refresh now (the provider just answered 401), once fleet-wide.' } },
   },
   RegisterClientCredentialsRequest: {
     type: 'object',
+    additionalProperties: false,
     required: ['provider'],
     properties: {
       provider: { type: 'string', pattern: PROVIDER_KEY_PATTERN_SOURCE, description: 'A client-credentials (OAUTH2_CC) provider.' },
@@ -215,6 +217,7 @@ const SCHEMAS: Record<string, Schema> = {
   },
   InstallLinkRequest: {
     type: 'object',
+    additionalProperties: false,
     required: ['provider'],
     description: 'The values the link is bound to; each is checked now (400, no link) and again when the link is opened.',
     properties: {

@@ -43,7 +43,8 @@ describe('get-token function', () => {
     expect(await invoke({ connection_id: 'nope' })).toEqual({ ok: false, error: { code: 'connection_not_found', message: 'Connection nope not found' } });
   });
 
-  it.each([[{}], [{ connection_id: 42 }], [{ connection_id: 'fn-1', force_refresh: 'yes' }], [null]])('refuses malformed input %j with invalid_request', async (event) => {
+  // `forceRefresh` (camelCase) was ignored: the caller got the token it had just seen rejected (found in review).
+  it.each([[{}], [{ connection_id: 42 }], [{ connection_id: 'fn-1', force_refresh: 'yes' }], [{ connection_id: 'fn-1', forceRefresh: true }], [null]])('refuses malformed input %j with invalid_request', async (event) => {
     const result = await invoke(event);
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
   });
