@@ -27,9 +27,10 @@ export class BrokerTable extends Construct {
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // Sparse: only refreshable connections carry `shard` and `refresh_due_at`. ALL, as the
-    // store's ensureTable creates it: the sweep reads whole records from the index (and
-    // re-reads consistently before acting); token blobs in it are ciphertext as in the table.
+    // Sparse: only scheduled connections carry `shard` and `refresh_due_at`. ALL, as the
+    // store's ensureTable creates it (the refresh scheduler reads only id, provider and
+    // refresh_due_at from it, and a worker re-reads consistently before acting); token blobs in
+    // it are ciphertext as in the table.
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE.dueIndexName,
       partitionKey: { name: TABLE.dueIndexPartitionKey, type: dynamodb.AttributeType.NUMBER },

@@ -12,6 +12,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BROKER_METRICS, FAILED_REFRESH_OUTCOMES, REFRESH_OUTCOMES, type BrokerMetricName } from '../../lib/ports';
 
@@ -21,7 +22,11 @@ export interface BrokerAlarmThresholds {
   refreshFailures?: number;
   /** Connections newly marked needs_reauth across providers in one hour. @default 10 */
   needsReauthPerHour?: number;
-  /** The longest refresh lag (due → done) in a period, two periods running. @default 2 × the schedule interval */
+  /**
+   * The longest refresh lag (due → done) in a period, two periods running. @default what the lead
+   * allows for the pipeline: 2 scheduler intervals + the queue delay (3 minutes by default); past it
+   * only getToken's skew is left before tokens expire
+   */
   refreshLag?: Duration;
 }
 
@@ -32,12 +37,17 @@ export interface BrokerMonitoringProps {
   serviceName: string;
   /** Enabled provider keys: one circuit alarm and one dashboard line each. */
   providers: readonly string[];
-  /** The refresh schedule's interval: the alarms' period, and the default lag threshold. */
+  /** The refresh scheduler's interval: the alarms' period (at least 5 minutes), and part of the default lag threshold. */
   scheduleInterval: Duration;
+  /** The longest a refresh job may wait in its queue: part of the default lag threshold. */
+  queueDelay: Duration;
   thresholds?: BrokerAlarmThresholds;
   /** The broker's functions by handler name (errors, duration and their log groups on the dashboard). */
   functions: Readonly<Record<string, { function: lambda.IFunction; logGroup: logs.ILogGroup }>>;
   httpApi: apigw.HttpApi;
+  /** The refresh queues by provider and their dead-letter queue: graphed beside the refresh metrics. */
+  refreshQueues?: ReadonlyMap<string, sqs.IQueue>;
+  deadLetterQueue?: sqs.IQueue;
   /** Alarms defined elsewhere (the schedule's) to show with these on the dashboard. */
   otherAlarms?: readonly cloudwatch.IAlarm[];
   alarmTopic?: sns.ITopic;
@@ -59,7 +69,7 @@ export class BrokerMonitoring extends Construct {
     const metric = (name: BrokerMetricName, dimensions: Record<string, string>, statistic: string, metricPeriod: Duration = period, label?: string) =>
       new cloudwatch.Metric({ namespace: props.namespace, metricName: name, dimensionsMap: { service: props.serviceName, ...dimensions }, statistic, period: metricPeriod, label });
     const thresholds = props.thresholds ?? {};
-    const lagThreshold = thresholds.refreshLag ?? Duration.seconds(props.scheduleInterval.toSeconds() * 2);
+    const lagThreshold = thresholds.refreshLag ?? Duration.seconds(props.scheduleInterval.toSeconds() * 2 + props.queueDelay.toSeconds());
 
     // Fleet-wide views ({service, outcome}, {service}) are written by the EMF adapter: no math over providers.
     const failures = new cloudwatch.MathExpression({
@@ -87,7 +97,7 @@ export class BrokerMonitoring extends Construct {
     });
 
     this.refreshLagAlarm = new cloudwatch.Alarm(this, 'RefreshLagAlarm', {
-      alarmDescription: `oauth-token-broker: refreshes are committed more than ${lagThreshold.toSeconds()} s after they were due, two periods running; the schedule is falling behind and tokens may expire before they are refreshed (sweep time budget, provider concurrency, throttling).`,
+      alarmDescription: `oauth-token-broker: refreshes are committed more than ${lagThreshold.toSeconds()} s after they were due, two periods running: more than the lead allows for the scheduler and the queues, so tokens may expire before they are refreshed. Look at the queue age alarms, the provider budgets (providerRefresh), throttling (backed_off) and the circuits.`,
       metric: metric(BROKER_METRICS.refreshLag, {}, cloudwatch.Stats.MAXIMUM),
       threshold: lagThreshold.toMilliseconds(),
       evaluationPeriods: 2,
@@ -179,6 +189,26 @@ export class BrokerMonitoring extends Construct {
             ...wide,
           }),
         ],
+        ...(props.refreshQueues
+          ? [
+              [
+                new cloudwatch.GraphWidget({
+                  title: 'Refresh queues: age of the oldest job (s)',
+                  left: [...props.refreshQueues].map(([provider, queue]) => queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: provider })),
+                  leftAnnotations: [{ value: props.queueDelay.toSeconds(), label: 'alarm', color: '#d62728' }],
+                  width: 12,
+                  height: 6,
+                }),
+                new cloudwatch.GraphWidget({
+                  title: 'Refresh jobs waiting, and in the dead-letter queue',
+                  left: [...props.refreshQueues].map(([provider, queue]) => queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: provider })),
+                  right: props.deadLetterQueue ? [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM, label: 'dead-letter' })] : [],
+                  width: 12,
+                  height: 6,
+                }),
+              ],
+            ]
+          : []),
         [
           new cloudwatch.LogQueryWidget({
             title: 'Errors and configuration problems (latest 50)',

@@ -14,7 +14,7 @@
  * (up to days later) and dynalite never does.
  *
  * Schedule GSI (`refresh-due`) is sparse: callers must set or remove `shard` and `refreshDueAt`
- * together. An item with only one of them is invisible to the sweep; the store does not enforce it.
+ * together. An item with only one of them is invisible to the refresh scheduler; the store does not enforce it.
  *
  * List GSI (`connection-list`, KEYS_ONLY) serves filtered admin lists. Its keys are derived here
  * from `status`, `provider` and `tenant` and written only by a write that changes one of those,

@@ -117,7 +117,7 @@ const SCHEMAS: Record<string, Schema> = {
         format: 'date-time',
         description: 'When the refresh token dies unless used (its provider-given life or idle limit); null when not known.',
       }),
-      refresh_due_at: nullable('string', { format: 'date-time', description: 'When the sweep will refresh it; null when not scheduled.' }),
+      refresh_due_at: nullable('string', { format: 'date-time', description: 'When the refresh scheduler next sends it to be refreshed; null when not scheduled (an on_demand provider, or nothing that expires).' }),
       last_refresh_at: nullable('string', { format: 'date-time' }),
       failure_count: { type: 'integer', minimum: 0 },
       last_error: {

@@ -111,8 +111,8 @@ describe('alarms on the broker\'s metrics', () => {
     expect(alarmOn(BROKER_METRICS.needsReauth, {})).toMatchObject({ Statistic: 'Sum', Period: 3600, Threshold: 10, EvaluationPeriods: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
   });
 
-  it('refresh lag: the fleet-wide maximum RefreshLag above two schedule intervals (600,000 ms), two periods running', () => {
-    expect(alarmOn(BROKER_METRICS.refreshLag, {})).toMatchObject({ Statistic: 'Maximum', Period: 300, Threshold: 600_000, EvaluationPeriods: 2, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+  it('refresh lag: the fleet-wide maximum RefreshLag above what the lead allows the pipeline (2 scheduler intervals + the queue delay: 180,000 ms), two periods running', () => {
+    expect(alarmOn(BROKER_METRICS.refreshLag, {})).toMatchObject({ Statistic: 'Maximum', Period: 300, Threshold: 180_000, EvaluationPeriods: 2, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
   });
 
   it.each(DEFAULT_PROVIDERS)('%s\'s circuit: ProviderCircuitOpen at 1 in a minute; missing data keeps the state (the gauge is written on transitions)', (provider) => {
@@ -155,7 +155,21 @@ describe('the CloudWatch dashboard', () => {
     expect(lines('Needs re-authorization per provider')).toEqual(DEFAULT_PROVIDERS.map((provider) => [NAMESPACE, 'NeedsReauth', 'provider', provider, 'service', SERVICE_NAME]));
     expect(lines('Provider circuit (1 = open)')).toEqual(DEFAULT_PROVIDERS.map((provider) => [NAMESPACE, 'ProviderCircuitOpen', 'provider', provider, 'service', SERVICE_NAME]));
     expect(lines('Refresh lag, due → done (ms)')).toEqual([0, 1, 2].map(() => [NAMESPACE, 'RefreshLag', 'service', SERVICE_NAME]));
-    expect(graph('Refresh lag, due → done (ms)').annotations?.horizontal?.[0]?.value).toBe(600_000);
+    expect(graph('Refresh lag, due → done (ms)').annotations?.horizontal?.[0]?.value).toBe(180_000);
+  });
+
+  it('graphs each provider queue\'s oldest job with the age alarm\'s line, the jobs waiting, and the dead-letter queue', () => {
+    const queues = Object.entries(template.findResources('AWS::SQS::Queue')).filter(([, r]) => (r as Resource).Properties.RedrivePolicy);
+    const deadLetter = Object.keys(template.findResources('AWS::SQS::Queue')).filter((id) => !queues.some(([q]) => q === id));
+    expect(queues).toHaveLength(DEFAULT_PROVIDERS.length);
+    expect(deadLetter).toHaveLength(1);
+    const queueLines = (title: string) => lines(title).map((line) => [line[0], line[1], line[3]]);
+    const queueNames = queues.map(([id]) => `<GetAtt:${id}>`);
+    expect(queueLines('Refresh queues: age of the oldest job (s)')).toEqual(queueNames.map((name) => ['AWS/SQS', 'ApproximateAgeOfOldestMessage', name]));
+    expect(graph('Refresh queues: age of the oldest job (s)').annotations?.horizontal?.[0]?.value).toBe(60);
+    expect(queueLines('Refresh jobs waiting, and in the dead-letter queue')).toEqual(
+      [...queueNames, `<GetAtt:${deadLetter[0]}>`].map((name) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', name]),
+    );
   });
 
   it('graphs the warm-cache hit ratio per provider from TokenCacheHits and TokenCacheMisses', () => {
@@ -195,6 +209,7 @@ describe('as a construct: thresholds, notifications, names', () => {
     const topicRef = { Ref: Match.stringLikeRegexp('^Ops') };
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'NeedsReauth', Namespace: 'Acme/Broker', Threshold: 3, AlarmActions: [topicRef], OKActions: [topicRef] });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RefreshLag', Namespace: 'Acme/Broker', Threshold: 1_800_000, AlarmActions: [topicRef] });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateAgeOfOldestMessage', AlarmActions: [topicRef] });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ProviderCircuitOpen', Dimensions: Match.arrayWith([{ Name: 'provider', Value: 'hubspot' }]), AlarmActions: [topicRef] });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', { Threshold: 20, Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Namespace: 'Acme/Broker', MetricName: 'Refreshes' }) }) })]), AlarmActions: [topicRef] });
     t.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'acme-broker' });

@@ -5,12 +5,14 @@
  * as Lambda calls them, with an API Gateway v2 event, a scheduled event or a direct invoke.
  */
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2, Context, ScheduledEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, Context, ScheduledEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAdminHandler } from '../../functions/admin';
 import { createAuthorizeHandler } from '../../functions/authorize';
 import { createGetTokenHandler } from '../../functions/get-token';
-import { createRefreshHandler } from '../../functions/refresh';
+import { createRefreshSchedulerHandler } from '../../functions/refresh-scheduler';
+import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
+import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
 import { lambdaContext } from '../../lib/local/server';
 import { captureLogs, type CapturedLogs } from '../support/logs';
 import { startTestBroker, type LocalFixture } from '../support/local-broker';
@@ -119,7 +121,7 @@ describe('HTTP handlers', () => {
   });
 });
 
-describe('the get-token and refresh functions', () => {
+describe('the get-token, refresh scheduler and refresh worker functions', () => {
   it('get-token: the caller\'s correlation_id, else the invocation\'s request id', async () => {
     logs = captureLogs();
     const ctx = context();
@@ -138,15 +140,24 @@ describe('the get-token and refresh functions', () => {
     expect(lines).toEqual([['worker-8'], [ctx.awsRequestId], [ctx.awsRequestId]]);
   });
 
-  it('refresh: the schedule event\'s id, so a dead-lettered event finds its sweep\'s lines', async () => {
+  it('refresh scheduler: the schedule event\'s id, so an EventBridge event finds its run\'s lines', async () => {
     logs = captureLogs();
     const event = { id: 'evt-1234', 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent;
-    const refresh = createRefreshHandler(async () => {
+    const scheduler = createRefreshSchedulerHandler(async () => {
       const { logger } = await import('../../lib/logger');
       logger.info('probe');
       return fixture.local.broker;
-    });
-    await refresh(event, context());
+    }, () => new MemoryRefreshQueue({ clock: fixture.clock }));
+    await scheduler(event, context());
     expect(logs.withMessage('probe')[0]).toMatchObject({ correlation_id: 'evt-1234', function_name: 'broker-authorize' });
+    expect(logs.withMessage('refresh scheduler finished')[0]).toMatchObject({ correlation_id: 'evt-1234' });
+  });
+
+  it('refresh worker: the invocation\'s request id on the batch\'s lines', async () => {
+    logs = captureLogs();
+    const ctx = context();
+    const worker = createRefreshWorkerHandler(async () => fixture.local.broker, { workers: () => 1 });
+    await worker({ Records: [] } as SQSEvent, ctx);
+    expect(logs.withMessage('refresh worker batch')[0]).toMatchObject({ correlation_id: ctx.awsRequestId, function_request_id: ctx.awsRequestId });
   });
 });

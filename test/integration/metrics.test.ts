@@ -2,16 +2,17 @@
  * What the broker measures, per provider, through its `MetricsSink` port (the domain never
  * imports Powertools): installs, refreshes by outcome, needs_reauth, the refresh lag (due → done),
  * warm-cache hits and misses, the provider circuit's state; and one `refresh finished` log line
- * per attempt with why it ran, how it ended and how long it took. Then the real refresh function
- * with the EMF adapter: the CloudWatch EMF object it writes carries the right dimensions.
+ * per attempt with why it ran, how it ended and how long it took (a refresh worker's job included). Then the real refresh
+ * worker function with the EMF adapter: the CloudWatch EMF object it writes carries the right dimensions.
  */
-import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { Context, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRefreshHandler } from '../../functions/refresh';
+import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import { EmfMetricsSink } from '../../lib/adapters/emf-metrics';
 import { MemoryMetricsSink } from '../../lib/adapters/memory-metrics';
 import { DEFAULT_CONFIG } from '../../lib/connections/context';
+import { encodeRefreshJob } from '../../lib/connections/refresh-job';
 import { lambdaContext } from '../../lib/local/server';
 import type { MetricsSink } from '../../lib/ports';
 import { useDynalite } from '../support/dynamo';
@@ -75,14 +76,30 @@ describe('the metrics port', () => {
     expect((metrics as MemoryMetricsSink).of('RefreshLag')).toEqual([]);
   });
 
-  it('the sweep\'s refreshes carry reason schedule', async () => {
-    const { broker, provider, clock, store } = await setup();
-    const id = await installFault(broker, provider, 'm-sweep');
+  it('a refresh worker\'s job carries reason schedule and its lag', async () => {
+    const { broker, provider, clock, store, metrics } = await setup();
+    const id = await installFault(broker, provider, 'm-worker');
     const record = (await store.get(id, { consistent: true }))!;
     clock.advance(record.refreshDueAt! - clock.now() + 1);
     logs = captureLogs();
-    expect(await broker.sweep()).toMatchObject({ refreshed: 1 });
-    expect(logs.withMessage('refresh finished')[0]).toMatchObject({ connection_id: id, reason: 'schedule', outcome: 'success', lag_ms: 1 });
+    const worker = broker.refreshWorker({ workers: () => 1 });
+    expect(await worker.run({ connectionId: id, provider: 'fault', dueAt: record.refreshDueAt! })).toEqual({ outcome: 'refreshed' });
+    expect(logs.withMessage('refresh finished')).toEqual([expect.objectContaining({ connection_id: id, reason: 'schedule', outcome: 'success', lag_ms: 1 })]);
+    expect(counts(metrics as MemoryMetricsSink, 'RefreshLag')).toEqual([{ provider: 'fault', value: 1 }]);
+  });
+
+  it('a duplicate job (already refreshed) is no refresh attempt: no line, no metric', async () => {
+    const { broker, provider, clock, store, metrics } = await setup();
+    const id = await installFault(broker, provider, 'm-duplicate');
+    const record = (await store.get(id, { consistent: true }))!;
+    clock.advance(record.refreshDueAt! - clock.now() + 1);
+    const worker = broker.refreshWorker({ workers: () => 1 });
+    const job = { connectionId: id, provider: 'fault', dueAt: record.refreshDueAt! };
+    await worker.run(job);
+    logs = captureLogs();
+    expect(await worker.run(job)).toEqual({ outcome: 'current' });
+    expect(logs.withMessage('refresh finished')).toEqual([]);
+    expect(counts(metrics as MemoryMetricsSink, 'Refreshes')).toEqual([{ provider: 'fault', outcome: 'success', value: 1 }]);
   });
 
   it('warm-cache hits and misses: the first call reads the store, the next ones are served from memory; forced calls count as neither', async () => {
@@ -130,15 +147,17 @@ describe('the metrics port', () => {
   });
 });
 
-describe('the refresh function with the EMF adapter', () => {
-  it('a scheduled refresh writes CloudWatch EMF: Refreshes under {service, provider, outcome}, {service, outcome} and {service, provider}; RefreshLag under {service, provider} and {service}', async () => {
+describe('the refresh worker function with the EMF adapter', () => {
+  it('a queued job\'s refresh writes CloudWatch EMF: Refreshes under {service, provider, outcome}, {service, outcome} and {service, provider}; RefreshLag under {service, provider} and {service}', async () => {
     const { broker, provider, clock, store } = await setup(new EmfMetricsSink({ namespace: 'OAuthTokenBroker/Test', serviceName: 'oauth-token-broker' }));
     const id = await installFault(broker, provider, 'm-emf');
     const record = (await store.get(id, { consistent: true }))!;
     clock.advance(record.refreshDueAt! - clock.now() + 2_000);
     logs = captureLogs();
-    const event = { id: 'evt-emf', 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent;
-    expect(await createRefreshHandler(async () => broker)(event, lambdaContext() as Context)).toMatchObject({ refreshed: 1 });
+    const body = encodeRefreshJob({ connectionId: id, provider: 'fault', dueAt: record.refreshDueAt! });
+    const event = { Records: [{ messageId: 'm0', receiptHandle: 'r0', body, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:local:0:refresh-fault', awsRegion: 'local' }] } as unknown as SQSEvent;
+    const context = lambdaContext() as Context;
+    expect(await createRefreshWorkerHandler(async () => broker, { workers: () => 1 })(event, context)).toEqual({ batchItemFailures: [] });
 
     const emf = logs.lines().filter((line) => '_aws' in line) as unknown as Array<Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; Unit: string }> }> } }>;
     const declared = (name: string) =>
@@ -154,7 +173,7 @@ describe('the refresh function with the EMF adapter', () => {
       { namespace: 'OAuthTokenBroker/Test', dimensions: [['service', 'provider']], service: 'oauth-token-broker', provider: 'fault', outcome: undefined, value: 2_000 },
       { namespace: 'OAuthTokenBroker/Test', dimensions: [['service']], service: 'oauth-token-broker', provider: undefined, outcome: undefined, value: 2_000 },
     ]);
-    // The sweep's own line says why it refreshed, with the schedule event's id as correlation id.
-    expect(logs.withMessage('refresh finished')[0]).toMatchObject({ reason: 'schedule', outcome: 'success', correlation_id: 'evt-emf' });
+    // The worker's line says why it refreshed, with the invocation's request id as correlation id.
+    expect(logs.withMessage('refresh finished')[0]).toMatchObject({ reason: 'schedule', outcome: 'success', correlation_id: context.awsRequestId });
   });
 });

@@ -29,9 +29,9 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** A local broker on disk (not in memory), on random ports, with no sweep timer. */
+/** A local broker on disk (not in memory), on random ports, with no scheduler timer. */
 async function startOnDisk(dataDir: string): Promise<LocalBroker> {
-  const local = await startLocalBroker({ env: {}, port: 0, sandboxPort: 0, dataDir, sweepIntervalMs: 0 });
+  const local = await startLocalBroker({ env: {}, port: 0, sandboxPort: 0, dataDir, schedulerIntervalMs: 0 });
   cleanups.push(() => local.close());
   return local;
 }
@@ -130,7 +130,7 @@ describe('local data', () => {
   it('npm start prints the admin key once (in the dashboard URL), not four times', async () => {
     const dataDir = await tempDir();
     const child = spawn(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
-      env: { ...process.env, PORT: '0', BROKER_SANDBOX_PORT: '0', BROKER_DATA_DIR: dataDir, BROKER_SWEEP_INTERVAL_S: '3600' },
+      env: { ...process.env, PORT: '0', BROKER_SANDBOX_PORT: '0', BROKER_DATA_DIR: dataDir, BROKER_SCHEDULER_INTERVAL_S: '3600' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cleanups.push(async () => {
