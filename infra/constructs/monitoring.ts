@@ -59,6 +59,10 @@ export class BrokerMonitoring extends Construct {
   readonly refreshFailuresAlarm: cloudwatch.Alarm;
   readonly needsReauthAlarm: cloudwatch.Alarm;
   readonly refreshLagAlarm: cloudwatch.Alarm;
+  /** The scheduler could not send jobs (a queue refused them). */
+  readonly jobsRefusedAlarm: cloudwatch.Alarm;
+  /** The scheduler skipped due items that do not read as connections. */
+  readonly unreadableDueItemsAlarm: cloudwatch.Alarm;
   /** One per enabled provider: its fleet-wide circuit is open. */
   readonly circuitOpenAlarms: Readonly<Record<string, cloudwatch.Alarm>>;
   readonly dashboard: cloudwatch.Dashboard;
@@ -105,6 +109,24 @@ export class BrokerMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    // What the scheduler used to say only in ERROR lines: jobs a queue refused, items it could not read.
+    this.jobsRefusedAlarm = new cloudwatch.Alarm(this, 'RefreshJobsRefusedAlarm', {
+      alarmDescription: `oauth-token-broker: a refresh queue refused jobs the scheduler sent (SQS throttling or an outage); those connections stay due and the next run sends them again. Split by provider on the dashboard; the scheduler's "the queue refused jobs" lines name the provider.`,
+      metric: metric(BROKER_METRICS.jobsRefused, {}, cloudwatch.Stats.SUM),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.unreadableDueItemsAlarm = new cloudwatch.Alarm(this, 'UnreadableDueItemsAlarm', {
+      alarmDescription: `oauth-token-broker: the refresh scheduler found due items that do not read as connections and skipped them (written by hand or by an older version); they will never be refreshed. The scheduler's ERROR line lists their ids: fix or delete them.`,
+      metric: metric(BROKER_METRICS.unreadableDueItems, {}, cloudwatch.Stats.SUM),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     // The gauge is written on each transition (1 opened, 0 closed): missing data keeps the state.
     this.circuitOpenAlarms = Object.fromEntries(
       props.providers.map((provider) => [
@@ -120,7 +142,7 @@ export class BrokerMonitoring extends Construct {
       ]),
     );
 
-    const alarms = [this.refreshFailuresAlarm, this.needsReauthAlarm, this.refreshLagAlarm, ...Object.values(this.circuitOpenAlarms)];
+    const alarms = [this.refreshFailuresAlarm, this.needsReauthAlarm, this.refreshLagAlarm, this.jobsRefusedAlarm, this.unreadableDueItemsAlarm, ...Object.values(this.circuitOpenAlarms)];
     if (props.alarmTopic) {
       const action = new cwActions.SnsAction(props.alarmTopic);
       for (const alarm of alarms) {
@@ -196,15 +218,21 @@ export class BrokerMonitoring extends Construct {
                   title: 'Refresh queues: age of the oldest job (s)',
                   left: [...props.refreshQueues].map(([provider, queue]) => queue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: provider })),
                   leftAnnotations: [{ value: props.queueDelay.toSeconds(), label: 'alarm', color: '#d62728' }],
-                  width: 12,
-                  height: 6,
+                  ...wide,
+                }),
+                new cloudwatch.GraphWidget({
+                  title: 'Scheduler: jobs refused per provider, unreadable due items',
+                  left: [
+                    ...perProvider(BROKER_METRICS.jobsRefused, cloudwatch.Stats.SUM),
+                    metric(BROKER_METRICS.unreadableDueItems, {}, cloudwatch.Stats.SUM, period, 'unreadable'),
+                  ],
+                  ...wide,
                 }),
                 new cloudwatch.GraphWidget({
                   title: 'Refresh jobs waiting, and in the dead-letter queue',
                   left: [...props.refreshQueues].map(([provider, queue]) => queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM, label: provider })),
                   right: props.deadLetterQueue ? [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM, label: 'dead-letter' })] : [],
-                  width: 12,
-                  height: 6,
+                  ...wide,
                 }),
               ],
             ]

@@ -31,7 +31,7 @@ export interface EmfMetricsSinkOptions {
 }
 
 interface Group {
-  provider: string;
+  provider?: string;
   outcome?: RefreshOutcome;
   counters: Map<BrokerMetricName, number>;
   values: Map<BrokerMetricName, number[]>;
@@ -57,7 +57,7 @@ export class EmfMetricsSink implements MetricsSink {
   }
 
   record(metric: MetricRecord): void {
-    const key = `${metric.provider}\u0000${metric.outcome ?? ''}`;
+    const key = `${metric.provider ?? ''}\u0000${metric.outcome ?? ''}`;
     let group = this.#groups.get(key);
     if (!group) {
       group = { provider: metric.provider, outcome: metric.outcome, counters: new Map(), values: new Map() };
@@ -94,6 +94,7 @@ export class EmfMetricsSink implements MetricsSink {
 
 /** Per provider (and outcome), per outcome across providers, per provider across outcomes; `service` is added to each. */
 function dimensionSets(group: Group): Array<Record<string, string>> {
+  if (group.provider === undefined) return [{}];
   if (group.outcome === undefined) return [{ provider: group.provider }, {}];
   return [{ provider: group.provider, outcome: group.outcome }, { outcome: group.outcome }, { provider: group.provider }];
 }

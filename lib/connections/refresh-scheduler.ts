@@ -14,7 +14,7 @@
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { ProviderHealth, UnreadableConnection } from '../model';
-import type { RefreshJob, RefreshQueue } from '../ports';
+import { BROKER_METRICS, type RefreshJob, type RefreshQueue } from '../ports';
 import { refreshPolicyOf, type BrokerContext } from './context';
 import { providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
 
@@ -62,6 +62,7 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   if (unreadable.length > 0) {
     // Skipped, not fatal: one bad item must not stop every other connection's refresh.
     logger.error('refresh scheduler: due items that do not read as connections were skipped', { unreadable: unreadable.map((item) => item.id) });
+    ctx.metrics.record({ name: BROKER_METRICS.unreadableDueItems, value: unreadable.length });
   }
 
   const byProvider = new Map<string, DueConnection[]>();
@@ -84,6 +85,7 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
         // Some were sent, some not: the ones not sent stay due, and the next run sends them.
         sent = 0;
         logger.error('refresh scheduler: the queue refused jobs', { provider, jobs: jobs.length });
+        ctx.metrics.record({ name: BROKER_METRICS.jobsRefused, value: jobs.length, provider });
       }
       if (sent > 0) summary.sent[provider] = sent;
       if (connections.length > sent) summary.held_back[provider] = connections.length - sent;

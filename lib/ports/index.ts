@@ -130,6 +130,10 @@ export const BROKER_METRICS = {
   cacheMisses: 'TokenCacheMisses',
   /** The provider's fleet-wide circuit: 1 when it opened, 0 when it closed (recorded on each transition). */
   circuitOpen: 'ProviderCircuitOpen',
+  /** Refresh jobs the scheduler could not send because the provider's queue refused them (they stay due). */
+  jobsRefused: 'RefreshJobsRefused',
+  /** Due index items that do not read as connections, skipped by the scheduler (fleet-wide only: no provider can be read). */
+  unreadableDueItems: 'UnreadableDueItems',
 } as const;
 
 export type BrokerMetricName = (typeof BROKER_METRICS)[keyof typeof BROKER_METRICS];
@@ -143,6 +147,8 @@ export const METRIC_KINDS: Record<BrokerMetricName, { unit: 'Count' | 'Milliseco
   TokenCacheHits: { unit: 'Count', kind: 'counter' },
   TokenCacheMisses: { unit: 'Count', kind: 'counter' },
   ProviderCircuitOpen: { unit: 'Count', kind: 'gauge' },
+  RefreshJobsRefused: { unit: 'Count', kind: 'counter' },
+  UnreadableDueItems: { unit: 'Count', kind: 'counter' },
 };
 
 /**
@@ -173,8 +179,8 @@ export const FAILED_REFRESH_OUTCOMES = ['provider_unavailable', 'provider_timeou
 export interface MetricRecord {
   name: BrokerMetricName;
   value: number;
-  /** The catalogue key. */
-  provider: string;
+  /** The catalogue key; absent only where none can be read (the metric is then written fleet-wide only). */
+  provider?: string;
   /** `Refreshes` only. */
   outcome?: RefreshOutcome;
 }

@@ -115,13 +115,18 @@ describe('alarms on the broker\'s metrics', () => {
     expect(alarmOn(BROKER_METRICS.refreshLag, {})).toMatchObject({ Statistic: 'Maximum', Period: 300, Threshold: 180_000, EvaluationPeriods: 2, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
   });
 
+  it('the scheduler: fleet-wide RefreshJobsRefused and UnreadableDueItems, each at 1 or more in a period', () => {
+    expect(alarmOn(BROKER_METRICS.jobsRefused, {})).toMatchObject({ Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    expect(alarmOn(BROKER_METRICS.unreadableDueItems, {})).toMatchObject({ Statistic: 'Sum', Period: 300, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+  });
+
   it.each(DEFAULT_PROVIDERS)('%s\'s circuit: ProviderCircuitOpen at 1 in a minute; missing data keeps the state (the gauge is written on transitions)', (provider) => {
     expect(alarmOn(BROKER_METRICS.circuitOpen, { provider })).toMatchObject({ Statistic: 'Maximum', Period: 60, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'ignore' });
   });
 
   it('every metric alarm says what it means and what to do', () => {
     const described = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).filter(([id]) => id.includes('Monitoring'));
-    expect(described.length).toBe(3 + DEFAULT_PROVIDERS.length);
+    expect(described.length).toBe(5 + DEFAULT_PROVIDERS.length);
     for (const [id, r] of described) expect(String((r as Resource).Properties.AlarmDescription), id).toMatch(/^oauth-token-broker: .{60,}/);
   });
 });
@@ -170,6 +175,13 @@ describe('the CloudWatch dashboard', () => {
     expect(queueLines('Refresh jobs waiting, and in the dead-letter queue')).toEqual(
       [...queueNames, `<GetAtt:${deadLetter[0]}>`].map((name) => ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', name]),
     );
+  });
+
+  it('graphs the jobs a queue refused per provider and the unreadable due items', () => {
+    expect(lines('Scheduler: jobs refused per provider, unreadable due items')).toEqual([
+      ...DEFAULT_PROVIDERS.map((provider) => [NAMESPACE, 'RefreshJobsRefused', 'provider', provider, 'service', SERVICE_NAME]),
+      [NAMESPACE, 'UnreadableDueItems', 'service', SERVICE_NAME],
+    ]);
   });
 
   it('graphs the warm-cache hit ratio per provider from TokenCacheHits and TokenCacheMisses', () => {

@@ -8,13 +8,16 @@
 import type { Context, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
+import { BrokerError } from '../../lib/errors';
 import { EmfMetricsSink } from '../../lib/adapters/emf-metrics';
 import { MemoryMetricsSink } from '../../lib/adapters/memory-metrics';
 import { DEFAULT_CONFIG } from '../../lib/connections/context';
 import { encodeRefreshJob } from '../../lib/connections/refresh-job';
 import { lambdaContext } from '../../lib/local/server';
-import type { MetricsSink } from '../../lib/ports';
+import type { MetricsSink, RefreshQueue } from '../../lib/ports';
 import { useDynalite } from '../support/dynamo';
 import { faultBroker, installFault } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
@@ -35,9 +38,10 @@ async function setup(metrics: MetricsSink = new MemoryMetricsSink()) {
   const clock = new MovableClock(true);
   const provider = await startFaultProvider({ clock: clock.now });
   providers.push(provider);
-  const store = new DynamoDbConnectionStore({ tableName: await dynamo.newTable(), client: dynamo.client, clock });
+  const tableName = await dynamo.newTable();
+  const store = new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock });
   const { broker } = faultBroker({ store, provider, clock, metrics });
-  return { clock, provider, store, broker, metrics };
+  return { clock, provider, store, broker, metrics, tableName };
 }
 
 const counts = (sink: MemoryMetricsSink, name: Parameters<MemoryMetricsSink['of']>[0]) => sink.of(name).map(({ provider, outcome, value }) => ({ provider, ...(outcome ? { outcome } : {}), value }));
@@ -100,6 +104,32 @@ describe('the metrics port', () => {
     expect(await worker.run(job)).toEqual({ outcome: 'current' });
     expect(logs.withMessage('refresh finished')).toEqual([]);
     expect(counts(metrics as MemoryMetricsSink, 'Refreshes')).toEqual([{ provider: 'fault', outcome: 'success', value: 1 }]);
+  });
+
+  it('the scheduler counts jobs a queue refused, per provider, and due items that do not read as connections, fleet-wide', async () => {
+    const { broker, provider, clock, store, metrics, tableName } = await setup();
+    const id = await installFault(broker, provider, 'm-refused');
+    const record = (await store.get(id, { consistent: true }))!;
+    await dynamo.client.send(
+      new PutItemCommand({
+        TableName: tableName,
+        Item: { pk: { S: 'conn#m-broken' }, kind: { S: 'connection' }, id: { S: 'm-broken' }, status: { S: 'active' }, shard: { N: '0' }, refresh_due_at: { N: String(clock.now()) } },
+      }),
+    );
+    clock.advance(record.refreshDueAt! - clock.now() + 1);
+    const memory = new MemoryRefreshQueue({ clock });
+    const refusing: RefreshQueue = {
+      send: async () => {
+        throw new BrokerError('queue_unavailable', 'the queue refused every job');
+      },
+      depth: (p) => memory.depth(p),
+      receive: (p, max) => memory.receive(p, max),
+      delete: (p, jobs) => memory.delete(p, jobs),
+    };
+    expect(await broker.scheduleRefreshes(refusing)).toMatchObject({ due: 1, held_back: { fault: 1 }, unreadable: 1 });
+    const sink = metrics as MemoryMetricsSink;
+    expect(counts(sink, 'RefreshJobsRefused')).toEqual([{ provider: 'fault', value: 1 }]);
+    expect(sink.of('UnreadableDueItems')).toEqual([{ name: 'UnreadableDueItems', value: 1 }]);
   });
 
   it('warm-cache hits and misses: the first call reads the store, the next ones are served from memory; forced calls count as neither', async () => {

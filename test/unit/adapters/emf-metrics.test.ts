@@ -50,6 +50,17 @@ describe('EmfMetricsSink', () => {
     expect(emf().every((line) => line._aws.CloudWatchMetrics[0]!.Namespace === 'OAuthTokenBroker/Unit' && line.service === 'svc')).toBe(true);
   });
 
+  it('a record without a provider (an unreadable due item) is written fleet-wide only', () => {
+    logs = captureLogs();
+    const metrics = sink();
+    metrics.record({ name: 'UnreadableDueItems', value: 2 });
+    metrics.record({ name: 'UnreadableDueItems', value: 1 });
+    metrics.flush();
+    expect(emf().map((line) => ({ dimensions: line._aws.CloudWatchMetrics[0]!.Dimensions, provider: line.provider, value: line.UnreadableDueItems }))).toEqual([
+      { dimensions: [['service']], provider: undefined, value: 3 },
+    ]);
+  });
+
   it('keeps every lag value, split over objects of at most 90, each with its dimensions', () => {
     logs = captureLogs();
     const metrics = sink();
