@@ -86,7 +86,7 @@ describe('context', () => {
   it('gives the branding to the functions that draw pages for people, and only to them', () => {
     const branding = { BROKER_BRAND_NAME: 'Acme CRM', BROKER_BRAND_LOGO_URL: 'https://cdn.acme.example/logo.svg', BROKER_BRAND_COLOR: '#1f6feb', BROKER_SUPPORT_URL: 'mailto:help@acme.example' };
     for (const fn of ['GET /oauth/{provider}/install', 'GET /oauth/{provider}/callback']) expect(env(fn)).toMatchObject(branding);
-    for (const fn of ['scheduled sweep', 'getToken for the app', 'IAM-authorized admin']) expect(env(fn).BROKER_BRAND_NAME, fn).toBeUndefined();
+    for (const fn of ['refresh scheduler', 'refresh worker', 'getToken for the app', 'IAM-authorized admin']) expect(env(fn).BROKER_BRAND_NAME, fn).toBeUndefined();
   });
 
   it('maps the custom domain onto the stage with TLS 1.2', () => {
