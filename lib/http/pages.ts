@@ -145,43 +145,31 @@ export function errorPage(err: unknown, context: PageContext = {}): HttpResponse
   const references = [{ label: 'Error', value: error.code }, ...(context.correlationId ? [{ label: 'Reference', value: context.correlationId }] : [])];
   const back = attempt?.returnTo ? [{ href: withParams(attempt.returnTo, { error_code: error.code, provider: attempt.provider }), label: `Back to ${app ?? 'the app'}` }] : [];
 
+  // Server-side problems (a provider with no app here yet, a misconfiguration) are nothing the
+  // person did: the page says so, and whom to tell with the reference.
+  const serverSide = (title: string, what: string): HttpResponse =>
+    renderPage(
+      {
+        status,
+        title,
+        paragraphs: [
+          `${what} It is nothing you did, and trying again will not help until it is fixed.`,
+          support
+            ? `Please tell ${app ?? 'the app'}'s support, and mention the reference below.`
+            : `Please tell whoever gave you this link (the team behind ${app ?? 'the app'}), and mention the reference below.`,
+        ],
+        actions: [...(support ? [support] : []), ...back],
+        references,
+      },
+      context.branding,
+    );
   if (isBrokerError(err, 'provider_not_configured')) {
-    // Not the person's doing either: the app offers a provider this deployment has no app for yet.
     const named = err.details?.provider;
     const provider = typeof named === 'string' ? named : (attempt?.provider ?? 'this provider');
-    return renderPage(
-      {
-        status,
-        title: `${app ?? 'This app'} cannot connect to ${provider} yet`,
-        paragraphs: [
-          `Connecting a ${provider} account is not configured in ${app ?? 'this app'} yet. It is nothing you did, and trying again will not help until it is set up.`,
-          support
-            ? `Please tell ${app ?? 'the app'}'s support, and mention the reference below.`
-            : `Please tell whoever gave you this link (the team behind ${app ?? 'the app'}), and mention the reference below.`,
-        ],
-        actions: [...(support ? [support] : []), ...back],
-        references,
-      },
-      context.branding,
-    );
+    return serverSide(`${app ?? 'This app'} cannot connect to ${provider} yet`, `Connecting a ${provider} account is not configured in ${app ?? 'this app'} yet.`);
   }
-
   if (isBrokerError(err, 'configuration_error')) {
-    return renderPage(
-      {
-        status,
-        title: `${app ?? 'This app'} is not set up correctly`,
-        paragraphs: [
-          `Your account could not be connected because of a problem in how ${app ?? 'the app'} is set up. It is nothing you did, and trying again will not help until it is fixed.`,
-          support
-            ? `Please tell ${app ?? 'the app'}'s support, and mention the reference below.`
-            : `Please tell whoever gave you this link (the team behind ${app ?? 'the app'}), and mention the reference below.`,
-        ],
-        actions: [...(support ? [support] : []), ...back],
-        references,
-      },
-      context.branding,
-    );
+    return serverSide(`${app ?? 'This app'} is not set up correctly`, `Your account could not be connected because of a problem in how ${app ?? 'the app'} is set up.`);
   }
 
   const exposed = isBrokerError(err) && err.expose;
