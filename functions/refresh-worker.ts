@@ -9,6 +9,8 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { BrokerSource } from '../lib/broker';
 import { decodeRefreshJob } from '../lib/connections/refresh-job';
+import { isBrokerError } from '../lib/errors';
+import type { RefreshJob } from '../lib/ports';
 import { refreshWorkersFor } from '../lib/connections/refresh-policy';
 import { REFRESH_BATCH, type RefreshWorker, type RefreshWorkerOptions } from '../lib/connections/refresh-worker';
 import { logger } from '../lib/logger';
@@ -36,9 +38,21 @@ export function createRefreshWorkerHandler(getBroker: BrokerSource, options: Ref
         const remainingTimeMs = () => context.getRemainingTimeInMillis();
         const refresh = async (record: SQSRecord): Promise<void> => {
           let outcome = 'retry';
+          let job: RefreshJob | undefined;
           try {
-            const done = await worker!.run(decodeRefreshJob(record.body), { remainingTimeMs });
+            job = decodeRefreshJob(record.body);
+            const done = await worker!.run(job, { remainingTimeMs });
             outcome = done.reason ? `${done.outcome}:${done.reason}` : done.outcome;
+          } catch (err) {
+            // The job comes back after the visibility timeout, and after 5 receives waits in the
+            // dead-letter queue: without this line nothing on AWS says why (the store or KMS failing
+            // before the refresh began, a body that is not a job). Codes and error names only.
+            const code = isBrokerError(err) ? err.code : 'internal_error';
+            outcome = `retry:${code}`;
+            const line = { message_id: record.messageId, connection_id: job?.connectionId, provider: job?.provider, code, error: err instanceof Error ? err.name : typeof err };
+            if (code === 'refresh_in_progress') logger.warn('refresh job not settled', line);
+            else logger.error('refresh job not settled', line);
+            throw err;
           } finally {
             outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
           }
