@@ -52,7 +52,8 @@ export class RefreshWorker {
       throw new BrokerError('refresh_in_progress', `No time left in this invocation to refresh ${job.connectionId}; the job comes back`);
     }
     const dueBy = refreshDueBy({ now: this.ctx.clock.now(), config: this.ctx.config });
-    return this.tokens.refreshScheduled(job.connectionId, dueBy, this.budgetOf(job.provider).run);
+    // The share is looked up only for a provider call, so a job naming no real provider never makes one.
+    return this.tokens.refreshScheduled(job.connectionId, dueBy, (call) => this.budgetOf(job.provider).run(call), job.provider);
   }
 
   /** This worker's share of `provider`'s budget. */

@@ -110,7 +110,7 @@ interface RefreshRequest {
  */
 export interface ScheduledRefresh {
   outcome: 'refreshed' | 'current' | 'gone' | 'leased' | 'deferred' | 'failed';
-  /** With `deferred` and `failed`: why (`backed_off`, `circuit_open`, or the error code). */
+  /** With `deferred` and `failed`: why (`backed_off`, `circuit_open`, or the error code); with `gone`, `other_provider` or the error code. */
   reason?: string;
 }
 
@@ -161,11 +161,14 @@ export class TokenService {
    * A refresh worker's job: refresh connection `id` if it is still due by `dueBy`, through the one
    * refresh path (lease, fencing, rescue, circuit). It asks "is it still due?" after a consistent
    * read, before anything else: a duplicate job, or one another worker or `getToken` already did,
-   * costs that read and nothing more — no decrypt, no provider call.
+   * costs that read and nothing more — no decrypt, no provider call. A job naming another provider
+   * than the connection's (`provider`) is not this connection's: it is settled untouched, or the
+   * other provider's budget would pay for the call; the scheduler sends the connection to its own queue.
    */
-  async refreshScheduled(id: string, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall']): Promise<ScheduledRefresh> {
+  async refreshScheduled(id: string, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall'], provider?: string): Promise<ScheduledRefresh> {
     const record = await this.ctx.store.get(id, { consistent: true });
     if (!record || record.status !== 'active') return { outcome: 'gone' };
+    if (provider !== undefined && record.provider !== provider) return { outcome: 'gone', reason: 'other_provider' };
     const input = this.policyInput(record);
     if (!scheduledDue({ ...input, dueBy })) return { outcome: 'current' };
     if (inBackoff(input)) return { outcome: 'deferred', reason: 'backed_off' };

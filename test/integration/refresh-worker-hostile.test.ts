@@ -115,6 +115,23 @@ describe('refresh worker: what else a queue can hold', () => {
     expect(w.refreshCalls()).toBe(0);
   });
 
+  it("a job naming another provider than its connection's does not spend that other provider's budget on it: settled, no provider call", async () => {
+    const w = await world();
+    const id = await installFault(w.broker, w.provider, 'mismatch-1');
+    // Due, but the job names a provider the connection does not belong to (not what the scheduler
+    // sends: a hand-written message, or a job older than a re-created connection of the same id).
+    await dueJob(w, id);
+    const forged = [
+      encodeRefreshJob({ connectionId: id, provider: 'fault-cc', dueAt: 0 }),
+      encodeRefreshJob({ connectionId: id, provider: 'no-such-provider', dueAt: 0 }),
+    ];
+    const response = await w.invoke(forged);
+    expect(response.batchItemFailures).toEqual([]);
+    expect(w.refreshCalls()).toBe(0);
+    // The connection stays due: the scheduler sends it to its own provider's queue.
+    expect((await w.store.get(id))!.tokenGen).toBe(1);
+  });
+
   it('a job that comes back says why in the log: the body that is not a job, the store that failed', async () => {
     const w = await world();
     const id = await installFault(w.broker, w.provider, 'store-down');
