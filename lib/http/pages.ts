@@ -177,7 +177,8 @@ export function errorPage(err: unknown, context: PageContext = {}): HttpResponse
   const actions: PageAction[] = [];
   const way = wayOn(attempt, error.code);
   if (way.startAgain) actions.push(way.startAgain);
-  if (way.advice) paragraphs.push(way.advice.replace('{app}', app ?? 'the app'));
+  // A function, not a string: String.replace reads $& and $' in a replacement string as patterns, and the app name is the operator's text.
+  if (way.advice) paragraphs.push(way.advice.replace('{app}', () => app ?? 'the app'));
   actions.push(...back);
   if (support) actions.push(support);
   return renderPage(

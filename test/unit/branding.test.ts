@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { brandingEnvironment, brandingFromEnv, checkBranding, contrastRatio, textColorOn } from '../../lib/branding';
 import { configFromEnv } from '../../lib/runtime';
+import { BrokerError, withInstallAttempt } from '../../lib/errors';
+import { errorPage } from '../../lib/http/pages';
+import { escapeHtml } from '../../lib/http/responses';
 import { brokerError } from '../support/errors';
 
 function expectBrokerError(fn: () => unknown, code: string) {
@@ -75,5 +78,18 @@ describe('textColorOn', () => {
 
   it('matches the WCAG ratio of black on white', () => {
     expect(contrastRatio('#000000', '#ffffff')).toBeCloseTo(21, 5);
+  });
+});
+
+describe('the app name on a page', () => {
+  it("reads as written in every sentence, even with characters String.replace treats as patterns ($&, $')", () => {
+    const appName = "Acme $& $' Co";
+    for (const linkSpent of [false, true]) {
+      const err = withInstallAttempt(new BrokerError('authorization_denied', 'The provider did not authorize the app'), { provider: 'sandbox', link: 'signed', linkSpent });
+      const body = errorPage(err, { branding: { appName } }).body;
+      const advice = [...body.matchAll(/<p>([^<]*)<\/p>/g)].map((m) => m[1]!).find((text) => text.includes('link'))!;
+      expect(advice).toContain(escapeHtml(appName));
+      expect(advice).not.toContain('{app}');
+    }
   });
 });
