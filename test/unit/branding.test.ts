@@ -86,7 +86,7 @@ describe('the app name on a page', () => {
     const appName = "Acme $& $' Co";
     for (const linkSpent of [false, true]) {
       const err = withInstallAttempt(new BrokerError('authorization_denied', 'The provider did not authorize the app'), { provider: 'sandbox', link: 'signed', linkSpent });
-      const body = errorPage(err, { branding: { appName } }).body;
+      const body = errorPage(err, { branding: { appName } }).body ?? '';
       const advice = [...body.matchAll(/<p>([^<]*)<\/p>/g)].map((m) => m[1]!).find((text) => text.includes('link'))!;
       expect(advice).toContain(escapeHtml(appName));
       expect(advice).not.toContain('{app}');
