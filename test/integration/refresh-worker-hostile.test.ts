@@ -7,7 +7,7 @@
  * The memory store and the fault provider over loopback; time is a movable clock.
  */
 import type { Context, SQSEvent } from 'aws-lambda';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import type { Broker } from '../../lib/broker';
@@ -102,6 +102,22 @@ describe('refresh worker: what else a queue can hold', () => {
     const job = await dueJob(w, id);
     expect((await w.invoke(Array.from({ length: 10 }, () => job))).batchItemFailures).toEqual([]);
     expect((await w.invoke([job, job])).batchItemFailures).toEqual([]);
+    expect(w.refreshCalls()).toBe(1);
+  });
+
+  it('a duplicate that arrives after its job was done costs one consistent read: no decrypt, no write, no provider call', async () => {
+    const w = await world();
+    const id = await installFault(w.broker, w.provider, 'dup-late');
+    const job = await dueJob(w, id);
+    expect((await w.invoke([job])).batchItemFailures).toEqual([]);
+    expect(w.refreshCalls()).toBe(1);
+    const reads = vi.spyOn(w.store, 'get');
+    const writes = vi.spyOn(w.store, 'update');
+    const decrypts = vi.spyOn(w.broker.ctx.cipher, 'decrypt');
+    expect((await w.invoke([job])).batchItemFailures).toEqual([]);
+    expect(reads).toHaveBeenCalledTimes(1);
+    expect(writes).not.toHaveBeenCalled();
+    expect(decrypts).not.toHaveBeenCalled();
     expect(w.refreshCalls()).toBe(1);
   });
 
