@@ -45,6 +45,7 @@ function links(page: string): string[] {
 
 describe('post/redirect/get after the callback', () => {
   let connectedUrl: string;
+  let firstCallbackUrl: string;
 
   it('stores the connection, then answers 303 to /oauth/sandbox/connected?c=…: no code, state or token in the URL', async () => {
     const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'prg-1'));
@@ -57,6 +58,7 @@ describe('post/redirect/get after the callback', () => {
     const { access_token } = await fixture.local.broker.getToken('prg-1');
     for (const secret of [callbackQuery.get('code')!, callbackQuery.get('state')!, access_token]) expect(location.toString()).not.toContain(secret);
     connectedUrl = location.toString();
+    firstCallbackUrl = callbackUrl.toString();
   });
 
   it('reloading the "Connected" page shows it again, while replaying the callback is refused', async () => {
@@ -68,6 +70,10 @@ describe('post/redirect/get after the callback', () => {
       expect(page).toContain('Your Sandbox (local oidc-provider) account is connected.');
       expect(page).toContain('Connection: <code>prg-1</code>');
     }
+    // What the name promises too: the one-time callback itself is not served twice.
+    const replay = await fetch(firstCallbackUrl, { headers: html, redirect: 'manual' });
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).not.toContain('<h1>Connected</h1>');
   });
 
   it('an altered result, or one opened on another provider\'s route → 400 page, never "Connected"', async () => {
