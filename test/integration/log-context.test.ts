@@ -118,6 +118,20 @@ describe('HTTP handlers', () => {
       ['a', first.requestContext.requestId, ctx1.awsRequestId],
       ['b', second.requestContext.requestId, ctx2.awsRequestId],
     ]);
+    // A key appended during one invocation (none of ours does yet; Powertools' appendKeys would) is
+    // gone from the next one's lines: what resetKeys buys, and what the lines above cannot show.
+    let invocation = 0;
+    const probe = createAuthorizeHandler(async () => {
+      const { logger } = await import('../../lib/logger');
+      if (invocation++ === 0) logger.appendKeys({ leaked_tenant: 'tenant-of-the-first-request' });
+      logger.info('key probe');
+      return fixture.local.broker;
+    });
+    await probe(first, context());
+    await probe(second, context());
+    const seen = (request: APIGatewayProxyEventV2) => new Set(logs!.withMessage('key probe').filter((line) => line.correlation_id === request.requestContext.requestId).map((line) => line.leaked_tenant));
+    expect(seen(first)).toEqual(new Set(['tenant-of-the-first-request']));
+    expect(seen(second)).toEqual(new Set([undefined]));
   });
 });
 
