@@ -132,7 +132,7 @@ export class RefreshSchedule extends Construct {
     this.workerErrorsAlarm = errorsAlarm(
       'WorkerErrorsAlarm',
       props.worker,
-      'oauth-token-broker: the refresh worker failed whole batches (uncaught error or timeout). See the refresh-worker function logs.',
+      'oauth-token-broker: a refresh worker invocation failed (uncaught error, e.g. the broker could not start, or timeout). Jobs that fail one by one are not counted here: they are "refresh job not settled" lines, then the queue age and dead-letter alarms. See the refresh-worker function logs.',
     );
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
       alarmDescription:
