@@ -109,6 +109,9 @@ function isWebUrl(value: string): boolean {
     return false;
   }
   if (url.username || url.password) return false;
+  // WHATWG URL takes hosts DNS never serves ('a;b', 'a,b', "a'b"); the logo's origin goes into the
+  // pages' CSP, where ';' and ',' would start a directive or a policy. (IDN hosts arrive as xn--.)
+  if (!/^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$/i.test(url.hostname)) return false;
   if (url.protocol === 'https:') return true;
   return url.protocol === 'http:' && (url.hostname === 'localhost' || url.hostname === '127.0.0.1');
 }

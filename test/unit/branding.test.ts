@@ -30,6 +30,10 @@ describe('checkBranding', () => {
     ['logoUrl', { logoUrl: 'javascript:alert(1)' }, 'BROKER_BRAND_LOGO_URL'],
     ['logoUrl', { logoUrl: 'https://user:pw@cdn.acme.example/logo.svg' }, 'BROKER_BRAND_LOGO_URL'],
     ['logoUrl', { logoUrl: '/logo.svg' }, 'BROKER_BRAND_LOGO_URL'],
+    // A host WHATWG URL accepts but DNS never serves: its origin goes into the pages' CSP, where ';' and ',' start a directive or a policy.
+    ['logoUrl', { logoUrl: 'https://cdn.acme.example;img-src/logo.svg' }, 'BROKER_BRAND_LOGO_URL'],
+    ['logoUrl', { logoUrl: 'https://cdn.acme.example,default-src/logo.svg' }, 'BROKER_BRAND_LOGO_URL'],
+    ['logoUrl', { logoUrl: "https://cdn'acme.example/logo.svg" }, 'BROKER_BRAND_LOGO_URL'],
     ['supportUrl', { supportUrl: 'ftp://acme.example' }, 'BROKER_SUPPORT_URL'],
     ['supportUrl', { supportUrl: 'mailto:not an address' }, 'BROKER_SUPPORT_URL'],
     ['appName', { appName: '' }, 'BROKER_BRAND_NAME'],
