@@ -9,6 +9,7 @@
  * circuit opens, a probe half-opens it, and its recovery is noticed within one probe interval.
  */
 import { describe, expect, it } from 'vitest';
+import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
 import { DEFAULT_CONFIG } from '../../lib/connections/context';
 import { installFault, useFaultWorkers, type FaultWorkers } from '../support/fault-broker';
 
@@ -142,6 +143,21 @@ describe('provider-wide outage', () => {
     expect((await workers.store.get(ids[0]!, { consistent: true }))!.status).toBe('needs_reauth');
     // The provider answered: it is reachable, so the circuit closed.
     expect(workers.events.ofType('provider.circuit_closed')).toHaveLength(1);
+  });
+});
+
+describe('the scheduler during an outage', () => {
+  it('sends an open circuit\'s provider no jobs until its probe is due, then one: the backlog waits in the index, not in a queue', async () => {
+    const workers = await setup();
+    const ids = await expiredConnections(workers, 'sched', failureThreshold + 3);
+    outage(workers);
+    await openCircuit(workers, ids);
+    const queue = new MemoryRefreshQueue({ clock: workers.clock });
+    expect(await workers.b.scheduleRefreshes(queue)).toMatchObject({ due: ids.length, sent: {}, held_back: { fault: ids.length }, circuit_open: ['fault'] });
+    expect(await queue.depth('fault')).toBe(0);
+    workers.clock.advance(probeIntervalMs);
+    expect(await workers.b.scheduleRefreshes(queue)).toMatchObject({ sent: { fault: 1 }, held_back: { fault: ids.length - 1 }, circuit_open: ['fault'] });
+    expect(await queue.depth('fault')).toBe(1);
   });
 });
 
