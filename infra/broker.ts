@@ -18,7 +18,7 @@ import { loadCatalogue } from '../lib/providers/catalogue';
 import type { Provider } from '../lib/providers/schema';
 import type { BrokerEventType } from '../lib/ports';
 import type { HandlerName } from './bundling';
-import { grantBrokerAccess, type BrokerAccess, type BrokerResources } from './constructs/access';
+import { grantBrokerAccess, type BrokerAccess, type BrokerResources, type KmsDataKeys } from './constructs/access';
 import { CALLBACK_PATH, INSTALL_PATH } from '../lib/http/routes';
 import { BrokerApi, type CustomDomainProps } from './constructs/broker-api';
 import { BrokerFunction } from './constructs/broker-function';
@@ -68,6 +68,17 @@ export interface OAuthTokenBrokerProps {
   alarmTopic?: sns.ITopic;
   /** Stage throttling for the whole API. @default 50 requests/s, burst 100 */
   throttle?: { rateLimit: number; burstLimit: number };
+  /**
+   * How token sets get their KMS data keys (`BROKER_KMS_DATA_KEYS`). `cached`: a data key per
+   * provider per function instance for up to `dataKeyMaxAge`, the connection bound by AES-GCM;
+   * a fraction of a KMS call per refresh. `per_connection`: one data key per write under
+   * `{connection_id, provider}`, so IAM requires the connection in every new data key's context
+   * and CloudTrail records each use per connection; two KMS calls per refresh. docs/design.md,
+   * "Encryption bound to the row". @default 'cached'
+   */
+  kmsDataKeys?: KmsDataKeys;
+  /** How long a cached data key seals and a decrypted one is kept (`BROKER_DATA_KEY_MAX_AGE_S`). @default 5 minutes */
+  dataKeyMaxAge?: Duration;
 }
 
 /** How an app's Lambda gets tokens. */
@@ -127,6 +138,9 @@ export class OAuthTokenBroker extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     if (interval.toSeconds() < 60) throw new Error('scheduleInterval must be at least 1 minute (EventBridge rate schedules)');
     checkPositiveInteger('shards', shards);
+    if (props.kmsDataKeys !== undefined && props.kmsDataKeys !== 'cached' && props.kmsDataKeys !== 'per_connection') {
+      throw new Error(`kmsDataKeys must be "cached" or "per_connection", got "${String(props.kmsDataKeys)}"`);
+    }
     checkPositiveInteger('providerConcurrency', providerConcurrency);
 
     this.table = new BrokerTable(this, 'Table');
@@ -146,6 +160,7 @@ export class OAuthTokenBroker extends Construct {
       secretPrefix: this.secretPrefix,
       eventSource: EVENT_SOURCE,
       signingKeySecretArn: this.signingKey.secret.secretArn,
+      kmsDataKeys: props.kmsDataKeys ?? 'cached',
     };
     // Client-credentials connections may name their own secret (PUT /connections/{id}),
     // which whoever renews their tokens must be able to read.
@@ -161,6 +176,8 @@ export class OAuthTokenBroker extends Construct {
       BROKER_ENABLED_PROVIDERS: this.providers.map((p) => p.key).join(','),
       BROKER_SHARDS: String(shards),
       BROKER_SWEEP_INTERVAL_S: String(interval.toSeconds()),
+      BROKER_KMS_DATA_KEYS: this.#resources.kmsDataKeys,
+      ...(props.dataKeyMaxAge ? { BROKER_DATA_KEY_MAX_AGE_S: String(props.dataKeyMaxAge.toSeconds()) } : {}),
       ...(props.providersFile ? { BROKER_PROVIDERS_FILE: `/var/task/${bundledProvidersFileName(props.providersFile)}` } : {}),
     };
     const publicEnvironment = {

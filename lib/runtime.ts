@@ -7,7 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbProviderHealthStore } from './adapters/dynamodb-health-store';
 import { DynamoDbConnectionStore } from './adapters/dynamodb-store';
 import { EventBridgeEventSink } from './adapters/eventbridge-sink';
-import { KmsTokenCipher } from './adapters/kms-cipher';
+import { KmsTokenCipher, type DataKeyCacheLimits, type DataKeyMode } from './adapters/kms-cipher';
 import { LocalTokenCipher } from './adapters/local-cipher';
 import { FileSecretStore } from './adapters/local-secrets';
 import { LogEventSink } from './adapters/log-sink';
@@ -70,12 +70,31 @@ function required(env: Env, name: string): string {
   return value;
 }
 
+/** How the KMS cipher gets data keys, from `BROKER_KMS_DATA_KEYS`, `BROKER_DATA_KEY_MAX_AGE_S` and `BROKER_DATA_KEY_MAX_MESSAGES`. */
+export function dataKeysFromEnv(env: Env): { dataKeys: DataKeyMode; cache: Partial<DataKeyCacheLimits> } {
+  const mode = env.BROKER_KMS_DATA_KEYS || 'cached';
+  if (mode !== 'cached' && mode !== 'per_connection') {
+    throw new BrokerError('configuration_error', 'BROKER_KMS_DATA_KEYS must be "cached" or "per_connection"');
+  }
+  const cache: Partial<DataKeyCacheLimits> = {};
+  const maxAgeMs = seconds(env, 'BROKER_DATA_KEY_MAX_AGE_S');
+  const maxMessages = integer(env, 'BROKER_DATA_KEY_MAX_MESSAGES');
+  if (maxAgeMs !== undefined) cache.maxAgeMs = maxAgeMs;
+  if (maxMessages !== undefined) cache.maxMessages = maxMessages;
+  return { dataKeys: mode, cache };
+}
+
 /**
  * The one place that chooses the token cipher: KMS envelope encryption when a key is named
  * (`BROKER_KMS_KEY_ID`, on AWS and locally alike), else the local key file.
  */
-export async function cipherFor(options: { kmsKeyId?: string; keyFile?: string }): Promise<TokenCipher> {
-  if (options.kmsKeyId) return new KmsTokenCipher({ keyId: options.kmsKeyId });
+export async function cipherFor(options: {
+  kmsKeyId?: string;
+  keyFile?: string;
+  dataKeys?: DataKeyMode;
+  cache?: Partial<DataKeyCacheLimits>;
+}): Promise<TokenCipher> {
+  if (options.kmsKeyId) return new KmsTokenCipher({ keyId: options.kmsKeyId, dataKeys: options.dataKeys, cache: options.cache });
   if (options.keyFile) return LocalTokenCipher.fromKeyFile(options.keyFile);
   throw new BrokerError('configuration_error', 'Set BROKER_KMS_KEY_ID (AWS) or BROKER_KEY_FILE (local) for token encryption');
 }
@@ -118,7 +137,7 @@ export async function depsFromEnv(env: Env = process.env): Promise<BrokerDeps> {
   return {
     store: new DynamoDbConnectionStore({ tableName, client }),
     health: new DynamoDbProviderHealthStore({ tableName, client }),
-    cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE }),
+    cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE, ...dataKeysFromEnv(env) }),
     secrets: secretsFromEnv(env),
     signingKey: signingKeyFromEnv(env),
     events: eventSinkFor(env.BROKER_EVENT_BUS_NAME),
