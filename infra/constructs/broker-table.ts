@@ -27,14 +27,16 @@ export class BrokerTable extends Construct {
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // Sparse: only refreshable connections carry `shard` and `refresh_due_at`. ALL, as the
-    // store's ensureTable creates it: the sweep reads whole records from the index (and
-    // re-reads consistently before acting); token blobs in it are ciphertext as in the table.
+    // Sparse: only refreshable connections carry `shard` and `refresh_due_at`. Keys and the
+    // provider only, as the store's ensureTable creates it: a lease write or a failure changes no
+    // projected attribute, so only the commit (which moves the due time) writes to the index; the
+    // sweep reads whole records from the table (docs/design.md, "Writes per refresh").
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE.dueIndexName,
       partitionKey: { name: TABLE.dueIndexPartitionKey, type: dynamodb.AttributeType.NUMBER },
       sortKey: { name: TABLE.dueIndexSortKey, type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.ALL,
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...TABLE.dueIndexProjected],
     });
   }
 }

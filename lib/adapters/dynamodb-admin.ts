@@ -19,7 +19,7 @@ const ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
 /**
  * Creates `tableName` if missing (on-demand, `pk` hash key, sparse `refresh-due` GSI with
- * projection ALL), waits until it and its GSI are ACTIVE, and enables TTL where the engine supports it.
+ * projection keys + provider), waits until it and its GSI are ACTIVE, and enables TTL where the engine supports it.
  * Throws BrokerError('configuration_error') when an existing table lacks the schedule GSI.
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -42,8 +42,8 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
                 { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
                 { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
               ],
-              // ALL: the sweep reads whole records from the index without a second GetItem.
-              Projection: { ProjectionType: 'ALL' },
+              // Keys and the provider only: a lease or a failure writes nothing to the index.
+              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] },
             },
           ],
         }),

@@ -15,10 +15,16 @@
  *
  * Schedule GSI (`refresh-due`) is sparse: callers must set or remove `shard` and `refreshDueAt`
  * together. An item with only one of them is invisible to the sweep; the store does not enforce it.
+ * It projects the keys and `provider` only, so a write that moves no due time (a lease, a failure)
+ * writes nothing to it; `listDue` reads the records themselves from the table.
+ *
+ * Sealed blobs (`sealed`, `rescue`) are stored as binary when they pack losslessly
+ * (sealed-binary.ts): a quarter fewer bytes than their base64url text, in every write of the item.
  */
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
@@ -32,6 +38,7 @@ import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
 import { pageLimit, systemClock, type Clock, type ConnectionStore, type Page, type RecordChanges } from '../ports';
 import { TABLE } from './dynamodb-table';
+import { packSealed, unpackSealed } from './sealed-binary';
 
 /** Options for `DynamoDbConnectionStore`. */
 export interface DynamoDbConnectionStoreOptions {
@@ -46,6 +53,9 @@ type Key = Record<string, string | number>;
 type Field = keyof ConnectionRecord;
 
 const PAGE_LIMITS = { fallback: 100, max: 1_000 };
+/** BatchGetItem takes at most 100 keys. */
+const MAX_BATCH_GET = 100;
+const BATCH_GET_ATTEMPTS = 5;
 /** Items evaluated per request at least: with a filter, asking for exactly what is missing costs many round trips. */
 const MIN_READ_BATCH = 50;
 
@@ -244,12 +254,14 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   }
 
   /**
-   * Queries the schedule GSI for `shard` with `refreshDueAt ≤ dueBy`, earliest first, skipping
-   * expired items. GSI reads are eventually consistent: re-read with `consistent` before acting.
+   * Queries the schedule GSI for `shard` with `refreshDueAt ≤ dueBy`, earliest first, then reads
+   * those records from the table (BatchGetItem, eventually consistent: the index holds keys only),
+   * skipping expired items. Both reads may be stale: re-read with `consistent` before acting (the
+   * refresh path's writes are conditional on the version they read, so a stale one only loses a race).
    */
   async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
     const nowSec = epochSeconds(this.clock.now());
-    return this.collectPage(
+    const keys = await this.collectPage(
       pageLimit(options.limit, PAGE_LIMITS),
       decodeCursor(options.cursor, {
         [TABLE.partitionKey]: 'string',
@@ -262,12 +274,9 @@ export class DynamoDbConnectionStore implements ConnectionStore {
             TableName: this.tableName,
             IndexName: TABLE.dueIndexName,
             KeyConditionExpression: '#shard = :shard AND #due <= :dueBy',
+            // The index projects the TTL, so expired items are skipped before they fill a page.
             FilterExpression: 'attribute_not_exists(#ttl) OR #ttl > :nowSec',
-            ExpressionAttributeNames: {
-              '#shard': TABLE.dueIndexPartitionKey,
-              '#due': TABLE.dueIndexSortKey,
-              '#ttl': TABLE.ttlAttribute,
-            },
+            ExpressionAttributeNames: { '#shard': TABLE.dueIndexPartitionKey, '#due': TABLE.dueIndexSortKey, '#ttl': TABLE.ttlAttribute },
             ExpressionAttributeValues: { ':shard': shard, ':dueBy': dueBy, ':nowSec': nowSec },
             ScanIndexForward: true,
             Limit: limit,
@@ -275,7 +284,32 @@ export class DynamoDbConnectionStore implements ConnectionStore {
           }),
         ),
       (item) => pickKey(item, [TABLE.partitionKey, TABLE.dueIndexPartitionKey, TABLE.dueIndexSortKey]),
+      (item) => item,
     );
+    const items = await this.batchGet(keys.items.map((item) => pickKey(item, [TABLE.partitionKey])));
+    const records = keys.items.flatMap((key) => {
+      const item = items.get(key[TABLE.partitionKey] as string);
+      return item === undefined || isExpired(item, nowSec * 1000) ? [] : [itemToRecord(item)];
+    });
+    return { items: records, ...(keys.cursor ? { cursor: keys.cursor } : {}) };
+  }
+
+  /** Items by key, eventually consistent, 100 keys per BatchGetItem, unprocessed keys asked again. */
+  private async batchGet(keys: Key[]): Promise<Map<string, Item>> {
+    const found = new Map<string, Item>();
+    for (let start = 0; start < keys.length; start += MAX_BATCH_GET) {
+      let pending: Key[] = keys.slice(start, start + MAX_BATCH_GET);
+      for (let attempt = 1; pending.length > 0; attempt++) {
+        if (attempt > BATCH_GET_ATTEMPTS) throw new BrokerError('internal_error', `BatchGetItem left ${pending.length} keys unprocessed`);
+        if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
+        const { Responses, UnprocessedKeys } = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: false } } }),
+        );
+        for (const item of Responses?.[this.tableName] ?? []) found.set(item[TABLE.partitionKey] as string, item);
+        pending = (UnprocessedKeys?.[this.tableName]?.Keys as Key[] | undefined) ?? [];
+      }
+    }
+    return found;
   }
 
   /** Puts the state under the hash of its nonce, with `ttl = ceil(expiresAt / 1000)`; a live duplicate nonce is a conflict. */
@@ -383,12 +417,13 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * even none. When a read returns more than needed, the page ends at the last item kept and the
    * cursor is that item's key (what DynamoDB itself would return as LastEvaluatedKey there).
    */
-  private async collectPage(
+  private async collectPage<T = ConnectionRecord>(
     limit: number,
     start: Key | undefined,
     read: (startKey: Key | undefined, limit: number) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>,
     keyOf: (item: Item) => Key,
-  ): Promise<Page<ConnectionRecord>> {
+    map: (item: Item) => T = itemToRecord as (item: Item) => T,
+  ): Promise<Page<T>> {
     const items: Item[] = [];
     let startKey = start;
     for (;;) {
@@ -400,10 +435,10 @@ export class DynamoDbConnectionStore implements ConnectionStore {
         const last = items[items.length - 1];
         const more = found.length > wanted || page.LastEvaluatedKey !== undefined;
         const cursor = found.length > wanted && last !== undefined ? keyOf(last) : (page.LastEvaluatedKey as Key | undefined);
-        return { items: items.map(itemToRecord), ...(more && cursor !== undefined ? { cursor: encodeCursor(cursor) } : {}) };
+        return { items: items.map(map), ...(more && cursor !== undefined ? { cursor: encodeCursor(cursor) } : {}) };
       }
       items.push(...found);
-      if (page.LastEvaluatedKey === undefined) return { items: items.map(itemToRecord) };
+      if (page.LastEvaluatedKey === undefined) return { items: items.map(map) };
       startKey = page.LastEvaluatedKey as Key;
     }
   }
@@ -445,8 +480,9 @@ function recordToItem(record: ConnectionRecord): Item {
   return item;
 }
 
-/** Values are stored as they are, except `lastError`, whose keys follow the item's snake_case. */
+/** Values are stored as they are, except `lastError` (keys in the item's snake_case) and sealed blobs (binary when they pack). */
 function encodeField(field: Field, value: unknown): unknown {
+  if (field === 'sealed' || field === 'rescue') return packSealed(value as string) ?? value;
   if (field === 'lastError') {
     const lastError = value as LastError;
     return {
@@ -469,7 +505,7 @@ function itemToRecord(item: Item): ConnectionRecord {
     tenant: read.optionalString(ATTRIBUTE.tenant),
     status: read.oneOf(ATTRIBUTE.status, STATUSES),
     scopes: read.stringList(ATTRIBUTE.scopes),
-    sealed: read.optionalString(ATTRIBUTE.sealed),
+    sealed: read.optionalSealed(ATTRIBUTE.sealed),
     tokenGen: read.number(ATTRIBUTE.tokenGen),
     expiresAt: read.optionalNumber(ATTRIBUTE.expiresAt),
     refreshDueAt: read.optionalNumber(ATTRIBUTE.refreshDueAt),
@@ -479,7 +515,7 @@ function itemToRecord(item: Item): ConnectionRecord {
     leaseOwner: read.optionalString(ATTRIBUTE.leaseOwner),
     leaseUntil: read.optionalNumber(ATTRIBUTE.leaseUntil),
     leaseGen: read.optionalNumber(ATTRIBUTE.leaseGen),
-    rescue: read.optionalString(ATTRIBUTE.rescue),
+    rescue: read.optionalSealed(ATTRIBUTE.rescue),
     rescueGen: read.optionalNumber(ATTRIBUTE.rescueGen),
     failureCount: read.number(ATTRIBUTE.failureCount),
     lastError: read.optionalLastError(ATTRIBUTE.lastError),
@@ -546,6 +582,19 @@ class ItemReader {
 
   optionalString(attribute: string): string | undefined {
     return this.item[attribute] === undefined ? undefined : this.string(attribute);
+  }
+
+  /** A sealed blob: binary (packed, sealed-binary.ts) or text (as written before, or when it did not pack). */
+  optionalSealed(attribute: string): string | undefined {
+    const value = this.item[attribute];
+    if (value instanceof Uint8Array) {
+      try {
+        return unpackSealed(value);
+      } catch {
+        throw malformed(this.item, attribute);
+      }
+    }
+    return this.optionalString(attribute);
   }
 
   number(attribute: string): number {

@@ -9,6 +9,13 @@ export const TABLE = {
   dueIndexName: 'refresh-due',
   dueIndexPartitionKey: 'shard',
   dueIndexSortKey: 'refresh_due_at',
+  /**
+   * What the schedule index projects beyond the keys: the provider (never changes) and the TTL
+   * (changes with the status, never on a refresh), so the index is written only when a
+   * connection's due time moves (the commit), never by a lease or a failure; whole records are
+   * read from the table (docs/design.md, "Writes per refresh").
+   */
+  dueIndexProjected: ['provider', 'ttl'],
   /** DynamoDB TTL attribute (epoch seconds). */
   ttlAttribute: 'ttl',
 } as const;

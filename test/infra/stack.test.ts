@@ -147,7 +147,7 @@ describe('DynamoDB table', () => {
             { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
             { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['provider', 'ttl'] },
         },
       ],
     });

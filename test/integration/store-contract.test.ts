@@ -136,6 +136,37 @@ describe.each(subjects)('$name', (subject) => {
     expect(due.items.map((r) => r.id)).toEqual(['d2', 'd1']);
   });
 
+  it('lists due connections as whole records, earliest first, across pages', async () => {
+    const { store } = await setup();
+    for (let i = 0; i < 5; i++) {
+      await store.create(record(`p${i}`, { shard: 3, refreshDueAt: T0 + 1_000 - i * 100, tags: { n: String(i) }, leaseOwner: 'w', leaseUntil: T0 }));
+    }
+    const seen: ConnectionRecord[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listDue(3, T0 + 1_000, { limit: 2, cursor });
+      seen.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen.map((r) => r.id)).toEqual(['p4', 'p3', 'p2', 'p1', 'p0']);
+    expect(seen[0]).toEqual(record('p4', { shard: 3, refreshDueAt: T0 + 600, tags: { n: '4' }, leaseOwner: 'w', leaseUntil: T0 }));
+  });
+
+  it.each([
+    ['a KMS blob', `kms2.${Buffer.alloc(184, 7).toString('base64url')}.${Buffer.alloc(12, 1).toString('base64url')}.${Buffer.alloc(333, 9).toString('base64url')}`],
+    ['a local blob', `local1.${Buffer.alloc(12, 1).toString('base64url')}.${Buffer.alloc(100, 2).toString('base64url')}.${Buffer.alloc(16, 3).toString('base64url')}`],
+    ['a string that is not base64url', 'local1.x.y.z'],
+    ['non-canonical base64url', 'kms2.AB.AAAAAAAAAAAAAAAA.AAAA'],
+    ['no dot at all', 'opaque'],
+  ])('sealed and rescue blobs come back exactly as written: %s', async (_case, blob) => {
+    const { store } = await setup();
+    await store.create(record('s1', { sealed: blob }));
+    expect((await store.get('s1', { consistent: true }))!.sealed).toBe(blob);
+    const written = await store.update('s1', 1, { set: { rescue: blob, rescueGen: 1, sealed: `${blob}` } });
+    expect(written).toMatchObject({ sealed: blob, rescue: blob });
+    expect(await store.get('s1', { consistent: true })).toMatchObject({ sealed: blob, rescue: blob });
+  });
+
   it('gives an install state once, and never after it expires', async () => {
     const { store, clock } = await setup();
     await store.putState(state('n1'));
