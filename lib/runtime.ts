@@ -58,6 +58,7 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
     refreshSkewMs: seconds(env, 'BROKER_REFRESH_SKEW_S'),
     providerTimeoutMs: seconds(env, 'BROKER_PROVIDER_TIMEOUT_S'),
     installLinkTtlMs: seconds(env, 'BROKER_INSTALL_LINK_TTL_S'),
+    tokenCacheSize: integer(env, 'BROKER_TOKEN_CACHE_SIZE'),
   };
   if (sweepIntervalMs !== undefined) config.refreshPolicy = { sweepIntervalMs } as BrokerConfig['refreshPolicy'];
   // The lease follows from the provider timeout (context.ts `leaseFor`), in createContext.

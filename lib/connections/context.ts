@@ -39,6 +39,8 @@ export interface BrokerConfig {
   refreshPolicy: RefreshPolicyConfig;
   /** When a provider's circuit opens, and how often an open one is probed. */
   providerCircuit: CircuitConfig;
+  /** Connections whose token each process keeps warm (an LRU; `BROKER_TOKEN_CACHE_SIZE`). */
+  tokenCacheSize: number;
 }
 
 /**
@@ -89,6 +91,8 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   retentionMs: 30 * 24 * 3600_000,
   refreshPolicy: DEFAULT_REFRESH_POLICY,
   providerCircuit: DEFAULT_CIRCUIT,
+  // About 1 KB each: 10,000 warm connections are ~10 MB of a function's memory.
+  tokenCacheSize: 10_000,
 };
 
 export interface BrokerDeps {

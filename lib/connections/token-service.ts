@@ -22,6 +22,7 @@
  * - Nobody waits for another worker while the stored token is still valid; a wait ends at the
  *   caller's deadline (`signal`) with `refresh_in_progress`.
  */
+import { LRUCache } from 'lru-cache';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { assertUsable, validateConnectionId, type AccessToken, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
@@ -42,6 +43,7 @@ import {
   leaseHeldByOther,
   needsRefresh,
   servableDuringRefresh,
+  skewFor,
   takesOverLease,
   withinSkew,
   type RefreshPolicyInput,
@@ -60,6 +62,8 @@ export interface Resolved {
   outcome: 'refreshed' | 'current' | 'stale';
   /** With `stale`: why (`backed_off`, `circuit_open`, or the error code of the failed refresh). */
   failure?: string;
+  /** The frozen caller's view, once this result was cached (the same object warm callers get). */
+  view?: AccessToken;
 }
 
 export interface GetTokenOptions {
@@ -92,39 +96,64 @@ interface RefreshRequest {
 
 const COMMIT_ATTEMPTS = 5;
 const CONTENTION_ATTEMPTS = 8;
+/**
+ * Token sets obtained but not written yet kept per process at most: they pile up only while the
+ * store refuses every commit. Past the bound the oldest is dropped with an error log: a process
+ * out of memory would lose all of them (docs/design.md, "Bounded memory").
+ */
+const MAX_UNSAVED = 10_000;
+
+/** A warm cache entry: what `getToken` hands out, and until when, computed once when it is cached. */
+interface WarmToken {
+  /** Frozen: every warm caller gets this object. */
+  view: AccessToken;
+  /** From here on the token is within the on-demand skew: refresh before serving (`withinSkew`). */
+  serveUntil: number;
+  /** Past this, not even a stale answer may hand it out (`isExpired`). */
+  expiresAt: number;
+}
 
 export class TokenService {
-  /** Warm path: tokens served with zero AWS calls until they enter the refresh skew. */
-  private readonly cache = new Map<string, Resolved>();
+  /**
+   * Warm path: tokens served with zero AWS calls until they enter the refresh skew. An LRU of
+   * `tokenCacheSize` connections, so a worker's memory stays flat however many it serves.
+   */
+  private readonly cache: LRUCache<string, WarmToken>;
   /** One flight per connection in this process; `forced` flights refresh whatever the stored token looks like. */
   private readonly flights = new Flights<Resolved>();
   /** Token sets obtained but not yet written anywhere durable (store unavailable); retried first on the next attempt. */
-  private readonly unsaved = new Map<string, { fromGen: number; payload: SealedPayload }>();
+  private readonly unsaved: LRUCache<string, { fromGen: number; payload: SealedPayload }>;
   private readonly circuit: ProviderCircuit;
 
   constructor(private readonly ctx: BrokerContext) {
     this.circuit = new ProviderCircuit(ctx);
+    this.cache = new LRUCache({ max: ctx.config.tokenCacheSize });
+    this.unsaved = new LRUCache({
+      max: MAX_UNSAVED,
+      dispose: (_value, id, reason) => {
+        if (reason === 'evict') logger.error('a refreshed token set that could not be stored was dropped: too many unsaved in this process', { connection_id: id });
+      },
+    });
   }
 
   /** The connection's access token, refreshed if it is within the skew of expiry (or `forceRefresh`). */
   async getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
-    validateConnectionId(connectionId);
     const force = options.forceRefresh === true;
-    const cached = this.cache.get(connectionId);
-    const now = this.ctx.clock.now();
-    if (!force && cached && !withinSkew({ ...this.policyInput(cached.record), token: cached.token })) {
-      return accessTokenView(cached.record, cached.token);
+    // The warm path: one cache lookup and one clock read (an id in the cache was validated when it got there).
+    const cached = force ? undefined : this.cache.get(connectionId);
+    if (cached !== undefined) {
+      const now = this.ctx.clock.now();
+      if (now < cached.serveUntil) return cached.view;
+      // Step 1 in this process: a still-valid token is not held back while our own refresh of it runs.
+      if (now < cached.expiresAt && this.flights.inFlight(connectionId)) return cached.view;
     }
-    // Step 1 in this process: a still-valid token is not held back while our own refresh of it runs.
-    if (!force && cached && !isExpired({ token: cached.token, now }) && this.flights.inFlight(connectionId)) {
-      return accessTokenView(cached.record, cached.token);
-    }
+    validateConnectionId(connectionId);
     const { signal } = options;
     const resolved = await this.flights.run(connectionId, force, () => this.load(connectionId, force, signal), {
       signal,
       onAbort: () => refreshInProgress(connectionId, undefined, this.ctx.clock.now()),
     });
-    return accessTokenView(resolved.record, resolved.token);
+    return resolved.view ?? frozenView(resolved);
   }
 
   /** Sweep entry: refresh a connection the schedule found due (it may have been refreshed since). */
@@ -454,8 +483,12 @@ export class TokenService {
   }
 
   private remember(resolved: Resolved): Resolved {
-    this.cache.set(resolved.record.id, resolved);
-    return resolved;
+    const { record, token } = resolved;
+    const expiresAt = token.expires_at ?? Number.POSITIVE_INFINITY;
+    const serveUntil = token.expires_at === undefined ? expiresAt : expiresAt - skewFor({ record, config: this.ctx.config, expiresAt });
+    const view = frozenView(resolved);
+    this.cache.set(record.id, { view, serveUntil, expiresAt });
+    return { ...resolved, view };
   }
 
   private async read(id: string): Promise<ConnectionRecord> {
@@ -468,6 +501,13 @@ export class TokenService {
   private policyInput(record: ConnectionRecord): RefreshPolicyInput {
     return { record, now: this.ctx.clock.now(), config: this.ctx.config, instanceId: this.ctx.instanceId };
   }
+}
+
+/** The caller's view of a token, frozen: the warm path hands the same object to every caller. */
+function frozenView({ record, token }: Pick<Resolved, 'record' | 'token'>): AccessToken {
+  const view = accessTokenView(record, token);
+  Object.freeze(view.scopes);
+  return Object.freeze(view);
 }
 
 /** A token set parked (by a late refresher) for the generation the record holds now. */
