@@ -5,7 +5,7 @@ import type { BrokerSource } from '../lib/broker';
 import { InstallDenied } from '../lib/connections/install';
 import { brokerHttpErrors } from '../lib/http/middleware';
 import { html, redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
-import { sharedBroker } from '../lib/runtime';
+import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 function withParams(base: string, params: Record<string, string>): string {
   const url = new URL(base);
@@ -37,4 +37,7 @@ export function createCallbackHandler(getBroker: BrokerSource) {
     });
 }
 
-export const handler = createCallbackHandler(sharedBroker);
+/** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
+const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
+
+export const handler = createCallbackHandler(() => sharedBroker(ADAPTERS));

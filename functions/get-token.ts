@@ -10,7 +10,7 @@ import { invocationSignal } from '../lib/connections/context';
 import type { GetTokenResponse } from '../lib/client';
 import { BrokerError, errorBody, errorStatus } from '../lib/errors';
 import { logger } from '../lib/logger';
-import { sharedBroker } from '../lib/runtime';
+import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 interface GetTokenEvent {
   connection_id?: unknown;
@@ -37,4 +37,7 @@ export function createGetTokenHandler(getBroker: BrokerSource) {
   });
 }
 
-export const handler = createGetTokenHandler(sharedBroker);
+/** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
+const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
+
+export const handler = createGetTokenHandler(() => sharedBroker(ADAPTERS));

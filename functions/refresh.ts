@@ -3,7 +3,7 @@ import middy from '@middy/core';
 import type { Context, ScheduledEvent } from 'aws-lambda';
 import type { BrokerSource } from '../lib/broker';
 import type { SweepSummary } from '../lib/connections/sweep';
-import { sharedBroker } from '../lib/runtime';
+import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 /** The scheduled sweep's handler, serving the broker `getBroker` gives. */
 export function createRefreshHandler(getBroker: BrokerSource) {
@@ -13,4 +13,7 @@ export function createRefreshHandler(getBroker: BrokerSource) {
   });
 }
 
-export const handler = createRefreshHandler(sharedBroker);
+/** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
+const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
+
+export const handler = createRefreshHandler(() => sharedBroker(ADAPTERS));

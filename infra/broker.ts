@@ -21,7 +21,7 @@ import type { HandlerName } from './bundling';
 import { grantBrokerAccess, type BrokerAccess, type BrokerResources, type KmsDataKeys } from './constructs/access';
 import { CALLBACK_PATH, INSTALL_PATH } from '../lib/http/routes';
 import { BrokerApi, type CustomDomainProps } from './constructs/broker-api';
-import { BrokerFunction } from './constructs/broker-function';
+import { BrokerFunction, catalogueLoaderFiles } from './constructs/broker-function';
 import { BrokerTable } from './constructs/broker-table';
 import { ProviderSecrets } from './constructs/provider-secrets';
 import { RefreshSchedule } from './constructs/refresh-schedule';
@@ -197,7 +197,10 @@ export class OAuthTokenBroker extends Construct {
         timeout,
         environment: { ...this.#environment, ...environment },
         logRetention,
-        extraFiles: props.providersFile ? { [bundledProvidersFileName(props.providersFile)]: props.providersFile } : undefined,
+        // With an operator catalogue, its loader (zod, yaml) goes along as its own file; without, no function carries it.
+        extraFiles: props.providersFile
+          ? { [bundledProvidersFileName(props.providersFile)]: props.providersFile, ...catalogueLoaderFiles() }
+          : undefined,
       });
 
     const refreshTimeout = Duration.seconds(Math.min(Math.max(interval.toSeconds(), 60), 300));
