@@ -26,6 +26,7 @@ import { benchStampede } from './stampede';
 import { startBenchDynamo, type BenchDynamo } from './support/local-dynamo';
 import { Checks, heading } from './support/report';
 import { benchSweep } from './sweep';
+import { benchHotPath, benchMemory } from './worker-memory';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // One log line per refresh would drown the report (and cost time inside the measurement).
@@ -48,6 +49,8 @@ const SECTIONS: Section[] = [
   { name: 'aws-calls', run: ({ dynamo, checks }) => benchAwsCalls(dynamo, checks) },
   { name: 'crash-window', run: ({ dynamo, checks }) => benchCrashWindow(dynamo, checks) },
   { name: 'bundles', run: () => runBundles() },
+  { name: 'hot-path', run: ({ checks }) => benchHotPath(checks) },
+  { name: 'memory', run: ({ checks }) => benchMemory(checks) },
 ];
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
