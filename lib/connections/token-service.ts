@@ -107,6 +107,8 @@ const MAX_UNSAVED = 10_000;
 interface WarmToken {
   /** Frozen: every warm caller gets this object. */
   view: AccessToken;
+  /** `view`, already resolved: a warm call returns it without making a promise of its own. */
+  served: Promise<AccessToken>;
   /** From here on the token is within the on-demand skew: refresh before serving (`withinSkew`). */
   serveUntil: number;
   /** Past this, not even a stale answer may hand it out (`isExpired`). */
@@ -136,19 +138,25 @@ export class TokenService {
     });
   }
 
-  /** The connection's access token, refreshed if it is within the skew of expiry (or `forceRefresh`). */
-  async getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
+  /**
+   * The connection's access token, refreshed if it is within the skew of expiry (or `forceRefresh`).
+   * The warm path is one cache lookup and one clock read, and returns a promise made when the
+   * token was cached (an id in the cache was validated when it got there).
+   */
+  getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
     const force = options.forceRefresh === true;
-    // The warm path: one cache lookup and one clock read (an id in the cache was validated when it got there).
     const cached = force ? undefined : this.cache.get(connectionId);
     if (cached !== undefined) {
       const now = this.ctx.clock.now();
-      if (now < cached.serveUntil) return cached.view;
+      if (now < cached.serveUntil) return cached.served;
       // Step 1 in this process: a still-valid token is not held back while our own refresh of it runs.
-      if (now < cached.expiresAt && this.flights.inFlight(connectionId)) return cached.view;
+      if (now < cached.expiresAt && this.flights.inFlight(connectionId)) return cached.served;
     }
+    return this.getTokenCold(connectionId, force, options.signal);
+  }
+
+  private async getTokenCold(connectionId: string, force: boolean, signal: AbortSignal | undefined): Promise<AccessToken> {
     validateConnectionId(connectionId);
-    const { signal } = options;
     const resolved = await this.flights.run(connectionId, force, () => this.load(connectionId, force, signal), {
       signal,
       onAbort: () => refreshInProgress(connectionId, undefined, this.ctx.clock.now()),
@@ -487,7 +495,7 @@ export class TokenService {
     const expiresAt = token.expires_at ?? Number.POSITIVE_INFINITY;
     const serveUntil = token.expires_at === undefined ? expiresAt : expiresAt - skewFor({ record, config: this.ctx.config, expiresAt });
     const view = frozenView(resolved);
-    this.cache.set(record.id, { view, serveUntil, expiresAt });
+    this.cache.set(record.id, { view, served: Promise.resolve(view), serveUntil, expiresAt });
     return { ...resolved, view };
   }
 
