@@ -102,6 +102,8 @@ export class KmsTokenCipher implements TokenCipher {
   /** GenerateDataKey calls in flight, per provider: concurrent first uses share one. */
   readonly #generating = new Map<string, Promise<SealingEntry>>();
   readonly #decrypted: LRUCache<string, DecryptedEntry>;
+  /** Decrypt calls in flight, per data key: a batch of refreshes reading blobs under one key shares one. */
+  readonly #decrypting = new Map<string, Promise<DecryptedEntry>>();
 
   constructor(options: KmsTokenCipherOptions) {
     this.#keyId = options.keyId;
@@ -243,16 +245,32 @@ export class KmsTokenCipher implements TokenCipher {
 
     // Cached format: the data key may be one this process already holds.
     const id = decryptedKeyId(context.provider, parts[1]!);
-    let entry = this.#decrypted.get(id);
-    if (entry && this.#clock.now() - entry.createdAt >= this.#limits.maxAgeMs) {
-      this.#decrypted.delete(id);
-      entry = undefined;
+    for (;;) {
+      let entry = this.#decrypted.get(id);
+      if (entry && this.#clock.now() - entry.createdAt >= this.#limits.maxAgeMs) {
+        this.#decrypted.delete(id);
+        entry = undefined;
+      }
+      entry ??= await this.#sharedDecrypt(id, encryptedDataKey, context);
+      // Dropped from the cache (and zeroed) while this read waited for a shared Decrypt: read again.
+      if (entry.key.every((byte) => byte === 0)) continue;
+      return aeadOpen(entry.key, sealedParts, context);
     }
-    if (!entry) {
-      entry = { key: await this.#decryptDataKey(encryptedDataKey, { provider: context.provider }, context), createdAt: this.#clock.now() };
-      this.#decrypted.set(id, entry);
+  }
+
+  /** One Decrypt per data key in flight: a batch of refreshes reading blobs under one key shares it; a failure is not kept. */
+  #sharedDecrypt(id: string, encryptedDataKey: Buffer, context: CipherContext): Promise<DecryptedEntry> {
+    let decrypting = this.#decrypting.get(id);
+    if (!decrypting) {
+      decrypting = this.#decryptDataKey(encryptedDataKey, { provider: context.provider }, context).then((key): DecryptedEntry => {
+        const entry = { key, createdAt: this.#clock.now() };
+        this.#decrypted.set(id, entry);
+        return entry;
+      });
+      this.#decrypting.set(id, decrypting);
+      decrypting.finally(() => this.#decrypting.delete(id)).catch(() => undefined);
     }
-    return aeadOpen(entry.key, sealedParts, context);
+    return decrypting;
   }
 
   async #decryptDataKey(encryptedDataKey: Buffer, encryptionContext: Record<string, string>, context: CipherContext): Promise<Buffer> {

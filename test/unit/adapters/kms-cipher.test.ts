@@ -298,6 +298,30 @@ describe('KmsTokenCipher, cached data keys (the default)', () => {
     expect(kms.commandCalls(GenerateDataKeyCommand)).toHaveLength(1);
   });
 
+  it('concurrent reads of blobs under one data key share one Decrypt (a worker refreshes a batch at once); a failed Decrypt is not kept', async () => {
+    const sealer = newCipher();
+    const blobs = [];
+    for (let i = 0; i < 10; i++) blobs.push(await sealer.encrypt(PAYLOAD, connection(i)));
+    const reader = newCipher();
+    kms.resetHistory();
+    const opened = await Promise.all(blobs.map((blob, i) => reader.decrypt(blob, connection(i))));
+    expect(opened).toEqual(blobs.map(() => PAYLOAD));
+    expect(kms.commandCalls(DecryptCommand)).toHaveLength(1);
+
+    kms.reset();
+    fakeKms(kms, (command) => {
+      if (command === 'Decrypt') throw new KMSServiceException({ name: 'ThrottlingException', $fault: 'client', message: 'slow down', $metadata: {} });
+    });
+    const another = newCipher();
+    const failures = await Promise.all(blobs.slice(0, 3).map((blob, i) => another.decrypt(blob, connection(i)).catch((e: unknown) => e)));
+    expect(failures.every((err) => isBrokerError(err, 'internal_error'))).toBe(true);
+    expect(kms.commandCalls(DecryptCommand)).toHaveLength(1);
+    kms.reset();
+    fakeKms(kms);
+    await another.decrypt(blobs[0]!, connection(0)).catch(() => undefined);
+    expect(kms.commandCalls(DecryptCommand)).toHaveLength(1);
+  });
+
   it('a GenerateDataKey failure is not cached: the next call asks again', async () => {
     const cipher = newCipher();
     let throttled = true;
