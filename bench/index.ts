@@ -21,6 +21,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../lib/logger';
 import { benchAwsCalls } from './aws-calls';
+import { benchCost } from './cost';
 import { benchCrashWindow } from './crash-window';
 import { benchStampede } from './stampede';
 import { startBenchDynamo, type BenchDynamo } from './support/local-dynamo';
@@ -51,6 +52,7 @@ const SECTIONS: Section[] = [
   { name: 'bundles', run: () => runBundles() },
   { name: 'hot-path', run: ({ checks }) => benchHotPath(checks) },
   { name: 'memory', run: ({ checks }) => benchMemory(checks) },
+  { name: 'cost', run: ({ checks }) => benchCost(checks) },
 ];
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
