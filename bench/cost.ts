@@ -516,6 +516,17 @@ export async function benchCost(checks: Checks): Promise<CostFigures | { status:
     );
     console.log(`  CPU of this process per refresh (scheduler or sweep, worker, SDK, cipher, and the in-process fault provider's side), best of 2 runs of ${knobs.connections} connections x 2 lifetimes.`);
     console.log(`  Removed in the "spare middleware" rows: ${SPARE_MIDDLEWARE.join(', ')}. A Lambda of ${knobs.lambdaMb} MB has ${(knobs.lambdaMb / FULL_VCPU_MB).toFixed(2)} of a vCPU.`);
+    const kmsFull = best.get(variants[0]!.variant);
+    const kmsLean = best.get(variants[1]!.variant);
+    const thirty = cases.find((c): c is CaseFigures => c.status === 'measured' && c.policy === 'eager' && c.lifetimeS === 1800);
+    if (kmsFull !== undefined && kmsLean !== undefined && thirty) {
+      const savedMs = kmsFull - kmsLean;
+      const savedUsd = (((savedMs * FULL_VCPU_MB) / knobs.lambdaMb / 1000) * (knobs.lambdaMb / 1024) * PRICES.lambdaArmGbSecond.usd) * thirty.refreshes_per_month;
+      console.log(
+        `  Does dropping SDK middleware pay? ${savedMs.toFixed(2)} ms of CPU per refresh (${((savedMs / kmsFull) * 100).toFixed(0)} %): ${usdText(savedUsd)} per connection-month for 30-minute tokens, ` +
+          `${((savedUsd / thirty.usd.total) * 100).toFixed(1)} % of their cost. The broker keeps the SDK's defaults (its user agent and trace header are what AWS support and X-Ray read).`,
+      );
+    }
     return { prices: PRICES, knobs, cases, cpu };
   } finally {
     admin.destroy();
