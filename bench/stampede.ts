@@ -171,6 +171,7 @@ async function stampede(
       min: round(latency.min, 1),
       p50: round(latency.p50, 1),
       p90: round(latency.p90, 1),
+      p95: round(latency.p95, 1),
       p99: round(latency.p99, 1),
       max: round(latency.max, 1),
     },

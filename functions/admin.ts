@@ -2,7 +2,8 @@
  * The admin API (IAM-authorized on AWS, bearer admin key locally):
  * GET /connections, GET /connections/{id}, POST /connections/{id}/token,
  * PUT /connections/{id} (client-credentials connection), DELETE /connections/{id} (revoke),
- * POST /install-links (a signed install link for the app's customer).
+ * POST /install-links (a signed install link for the app's customer),
+ * GET /providers (the enabled providers' metadata). docs/openapi.json describes each.
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
@@ -38,15 +39,30 @@ function connectionIdOf(event: APIGatewayProxyEventV2): string {
   }
 }
 
+const LIST_PARAMETERS = ['provider', 'status', 'tenant', 'limit', 'cursor'] as const;
+
+/**
+ * The query parameters of a route that takes exactly `allowed`. An unknown one is refused: a
+ * misspelt filter (`?stauts=revoked`) must not silently list everything to a script that acts on it.
+ */
+function queryParameters<const N extends string>(event: APIGatewayProxyEventV2, allowed: readonly N[]): Partial<Record<N, string>> {
+  const query = event.queryStringParameters ?? {};
+  const unknown = Object.keys(query).filter((name) => !(allowed as readonly string[]).includes(name));
+  if (unknown.length > 0) {
+    throw new BrokerError('invalid_request', `Unknown query parameter ${JSON.stringify(unknown[0]!.slice(0, 40))}; this route takes ${allowed.length > 0 ? allowed.join(', ') : 'none'}`);
+  }
+  return query as Partial<Record<N, string>>;
+}
+
 type Operation = (broker: Broker, id: string, event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
 
 /** One operation per admin route of lib/http/routes.ts: the compiler refuses a missing or an extra key. */
 const operations = {
   'GET /connections': async (broker, _id, event) => {
-    const query = event.queryStringParameters ?? {};
-    // The number is checked once, by the use case (1 to 500).
-    const page = await broker.listConnections({ limit: query.limit === undefined ? undefined : Number(query.limit), cursor: query.cursor });
-    return json(200, { connections: page.items, ...(page.cursor ? { cursor: page.cursor } : {}) });
+    const query = queryParameters(event, LIST_PARAMETERS);
+    // The values are checked once, by the use case (limit 1 to 500, the filters).
+    const page = await broker.listConnections({ ...query, limit: query.limit === undefined ? undefined : Number(query.limit) });
+    return json(200, { connections: page.items, ...(page.unreadable ? { unreadable: page.unreadable } : {}), ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
   'GET /connections/{id}': async (broker, id) => json(200, { connection: await broker.describeConnection(id) }),
   'POST /connections/{id}/token': async (broker, id, event, context) => {
@@ -62,6 +78,10 @@ const operations = {
   'DELETE /connections/{id}': async (broker, id) => json(200, await broker.revoke(id)),
   'POST /install-links': async (broker, _id, event) =>
     json(201, await broker.createInstallLink(parseBody(event) as unknown as InstallLinkRequest, requestBaseUrl(event))),
+  'GET /providers': async (broker, _id, event) => {
+    queryParameters(event, []);
+    return json(200, await broker.listProviders());
+  },
 } satisfies Record<AdminRouteKey, Operation>;
 
 /** The admin routes' handler, serving the broker `getBroker` gives. */

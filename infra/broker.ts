@@ -234,9 +234,17 @@ export class OAuthTokenBroker extends Construct {
       callback: { table: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'catalogue', putEvents: true, signingKey: true },
       refresh: { table: ['GetItem', 'UpdateItem'], queryDueIndex: true, key: ['GenerateDataKey', 'Decrypt'], secrets: secretsForRenewal, putEvents: true },
       'get-token': { ...GET_TOKEN_ACCESS_BASE, secrets: secretsForRenewal },
-      // Lists (Scan), registers client-credentials connections (PutItem) that may reference any secret under the prefix, revokes (UpdateItem),
-      // mints signed install links (the signing key).
-      admin: { table: ['Scan', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'prefix', putEvents: true, signingKey: true },
+      // Lists (Scan unfiltered; Query on the list index + BatchGetItem filtered), registers client-credentials
+      // connections (PutItem) that may reference any secret under the prefix, revokes (UpdateItem), mints signed
+      // install links (the signing key).
+      admin: {
+        table: ['Scan', 'GetItem', 'BatchGetItem', 'PutItem', 'UpdateItem'],
+        queryListIndex: true,
+        key: ['GenerateDataKey', 'Decrypt'],
+        secrets: 'prefix',
+        putEvents: true,
+        signingKey: true,
+      },
     };
     for (const [handler, fn] of Object.entries(this.functions) as Array<[HandlerName, BrokerFunction]>) {
       grantBrokerAccess(fn.role, this.#resources, access[handler]);
@@ -306,25 +314,27 @@ export class OAuthTokenBroker extends Construct {
   }
 
   /**
-   * The execute-api ARN covering every admin route (`/connections…`, any method, any stage):
-   * what an IAM policy names to allow `execute-api:Invoke` on them. The OAuth install and
-   * callback routes are public and not covered.
+   * The execute-api ARN to name in an IAM policy allowing `execute-api:Invoke` on every admin
+   * route (lib/http/routes.ts: `/connections…`, `/install-links`, `/providers`, and any a later version adds), any
+   * method, any stage. It is the API's every route: the only IAM-authorized routes are the admin
+   * ones, and IAM has no say over the public OAuth install and callback routes (no authorizer),
+   * so it allows exactly the admin routes without a list that a new route would outgrow.
    */
   get adminApiArn(): string {
-    return this.api.httpApi.arnForExecuteApi('*', '/connections*', '*');
+    return this.api.httpApi.arnForExecuteApi('*', '/*', '*');
   }
 
-  /** The execute-api ARN of `POST /install-links` (minting signed install links), the admin route outside `/connections`. */
+  /**
+   * The execute-api ARN of `POST /install-links` alone: for an app's role that mints signed
+   * install links and should not list, read or revoke connections (`adminApiArn` covers it too).
+   */
   get installLinksApiArn(): string {
     return this.api.httpApi.arnForExecuteApi('POST', '/install-links', '*');
   }
 
-  /**
-   * Lets `grantee` call the admin routes (list, get, token, register, revoke, mint install links)
-   * with SigV4: `execute-api:Invoke` on `adminApiArn` and `installLinksApiArn`.
-   */
+  /** Lets `grantee` call every admin route (list, get, token, register, revoke, install links, providers…) with SigV4: `execute-api:Invoke` on `adminApiArn`. */
   grantAdmin(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.adminApiArn, this.installLinksApiArn] });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['execute-api:Invoke'], resourceArns: [this.adminApiArn] });
   }
 
   /**

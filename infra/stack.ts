@@ -71,7 +71,7 @@ export class OAuthTokenBrokerStack extends Stack {
     shared('GetTokenFunctionArn', 'Grant lambda:InvokeFunction on this ARN to a caller of the get-token function', broker.getTokenFunction.functionArn);
     shared(
       'AdminApiArn',
-      'execute-api ARN of every admin route (/connections...): grant execute-api:Invoke on it to operators',
+      'execute-api ARN covering every admin route (/connections..., /providers...; the only IAM-authorized routes): grant execute-api:Invoke on it to operators',
       broker.adminApiArn,
     );
     shared(

@@ -2,7 +2,18 @@
  * The broker: every use case behind one object, built from ports. Lambda handlers,
  * the local runtime and tests all drive this; none of them reach past it.
  */
-import { describeConnection, listConnections, registerClientCredentials, revokeConnection, type RegisterClientCredentialsInput, type RevokeResult } from './connections/admin';
+import {
+  describeConnection,
+  listConnections,
+  listProviders,
+  registerClientCredentials,
+  revokeConnection,
+  type ConnectionList,
+  type ListConnectionsInput,
+  type ProviderList,
+  type RegisterClientCredentialsInput,
+  type RevokeResult,
+} from './connections/admin';
 import { createContext, type BrokerConfig, type BrokerContext, type BrokerDeps } from './connections/context';
 import { completeCallback, startInstall, type CallbackRequest, type InstallRequest, type InstallSuccess } from './connections/install';
 import { createInstallLink, type InstallLink, type InstallLinkRequest } from './connections/install-links';
@@ -10,7 +21,6 @@ import { checkKeys } from './connections/key-check';
 import type { AccessToken, ConnectionSummary } from './model';
 import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep';
 import { TokenService, type GetTokenOptions } from './connections/token-service';
-import type { Page } from './ports';
 
 /**
  * Where a handler gets its broker: on Lambda the process-wide one built from the environment
@@ -63,8 +73,14 @@ export class Broker {
     return sweep(this.ctx, this.tokens, options);
   }
 
-  listConnections(options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {
+  /** A page of connections, narrowed by provider, status and tenant (each checked: 400 when malformed). */
+  listConnections(options: ListConnectionsInput = {}): Promise<ConnectionList> {
     return listConnections(this.ctx, options);
+  }
+
+  /** The enabled providers' metadata, and the enabled entries the catalogue skipped. */
+  listProviders(): Promise<ProviderList> {
+    return listProviders(this.ctx);
   }
 
   describeConnection(id: string): Promise<ConnectionSummary> {

@@ -32,6 +32,8 @@ export const ERROR_STATUS = {
   /** Admin route without a valid bearer key / IAM identity. */
   unauthorized: 401,
   unknown_provider: 404,
+  /** The provider is in the catalogue but this deployment has no client credentials for it (its secret is missing or still the placeholder). */
+  provider_not_configured: 404,
   /** The provider's catalogue entry was skipped at load (an auth mode or template the broker does not serve); the message says why. */
   provider_not_supported: 404,
   connection_not_found: 404,
@@ -62,7 +64,7 @@ export const ERROR_STATUS = {
 export type BrokerErrorCode = keyof typeof ERROR_STATUS;
 
 /** The token-endpoint exchange a provider failure came from. */
-export type ProviderExchange = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'revocation';
+export type ProviderExchange = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'revocation' | 'tenant_request';
 
 /**
  * What a provider failure is known by: typed facts the use cases branch on (the provider's

@@ -26,8 +26,13 @@ export interface ConnectionRecord {
   id: string;
   provider: string;
   authMode: AuthMode;
-  /** Provider-side account (HighLevel locationId, HubSpot hub id, Marketo munchkin...). */
+  /** Provider-side account (HighLevel locationId, HubSpot hub id, Marketo munchkin...); with `tenants`, the first of them. */
   tenant?: string;
+  /**
+   * Every account one grant covers, sorted, when the provider's look-up lists several (Xero's
+   * organisations). Absent: the grant covers `tenant` alone. Re-authorization compares these sets.
+   */
+  tenants?: string[];
   status: ConnectionStatus;
   /** Scopes the provider actually granted (may be fewer than asked). */
   scopes: string[];
@@ -37,6 +42,8 @@ export interface ConnectionRecord {
   tokenGen: number;
   /** Access-token expiry. */
   expiresAt?: number;
+  /** When the refresh token dies (its provider-given life or idle limit): the user must reconnect by then unless it is used. */
+  refreshExpiresAt?: number;
   /** When the sweep should refresh (sparse GSI sort key); absent = not refreshable / not scheduled. */
   refreshDueAt?: number;
   /** GSI partition key; present exactly when `refreshDueAt` is. */
@@ -76,6 +83,11 @@ export interface TokenSet {
   refresh_token?: string;
   /** Epoch ms; absent when the provider gave no `expires_in` and the catalogue no default. */
   expires_at?: number;
+  /**
+   * Epoch ms when the refresh token dies (the provider's `refresh_token_expires_in`, or its idle
+   * limit counted from the last use); absent when neither is known.
+   */
+  refresh_expires_at?: number;
   /** Raw `scope` string from the token response, if any. */
   scope?: string;
   id_token?: string;
@@ -155,20 +167,38 @@ export interface ConnectionSummary {
   provider: string;
   auth_mode: AuthMode;
   tenant: string | null;
+  /** Every account the grant covers (Xero's organisations); `[tenant]` for a single-account grant, `[]` without one. */
+  tenants: string[];
   status: ConnectionStatus;
   scopes: string[];
   expires_at: string | null;
+  /** When the refresh token dies unless used: the connection needs the user again after this. */
+  refresh_token_expires_at: string | null;
   refresh_due_at: string | null;
   last_refresh_at: string | null;
   failure_count: number;
-  last_error: (Omit<LastError, 'at'> & { at: string }) | null;
+  last_error: (Omit<LastError, 'at'> & { at: string | null }) | null;
   metadata: Record<string, string>;
   connection_config: Record<string, string>;
   tags: Record<string, string>;
-  created_at: string;
-  updated_at: string;
+  /** Null only when the stored value is no valid time (then named in `invalid_fields`). */
+  created_at: string | null;
+  updated_at: string | null;
+  /**
+   * Present when a stored value could not be rendered (e.g. an expiry past what a date can hold,
+   * stored before the lifetime bounds): those fields read null and are named here.
+   */
+  invalid_fields?: string[];
   /** The health of the connection's provider (GET /connections/{id} and the list); absent where not read. */
   provider_health?: ProviderHealthSummary;
+}
+
+/** A listed item that does not read as a connection record: reported beside the list, never instead of it. */
+export interface UnreadableConnection {
+  /** The connection id from the item's key (or `?` when even the key is unreadable). */
+  id: string;
+  /** What is wrong, naming the field, never its value. */
+  reason: string;
 }
 
 /**

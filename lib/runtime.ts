@@ -50,7 +50,8 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
   const sweepIntervalMs = seconds(env, 'BROKER_SWEEP_INTERVAL_S');
   const config: Partial<BrokerConfig> = {
     publicUrl: env.BROKER_PUBLIC_URL || undefined,
-    returnToAllowlist: list(env.BROKER_RETURN_TO_ALLOWLIST) ?? [],
+    // Unset stays unset, so the caller's default holds (DEFAULT_CONFIG's none; locally, the broker's own origin).
+    returnToAllowlist: list(env.BROKER_RETURN_TO_ALLOWLIST),
     enabledProviders: list(env.BROKER_ENABLED_PROVIDERS),
     horizonMs: seconds(env, 'BROKER_REFRESH_HORIZON_S') ?? sweepIntervalMs,
     shards: integer(env, 'BROKER_SHARDS'),

@@ -13,7 +13,7 @@
  *   npx tsx scripts/build.ts            everything (`npm run build`; `npm pack` runs it)
  *   npx tsx scripts/build.ts handlers   the Lambda bundles only (cdk.json's app, the tests' global setup)
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -24,14 +24,22 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 /**
  * The package's entry points: output name in dist/ -> source. package.json `exports` names
  * each as `./dist/<name>.{mjs,cjs}` with `./dist/<name>.d.{mts,cts}` (test/package checks
- * the two agree). The admin client and the CLI will be one line each here.
+ * the two agree).
  */
 export const PACKAGE_ENTRIES = {
   /** `oauth-token-broker`: getToken, invokeGetToken, BrokerError, the public types. */
   index: 'lib/index.ts',
   /** `oauth-token-broker/cdk`: the construct, its grants, the stack. */
   cdk: 'infra/index.ts',
+  /** `oauth-token-broker/client`: the typed admin API client (bearer key or SigV4). */
+  client: 'lib/admin-client/index.ts',
 } as const;
+
+/** The `oauth-token-broker` command (package.json `bin`): an ES module with its shebang, no types. */
+export const CLI_ENTRY = { cli: 'lib/cli/bin.ts' } as const;
+
+/** Files shipped as they are: dist path -> source. `oauth-token-broker/openapi.json` is the admin API's spec. */
+export const PACKAGE_FILES = { 'openapi.json': 'docs/openapi.json' } as const;
 
 /**
  * esbuild options for one handler from `HANDLER_BUNDLING` (the same settings
@@ -149,6 +157,23 @@ export async function buildLibrary(root: string = ROOT): Promise<void> {
     checks: { pluginTimings: false },
     logLevel: 'warn',
   });
+  await tsdown({
+    config: false,
+    cwd: root,
+    entry: { ...CLI_ENTRY },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    outDir: 'dist',
+    clean: false,
+    fixedExtension: true,
+    dts: false,
+    sourcemap: false,
+    deps: { onlyBundle: [] },
+    logLevel: 'warn',
+  });
+  chmodSync(join(root, 'dist', 'cli.mjs'), 0o755);
+  for (const [target, source] of Object.entries(PACKAGE_FILES)) copyFileSync(join(root, source), join(root, 'dist', target));
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

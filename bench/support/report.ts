@@ -4,6 +4,7 @@ export interface Percentiles {
   min: number;
   p50: number;
   p90: number;
+  p95: number;
   p99: number;
   max: number;
 }
@@ -12,7 +13,7 @@ export interface Percentiles {
 export function percentiles(samples: readonly number[]): Percentiles {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-  return { min: sorted[0] ?? Number.NaN, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
+  return { min: sorted[0] ?? Number.NaN, p50: at(0.5), p90: at(0.9), p95: at(0.95), p99: at(0.99), max: sorted[sorted.length - 1] ?? Number.NaN };
 }
 
 export const mean = (samples: readonly number[]): number => (samples.length === 0 ? Number.NaN : samples.reduce((sum, x) => sum + x, 0) / samples.length);

@@ -13,7 +13,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
 import { TABLE } from '../../lib/adapters/dynamodb-table';
 
-export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan';
+export type TableAction = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan';
 export type KeyAction = 'GenerateDataKey' | 'Decrypt';
 
 /** The encryption-context keys a per-connection data key is bound to (see lib/adapters/kms-cipher.ts). */
@@ -27,6 +27,8 @@ export interface BrokerAccess {
   table: readonly TableAction[];
   /** `dynamodb:Query` on the schedule GSI (and only on it). */
   queryDueIndex?: boolean;
+  /** `dynamodb:Query` on the list GSI (and only on it): filtered admin lists. */
+  queryListIndex?: boolean;
   /** Key operations, always under an encryption context that names the provider (and the connection, per connection). */
   key: readonly KeyAction[];
   /**
@@ -78,6 +80,9 @@ function brokerAccessStatements(resources: BrokerResources, access: BrokerAccess
   }
   if (access.queryDueIndex) {
     statements.push({ actions: ['dynamodb:Query'], resources: [dueIndexArn(resources.table)] });
+  }
+  if (access.queryListIndex) {
+    statements.push({ actions: ['dynamodb:Query'], resources: [listIndexArn(resources.table)] });
   }
   if (access.key.includes('GenerateDataKey')) {
     statements.push({ actions: ['kms:GenerateDataKey'], resources: [resources.key.keyArn], conditions: dataKeyConditions(resources.kmsDataKeys) });
@@ -135,6 +140,11 @@ export function decryptConditions(): Record<string, Record<string, unknown>> {
 /** ARN of the schedule GSI by name: no `index/*` wildcard. */
 export function dueIndexArn(table: dynamodb.ITable): string {
   return `${table.tableArn}/index/${TABLE.dueIndexName}`;
+}
+
+/** ARN of the list GSI by name. */
+export function listIndexArn(table: dynamodb.ITable): string {
+  return `${table.tableArn}/index/${TABLE.listIndexName}`;
 }
 
 /** `arn:…:secret:<prefix>*`: Secrets Manager appends a random suffix to every secret ARN. */

@@ -38,5 +38,14 @@ export class BrokerTable extends Construct {
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: [...TABLE.dueIndexProjected],
     });
+    // Filtered admin lists (lib/adapters/dynamodb-store.ts `listFiltered`): sparse like the
+    // schedule index (only connections carry its keys), KEYS_ONLY so a refresh, which changes
+    // no key of it, writes nothing to it; status partitions sharded 16 ways against hot keys.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.listIndexName,
+      partitionKey: { name: TABLE.listIndexPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.listIndexSortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
   }
 }

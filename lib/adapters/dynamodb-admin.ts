@@ -7,8 +7,11 @@ import {
   CreateTableCommand,
   DescribeTableCommand,
   DescribeTimeToLiveCommand,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
+  type AttributeDefinition,
   type DynamoDBClient,
+  type GlobalSecondaryIndex,
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { BrokerError } from '../errors';
@@ -17,10 +20,41 @@ import { TABLE } from './dynamodb-table';
 /** How long `ensureTable` waits for ACTIVE: AWS creates a table with a GSI in seconds to a minute or two. */
 const ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
+const ATTRIBUTE_DEFINITIONS: AttributeDefinition[] = [
+  { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
+  { AttributeName: TABLE.dueIndexPartitionKey, AttributeType: 'N' },
+  { AttributeName: TABLE.dueIndexSortKey, AttributeType: 'N' },
+  { AttributeName: TABLE.listIndexPartitionKey, AttributeType: 'S' },
+  { AttributeName: TABLE.listIndexSortKey, AttributeType: 'S' },
+];
+
+const SCHEDULE_INDEX: GlobalSecondaryIndex = {
+  IndexName: TABLE.dueIndexName,
+  KeySchema: [
+    { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
+    { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
+  ],
+  // Keys, the provider and the TTL only: a lease or a failure writes nothing to the index, and a
+  // commit moves a keys-sized entry (docs/design.md, "Writes per refresh").
+  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] },
+};
+
+/** KEYS_ONLY: a write that changes no key of this index (every refresh) writes nothing to it. */
+const LIST_INDEX: GlobalSecondaryIndex = {
+  IndexName: TABLE.listIndexName,
+  KeySchema: [
+    { AttributeName: TABLE.listIndexPartitionKey, KeyType: 'HASH' },
+    { AttributeName: TABLE.listIndexSortKey, KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'KEYS_ONLY' },
+};
+
 /**
- * Creates `tableName` if missing (on-demand, `pk` hash key, sparse `refresh-due` GSI with
- * projection keys + provider), waits until it and its GSI are ACTIVE, and enables TTL where the engine supports it.
- * Throws BrokerError('configuration_error') when an existing table lacks the schedule GSI.
+ * Creates `tableName` if missing (on-demand, `pk` hash key, the sparse `refresh-due` GSI projecting
+ * keys, provider and TTL, and the KEYS_ONLY `connection-list` GSI), waits until it and its GSIs are
+ * ACTIVE, and enables TTL where the engine supports it. A table made before the list index gets it
+ * added (DynamoDB, DynamoDB Local). Throws BrokerError('configuration_error') when an existing
+ * table lacks the schedule GSI, or lacks the list index and the engine cannot add it (dynalite).
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
   if ((await describeTable(client, tableName)) === undefined) {
@@ -29,23 +63,9 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
         new CreateTableCommand({
           TableName: tableName,
           BillingMode: 'PAY_PER_REQUEST',
-          AttributeDefinitions: [
-            { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-            { AttributeName: TABLE.dueIndexPartitionKey, AttributeType: 'N' },
-            { AttributeName: TABLE.dueIndexSortKey, AttributeType: 'N' },
-          ],
+          AttributeDefinitions: ATTRIBUTE_DEFINITIONS,
           KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: [
-            {
-              IndexName: TABLE.dueIndexName,
-              KeySchema: [
-                { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
-                { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
-              ],
-              // Keys and the provider only: a lease or a failure writes nothing to the index.
-              Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] },
-            },
-          ],
+          GlobalSecondaryIndexes: [SCHEDULE_INDEX, LIST_INDEX],
         }),
       );
     } catch (err) {
@@ -54,14 +74,42 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     }
   }
 
-  const table = await waitUntilActive(client, tableName);
-  if (!table.GlobalSecondaryIndexes?.some((index) => index.IndexName === TABLE.dueIndexName)) {
+  let table = await waitUntilActive(client, tableName);
+  if (!hasIndex(table, TABLE.dueIndexName)) {
     throw new BrokerError(
       'configuration_error',
       `Table ${tableName} exists without the ${TABLE.dueIndexName} index; recreate it or point the broker at another table`,
     );
   }
+  if (!hasIndex(table, TABLE.listIndexName)) {
+    const cannot = (cause?: unknown) =>
+      new BrokerError(
+        'configuration_error',
+        `Table ${tableName} predates the ${TABLE.listIndexName} index and this engine cannot add one to an existing table (dynalite cannot): ` +
+          "move the data directory's dynamodb/ folder aside to start with a new table, or point the broker at another table",
+        { cause },
+      );
+    try {
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: ATTRIBUTE_DEFINITIONS.filter((a) => a.AttributeName === TABLE.listIndexPartitionKey || a.AttributeName === TABLE.listIndexSortKey),
+          GlobalSecondaryIndexUpdates: [{ Create: LIST_INDEX }],
+        }),
+      );
+    } catch (err) {
+      // dynalite refuses an index creation as a malformed request; AWS and DynamoDB Local accept it.
+      if (errorName(err) === 'ValidationException') throw cannot(err);
+      throw err;
+    }
+    table = await waitUntilActive(client, tableName);
+    if (!hasIndex(table, TABLE.listIndexName)) throw cannot();
+  }
   await enableTtl(client, tableName);
+}
+
+function hasIndex(table: TableDescription, name: string): boolean {
+  return table.GlobalSecondaryIndexes?.some((index) => index.IndexName === name) ?? false;
 }
 
 async function describeTable(client: DynamoDBClient, tableName: string): Promise<TableDescription | undefined> {

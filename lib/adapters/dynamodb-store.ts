@@ -20,6 +20,12 @@
  *
  * Sealed blobs (`sealed`, `rescue`) are stored as binary when they pack losslessly
  * (sealed-binary.ts): a quarter fewer bytes than their base64url text, in every write of the item.
+ *
+ * List GSI (`connection-list`, KEYS_ONLY) serves filtered admin lists. Its keys are derived here
+ * from `status`, `provider` and `tenant` and written only by a write that changes one of those,
+ * so the refresh path (lease, commit, back-off, rescue: token fields only) costs the index
+ * nothing. Only connection items carry its keys: install states and any other kind of item
+ * never appear in it.
  */
 import { createHash } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -33,10 +39,10 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError } from '../model';
+import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError, UnreadableConnection } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
-import { pageLimit, systemClock, type Clock, type ConnectionStore, type Page, type RecordChanges } from '../ports';
+import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type ListOptions, type Page, type RecordChanges } from '../ports';
 import { TABLE } from './dynamodb-table';
 import { packSealed, unpackSealed } from './sealed-binary';
 
@@ -71,11 +77,13 @@ const ATTRIBUTE = {
   provider: 'provider',
   authMode: 'auth_mode',
   tenant: 'tenant',
+  tenants: 'tenants',
   status: 'status',
   scopes: 'scopes',
   sealed: 'sealed',
   tokenGen: 'token_gen',
   expiresAt: 'expires_at',
+  refreshExpiresAt: 'refresh_expires_at',
   refreshDueAt: TABLE.dueIndexSortKey,
   shard: TABLE.dueIndexPartitionKey,
   renewableAfter: 'renewable_after',
@@ -189,6 +197,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     }
     if (!toSet.has('updatedAt')) toSet.set('updatedAt', now);
     toSet.set('version', expectedVersion + 1);
+    const listKeys = listKeyChanges(id, toSet, toRemove);
 
     const names: Record<string, string> = { '#ttl': TABLE.ttlAttribute };
     const values: Record<string, unknown> = { ':expected': expectedVersion, ':nowSec': epochSeconds(now) };
@@ -205,6 +214,11 @@ export class DynamoDbConnectionStore implements ConnectionStore {
       names[`#${attribute}`] = attribute;
       removeClauses.push(`#${attribute}`);
     }
+    for (const [attribute, value] of Object.entries(listKeys)) {
+      names[`#${attribute}`] = attribute;
+      values[`:${attribute}`] = value;
+      setClauses.push(`#${attribute} = :${attribute}`);
+    }
 
     try {
       const { Attributes } = await this.doc.send(
@@ -220,7 +234,9 @@ export class DynamoDbConnectionStore implements ConnectionStore {
         }),
       );
       if (Attributes === undefined) throw new BrokerError('internal_error', `UpdateItem on ${id} returned no attributes`);
-      return itemToRecord(Attributes);
+      const record = itemToRecord(Attributes);
+      await this.addMissingListKeys(record, Attributes);
+      return record;
     } catch (err) {
       if (isConditionalCheckFailed(err)) {
         throw new BrokerError('conflict', `Connection ${id} changed concurrently (expected version ${expectedVersion})`, {
@@ -232,20 +248,30 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     }
   }
 
-  /** Scans connections (admin listing), skipping install states and expired items; order is the table's hash order. */
-  async list(options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
+  /**
+   * Unfiltered: a paged Scan of connection items (install states and expired items skipped), in
+   * the table's hash order. Filtered: Queries on a list index, then the records by BatchGetItem;
+   * see `listFiltered`.
+   */
+  async list(options: ListOptions = {}): Promise<ConnectionPage> {
+    const limit = pageLimit(options.limit, PAGE_LIMITS);
+    const filter = normalFilter(options.filter);
+    if (filter !== undefined) {
+      assertServableFilter(filter);
+      return this.listFiltered(filter, limit, options.cursor);
+    }
     const nowSec = epochSeconds(this.clock.now());
     return this.collectPage(
-      pageLimit(options.limit, PAGE_LIMITS),
+      limit,
       decodeCursor(options.cursor, { [TABLE.partitionKey]: 'string' }),
-      (startKey, limit) =>
+      (startKey, batch) =>
         this.doc.send(
           new ScanCommand({
             TableName: this.tableName,
             FilterExpression: '#kind = :connection AND (attribute_not_exists(#ttl) OR #ttl > :nowSec)',
             ExpressionAttributeNames: { '#kind': 'kind', '#ttl': TABLE.ttlAttribute },
             ExpressionAttributeValues: { ':connection': KIND_CONNECTION, ':nowSec': nowSec },
-            Limit: limit,
+            Limit: batch,
             ExclusiveStartKey: startKey,
           }),
         ),
@@ -254,12 +280,96 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   }
 
   /**
+   * A filtered page: the list-index partitions `listPartitions` names, one after the other, each
+   * Queried for keys (KEYS_ONLY) and the records fetched by BatchGetItem only as far as the page
+   * needs. Each record is checked against the whole filter again, because a GSI is eventually
+   * consistent: a page never holds a record that does not match. The cursor is the partition
+   * and the last index key used, bound to the filter.
+   */
+  private async listFiltered(filter: ConnectionFilter, limit: number, cursor: string | undefined): Promise<ConnectionPage> {
+    const partitions = listPartitions(filter);
+    const position = decodeListCursor(cursor, filter, partitions);
+    const records: ConnectionRecord[] = [];
+    // An item that does not read as a record is named, not fatal (as in the unfiltered list).
+    const unreadable: UnreadableConnection[] = [];
+    const result = (more: Record<string, string>): ConnectionPage => ({ items: records, ...(unreadable.length > 0 ? { unreadable } : {}), ...more });
+    let { partition, startKey } = position;
+    while (partition < partitions.length) {
+      const where = partitions[partition] as ListPartition;
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: TABLE.listIndexName,
+          KeyConditionExpression: `#pk = :pk${where.prefix === undefined ? '' : ' AND begins_with(#sk, :prefix)'}`,
+          ExpressionAttributeNames: { '#pk': TABLE.listIndexPartitionKey, ...(where.prefix === undefined ? {} : { '#sk': TABLE.listIndexSortKey }) },
+          ExpressionAttributeValues: { ':pk': where.keyValue, ...(where.prefix === undefined ? {} : { ':prefix': where.prefix }) },
+          Limit: Math.max(limit - records.length, MIN_READ_BATCH),
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      const keys = page.Items ?? [];
+      for (let used = 0; used < keys.length; ) {
+        const chunk = keys.slice(used, used + Math.min(limit - records.length, MAX_BATCH_GET));
+        const items = await this.batchGet(chunk.map((key) => pickKey(key, [TABLE.partitionKey])));
+        const now = this.clock.now();
+        for (const key of chunk) {
+          const item = items.get(key[TABLE.partitionKey] as string);
+          if (item === undefined || isExpired(item, now)) continue;
+          const read = readPage([item]);
+          unreadable.push(...(read.unreadable ?? []));
+          const record = read.items[0];
+          if (record !== undefined && matchesFilter(record, filter)) records.push(record);
+        }
+        used += chunk.length;
+        if (records.length >= limit) {
+          const more = used < keys.length || page.LastEvaluatedKey !== undefined || partition + 1 < partitions.length;
+          const last = pickKey(chunk[chunk.length - 1] as Item, [TABLE.partitionKey, TABLE.listIndexPartitionKey, TABLE.listIndexSortKey]);
+          return result(more ? { cursor: encodeListCursor(filter, partition, last) } : {});
+        }
+      }
+      if (page.LastEvaluatedKey !== undefined) {
+        startKey = page.LastEvaluatedKey as Key;
+      } else {
+        partition += 1;
+        startKey = undefined;
+      }
+    }
+    return result({});
+  }
+
+  /**
+   * A connection stored before the list indexes existed has no list keys, so filtered lists do
+   * not see it. Its next write (a refresh, at the latest within one token lifetime) adds them,
+   * with a write conditional on the version just written: if the record moved on meanwhile,
+   * that newer write carries its own keys, or adds them the same way.
+   */
+  private async addMissingListKeys(record: ConnectionRecord, item: Item): Promise<void> {
+    const wanted = listKeysOf(record);
+    const missing = Object.entries(wanted).filter(([attribute, value]) => item[attribute] !== value);
+    if (missing.length === 0) return;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: connectionKey(record.id),
+          UpdateExpression: `SET ${missing.map(([attribute]) => `#${attribute} = :${attribute}`).join(', ')}`,
+          ConditionExpression: '#version = :version',
+          ExpressionAttributeNames: { '#version': ATTRIBUTE.version, ...Object.fromEntries(missing.map(([attribute]) => [`#${attribute}`, attribute])) },
+          ExpressionAttributeValues: { ':version': record.version, ...Object.fromEntries(missing.map(([attribute, value]) => [`:${attribute}`, value])) },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+  }
+
+  /**
    * Queries the schedule GSI for `shard` with `refreshDueAt ≤ dueBy`, earliest first, then reads
    * those records from the table (BatchGetItem, eventually consistent: the index holds keys only),
    * skipping expired items. Both reads may be stale: re-read with `consistent` before acting (the
    * refresh path's writes are conditional on the version they read, so a stale one only loses a race).
    */
-  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
+  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
     const nowSec = epochSeconds(this.clock.now());
     const keys = await this.collectPage(
       pageLimit(options.limit, PAGE_LIMITS),
@@ -284,14 +394,14 @@ export class DynamoDbConnectionStore implements ConnectionStore {
           }),
         ),
       (item) => pickKey(item, [TABLE.partitionKey, TABLE.dueIndexPartitionKey, TABLE.dueIndexSortKey]),
-      (item) => item,
+      (items) => ({ items }),
     );
     const items = await this.batchGet(keys.items.map((item) => pickKey(item, [TABLE.partitionKey])));
-    const records = keys.items.flatMap((key) => {
+    const found = keys.items.flatMap((key) => {
       const item = items.get(key[TABLE.partitionKey] as string);
-      return item === undefined || isExpired(item, nowSec * 1000) ? [] : [itemToRecord(item)];
+      return item === undefined || isExpired(item, nowSec * 1000) ? [] : [item];
     });
-    return { items: records, ...(keys.cursor ? { cursor: keys.cursor } : {}) };
+    return { ...readPage(found), ...(keys.cursor ? { cursor: keys.cursor } : {}) };
   }
 
   /** Items by key, eventually consistent, 100 keys per BatchGetItem, unprocessed keys asked again. */
@@ -416,14 +526,16 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * Reads until `limit` matching items or the end: a filtered page may hold fewer items than asked,
    * even none. When a read returns more than needed, the page ends at the last item kept and the
    * cursor is that item's key (what DynamoDB itself would return as LastEvaluatedKey there).
+   * An item that does not read as a record takes its place on the page and is named in
+   * `unreadable`: one bad item never hides the others.
    */
-  private async collectPage<T = ConnectionRecord>(
+  private async collectPage<P extends { items: unknown[] } = ConnectionPage>(
     limit: number,
     start: Key | undefined,
     read: (startKey: Key | undefined, limit: number) => Promise<{ Items?: Item[]; LastEvaluatedKey?: Item }>,
     keyOf: (item: Item) => Key,
-    map: (item: Item) => T = itemToRecord as (item: Item) => T,
-  ): Promise<Page<T>> {
+    toPage: (items: Item[]) => P = readPage as unknown as (items: Item[]) => P,
+  ): Promise<P & { cursor?: string }> {
     const items: Item[] = [];
     let startKey = start;
     for (;;) {
@@ -435,13 +547,28 @@ export class DynamoDbConnectionStore implements ConnectionStore {
         const last = items[items.length - 1];
         const more = found.length > wanted || page.LastEvaluatedKey !== undefined;
         const cursor = found.length > wanted && last !== undefined ? keyOf(last) : (page.LastEvaluatedKey as Key | undefined);
-        return { items: items.map(map), ...(more && cursor !== undefined ? { cursor: encodeCursor(cursor) } : {}) };
+        return { ...toPage(items), ...(more && cursor !== undefined ? { cursor: encodeCursor(cursor) } : {}) };
       }
       items.push(...found);
-      if (page.LastEvaluatedKey === undefined) return { items: items.map(map) };
+      if (page.LastEvaluatedKey === undefined) return toPage(items);
       startKey = page.LastEvaluatedKey as Key;
     }
   }
+}
+
+/** The records of a page, with the items that do not read as one named instead of failing the page. */
+function readPage(items: readonly Item[]): ConnectionPage {
+  const records: ConnectionRecord[] = [];
+  const unreadable: UnreadableConnection[] = [];
+  for (const item of items) {
+    try {
+      records.push(itemToRecord(item));
+    } catch (err) {
+      if (!(err instanceof MalformedItem)) throw err;
+      unreadable.push({ id: err.connectionId, reason: err.message });
+    }
+  }
+  return { items: records, ...(unreadable.length > 0 ? { unreadable } : {}) };
 }
 
 // ---- keys ------------------------------------------------------------------
@@ -468,6 +595,94 @@ function pickKey(item: Item, attributes: readonly string[]): Key {
   return key;
 }
 
+// ---- the list index -------------------------------------------------------------
+
+/** The list-index partition of a connection id: stable, and spread evenly over `TABLE.listShards`. */
+export function listShardOf(connectionId: string): number {
+  return createHash('sha256').update(connectionId).digest().readUInt32BE(0) % TABLE.listShards;
+}
+
+function statusShard(status: ConnectionStatus, shard: number): string {
+  return `${status}#${String(shard).padStart(2, '0')}`;
+}
+
+/** `<provider>#<tenant>#`: the sort-key prefix of a provider's (and tenant's) connections; `#` and `%` in a tenant are escaped. */
+function sortKeyPrefix(provider: string, tenant?: string): string {
+  return tenant === undefined ? `${provider}#` : `${provider}#${tenant.replace(/[%#]/g, encodeURIComponent)}#`;
+}
+
+/** The list-index keys of a record's item. */
+function listKeysOf(record: Pick<ConnectionRecord, 'id' | 'provider' | 'status' | 'tenant'>): Record<string, string> {
+  return {
+    [TABLE.listIndexPartitionKey]: statusShard(record.status, listShardOf(record.id)),
+    [TABLE.listIndexSortKey]: `${sortKeyPrefix(record.provider, record.tenant ?? '')}${record.id}`,
+  };
+}
+
+/**
+ * The list-index keys an update writes, in the same write: the partition key when it sets
+ * `status`, the sort key when it sets `provider` and sets or removes `tenant` (a re-install).
+ * A refresh sets neither, except the commit's unchanged `status: active`, and DynamoDB writes
+ * an index only when a key's value changes. Any other change of provider or tenant is put right
+ * by `addMissingListKeys` after the write.
+ */
+function listKeyChanges(id: string, toSet: ReadonlyMap<Field, unknown>, toRemove: ReadonlySet<Field>): Record<string, string> {
+  const keys: Record<string, string> = {};
+  const status = toSet.get('status');
+  if (typeof status === 'string') keys[TABLE.listIndexPartitionKey] = statusShard(status as ConnectionStatus, listShardOf(id));
+  const provider = toSet.get('provider');
+  const tenant = toRemove.has('tenant') ? '' : toSet.get('tenant');
+  if (typeof provider === 'string' && typeof tenant === 'string') keys[TABLE.listIndexSortKey] = `${sortKeyPrefix(provider, tenant)}${id}`;
+  return keys;
+}
+
+/** One partition of the list index a filtered list reads, and the sort-key prefix that narrows it. */
+interface ListPartition {
+  keyValue: string;
+  prefix?: string;
+}
+
+/**
+ * The partitions that hold every connection matching `filter`, in reading order: the 16 shards
+ * of the status, or, without a status, the shards of each of the three (a closed set, so this is
+ * exact), each narrowed by the provider (and tenant) prefix.
+ */
+function listPartitions(filter: ConnectionFilter): ListPartition[] {
+  const prefix = filter.provider === undefined ? undefined : sortKeyPrefix(filter.provider, filter.tenant);
+  const statuses = filter.status === undefined ? STATUSES : [filter.status];
+  return statuses.flatMap((status) => Array.from({ length: TABLE.listShards }, (_, shard) => ({ keyValue: statusShard(status, shard), prefix })));
+}
+
+/** The filter without absent fields, or undefined when nothing is filtered. */
+function normalFilter(filter: ConnectionFilter | undefined): ConnectionFilter | undefined {
+  const normal = withoutUndefined({ provider: filter?.provider, status: filter?.status, tenant: filter?.tenant });
+  return Object.keys(normal).length === 0 ? undefined : normal;
+}
+
+
+/** A filtered list's cursor: the filter it belongs to, the partition, and the last index key used there. */
+function encodeListCursor(filter: ConnectionFilter, partition: number, key: Key): string {
+  return encodeCursor({ f: JSON.stringify(filter), p: partition, k: JSON.stringify(key) });
+}
+
+function decodeListCursor(cursor: string | undefined, filter: ConnectionFilter, partitions: readonly ListPartition[]): { partition: number; startKey?: Key } {
+  if (cursor === undefined) return { partition: 0 };
+  const { f, p, k } = decodeCursor(cursor, { f: 'string', p: 'number', k: 'string' }) as { f: string; p: number; k: string };
+  if (f !== JSON.stringify(filter)) throw new BrokerError('invalid_request', 'Invalid cursor: it belongs to a list with other filters');
+  if (!Number.isInteger(p) || partitions[p] === undefined) throw new BrokerError('invalid_request', 'Invalid cursor');
+  let key: unknown;
+  try {
+    key = JSON.parse(k);
+  } catch (err) {
+    throw new BrokerError('invalid_request', 'Invalid cursor', { cause: err });
+  }
+  const shape = { [TABLE.partitionKey]: 'string', [TABLE.listIndexPartitionKey]: 'string', [TABLE.listIndexSortKey]: 'string' } as const;
+  if (!isPlainObject(key) || Object.keys(key).length !== 3 || Object.entries(shape).some(([name, type]) => typeof key[name] !== type)) {
+    throw new BrokerError('invalid_request', 'Invalid cursor');
+  }
+  return { partition: p, startKey: key as Key };
+}
+
 // ---- record ↔ item -----------------------------------------------------------
 
 /** The one record → item mapping (also used by `update` for each SET value through `encodeField`). */
@@ -477,7 +692,7 @@ function recordToItem(record: ConnectionRecord): Item {
     const value = record[field];
     if (value !== undefined) item[ATTRIBUTE[field]] = encodeField(field, value);
   }
-  return item;
+  return { ...item, ...listKeysOf(record) };
 }
 
 /** Values are stored as they are, except `lastError` (keys in the item's snake_case) and sealed blobs (binary when they pack). */
@@ -503,11 +718,13 @@ function itemToRecord(item: Item): ConnectionRecord {
     provider: read.string(ATTRIBUTE.provider),
     authMode: read.oneOf(ATTRIBUTE.authMode, AUTH_MODES),
     tenant: read.optionalString(ATTRIBUTE.tenant),
+    tenants: read.optionalStringList(ATTRIBUTE.tenants),
     status: read.oneOf(ATTRIBUTE.status, STATUSES),
     scopes: read.stringList(ATTRIBUTE.scopes),
     sealed: read.optionalSealed(ATTRIBUTE.sealed),
     tokenGen: read.number(ATTRIBUTE.tokenGen),
     expiresAt: read.optionalNumber(ATTRIBUTE.expiresAt),
+    refreshExpiresAt: read.optionalNumber(ATTRIBUTE.refreshExpiresAt),
     refreshDueAt: read.optionalNumber(ATTRIBUTE.refreshDueAt),
     shard: read.optionalNumber(ATTRIBUTE.shard),
     renewableAfter: read.optionalNumber(ATTRIBUTE.renewableAfter),
@@ -619,6 +836,10 @@ class ItemReader {
     return value as string[];
   }
 
+  optionalStringList(attribute: string): string[] | undefined {
+    return this.item[attribute] === undefined ? undefined : this.stringList(attribute);
+  }
+
   optionalStringMap(attribute: string): Record<string, string> | undefined {
     const value = this.item[attribute];
     if (value === undefined) return undefined;
@@ -646,9 +867,18 @@ class ItemReader {
   }
 }
 
+/** A stored item that does not read as a record: an internal error naming the attribute, never its value. */
+class MalformedItem extends BrokerError {
+  /** The connection id from the item's key, `?` when the key itself is unreadable. */
+  readonly connectionId: string;
+  constructor(pk: unknown, attribute: string) {
+    super('internal_error', `Stored item ${typeof pk === 'string' ? pk : '?'} has a malformed ${attribute}`, { details: { attribute } });
+    this.connectionId = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : '?';
+  }
+}
+
 function malformed(item: Item, attribute: string): BrokerError {
-  const pk = item[TABLE.partitionKey];
-  return new BrokerError('internal_error', `Stored item ${typeof pk === 'string' ? pk : '?'} has a malformed ${attribute}`);
+  return new MalformedItem(item[TABLE.partitionKey], attribute);
 }
 
 function mutableField(name: string): Field {

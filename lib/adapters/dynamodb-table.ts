@@ -16,6 +16,18 @@ export const TABLE = {
    * read from the table (docs/design.md, "Writes per refresh").
    */
   dueIndexProjected: ['provider', 'ttl'],
+  /**
+   * Sparse KEYS_ONLY GSI for filtered admin lists; only connection items carry its keys (the
+   * store derives them from status, provider and tenant, so a refresh never changes them).
+   * Partition key `<status>#<nn>`, `nn` a hash of the id over `listShards`, so no key value takes
+   * more than 1/16 of a status's writes; sort key `<provider>#<tenant>#<id>`, so a provider, or
+   * a provider and a tenant, narrow a partition with `begins_with`.
+   */
+  listIndexName: 'connection-list',
+  listIndexPartitionKey: 'status_shard',
+  listIndexSortKey: 'provider_tenant_id',
+  /** Partitions of each status in the list index. Part of the stored format: changing it needs every connection rewritten. */
+  listShards: 16,
   /** DynamoDB TTL attribute (epoch seconds). */
   ttlAttribute: 'ttl',
 } as const;

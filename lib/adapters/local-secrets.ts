@@ -29,7 +29,7 @@ export class FileSecretStore implements SecretStore {
   async getClientCredentials(secretName: string): Promise<ClientCredentials> {
     const { entries } = await this.#load();
     if (!Object.hasOwn(entries, secretName)) {
-      throw new BrokerError('configuration_error', `Secret "${secretName}" not found in secrets file ${this.path}`);
+      throw new BrokerError('provider_not_configured', `Secret "${secretName}" not found in secrets file ${this.path}`);
     }
     return clientCredentialsFromValue(secretName, entries[secretName]);
   }

@@ -7,8 +7,9 @@
  */
 import { BrokerError } from '../errors';
 import type { ConnectionRecord, InstallState, KeyCheck } from '../model';
-import type { Clock, ConnectionStore, Page, RecordChanges } from '../ports';
-import { systemClock } from '../ports';
+import { isPlainObject } from '../plain-object';
+import type { Clock, ConnectionPage, ConnectionStore, ListOptions, RecordChanges } from '../ports';
+import { assertServableFilter, matchesFilter, pageLimit, systemClock } from '../ports';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -57,16 +58,23 @@ export class MemoryConnectionStore implements ConnectionStore {
     return clone(next) as unknown as ConnectionRecord;
   }
 
-  async list(options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
-    const ids = [...this.connections.keys()].filter((id) => this.live(id)).sort();
-    const start = options.cursor ? ids.indexOf(options.cursor) + 1 : 0;
-    const limit = options.limit ?? 100;
-    const slice = ids.slice(start, start + limit);
-    const cursor = start + limit < ids.length ? slice.at(-1) : undefined;
-    return { items: slice.map((id) => clone(this.connections.get(id)!)), ...(cursor ? { cursor } : {}) };
+  /** In id order; the cursor is the last id of the page and the filter it belongs to. */
+  async list(options: ListOptions = {}): Promise<ConnectionPage> {
+    const limit = pageLimit(options.limit, { fallback: 100, max: 1_000 });
+    assertServableFilter(options.filter);
+    const filter = JSON.stringify({ provider: options.filter?.provider, status: options.filter?.status, tenant: options.filter?.tenant });
+    const after = options.cursor === undefined ? undefined : cursorPosition(options.cursor, filter);
+    const matching = [...this.connections.keys()]
+      .sort()
+      .filter((id) => after === undefined || id > after)
+      .map((id) => this.live(id))
+      .filter((record): record is ConnectionRecord => record !== undefined && matchesFilter(record, options.filter ?? {}));
+    const page = matching.slice(0, limit);
+    const last = page.at(-1);
+    return { items: page.map(clone), ...(matching.length > limit && last ? { cursor: Buffer.from(JSON.stringify({ f: filter, after: last.id })).toString('base64url') } : {}) };
   }
 
-  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionRecord>> {
+  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
     const due = [...this.connections.keys()]
       .map((id) => this.live(id))
       .filter((r): r is ConnectionRecord => r !== undefined && r.shard === shard && r.refreshDueAt !== undefined && r.refreshDueAt <= dueBy)
@@ -113,4 +121,18 @@ export class MemoryConnectionStore implements ConnectionStore {
     this.keyCheck = clone(check);
     return true;
   }
+}
+
+
+/** The id a cursor continues after; a cursor of another filter, or not ours, is the caller's 400. */
+function cursorPosition(cursor: string, filter: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (err) {
+    throw new BrokerError('invalid_request', 'Invalid cursor', { cause: err });
+  }
+  if (!isPlainObject(parsed) || typeof parsed.after !== 'string' || typeof parsed.f !== 'string') throw new BrokerError('invalid_request', 'Invalid cursor');
+  if (parsed.f !== filter) throw new BrokerError('invalid_request', 'Invalid cursor: it belongs to a list with other filters');
+  return parsed.after;
 }

@@ -58,7 +58,7 @@ export class SecretsManagerSecretStore implements SecretStore {
       const reason = err instanceof Error && err.cause instanceof Error ? err.cause.name : err instanceof Error ? err.name : '';
       const details = { secret_id: this.#prefix + secretName, reason };
       if (reason === 'ParameterNotFoundError' || reason === 'ResourceNotFoundException') {
-        throw new BrokerError('configuration_error', `Secret "${secretName}" not found in Secrets Manager`, { cause: err, details });
+        throw new BrokerError('provider_not_configured', `Secret "${secretName}" not found in Secrets Manager`, { cause: err, details });
       }
       if (CONFIGURATION_ERRORS.has(reason)) {
         throw new BrokerError('configuration_error', `Secret "${secretName}" could not be read from Secrets Manager (${reason})`, {
@@ -109,7 +109,7 @@ export function clientCredentialsFromValue(secretName: string, value: unknown): 
     throw new BrokerError('configuration_error', `Secret "${secretName}" is missing ${missing.join(' and ')} (non-empty strings)`);
   }
   if (entry.client_id === SECRET_PLACEHOLDER_CLIENT_ID) {
-    throw new BrokerError('configuration_error', `Secret "${secretName}" still holds the deploy-time placeholder: put the provider app's client_id and client_secret in it (docs/deploy.md, "Fill the secrets")`);
+    throw new BrokerError('provider_not_configured', `Secret "${secretName}" still holds the deploy-time placeholder: put the provider app's client_id and client_secret in it (docs/deploy.md, "Fill the secrets")`);
   }
   return { client_id: entry.client_id as string, client_secret: entry.client_secret as string };
 }

@@ -3,29 +3,75 @@
  * client-credentials connection, revoke a connection.
  */
 import { BrokerError, isBrokerError } from '../errors';
+import { logger } from '../logger';
 import { clientCredentialsGrant } from '../oauth/token-endpoint';
 import { validateConnectionConfig } from '../providers/connection-config';
-import { pageLimit, type Page } from '../ports';
+import { assertServableFilter, pageLimit, type ConnectionFilter, type Page } from '../ports';
+import { withoutUndefined } from '../plain-object';
+import { PROVIDER_KEY_PATTERN } from '../providers/lookup';
 import type { Provider } from '../providers/schema';
 import { assertSecretAllowed, credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
-import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionSummary, type ProviderHealthSummary } from '../model';
+import { validateConnectionId, type ClientCredentials, type ConnectionRecord, type ConnectionStatus, type ConnectionSummary, type ProviderHealthSummary, type UnreadableConnection } from '../model';
 import { revokeAtProvider } from './provider-revocation';
 import { unseal } from './sealing';
 import { revoked } from './transitions';
-import { connectionSummary, providerHealthSummary } from './views';
+import { connectionSummary, providerHealthSummary, providerSummary, skippedProviderSummary, type ProviderSummary, type SkippedProviderSummary } from './views';
 
-export async function listConnections(ctx: BrokerContext, options: { limit?: number; cursor?: string } = {}): Promise<Page<ConnectionSummary>> {
+/** What `GET /connections` takes: a page size, the previous page's cursor, and filters. */
+export interface ListConnectionsInput extends ConnectionFilterInput {
+  limit?: number;
+  cursor?: string;
+}
+
+/** Filter values as they arrive (query strings): checked by `connectionFilter`. */
+export interface ConnectionFilterInput {
+  provider?: string;
+  status?: string;
+  tenant?: string;
+}
+
+const STATUSES: readonly ConnectionStatus[] = ['active', 'needs_reauth', 'revoked'];
+const TENANT_PATTERN = /^[^\u0000-\u001f\u007f]{1,256}$/;
+
+/** The filter a list asked for, each value checked: a bad one is 400 `invalid_request` naming the parameter, never an empty list. */
+export function connectionFilter(input: ConnectionFilterInput): ConnectionFilter {
+  const { provider, status, tenant } = input;
+  if (provider !== undefined && !PROVIDER_KEY_PATTERN.test(provider)) {
+    throw new BrokerError('invalid_request', 'provider must be a provider key (1-63 lowercase letters, digits or hyphens)', { details: { parameter: 'provider' } });
+  }
+  if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
+    throw new BrokerError('invalid_request', `status must be one of ${STATUSES.join(', ')}`, { details: { parameter: 'status' } });
+  }
+  if (tenant !== undefined && !TENANT_PATTERN.test(tenant)) {
+    throw new BrokerError('invalid_request', 'tenant must be 1-256 characters, no control characters', { details: { parameter: 'tenant' } });
+  }
+  const filter = withoutUndefined({ provider, status: status as ConnectionStatus | undefined, tenant });
+  assertServableFilter(filter);
+  return filter;
+}
+
+/** A page of connection summaries; items the store could not read are named in `unreadable` instead of failing the page. */
+export type ConnectionList = Page<ConnectionSummary> & { unreadable?: UnreadableConnection[] };
+
+/** A page of connection summaries, narrowed by provider, status and tenant; see ConnectionStore.list. */
+export async function listConnections(ctx: BrokerContext, options: ListConnectionsInput = {}): Promise<ConnectionList> {
   const limit = pageLimit(options.limit, { fallback: 50, max: 500 });
+  const filter = connectionFilter(options);
   let page;
   try {
-    page = await ctx.store.list({ limit, cursor: options.cursor });
+    page = await ctx.store.list({ limit, cursor: options.cursor, filter });
   } catch (err) {
     if (options.cursor !== undefined && !isBrokerError(err)) throw new BrokerError('invalid_request', 'cursor is not valid', { cause: err });
     throw err;
   }
   const health = await providerHealths(ctx, page.items);
-  return { items: page.items.map((record) => ({ ...connectionSummary(record), provider_health: health.get(record.provider)! })), cursor: page.cursor };
+  if (page.unreadable) logger.warn('connections listed without unreadable items', { unreadable: page.unreadable.map((item) => item.id) });
+  return {
+    items: page.items.map((record) => ({ ...connectionSummary(record), provider_health: health.get(record.provider)! })),
+    cursor: page.cursor,
+    ...(page.unreadable ? { unreadable: page.unreadable } : {}),
+  };
 }
 
 export async function describeConnection(ctx: BrokerContext, id: string): Promise<ConnectionSummary> {
@@ -112,8 +158,10 @@ async function resolveCredentials(
     try {
       return { credentials: await credentialsFor(ctx, provider, { credentialsSecretName: input.secret_name }), credentialsSecretName: input.secret_name };
     } catch (err) {
-      // The name came from the request: a missing or malformed secret is the caller's 400, not our 500.
-      if (isBrokerError(err, 'configuration_error')) throw new BrokerError('invalid_request', err.message, { cause: err });
+      // The name came from the request: a missing or malformed secret is the caller's 400, not our 500 (nor a 404 for the provider).
+      if (isBrokerError(err, 'configuration_error') || isBrokerError(err, 'provider_not_configured')) {
+        throw new BrokerError('invalid_request', isBrokerError(err.cause) ? err.cause.message : err.message, { cause: err });
+      }
       throw err;
     }
   }
@@ -178,5 +226,26 @@ export async function revokeConnection(ctx: BrokerContext, id: string): Promise<
     connection: connectionSummary(written),
     provider_revocation: revocation.outcome,
     ...(revocation.outcome === 'failed' ? { provider_error: revocation.providerError } : {}),
+  };
+}
+
+export interface ProviderList {
+  /** Each with its fleet-wide health (the circuit refreshes share). */
+  providers: Array<ProviderSummary & { health: ProviderHealthSummary }>;
+  /** Enabled entries the catalogue skipped at load (their install link answers `provider_not_supported`). */
+  skipped: SkippedProviderSummary[];
+}
+
+/** The providers this broker serves (its enabled catalogue entries), by key: metadata only, never a secret. */
+export async function listProviders(ctx: BrokerContext): Promise<ProviderList> {
+  const enabled = (key: string) => ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(key);
+  const byKey = <T extends { key: string }>(a: T, b: T) => a.key.localeCompare(b.key);
+  const providers = [...ctx.catalogue.values()].filter((p) => enabled(p.key)).sort(byKey);
+  const now = ctx.clock.now();
+  // One read of each provider's health item: the circuit the fleet shares (provider health, design.md).
+  const health = await Promise.all(providers.map(async (p) => providerHealthSummary(await ctx.health.getHealth(p.key), now)));
+  return {
+    providers: providers.map((p, i) => ({ ...providerSummary(p), health: health[i]! })),
+    skipped: [...(ctx.catalogue.skipped?.values() ?? [])].filter((p) => enabled(p.key)).sort(byKey).map(skippedProviderSummary),
   };
 }

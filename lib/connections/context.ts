@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { BrokerError } from '../errors';
+import { BrokerError, isBrokerError } from '../errors';
 import type { TokenEndpointOptions } from '../oauth/token-endpoint';
 import { findProvider } from '../providers/lookup';
 import type { Catalogue, Provider } from '../providers/schema';
@@ -167,7 +167,19 @@ export async function credentialsFor(
   const secretName = record?.credentialsSecretName ?? provider.secret_name;
   // Checked again at use: a record written before the rule (or by hand) must not send another app's secret.
   assertSecretAllowed(provider, secretName);
-  return ctx.secrets.getClientCredentials(secretName);
+  try {
+    return await ctx.secrets.getClientCredentials(secretName);
+  } catch (err) {
+    // A person on an install link learns only that this provider is not set up here; the
+    // adapter's message (a file path, a secret id) is for the operator's log, kept as the cause.
+    if (isBrokerError(err, 'provider_not_configured')) {
+      throw new BrokerError('provider_not_configured', `Provider "${provider.key}" is not configured in this broker: it has no client credentials for it yet`, {
+        cause: err,
+        details: { provider: provider.key },
+      });
+    }
+    throw err;
+  }
 }
 
 /**

@@ -11,9 +11,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { buildAuthorizationUrl, newState, pkceChallenge } from '../oauth/authorize';
-import { checkAuthorizationResponseIssuer, tenantFromClaims, validateIdToken } from '../oauth/id-token';
+import { checkAuthorizationResponseIssuer, metadataFromClaims, tenantFromClaims, validateIdToken } from '../oauth/id-token';
+import { lookUpTenant } from '../oauth/tenant-request';
 import { exchangeCode, type TokenGrantResult } from '../oauth/token-endpoint';
+import { connectionValueProblem, decidedByProvider, hostValueProblems } from '../providers/connection-config';
 import type { Provider } from '../providers/schema';
+import { urlTemplates } from '../providers/url-positions';
 import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { checkReturnTo, installableProvider, readInstallLink } from './install-links';
 import type { ClientCredentials, ConnectionRecord, InstallLinkUse, InstallState } from '../model';
@@ -36,8 +39,10 @@ export interface InstallRequest {
 export interface CallbackRequest {
   provider: string;
   /**
-   * The callback's query parameters, as received. The person can edit them: only `code`,
-   * `state`, `iss` and `error` are read, and none of them decides who a connection belongs to.
+   * The callback's query parameters, as received. The person can edit them: `code`, `state`,
+   * `iss` and `error` are read, the catalogue's `callback_metadata` is recorded as such, and a
+   * `connection_config.<name>.callback_param` value must be one of the entry's own hosts; none of
+   * them decides who a connection belongs to.
    */
   query: Record<string, string | undefined>;
   requestBaseUrl: string;
@@ -123,7 +128,10 @@ function publicChoices(ctx: BrokerContext, provider: Provider, request: InstallR
       { details: { field: 'connection_id' } },
     );
   }
-  const needed = Object.entries(provider.connection_config).filter(([, field]) => !field.optional).map(([name]) => name);
+  // Values the provider itself supplies (the token response, its redirect) are not the link's to carry.
+  const needed = Object.entries(provider.connection_config)
+    .filter(([, field]) => !field.optional && !decidedByProvider(field))
+    .map(([name]) => name);
   if (needed.length > 0) {
     throw new BrokerError('invalid_request', `Provider "${provider.key}" needs per-connection values (${needed.join(', ')}): install it with a signed install link that carries them`);
   }
@@ -173,6 +181,8 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
     throw new InstallDenied(code, state?.returnTo);
   }
   if (!query.code) throw new BrokerError('invalid_request', 'The callback has no authorization code');
+  // Values the provider's redirect decides (Zoho's accounts server), held to the entry's own hosts before the code or secret goes there.
+  const exchangeConfig = connectionConfigOf(state?.connectionConfig, callbackConnectionValues(provider, query));
 
   const credentials = await credentialsFor(ctx, provider);
   const result = await exchangeCode(
@@ -183,24 +193,28 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
       redirectUri: state?.redirectUri ?? callbackUrl(ctx, provider.key, request.requestBaseUrl),
       // A marketplace-initiated install (no state of ours) sent no challenge, so it has no verifier.
       codeVerifier: state && !provider.disable_pkce ? await pkceVerifierFor(ctx.signingKey, state.nonce) : undefined,
-      connectionConfig: state?.connectionConfig,
+      connectionConfig: exchangeConfig,
     },
     tokenEndpointOptions(ctx),
   ).catch((err: unknown) => {
-    // The provider refusing the code (expired, already used: RFC 6749 §5.2 invalid_grant) is the
-    // person's to fix by starting again, not a provider outage.
-    if (isBrokerError(err, 'provider_error') && err.provider?.error === 'invalid_grant') {
+    // The provider refusing the code (expired, already used: RFC 6749 §5.2 invalid_grant; the
+    // codes the catalogue reads as a dead grant, Zoho's HTTP-200 invalid_code) is the person's to
+    // fix by starting again, not a provider outage.
+    const refusedCode = isBrokerError(err, 'provider_error') ? err.provider?.error : undefined;
+    if (refusedCode !== undefined && (refusedCode === 'invalid_grant' || provider.dead_grant_errors.includes(refusedCode))) {
       throw new BrokerError('invalid_request', 'The provider refused the authorization code (expired or already used); start the install again', {
         cause: err,
-        provider: { error: 'invalid_grant' },
+        provider: { error: refusedCode },
       });
     }
     throw err;
   });
 
+  // Values the provider's answer decides (Salesforce's instance_url) join the link's and the callback's; each was checked on the way in.
+  const connectionConfig = connectionConfigOf(exchangeConfig, result.connectionConfig);
   let target: string | undefined = state?.connectionId;
   try {
-    const owner = await grantOwner(ctx, provider, result, { clientId: credentials.client_id, state });
+    const owner = await grantOwner(ctx, provider, result, { clientId: credentials.client_id, state, connectionConfig });
     target ??= owner.tenant !== undefined ? tenantConnectionId(provider.key, owner.tenant) : newConnectionId();
     const { record, reinstalled } = await upsertConnection(
       ctx,
@@ -210,8 +224,10 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
         token: result.tokens,
         scopes: result.grantedScopes ?? state?.scopes ?? provider.default_scopes,
         tenant: owner.tenant,
-        metadata: result.metadata,
-        connectionConfig: state?.connectionConfig,
+        tenants: owner.tenants,
+        // The callback's own parameters first: a value from an authenticated source wins a clash of names.
+        metadata: { ...callbackMetadata(provider, query), ...result.metadata, ...owner.metadata },
+        connectionConfig,
         tags: state?.tags,
       },
       // Only an app-minted link names a connection; every other install must prove the same account.
@@ -222,13 +238,14 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
       detail: { connection_id: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled },
       at: ctx.clock.now(),
     });
-    logger.info('connection installed', { connection_id: record.id, provider: provider.key, reinstalled });
+    logger.info('connection installed', { connection_id: record.id, provider: provider.key, reinstalled, tenant_source: owner.source ?? null });
     return { connectionId: record.id, provider: provider.key, tenant: record.tenant ?? null, reinstalled, returnTo: state?.returnTo };
   } catch (err) {
     if (!writeOutcomeUnknown.has(err as object)) {
       await revokeOrphanedGrant(ctx, provider, result.tokens, {
         connectionId: target,
-        connectionConfig: state?.connectionConfig,
+        // Zoho's revocation goes to the accounts server that issued the grant.
+        connectionConfig,
         reason: isBrokerError(err) ? err.code : 'internal_error',
       });
     }
@@ -237,17 +254,27 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
 }
 
 /**
- * Who the new grant belongs to, from authenticated sources only: the token response (over
- * TLS, to our authenticated client) and a validated id_token. The callback's query string,
- * which the person can edit, is never one. (Issue 14 adds an authenticated call to the
- * provider after the exchange as a third source, and records callback parameters as untrusted.)
+ * Who the new grant belongs to, from authenticated sources only, the first that names an
+ * account: the token response (over TLS, to our authenticated client), a validated id_token, the
+ * connection value whose host redeemed the code (a Shopify shop), or the provider's answer to a
+ * call made with the new token (`tenant_request`, which may list several accounts: Xero). The
+ * callback's query string, which the person can edit, is never one (docs/security.md).
  */
 interface GrantOwner {
   tenant?: string;
-  source?: 'token_response' | 'id_token';
+  /** Every account, when the look-up lists several. */
+  tenants?: string[];
+  source?: 'token_response' | 'id_token' | 'exchange_host' | 'tenant_request';
+  /** What the id_token's `metadata_claims` and the look-up's `metadata` add. */
+  metadata: Record<string, string>;
 }
 
-async function grantOwner(ctx: BrokerContext, provider: Provider, result: TokenGrantResult, facts: { clientId: string; state: InstallState | undefined }): Promise<GrantOwner> {
+async function grantOwner(
+  ctx: BrokerContext,
+  provider: Provider,
+  result: TokenGrantResult,
+  facts: { clientId: string; state: InstallState | undefined; connectionConfig: Record<string, string> | undefined },
+): Promise<GrantOwner> {
   const claims = await validateIdToken(provider, result.tokens.id_token, {
     clientId: facts.clientId,
     // Sent only with a state of ours: a marketplace-initiated install has no nonce to check.
@@ -257,9 +284,63 @@ async function grantOwner(ctx: BrokerContext, provider: Provider, result: TokenG
     fetch: ctx.fetch,
     timeoutMs: ctx.config.providerTimeoutMs,
   });
-  if (result.tenant !== undefined) return { tenant: result.tenant, source: 'token_response' };
+  // Made whenever the entry has one: its answer also carries metadata (Mailchimp's data centre).
+  const lookup = provider.tenant_request !== undefined ? await lookUpTenant(provider, result.tokens, facts.connectionConfig, tokenEndpointOptions(ctx)) : undefined;
+  const metadata = { ...metadataFromClaims(provider, claims), ...lookup?.metadata };
+
+  if (result.tenant !== undefined) return { tenant: result.tenant, source: 'token_response', metadata };
   const fromClaims = tenantFromClaims(provider, claims);
-  return fromClaims !== undefined ? { tenant: fromClaims, source: 'id_token' } : {};
+  if (fromClaims !== undefined) return { tenant: fromClaims, source: 'id_token', metadata };
+  const hostKey = provider.tenant_connection_config;
+  const fromHost = hostKey !== undefined && facts.connectionConfig !== undefined && Object.hasOwn(facts.connectionConfig, hostKey) ? facts.connectionConfig[hostKey] : undefined;
+  if (fromHost !== undefined && fromHost !== '') return { tenant: fromHost, source: 'exchange_host', metadata };
+  if (lookup !== undefined) return { tenant: lookup.tenant, ...(lookup.tenants ? { tenants: lookup.tenants } : {}), source: 'tenant_request', metadata };
+  return { metadata };
+}
+
+/**
+ * The `connection_config` values the provider's redirect names (`callback_param`: Zoho's
+ * `accounts-server`, the data centre whose token endpoint the code belongs to). The person can
+ * edit the query, so each value must pass its entry's `enum`/`pattern` and the host rule before
+ * the code, the PKCE verifier or the client secret is sent there; a missing one takes its
+ * `default_value`.
+ */
+function callbackConnectionValues(provider: Provider, query: CallbackRequest['query']): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, definition] of Object.entries(provider.connection_config)) {
+    const param = definition.callback_param;
+    if (param === undefined) continue;
+    const given = Object.hasOwn(query, param) ? query[param] : undefined;
+    const value = given === undefined || given === '' ? definition.default_value : given;
+    if (value === undefined) {
+      if (definition.optional) continue;
+      throw new BrokerError('invalid_request', `The callback has no "${param}" parameter, which provider "${provider.key}" always sends; start the install again`, { details: { field: `connection_config.${name}` } });
+    }
+    const refused = connectionValueProblem(provider, name, value) ?? hostValueProblems(provider, { [name]: value }, urlTemplates(provider))[0]?.message;
+    if (refused !== undefined) {
+      // The value is not echoed: it is the person's to write.
+      throw new BrokerError('invalid_request', `The callback's "${param}" does not name one of provider "${provider.key}"'s own servers; nothing was sent to it. Start the install again`, {
+        details: { field: `connection_config.${name}` },
+      });
+    }
+    values[name] = value;
+  }
+  return values;
+}
+
+/** The catalogue's `callback_metadata`, recorded under `callback.<name>`: facts the person could have edited, never a tenant. */
+function callbackMetadata(provider: Provider, query: CallbackRequest['query']): Record<string, string> {
+  const entries = provider.callback_metadata.flatMap((name): Array<[string, string]> => {
+    const value = Object.hasOwn(query, name) ? query[name] : undefined;
+    return value === undefined || value === '' ? [] : [[`callback.${name}`, value]];
+  });
+  return Object.fromEntries(entries);
+}
+
+/** Connection values from two sources in one map (the later wins), or undefined when there are none (nothing to store). */
+function connectionConfigOf(earlier: Readonly<Record<string, string>> | undefined, later: Readonly<Record<string, string>>): Record<string, string> | undefined {
+  const merged = { ...earlier, ...later };
+  return Object.keys(merged).length > 0 ? merged : undefined;
 }
 
 async function consumeCallbackState(ctx: BrokerContext, provider: Provider, nonce: string | undefined): Promise<InstallState | undefined> {
@@ -317,7 +398,7 @@ export async function upsertConnection(
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = ctx.clock.now();
     const existing = await ctx.store.get(id, { consistent: true });
-    const refusal = existing && reauthorizationRefusal(existing, { provider: provider.key, tenant: fresh.tenant }, options.reauthorize);
+    const refusal = existing && reauthorizationRefusal(existing, { provider: provider.key, tenant: fresh.tenant, tenants: fresh.tenants }, options.reauthorize);
     if (refusal) {
       if (linkClaimed) await ctx.store.releaseInstallLink(options.link!.id);
       throw refusal;

@@ -165,10 +165,11 @@ export function isExpired(input: { token: TokenSet; now: number }): boolean {
 
 /**
  * Where a refresh failure belongs. `grant`: the grant is dead (only the user can help).
- * `provider`: the provider is failing for everyone (5xx, timeouts, network errors, and 429s where
- * its rate limit is the whole app's): counted against the provider's health, never against the
+ * `provider`: the provider is failing for everyone (5xx, timeouts, network errors, and rate limits
+ * where the limit is the whole app's): counted against the provider's health, never against the
  * connection. `connection`: something about this connection (an unknown 4xx, an unusable answer,
- * a per-account 429): that connection alone backs off.
+ * a per-account rate limit): that connection alone backs off. A rate limit is a 429, or a
+ * catalogue `transient_errors` code on a status below 500.
  */
 export type FailureScope = 'grant' | 'provider' | 'connection';
 
@@ -183,7 +184,9 @@ export function failureScope(failure: FailureFacts, rateLimitScope: 'account' | 
   if (failure.code === 'provider_timeout') return 'provider';
   if (failure.code !== 'provider_unavailable') return 'connection';
   const status = failure.provider?.httpStatus;
-  if (status === 429) return rateLimitScope === 'app' ? 'provider' : 'connection';
+  // A 429, or a catalogue `transient_errors` code on a status below 500 (Zoho's HTTP-200 throttle,
+  // counted per refresh token; Slack's `ratelimited`): a rate limit, whoever it is counted against.
+  if (status !== undefined && status < 500) return rateLimitScope === 'app' ? 'provider' : 'connection';
   // 5xx, or no HTTP answer at all (unreachable, reset, unreadable body).
   return 'provider';
 }

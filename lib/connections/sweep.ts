@@ -6,7 +6,7 @@
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { BrokerContext } from './context';
-import type { ConnectionRecord } from '../model';
+import type { ConnectionRecord, UnreadableConnection } from '../model';
 import { leaseHeldByOther, sweepDueBy } from './refresh-policy';
 import type { TokenService } from './token-service';
 
@@ -41,8 +41,13 @@ export async function sweep(ctx: BrokerContext, tokens: TokenService, options: S
   const started = ctx.clock.now();
   const dueBy = sweepDueBy({ now: started, config: ctx.config });
   const summary: SweepSummary = { due: 0, refreshed: 0, already_current: 0, skipped_leased: 0, deferred: 0, failed: {}, duration_ms: 0 };
-  const due = await findDue(ctx, dueBy, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
+  const { due, unreadable } = await findDue(ctx, dueBy, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
   summary.due = due.length;
+  if (unreadable.length > 0) {
+    // Skipped, not fatal: one bad item must not stop every other connection's refresh.
+    summary.failed.unreadable = unreadable.length;
+    logger.error('sweep: due items that do not read as connections were skipped', { unreadable: unreadable.map((item) => item.id) });
+  }
 
   // A refresh may take up to the provider timeout; do not start one that cannot finish in this invocation.
   const reserveMs = ctx.config.providerTimeoutMs + 2_000;
@@ -90,8 +95,9 @@ export async function sweep(ctx: BrokerContext, tokens: TokenService, options: S
   return summary;
 }
 
-async function findDue(ctx: BrokerContext, dueBy: number, max: number): Promise<ConnectionRecord[]> {
+async function findDue(ctx: BrokerContext, dueBy: number, max: number): Promise<{ due: ConnectionRecord[]; unreadable: UnreadableConnection[] }> {
   const found: ConnectionRecord[] = [];
+  const unreadable: UnreadableConnection[] = [];
   const perShard = await Promise.all(
     Array.from({ length: ctx.config.shards }, async (_, shard) => {
       const records: ConnectionRecord[] = [];
@@ -99,6 +105,7 @@ async function findDue(ctx: BrokerContext, dueBy: number, max: number): Promise<
       do {
         const page = await ctx.store.listDue(shard, dueBy, { limit: DUE_PAGE, cursor });
         records.push(...page.items);
+        unreadable.push(...(page.unreadable ?? []));
         cursor = page.cursor;
       } while (cursor && records.length < max);
       return records;
@@ -107,7 +114,7 @@ async function findDue(ctx: BrokerContext, dueBy: number, max: number): Promise<
   for (const records of perShard) found.push(...records);
   // Most overdue first, so a run cut short by time spends it where expiry is nearest.
   found.sort((a, b) => (a.refreshDueAt ?? 0) - (b.refreshDueAt ?? 0));
-  return found.slice(0, max);
+  return { due: found.slice(0, max), unreadable };
 }
 
 async function runPool<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {

@@ -25,6 +25,7 @@
 import { LRUCache } from 'lru-cache';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
+import { withoutUndefined } from '../plain-object';
 import { assertUsable, validateConnectionId, type AccessToken, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
 import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../oauth/token-endpoint';
 import type { RecordChanges } from '../ports';
@@ -253,7 +254,7 @@ export class TokenService {
       if (parked?.token && !request.force && !withinSkew({ ...this.policyInput(leased), token: parked.token })) {
         // Committing a recovered token set, not a provider answer: compare with what was stored.
         await this.circuit.released(passage);
-        return await this.commit(leased, source, { tokens: parked.token, metadata: {}, httpStatus: 200 }, stored.token, sealer);
+        return await this.commit(leased, source, { tokens: parked.token, metadata: {}, connectionConfig: {}, httpStatus: 200 }, stored.token, sealer);
       }
       let result: TokenGrantResult;
       try {
@@ -302,13 +303,20 @@ export class TokenService {
    */
   private async commit(leased: ConnectionRecord, source: SealedPayload, result: TokenGrantResult, previous: TokenSet | undefined, sealer: Sealer): Promise<Resolved> {
     const now = this.ctx.clock.now();
-    // No refresh_token in a refresh response means the old one stays valid (RFC 6749 §6).
-    const token: TokenSet = { ...result.tokens, refresh_token: result.tokens.refresh_token ?? source.token?.refresh_token };
+    // No refresh_token in a refresh response means the old one stays valid (RFC 6749 §6), and
+    // keeps its known end unless the answer moved it (an idle limit restarts on use).
+    const kept = result.tokens.refresh_token === undefined ? source.token : undefined;
+    const token: TokenSet = withoutUndefined({
+      ...result.tokens,
+      refresh_token: result.tokens.refresh_token ?? kept?.refresh_token,
+      refresh_expires_at: result.tokens.refresh_expires_at ?? kept?.refresh_expires_at,
+    });
     const payload: SealedPayload = { ...source, token };
     const grant = {
       sealed: sealer.seal(payload),
       token,
       grantedScopes: result.grantedScopes,
+      connectionConfig: result.connectionConfig,
       sameAccessToken: previous !== undefined && previous.access_token === token.access_token,
       random: this.ctx.random(),
     };

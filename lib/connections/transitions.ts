@@ -32,9 +32,27 @@ const SCHEDULE: readonly Field[] = ['refreshDueAt', 'shard'];
 
 // ---- rules the transitions share -------------------------------------------------------
 
-/** Whether a token can be renewed without the user: it expires, and there is a way to renew it. */
+/**
+ * Whether a token set has a next refresh to schedule: there is a way to renew it, and something
+ * ends (the access token, or a refresh token that dies when unused).
+ */
 export function isRefreshable(authMode: AuthMode, token: TokenSet | undefined): boolean {
-  return token?.expires_at !== undefined && (authMode === 'OAUTH2_CC' || token.refresh_token !== undefined);
+  if (authMode === 'OAUTH2_CC') return token?.expires_at !== undefined;
+  return token?.refresh_token !== undefined && (token.expires_at !== undefined || token.refresh_expires_at !== undefined);
+}
+
+/**
+ * When a token set just granted is next due: ahead of its access token's expiry, and ahead of
+ * its refresh token's end (refreshing uses the refresh token, which restarts an idle limit and
+ * brings a new one where the provider rotates), whichever comes first. Undefined = not scheduled.
+ */
+function nextDue(authMode: AuthMode, token: TokenSet | undefined, now: number, sameAccessToken: boolean, random: number, config: Pick<TransitionConfig, 'refreshPolicy'>): number | undefined {
+  if (!isRefreshable(authMode, token)) return undefined;
+  const { expires_at: expiresAt, refresh_expires_at: refreshEndsAt } = token!;
+  const dues: number[] = [];
+  if (expiresAt !== undefined) dues.push(nextRefreshAt({ issuedAt: now, expiresAt, sameAccessToken, config, random }));
+  if (refreshEndsAt !== undefined && authMode === 'OAUTH2') dues.push(nextRefreshAt({ issuedAt: now, expiresAt: refreshEndsAt, config, random }));
+  return Math.min(...dues);
 }
 
 /** The schedule shard of a connection: stable, and spread evenly over `shards`. */
@@ -88,6 +106,8 @@ export interface CommittedGrant {
   grantedScopes?: string[];
   /** The provider answered with the access token it had already issued (Marketo's early renewal). */
   sameAccessToken: boolean;
+  /** Connection values the refresh answer carried (`token_response_path`), replacing the stored ones. */
+  connectionConfig?: Record<string, string>;
   /** In [0, 1): picks the schedule jitter. */
   random: number;
 }
@@ -99,9 +119,8 @@ export interface CommittedGrant {
 export function grantCommitted(record: ConnectionRecord, grant: CommittedGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>): RecordChanges {
   const { token } = grant;
   const expiresAt = token.expires_at;
-  const dueAt = isRefreshable(record.authMode, token)
-    ? nextRefreshAt({ issuedAt: now, expiresAt: expiresAt!, sameAccessToken: grant.sameAccessToken, config, random: grant.random })
-    : undefined;
+  const dueAt = nextDue(record.authMode, token, now, grant.sameAccessToken, grant.random, config);
+  const responseValues = grant.connectionConfig ?? {};
   return replacing(
     {
       sealed: grant.sealed,
@@ -110,7 +129,10 @@ export function grantCommitted(record: ConnectionRecord, grant: CommittedGrant, 
       failureCount: 0,
       lastRefreshAt: now,
       ...(grant.grantedScopes ? { scopes: grant.grantedScopes } : {}),
+      // A refresh answer may restate a value the exchange gave (Salesforce's instance_url after an org move).
+      ...(Object.keys(responseValues).length > 0 ? { connectionConfig: { ...record.connectionConfig, ...responseValues } } : {}),
       expiresAt,
+      refreshExpiresAt: token.refresh_expires_at,
       ...schedule(record.id, dueAt, config.shards),
       renewableAfter: grant.sameAccessToken ? expiresAt : undefined,
     },
@@ -186,6 +208,8 @@ export interface NewGrant {
   token?: TokenSet;
   scopes: string[];
   tenant?: string;
+  /** Every account the grant covers, sorted (Xero's organisations); absent for a single-account grant. */
+  tenants?: string[];
   metadata?: Record<string, string>;
   connectionConfig?: Record<string, string>;
   credentialsSecretName?: string;
@@ -199,15 +223,17 @@ type GrantProvider = Pick<Provider, 'key' | 'auth_mode'>;
 /** The fields a grant decides, whole: a field the grant lacks is `undefined` (absent from the record). */
 function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>) {
   const { token } = grant;
-  const dueAt = isRefreshable(provider.auth_mode, token) ? nextRefreshAt({ issuedAt: now, expiresAt: token!.expires_at!, config, random: grant.random }) : undefined;
+  const dueAt = nextDue(provider.auth_mode, token, now, false, grant.random, config);
   return {
     provider: provider.key,
     authMode: provider.auth_mode,
     tenant: grant.tenant,
+    tenants: grant.tenants,
     status: 'active' as const,
     scopes: grant.scopes,
     sealed: grant.sealed,
     expiresAt: token?.expires_at,
+    refreshExpiresAt: token?.refresh_expires_at,
     ...schedule(id, dueAt, config.shards),
     failureCount: 0,
     lastRefreshAt: token ? now : undefined,
@@ -241,27 +267,43 @@ export function grantReplaced(
 
 /**
  * - `chosen_by_app`: the app named the connection (a signed install link, PUT /connections/{id});
- *   the new grant may replace the stored one unless both name their provider account and the
- *   accounts differ (a revoked connection may take any account).
+ *   the new grant may replace the stored one unless both name their provider accounts and they
+ *   share none (a revoked connection may take any account).
  * - `same_known_tenant`: nobody chose the connection (a public install link, a marketplace-
- *   initiated install: the id came from the tenant); only a grant proving the same, known
- *   account may replace it. A grant without a tenant never reaches an existing connection: its
+ *   initiated install: the id came from the tenant); only a grant proving one of the same, known
+ *   accounts may replace it. A grant without a tenant never reaches an existing connection: its
  *   id is random.
  */
 export type ReauthorizationRule = 'chosen_by_app' | 'same_known_tenant';
 
+/** Who a grant or a connection belongs to: its tenant, or the set of them when one grant covers several (Xero). */
+export interface GrantAccounts {
+  tenant?: string;
+  tenants?: string[];
+}
+
+/** The accounts as a set: `tenants` when known, else the one `tenant`, else none. */
+function accountsOf(owner: GrantAccounts): string[] {
+  return owner.tenants ?? (owner.tenant !== undefined ? [owner.tenant] : []);
+}
+
 /**
  * Why `fresh` may not replace the grant of `existing`, or undefined when it may. Tenants here
- * come only from authenticated sources (the token response, a validated id_token), never from
- * the callback's query string.
+ * come only from authenticated sources (the token response, a validated id_token, the
+ * provider's answer to a call made with the new token, a host the code was redeemed at), never
+ * from the callback's query string. Accounts compare as sets: a single tenant is a set of one,
+ * and a grant covering several accounts (Xero's organisations) is "the same" when the sets
+ * overlap (the customer added or dropped one) and "another" when they share none.
  */
-export function reauthorizationRefusal(existing: ConnectionRecord, fresh: { provider: string; tenant?: string }, rule: ReauthorizationRule): BrokerError | undefined {
+export function reauthorizationRefusal(existing: ConnectionRecord, fresh: { provider: string } & GrantAccounts, rule: ReauthorizationRule): BrokerError | undefined {
   if (existing.provider !== fresh.provider) {
     return new BrokerError('conflict', `Connection ${existing.id} belongs to provider "${existing.provider}"`);
   }
-  const sameKnownTenant = existing.tenant !== undefined && existing.tenant === fresh.tenant;
+  const before = accountsOf(existing);
+  const after = accountsOf(fresh);
+  const sameKnownTenant = after.some((account) => before.includes(account));
   // A revoked connection holds no grant to protect: the app may reuse its id for any account.
-  const otherKnownTenant = existing.status !== 'revoked' && existing.tenant !== undefined && fresh.tenant !== undefined && existing.tenant !== fresh.tenant;
+  const otherKnownTenant = existing.status !== 'revoked' && before.length > 0 && after.length > 0 && !sameKnownTenant;
   if (rule === 'chosen_by_app' ? otherKnownTenant : !sameKnownTenant) {
     return new BrokerError(
       'tenant_conflict',

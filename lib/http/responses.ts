@@ -71,10 +71,17 @@ function causeName(err: unknown): string | undefined {
   return cause instanceof Error ? `${cause.name}` : undefined;
 }
 
+/** A host name or IP literal with an optional port: what a Host header may hold (RFC 9110 §7.2). */
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
 /** The base URL a request reached us at (for redirect_uri when no public URL is configured). */
 export function requestBaseUrl(event: APIGatewayProxyEventV2): string {
-  const proto = event.headers?.['x-forwarded-proto'] ?? 'https';
-  const host = event.headers?.host ?? event.requestContext.domainName;
+  // Headers are the client's to write: one that is not a scheme or a host (`a b`, `x/y`) would build a
+  // URL that does not parse (a 500 at `new URL`), so it gives way to what API Gateway itself knows.
+  const forwarded = event.headers?.['x-forwarded-proto'];
+  const proto = forwarded === 'http' || forwarded === 'https' ? forwarded : 'https';
+  const header = event.headers?.host;
+  const host = header !== undefined && HOST.test(header) ? header : event.requestContext.domainName;
   const stage = event.requestContext.stage;
   const prefix = stage && stage !== '$default' ? `/${stage}` : '';
   return `${proto}://${host}${prefix}`;

@@ -34,6 +34,8 @@ export const ROUTES = [
   { method: 'DELETE', path: '/connections/{id}', handler: 'admin', auth: 'admin' },
   // Mints a signed install link for the app's customer (lib/connections/install-links.ts).
   { method: 'POST', path: '/install-links', handler: 'admin', auth: 'admin' },
+  // The enabled providers' metadata (never a secret): what the CLI's `providers list` shows.
+  { method: 'GET', path: '/providers', handler: 'admin', auth: 'admin' },
 ] as const satisfies readonly RouteSpec[];
 
 export type Route = (typeof ROUTES)[number];

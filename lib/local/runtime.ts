@@ -8,7 +8,7 @@
  * two local brokers in one process never serve each other's requests.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
@@ -79,7 +79,11 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
   const closers: Array<() => Promise<void>> = [];
 
   try {
-    if (!options.inMemory) await privateDataDir(dataDir);
+    if (!options.inMemory) {
+      await privateDataDir(dataDir);
+      // Before anything opens a file in it: two runtimes on one directory would corrupt each other's data.
+      closers.push(await lockDataDir(dataDir));
+    }
 
     // DynamoDB: the endpoint named by AWS_ENDPOINT_URL_DYNAMODB (DynamoDB Local, or AWS), else embedded dynalite.
     let dynamoClient: DynamoDBClient;
@@ -105,18 +109,24 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     let brokerReady!: (broker: Broker) => void;
     const whenReady = new Promise<Broker>((resolve) => (brokerReady = resolve));
     const getBroker = (): Promise<Broker> => whenReady;
-    const server: LocalServer = await startLocalServer({ port, adminKey, broker: getBroker, events, installableProviders: ['sandbox'] });
+    const server: LocalServer = await startLocalServer({ port, adminKey, broker: getBroker, events, installableProviders: ['sandbox'] }).catch((err: unknown) => {
+      throw portInUse(err, port, 'PORT') ?? err;
+    });
     closers.push(() => server.close());
 
     const sandbox = await startSandboxProvider({
       ...options.sandbox,
       port: sandboxPort,
+      // Its grants and keys live beside the broker's, so a restart keeps sandbox connections alive.
+      ...(options.inMemory ? {} : { dataDir: join(dataDir, 'sandbox') }),
       clients: [
         {
           ...sandboxCredentials,
           redirect_uris: [`${server.url}/oauth/sandbox/callback`, `http://localhost:${server.port}/oauth/sandbox/callback`],
         },
       ],
+    }).catch((err: unknown) => {
+      throw portInUse(err, sandboxPort, 'BROKER_SANDBOX_PORT') ?? err;
     });
     closers.push(() => sandbox.close());
 
@@ -234,6 +244,58 @@ async function privateDataDir(dataDir: string): Promise<void> {
     }
   };
   await tighten(dataDir);
+}
+
+/**
+ * Why `npm start` could not start, in one line that says what to do: printed as it is, with no
+ * stack (lib/local/main.ts). Thrown for a busy port and a data directory in use.
+ */
+export class LocalStartError extends Error {
+  override readonly name = 'LocalStartError';
+}
+
+/** The one-line error for a port another process holds, or undefined when `err` is something else. */
+function portInUse(err: unknown, port: number, variable: 'PORT' | 'BROKER_SANDBOX_PORT'): LocalStartError | undefined {
+  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'EADDRINUSE') return undefined;
+  const what = variable === 'PORT' ? 'the broker' : 'the sandbox provider';
+  return new LocalStartError(
+    `npm start: port ${port} (for ${what}) is already in use, perhaps by another npm start. Stop that, or choose a free port: ${variable}=${port + 100} npm start`,
+  );
+}
+
+/**
+ * Marks `dataDir` as used by this process (`npm-start.pid`, created exclusively), so a second
+ * `npm start` on it stops with one line instead of two processes writing one dynalite database.
+ * A mark left by a process that is gone (SIGKILL, a crash) is taken over. Returns the release.
+ */
+async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
+  const path = join(dataDir, 'npm-start.pid');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return () => unlink(path).catch(() => undefined);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const holder = Number((await readFile(path, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isRunning(holder)) {
+      throw new LocalStartError(
+        `npm start: the data directory ${dataDir} is in use by another npm start (pid ${holder}). Stop that one, or give this one its own directory and ports: BROKER_DATA_DIR=.data-2 PORT=3100 BROKER_SANDBOX_PORT=3101 npm start`,
+      );
+    }
+    await unlink(path).catch(() => undefined); // left by a process that is gone
+  }
+  throw new LocalStartError(`npm start: could not mark the data directory ${dataDir} as in use; remove ${path} if no npm start is running`);
+}
+
+/** Whether a process with this pid exists (signal 0 tests without sending anything). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The generated admin key is kept in the data dir (mode 0600), so a restart does not change it. */

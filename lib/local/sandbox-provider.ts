@@ -14,6 +14,8 @@
  * catalogue makes the sandbox connection's tenant.
  */
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type {
@@ -46,6 +48,12 @@ export interface SandboxProviderOptions {
   refreshTokenTtlS?: number;
   /** Rotate refresh tokens on use (reuse of an old one then kills the grant); default true. */
   rotateRefreshToken?: boolean;
+  /**
+   * Directory for its keys (`keys.json`) and every grant, token and session (`grants.json`),
+   * both mode 0600: a restart on the same directory (and port) keeps what it issued valid.
+   * Absent: memory only.
+   */
+  dataDir?: string;
 }
 
 /** Counters of token-endpoint traffic, so tests can assert how often the broker called the provider. */
@@ -123,16 +131,54 @@ let signingJwks: { keys: JWK[] } | undefined;
  * EC rather than RSA: generating it takes ~1 ms instead of ~300 ms.
  */
 function jwks(): { keys: JWK[] } {
-  if (!signingJwks) {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwk = privateKey.export({ format: 'jwk' }) as JWK;
-    signingJwks = { keys: [{ ...jwk, kid: `sandbox-${randomUUID()}`, use: 'sig', alg: 'ES256' }] };
-  }
+  signingJwks ??= newJwks();
   return signingJwks;
 }
 
+function newJwks(): { keys: JWK[] } {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+  return { keys: [{ ...jwk, kid: `sandbox-${randomUUID()}`, use: 'sig', alg: 'ES256' }] };
+}
+
+/** The keys a sandbox signs with: ID tokens (`jwks`) and its cookies. */
+interface SandboxKeys {
+  jwks: { keys: JWK[] };
+  cookieKeys: string[];
+}
+
+/**
+ * The sandbox's keys: kept in `dir/keys.json` (mode 0600) when the sandbox has a data directory,
+ * so ID tokens and cookies it issued before a restart still verify after it; else new each start.
+ */
+async function sandboxKeys(dir: string | undefined): Promise<SandboxKeys> {
+  if (dir === undefined) return { jwks: jwks(), cookieKeys: [randomBytes(32).toString('base64url')] };
+  const path = join(dir, 'keys.json');
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as SandboxKeys;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`sandbox provider: ${path} could not be read; delete it to start with new keys`, { cause: err });
+  }
+  const keys: SandboxKeys = { jwks: newJwks(), cookieKeys: [randomBytes(32).toString('base64url')] };
+  await writeFileAtomic(path, JSON.stringify(keys));
+  return keys;
+}
+
+/** Writes `text` to a temp file beside `path` and renames it over `path` (mode 0600): a reader never sees half a file. */
+async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temp, text, { mode: 0o600, flag: 'wx' });
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
 // ---------------------------------------------------------------------------
-// A per-instance in-memory adapter (the built-in one warns and is process-global)
+// A per-instance adapter (the built-in one warns and is process-global): in memory, and with a
+// data directory also in one file, so grants, tokens and sessions outlive a restart of npm start.
 
 interface Entry {
   payload: AdapterPayload;
@@ -141,6 +187,26 @@ interface Entry {
 
 class SandboxStore {
   readonly entries = new Map<string, Entry>();
+  /** The next write, not started yet: every change made before it starts is in it. */
+  #pending: Promise<void> | undefined;
+  #last: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly file: string | undefined) {}
+
+  /** A store kept in `file` (read back now, expired entries dropped), or in memory only. */
+  static async open(file: string | undefined): Promise<SandboxStore> {
+    const store = new SandboxStore(file);
+    if (file === undefined) return store;
+    let saved: Array<[string, Entry]> = [];
+    try {
+      saved = JSON.parse(await readFile(file, 'utf8')) as Array<[string, Entry]>;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`sandbox provider: ${file} could not be read; delete it to start with no grants`, { cause: err });
+    }
+    const now = Date.now();
+    for (const [key, entry] of saved) if (entry.expiresAt === undefined || entry.expiresAt > now) store.entries.set(key, entry);
+    return store;
+  }
 
   get(key: string): AdapterPayload | undefined {
     const entry = this.entries.get(key);
@@ -152,6 +218,23 @@ class SandboxStore {
     return entry.payload;
   }
 
+  /**
+   * Writes every entry to the file after a change; resolves once the change is on disk.
+   * Changes that arrive while a write runs share the next one, so a burst costs two writes.
+   */
+  persist(): Promise<void> {
+    if (this.file === undefined) return Promise.resolve();
+    if (this.#pending) return this.#pending;
+    const file = this.file;
+    const next = this.#last.then(() => {
+      this.#pending = undefined;
+      return writeFileAtomic(file, JSON.stringify([...this.entries]));
+    });
+    this.#pending = next;
+    this.#last = next.catch(() => undefined);
+    return next;
+  }
+
   adapter(model: string): Adapter {
     const key = (id: string) => `${model}:${id}`;
     const store = this;
@@ -161,6 +244,7 @@ class SandboxStore {
           payload: structuredClone(payload),
           expiresAt: typeof expiresIn === 'number' ? Date.now() + expiresIn * 1000 : undefined,
         });
+        await store.persist();
       },
       async find(id) {
         return store.get(key(id));
@@ -184,14 +268,17 @@ class SandboxStore {
       async consume(id) {
         const payload = store.get(key(id));
         if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+        await store.persist();
       },
       async destroy(id) {
         store.entries.delete(key(id));
+        await store.persist();
       },
       async revokeByGrantId(grantId) {
         for (const [k, entry] of store.entries) {
           if (k.startsWith(`${model}:`) && entry.payload.grantId === grantId) store.entries.delete(k);
         }
+        await store.persist();
       },
     };
   }
@@ -233,7 +320,9 @@ export async function startSandboxProvider(options: SandboxProviderOptions = {})
   const rotate = options.rotateRefreshToken ?? true;
   const clients = options.clients ?? [SANDBOX_DEFAULT_CLIENT];
   const stats: SandboxProviderStats = { tokenRequests: 0, byGrant: {} };
-  const store = new SandboxStore();
+  if (options.dataDir !== undefined) await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const store = await SandboxStore.open(options.dataDir === undefined ? undefined : join(options.dataDir, 'grants.json'));
+  const keys = await sandboxKeys(options.dataDir);
 
   let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const server: Server = createServer((req, res) => {
@@ -264,8 +353,8 @@ export async function startSandboxProvider(options: SandboxProviderOptions = {})
   const configuration: Configuration = {
     adapter: (model: string) => store.adapter(model),
     clients: clientMetadata,
-    jwks: jwks(),
-    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    jwks: keys.jwks,
+    cookies: { keys: keys.cookieKeys },
     scopes: [...SANDBOX_SCOPES],
     claims: { openid: ['sub'] },
     features: {
@@ -455,6 +544,7 @@ export async function startSandboxProvider(options: SandboxProviderOptions = {})
     for (const [key, entry] of store.entries) {
       if (key.startsWith('ClientCredentials:') && entry.payload.clientId === clientId) store.entries.delete(key);
     }
+    await store.persist();
     return grantIds.length;
   }
 

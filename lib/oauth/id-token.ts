@@ -87,7 +87,7 @@ export async function validateIdToken(provider: Pick<Provider, 'key' | 'oidc'>, 
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(idToken, keys, {
-      issuer,
+      issuer: oidc.issuer_aliases.length > 0 ? [issuer, ...oidc.issuer_aliases] : issuer,
       audience: expect.clientId,
       algorithms: ALGORITHMS,
       currentDate: new Date(expect.now),
@@ -114,6 +114,16 @@ export function tenantFromClaims(provider: Pick<Provider, 'oidc'>, claims: JWTPa
   if (typeof value === 'string' && value !== '') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return undefined;
+}
+
+/** The catalogue's `oidc.metadata_claims` of validated claims, as strings (Google's `hd`); none without a validated token. */
+export function metadataFromClaims(provider: Pick<Provider, 'oidc'>, claims: JWTPayload | undefined): Record<string, string> {
+  const entries: Array<[string, string]> = [];
+  for (const name of provider.oidc?.metadata_claims ?? []) {
+    const value = claims !== undefined && Object.hasOwn(claims, name) ? claims[name] : undefined;
+    if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) entries.push([name, String(value)]);
+  }
+  return Object.fromEntries(entries);
 }
 
 // ---- keys -----------------------------------------------------------------------------------

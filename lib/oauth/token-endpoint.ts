@@ -17,6 +17,7 @@
 import type { ClientCredentials, TokenSet } from '../model';
 import { BrokerError, type ProviderExchange, type ProviderFailure } from '../errors';
 import { isPlainObject } from '../plain-object';
+import { connectionValueProblem, fullMatch } from '../providers/connection-config';
 import { valueAtPath } from '../providers/response-path';
 import type { Provider } from '../providers/schema';
 import { expandValueTemplate } from '../providers/template';
@@ -53,6 +54,11 @@ export interface TokenGrantResult {
   metadata: Record<string, string>;
   /** First of the catalogue's `tenant_fields` present in `metadata`. */
   tenant?: string;
+  /**
+   * Connection values the response carries (`connection_config` parameters with a
+   * `token_response_path`: Salesforce `instance_url`), each checked against its declaration.
+   */
+  connectionConfig: Record<string, string>;
   httpStatus: number;
 }
 
@@ -83,13 +89,13 @@ const DISPLAYABLE_CODE = /^[A-Za-z0-9_.:\- ]{1,100}$/;
 
 type ExchangeKind = ProviderExchange;
 
-interface BufferedResponse {
+export interface BufferedResponse {
   status: number;
   headers: Headers;
   text: string;
 }
 
-interface ProcessContext {
+export interface ProcessContext {
   now: () => number;
   secretValues: readonly string[];
 }
@@ -170,7 +176,8 @@ async function liveTokensForRevocation(
 ): Promise<TokenSet | undefined> {
   const { revocation } = provider;
   const { tokens } = p;
-  const needsLiveAccess = revocation !== undefined && (revocation.token === 'access_token' || revocation.auth === 'bearer_access_token');
+  const needsLiveAccess =
+    revocation !== undefined && (revocation.token === 'access_token' || revocation.auth === 'bearer_access_token' || revocation.auth === 'access_token_header');
   const skewMs = (provider.refresh_skew_s ?? DEFAULT_REVOCATION_SKEW_S) * 1000;
   const now = (options.now ?? Date.now)();
   const stale = tokens.expires_at !== undefined && tokens.expires_at - skewMs <= now;
@@ -256,7 +263,12 @@ export function buildTokenRequest(
   return { url, method, headers, body: new URLSearchParams([...params]).toString(), secretValues };
 }
 
-/** Builds the revocation request, or undefined when there is nothing to call (RFC 7009 §2.1, https://www.rfc-editor.org/rfc/rfc7009#section-2.1). */
+/**
+ * Builds the revocation request, or undefined when there is nothing to call (RFC 7009 §2.1,
+ * https://www.rfc-editor.org/rfc/rfc7009#section-2.1). The catalogue's `revocation` block says
+ * where the token goes (body, path, query, or nowhere when the call revokes the token it
+ * authenticates with), how the body is encoded, and how the call authenticates.
+ */
 export function buildRevocationRequest(
   provider: Provider,
   credentials: ClientCredentials,
@@ -269,16 +281,19 @@ export function buildRevocationRequest(
   if (token === undefined || token === '') return undefined;
 
   const secretValues = [credentials.client_secret, tokens.access_token, ...(tokens.refresh_token ? [tokens.refresh_token] : [])];
-  const inPath = revocation.token_in === 'path';
   // `${token}` is only filled when the catalogue says the token goes in the path.
+  const inPath = revocation.token_in === 'path';
   const url = providerUrl(revocation.url, { connectionConfig, token: inPath ? token : undefined }, provider, 'revocation.url');
 
-  const params = new URLSearchParams();
-  if (!inPath) {
+  const params = new Map<string, string>();
+  if (revocation.token_in === 'body' || revocation.token_in === 'query') {
     params.set('token', token);
     if (revocation.send_token_type_hint) params.set('token_type_hint', revocation.token);
   }
   const headers: Record<string, string> = { accept: 'application/json' };
+  for (const [name, value] of Object.entries(revocation.headers)) {
+    headers[name.toLowerCase()] = expandValueTemplate(value, { connectionConfig }, provider.key);
+  }
   switch (revocation.auth) {
     case 'client_secret_post':
       params.set('client_id', credentials.client_id);
@@ -290,13 +305,26 @@ export function buildRevocationRequest(
     case 'bearer_access_token':
       headers.authorization = `Bearer ${tokens.access_token}`;
       break;
+    case 'access_token_header':
+      // Shopify: `X-Shopify-Access-Token: <token>`, no scheme. The schema requires the name here.
+      headers[(revocation.auth_header ?? 'authorization').toLowerCase()] = tokens.access_token;
+      break;
     case 'none':
       break;
   }
-  if (params.toString() === '') return { url, method: revocation.method, headers, secretValues };
-  // RFC 7009 §2.1: the revocation request is always form encoded.
+  const request = { method: revocation.method, headers, secretValues };
+  if (revocation.token_in === 'query') {
+    // Zoho's contract: `?token=` on the URL. Such URLs are never logged or put into errors.
+    for (const [name, value] of params) url.searchParams.set(name, value);
+    return { url, ...request };
+  }
+  if (params.size === 0) return { url, ...request };
+  if (revocation.body_format === 'json') {
+    headers['content-type'] = 'application/json';
+    return { url, ...request, body: JSON.stringify(Object.fromEntries(params)) };
+  }
   headers['content-type'] = 'application/x-www-form-urlencoded';
-  return { url, method: revocation.method, headers, body: params.toString(), secretValues };
+  return { url, ...request, body: new URLSearchParams([...params]).toString() };
 }
 
 /**
@@ -325,12 +353,16 @@ async function runGrant(provider: Provider, request: TokenEndpointRequest, grant
   return interpretTokenResponse(provider, response, grant, context(options, request.secretValues));
 }
 
-function context(options: { now?: () => number }, secretValues: readonly string[]): ProcessContext {
+export function context(options: { now?: () => number }, secretValues: readonly string[]): ProcessContext {
   return { now: options.now ?? Date.now, secretValues };
 }
 
-/** Sends the request and buffers the body, all under one timeout; transport failures become BrokerErrors. */
-async function send(provider: Provider, request: TokenEndpointRequest, kind: ExchangeKind, options: TokenEndpointOptions): Promise<BufferedResponse> {
+/**
+ * Sends the request and buffers the body, all under one timeout, never following a redirect;
+ * transport failures become BrokerErrors that quote no URL. Every call to a provider that
+ * carries a secret or a token goes through here (token-endpoint.ts, tenant-request.ts).
+ */
+export async function send(provider: Provider, request: TokenEndpointRequest, kind: ExchangeKind, options: TokenEndpointOptions): Promise<BufferedResponse> {
   const fetchImpl = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   // A timer cleared as soon as the answer is in, not `AbortSignal.timeout`: that one's timer and
@@ -395,12 +427,14 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
 
   const expiresIn = expiresInSeconds(own(json, 'expires_in'));
   if (expiresIn === 'invalid') throw invalid('expires_in', 'a non-negative number');
-  const lifetime = expiresIn ?? provider.default_expires_in;
+  const lifetime = tokenLifetimeS(expiresIn, provider);
   const expiresAt = lifetime === undefined ? undefined : ctx.now() + Math.round(lifetime * 1000);
-  if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) throw invalid('expires_in', 'a plausible lifetime');
 
   const refreshToken = optionalString(own(json, 'refresh_token'));
   if (refreshToken === 'invalid') throw invalid('refresh_token', 'a string');
+  // A refresh token's end is known for a new one, and (idle limits) for the one just used to refresh.
+  const refreshExpiresAt = refreshToken !== undefined || grant === 'refresh_token' ? refreshTokenEnd(provider, json, ctx.now()) : undefined;
+  if (refreshExpiresAt === 'invalid') throw invalid(provider.refresh_token_expires_in_path ?? 'refresh_token_expires_in', 'a non-negative number');
   const idToken = optionalString(own(json, 'id_token'));
   if (idToken === 'invalid') throw invalid('id_token', 'a string');
   const scope = scopeString(valueAtPath(json, provider.granted_scopes_path), provider.scope_separator);
@@ -411,22 +445,78 @@ function interpretTokenResponse(provider: Provider, response: BufferedResponse, 
     token_type: tokenType.toLowerCase(),
     ...(refreshToken !== undefined ? { refresh_token: refreshToken } : {}),
     ...(expiresAt !== undefined ? { expires_at: expiresAt } : {}),
+    ...(refreshExpiresAt !== undefined ? { refresh_expires_at: refreshExpiresAt } : {}),
     ...(scope !== undefined ? { scope } : {}),
     ...(idToken !== undefined ? { id_token: idToken } : {}),
   };
   const metadata = metadataOf(json, provider.token_response_metadata);
-  const tenant = provider.tenant_fields.map((field) => metadata[field]).find((v) => v !== undefined && v !== '');
+  const tenant = tenantOf(provider, metadata);
+  const connectionConfig = connectionValuesOf(provider, json, grant, response.status);
   return {
     tokens,
     ...(scope !== undefined ? { grantedScopes: splitScopes(scope, provider.scope_separator) } : {}),
     metadata,
     ...(tenant !== undefined ? { tenant } : {}),
+    connectionConfig,
     httpStatus: response.status,
   };
 }
 
+/**
+ * The account the response names: the first `tenant_fields` value present, or, with a
+ * `tenant_pattern`, what its capture group takes from that value (Salesforce's org id inside the
+ * identity URL); a value the pattern does not match names none.
+ */
+function tenantOf(provider: Provider, metadata: Record<string, string>): string | undefined {
+  const value = provider.tenant_fields.map((field) => metadata[field]).find((v) => v !== undefined && v !== '');
+  if (value === undefined || provider.tenant_pattern === undefined) return value;
+  const captured = fullMatch(provider.tenant_pattern).exec(value)?.[1];
+  return captured === undefined || captured === '' ? undefined : captured;
+}
+
+/**
+ * The connection values a token response carries (`connection_config.<name>.token_response_path`).
+ * They decide where later calls go (Salesforce's `instance_url`), so each is checked against its
+ * declaration like a value an admin sends; a code exchange without a required one is refused.
+ */
+function connectionValuesOf(provider: Provider, json: JsonObject, grant: TokenGrantType, httpStatus: number): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [name, definition] of Object.entries(provider.connection_config)) {
+    if (definition.token_response_path === undefined) continue;
+    const value = valueAtPath(json, definition.token_response_path);
+    const fail = (expected: string) =>
+      new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(grant)} response has ${definition.token_response_path} ${expected}`, {
+        provider: { grant, httpStatus },
+        details: { field: definition.token_response_path },
+      });
+    if (value === undefined || value === null || value === '') {
+      if (grant === 'authorization_code' && !definition.optional) throw fail('missing');
+      continue;
+    }
+    if (typeof value !== 'string') throw fail('not a string');
+    if (connectionValueProblem(provider, name, value) !== undefined) throw fail('in a form the catalogue does not accept');
+    values[name] = value;
+  }
+  return values;
+}
+
+/** When a refresh token dies: the provider's own figure or its idle limit from now, whichever is first; 'invalid' for a malformed figure. */
+function refreshTokenEnd(provider: Provider, json: JsonObject, now: number): number | undefined | 'invalid' {
+  const ends: number[] = [];
+  if (provider.refresh_token_expires_in_path !== undefined) {
+    const seconds = expiresInSeconds(valueAtPath(json, provider.refresh_token_expires_in_path));
+    if (seconds === 'invalid') return 'invalid';
+    // The same ten-year ceiling as an access token's (TOKEN_LIFETIME_BOUNDS): every end is a date a client can hold.
+    if (seconds !== undefined) ends.push(now + Math.round(Math.min(seconds, TOKEN_LIFETIME_BOUNDS.maxS) * 1000));
+  }
+  if (provider.refresh_token_idle_ttl_s !== undefined) ends.push(now + provider.refresh_token_idle_ttl_s * 1000);
+  if (ends.length === 0) return undefined;
+  const end = Math.min(...ends);
+  return Number.isSafeInteger(end) ? end : 'invalid';
+}
+
 /** Maps a non-success response (or a 2xx carrying an OAuth `error`) to a BrokerError; undefined when it is a success. */
-function classifyFailure(provider: Provider, response: BufferedResponse, kind: ExchangeKind, ctx: ProcessContext): BrokerError | undefined {
+export function classifyFailure(provider: Provider, response: BufferedResponse, kind: ExchangeKind, ctx: ProcessContext): BrokerError | undefined {
   const { status } = response;
   const success = status >= 200 && status < 300;
   const body = parseJson(response.text);
@@ -437,7 +527,8 @@ function classifyFailure(provider: Provider, response: BufferedResponse, kind: E
   const failure: ProviderFailure = { grant: kind, httpStatus: status, error: shownCode };
   const suffix = shownCode !== undefined ? ` (${shownCode})` : '';
 
-  if (status === 429 || status >= 500) {
+  // A code the catalogue calls transient is an outage whatever the status: Zoho throttles with HTTP 200.
+  if (status === 429 || status >= 500 || (providerCode !== undefined && provider.transient_errors.includes(providerCode))) {
     const retryAfter = retryAfterSeconds(response.headers.get('retry-after'), ctx.now);
     return new BrokerError('provider_unavailable', `Provider ${provider.key}: ${exchangeLabel(kind)} endpoint answered HTTP ${status}${suffix}; try later`, {
       provider: { ...failure, retryAfterS: retryAfter },
@@ -465,6 +556,8 @@ function exchangeLabel(kind: ExchangeKind): string {
       return 'client credentials';
     case 'revocation':
       return 'revocation';
+    case 'tenant_request':
+      return 'account look-up';
   }
 }
 
@@ -480,7 +573,7 @@ function formUrlEncode(value: string): string {
 
 const NOT_JSON = Symbol('not JSON');
 
-function parseJson(text: string): unknown {
+export function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch {
@@ -518,15 +611,45 @@ function networkErrorCode(err: unknown): string | undefined {
   return typeof code === 'string' && /^[A-Z][A-Z0-9_]{1,39}$/.test(code) ? code : undefined;
 }
 
+/**
+ * The longest wait a provider's Retry-After is read as. Without a bound, `Retry-After: 9…9`
+ * (400 digits) or a date in the year 9999 became an infinite or unstorable back-off; the
+ * refresh policy may cap lower.
+ */
+export const RETRY_AFTER_MAX_S = 24 * 3600;
+
+/** Retry-After (RFC 9110 §10.2.3: delay-seconds or an HTTP date) as whole seconds in [0, RETRY_AFTER_MAX_S]. */
 function retryAfterSeconds(header: string | null, now: () => number): number | undefined {
   if (header === null) return undefined;
   const value = header.trim();
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) return Math.min(Number(value), RETRY_AFTER_MAX_S);
   const at = Date.parse(value);
   if (Number.isNaN(at)) return undefined;
-  return Math.max(0, Math.ceil((at - now()) / 1000));
+  return Math.min(Math.max(0, Math.ceil((at - now()) / 1000)), RETRY_AFTER_MAX_S);
 }
 
+/**
+ * The lifetimes the broker stores, in seconds (docs/design.md, "Bounds on what providers say").
+ * Below `minS` a token would be refreshed on nearly every getToken (the on-demand skew is half
+ * the lifetime), so a shorter one is raised to it; above `maxS` (ten years) the expiry would
+ * soon be past what a `Date` holds, so a longer one is lowered to it.
+ */
+export const TOKEN_LIFETIME_BOUNDS = { minS: 10, maxS: 10 * 365 * 24 * 3600 } as const;
+
+/**
+ * The lifetime to store for a token whose response said `expiresIn` (undefined: absent), by the
+ * rule above: absent → the catalogue's `default_expires_in` (or no expiry); 0 → no expiry when
+ * the catalogue says `expires_in_zero: never_expires` (Mailchimp), else the minimum; then
+ * clamped to `TOKEN_LIFETIME_BOUNDS`. Negative and non-finite values never get here (provider_error).
+ */
+export function tokenLifetimeS(expiresIn: number | undefined, provider: Pick<Provider, 'default_expires_in' | 'expires_in_zero'>): number | undefined {
+  if (expiresIn === 0 && provider.expires_in_zero === 'never_expires') return undefined;
+  const stated = expiresIn ?? provider.default_expires_in;
+  if (stated === undefined) return undefined;
+  return Math.min(Math.max(stated, TOKEN_LIFETIME_BOUNDS.minS), TOKEN_LIFETIME_BOUNDS.maxS);
+}
+
+/** `expires_in` as a number of seconds: a finite non-negative number or numeric string; anything else is 'invalid'. */
 function expiresInSeconds(value: unknown): number | undefined | 'invalid' {
   if (value === undefined || value === null) return undefined;
   const seconds = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : value;
@@ -552,7 +675,8 @@ function splitScopes(scope: string, separator: string): string[] {
   return [...new Set(parts.filter((s) => s !== ''))];
 }
 
-function metadataOf(json: JsonObject, paths: readonly string[]): Record<string, string> {
+/** The values at `paths` as strings (objects as JSON), keyed by path; absent and null ones left out. */
+export function metadataOf(json: unknown, paths: readonly string[]): Record<string, string> {
   const entries: [string, string][] = [];
   for (const field of paths) {
     const value = valueAtPath(json, field);

@@ -3,7 +3,7 @@
  * implement them (AWS services, or the local stand-ins). The domain never imports an SDK.
  */
 import { BrokerError } from '../errors';
-import type { ClientCredentials, ConnectionRecord, InstallState, KeyCheck, ProviderHealth } from '../model';
+import type { ClientCredentials, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, ProviderHealth, UnreadableConnection } from '../model';
 
 export interface Clock {
   /** Epoch milliseconds. */
@@ -52,7 +52,11 @@ export interface SigningKey {
 }
 
 export interface SecretStore {
-  /** The provider app's client credentials stored under `secretName`; throws BrokerError('configuration_error') when absent or malformed. */
+  /**
+   * The provider app's client credentials stored under `secretName`. Throws
+   * BrokerError('provider_not_configured') when there is no such secret (or only the
+   * deploy-time placeholder), BrokerError('configuration_error') when it is malformed or unreadable.
+   */
   getClientCredentials(secretName: string): Promise<ClientCredentials>;
 }
 
@@ -116,6 +120,42 @@ export interface Page<T> {
   cursor?: string;
 }
 
+/** What an admin list may be narrowed to: every field given must match exactly. */
+export interface ConnectionFilter {
+  provider?: string;
+  status?: ConnectionStatus;
+  /** A provider's account id: only with `provider` (the same id at two providers names two accounts). */
+  tenant?: string;
+}
+
+/** Refuses a filter no store serves: a tenant without its provider. */
+export function assertServableFilter(filter: ConnectionFilter | undefined): void {
+  if (filter?.tenant !== undefined && filter.provider === undefined) {
+    throw new BrokerError('invalid_request', 'tenant is an account id at one provider: give provider too');
+  }
+}
+
+/** Whether `record` matches every field `filter` gives. */
+export function matchesFilter(record: ConnectionRecord, filter: ConnectionFilter): boolean {
+  return (
+    (filter.provider === undefined || record.provider === filter.provider) &&
+    (filter.status === undefined || record.status === filter.status) &&
+    (filter.tenant === undefined || record.tenant === filter.tenant)
+  );
+}
+
+export interface ListOptions {
+  limit?: number;
+  /** From the previous page of the same filter; a cursor of another filter is refused (`invalid_request`). */
+  cursor?: string;
+  filter?: ConnectionFilter;
+}
+
+/** A page of connections; an item that does not read as a record is skipped and named in `unreadable`, never failing the page. */
+export interface ConnectionPage extends Page<ConnectionRecord> {
+  unreadable?: UnreadableConnection[];
+}
+
 /** The one check of a page size asked for: an integer from 1 to `max`; none asked → `fallback`. */
 export function pageLimit(limit: number | undefined, bounds: { fallback: number; max: number }): number {
   if (limit === undefined) return bounds.fallback;
@@ -137,10 +177,14 @@ export interface ConnectionStore {
   create(record: ConnectionRecord): Promise<ConnectionRecord>;
   /** Applies `changes` if the stored version equals `expectedVersion`; returns the record as written (version + 1). */
   update(id: string, expectedVersion: number, changes: RecordChanges): Promise<ConnectionRecord>;
-  /** Lists connections (admin), newest first is not guaranteed. */
-  list(options?: { limit?: number; cursor?: string }): Promise<Page<ConnectionRecord>>;
+  /**
+   * Lists connections (admin), in no promised order. With a `filter`, only the matching ones,
+   * read through an index (never a pass over the whole table); a page may hold fewer than
+   * `limit` and still have a cursor.
+   */
+  list(options?: ListOptions): Promise<ConnectionPage>;
   /** Connections in `shard` whose `refreshDueAt` ≤ `dueBy`, earliest first (the schedule GSI). */
-  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<Page<ConnectionRecord>>;
+  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<ConnectionPage>;
 
   /** Stores a new install state (its `expiresAt` also sets the item's TTL). */
   putState(state: InstallState): Promise<void>;

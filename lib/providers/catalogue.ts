@@ -21,18 +21,19 @@ import { findProvider } from './lookup';
 import { adaptEntry, translateLayerEntry } from './nango';
 import { providerSchema, type Catalogue, type Provider, type ProviderDefinition, type ProviderInput, type SkippedProvider } from './schema';
 import { templatePlaceholders } from './template';
+import { hostPlaceholders } from './url-positions';
 
 // Kept importable from here; it lives apart so Lambda handlers can use it without loading zod.
 export { validateConnectionConfig } from './connection-config';
 import { isPlainObject } from '../plain-object';
 import { fullMatch } from './connection-config';
 import { deepFreeze } from './builtin';
+import { PROVIDER_KEY_PATTERN } from './lookup';
 
 /** Where the built-in entries are edited; named in error messages. */
 export const BUILTIN_CATALOGUE_SOURCE = 'lib/providers/catalogue.yaml';
 
-/** A provider key: it appears in routes (`/oauth/{provider}/install`) and secret names. */
-export const PROVIDER_KEY_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+export { PROVIDER_KEY_PATTERN };
 
 /** A `connection_config` parameter name, as `${connectionConfig.<name>}` can reference it. */
 const CONNECTION_CONFIG_KEY_PATTERN = /^[A-Za-z][A-Za-z0-9_-]*$/;
@@ -403,16 +404,81 @@ function crossFieldProblems(definition: ProviderDefinition): Array<[field: strin
     if (revocation.token_in === 'path' && !hasTokenPlaceholder) {
       problems.push(['revocation.url', 'must contain ${token} when revocation.token_in is "path"']);
     }
-    if (revocation.token_in === 'body' && hasTokenPlaceholder) {
+    if (revocation.token_in !== 'path' && hasTokenPlaceholder) {
       problems.push(['revocation.token_in', 'must be "path" when revocation.url contains ${token}']);
     }
+    // A call that names no token revokes the one it authenticates with: that must be the access token.
+    const selfAuthenticating = revocation.auth === 'bearer_access_token' || revocation.auth === 'access_token_header';
+    if (revocation.token_in === 'none' && (revocation.token !== 'access_token' || !selfAuthenticating)) {
+      problems.push(['revocation.token_in', '"none" revokes the token the call authenticates with: set token: access_token and auth: bearer_access_token or access_token_header']);
+    }
+    if (revocation.auth === 'access_token_header' && revocation.auth_header === undefined) {
+      problems.push(['revocation.auth_header', 'is required when revocation.auth is "access_token_header"']);
+    }
+    for (const [name, template] of Object.entries(revocation.headers)) checkTemplate(`revocation.headers.${name}`, template, false, false);
+  }
+
+  if (definition.tenant_request !== undefined) {
+    checkTemplate('tenant_request.url', definition.tenant_request.url, false);
+    for (const [name, template] of Object.entries(definition.tenant_request.headers)) checkTemplate(`tenant_request.headers.${name}`, template, false, false);
   }
 
   problems.push(...oidcProblems(definition));
+  problems.push(...tenantSourceProblems(definition));
 
   const metadata = new Set(definition.token_response_metadata);
   for (const [index, field] of definition.tenant_fields.entries()) {
     if (!metadata.has(field)) problems.push([`tenant_fields.${index}`, `"${field}" must also be listed in token_response_metadata`]);
+  }
+  return problems;
+}
+
+/**
+ * Where an entry finds the account and the values the provider decides: each source must be one
+ * the person at the browser cannot choose (docs/security.md), or be held to the provider's hosts.
+ */
+function tenantSourceProblems(definition: ProviderDefinition): Array<[string, string]> {
+  const problems: Array<[string, string]> = [];
+  const codeFlowOnly = (field: string) => {
+    if (definition.auth_mode !== 'OAUTH2') problems.push([field, 'only applies to auth_mode OAUTH2 (there is no code exchange or callback otherwise)']);
+  };
+  if (definition.tenant_pattern !== undefined) {
+    let groups = -1;
+    try {
+      // A pattern with a capture group matches the empty string's alternative only when it has one: count them that way.
+      groups = (new RegExp(`${definition.tenant_pattern}|`).exec('')?.length ?? 1) - 1;
+    } catch {
+      problems.push(['tenant_pattern', 'is not a valid regular expression']);
+    }
+    if (groups === 0) problems.push(['tenant_pattern', 'needs a capture group: the account id is what it captures']);
+    if (definition.tenant_fields.length === 0) problems.push(['tenant_pattern', 'applies to the tenant_fields value: list tenant_fields']);
+  }
+  const hostKey = definition.tenant_connection_config;
+  if (hostKey !== undefined) {
+    if (!Object.hasOwn(definition.connection_config, hostKey)) {
+      problems.push(['tenant_connection_config', `"${hostKey}" is not declared in connection_config`]);
+    } else if (!hostPlaceholders(definition.token_url).some((p) => p.key === hostKey)) {
+      // Only a value that decides where the code is redeemed is proven by a successful exchange.
+      problems.push(['tenant_connection_config', `\${connectionConfig.${hostKey}} must be in the host of token_url: only then does the code exchange prove it`]);
+    }
+  }
+  if (definition.tenant_request !== undefined) {
+    codeFlowOnly('tenant_request');
+    if (definition.tenant_request.list_path === undefined && Object.keys(definition.tenant_request.filter).length > 0) {
+      problems.push(['tenant_request.filter', 'filters listed items: set tenant_request.list_path']);
+    }
+  }
+  if (definition.callback_metadata.length > 0) codeFlowOnly('callback_metadata');
+  for (const [name, field] of Object.entries(definition.connection_config)) {
+    if (field.callback_param === undefined) continue;
+    codeFlowOnly(`connection_config.${name}.callback_param`);
+    if (field.token_response_path !== undefined) {
+      problems.push([`connection_config.${name}`, 'takes its value from the token response or the callback, not both']);
+    }
+    if (field.enum === undefined && field.pattern === undefined) {
+      // The person can edit the callback's query: without a list of the provider's own hosts, they would choose where the secret goes.
+      problems.push([`connection_config.${name}.callback_param`, 'needs an enum or pattern on the parameter: the callback query is the person\'s to edit']);
+    }
   }
   return problems;
 }

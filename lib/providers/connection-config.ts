@@ -5,6 +5,8 @@
 import { BrokerError } from '../errors';
 import { isPlainObject } from '../plain-object';
 import type { Provider } from './schema';
+
+type ConnectionConfigField = Provider['connection_config'][string];
 import { DNS_LABEL, hostPlaceholders, urlTemplates, type UrlPosition } from './url-positions';
 
 /** What a `format` (Nango's connection_config property) accepts. Deliberately narrow: these values land in URLs. */
@@ -39,11 +41,15 @@ export function validateConnectionConfig(provider: Provider, config: unknown): R
     const field = `connection_config.${printableName(name)}`;
     if (!Object.hasOwn(provider.connection_config, name)) {
       problems.push({ field, message: `${field} is not a parameter of provider "${provider.key}"` });
+    } else if (decidedByProvider(provider.connection_config[name]!)) {
+      // The provider's own answer decides it (Salesforce's instance_url, Zoho's accounts server); nobody may preset it.
+      problems.push({ field, message: `${field} comes from provider "${provider.key}"'s ${provider.connection_config[name]!.callback_param !== undefined ? 'callback' : 'token response'} and cannot be set` });
     } else if (typeof value !== 'string') {
       problems.push({ field, message: `${field} must be a string` });
     }
   }
   for (const [name, definition] of Object.entries(provider.connection_config)) {
+    if (decidedByProvider(definition)) continue; // filled by the callback or the code exchange
     const field = `connection_config.${name}`;
     const supplied = Object.hasOwn(given, name) ? given[name] : undefined;
     if (typeof supplied !== 'string' && supplied !== undefined) continue; // reported above
@@ -52,18 +58,9 @@ export function validateConnectionConfig(provider: Provider, config: unknown): R
       if (!definition.optional) problems.push({ field, message: `${field} is required by provider "${provider.key}"` });
       continue;
     }
-    if (definition.enum !== undefined && !definition.enum.includes(value)) {
-      problems.push({ field, message: `${field} must be one of ${definition.enum.join(', ')} (provider "${provider.key}")` });
-      continue;
-    }
-    const format = definition.format === undefined ? undefined : FORMATS[definition.format];
-    if (format !== undefined && !format.test(value)) {
-      problems.push({ field, message: `${field} must be ${format.hint} (provider "${provider.key}")` });
-      continue;
-    }
-    if (definition.pattern !== undefined && !fullMatch(definition.pattern).test(value)) {
-      const hint = definition.description ?? `pattern ${definition.pattern}`;
-      problems.push({ field, message: `${field} has the wrong format for provider "${provider.key}" (expected: ${hint})` });
+    const problem = connectionValueProblem(provider, name, value);
+    if (problem !== undefined) {
+      problems.push({ field, message: problem });
       continue;
     }
     valid[name] = value;
@@ -75,6 +72,11 @@ export function validateConnectionConfig(provider: Provider, config: unknown): R
     throw new BrokerError('invalid_request', problems.map((p) => p.message).join('; '), { details: { field: first.field } });
   }
   return valid;
+}
+
+/** A value the provider's own answer supplies (the token response, or its redirect to the callback): never given by an admin or a link. */
+export function decidedByProvider(definition: Pick<ConnectionConfigField, 'token_response_path' | 'callback_param'>): boolean {
+  return definition.token_response_path !== undefined || definition.callback_param !== undefined;
 }
 
 type HostRuleProvider = Pick<Provider, 'key' | 'connection_config'>;
@@ -124,6 +126,26 @@ function hostValueProblem(provider: HostRuleProvider, key: string, position: Url
     return DNS_LABEL.test(value) ? undefined : `${field} must be a single DNS label (a-z, 0-9, "-") for provider "${provider.key}": it is part of the host of ${urlField}`;
   }
   return `${field} starts ${urlField} of provider "${provider.key}", and the catalogue entry has no pattern for it, so no value is accepted: add connection_config.${key}.pattern to the entry (the host the client secret may go to)`;
+}
+
+/**
+ * Why `value` is not acceptable for the declared parameter `name` (its `enum`, `format` and
+ * `pattern`), or undefined when it is. Also checks values taken from a token response.
+ */
+export function connectionValueProblem(provider: Pick<Provider, 'key' | 'connection_config'>, name: string, value: string): string | undefined {
+  const field = `connection_config.${name}`;
+  const definition = Object.hasOwn(provider.connection_config, name) ? provider.connection_config[name] : undefined;
+  if (definition === undefined) return `${field} is not a parameter of provider "${provider.key}"`;
+  if (definition.enum !== undefined && !definition.enum.includes(value)) {
+    return `${field} must be one of ${definition.enum.join(', ')} (provider "${provider.key}")`;
+  }
+  const format = definition.format === undefined ? undefined : FORMATS[definition.format];
+  if (format !== undefined && !format.test(value)) return `${field} must be ${format.hint} (provider "${provider.key}")`;
+  if (definition.pattern !== undefined && !fullMatch(definition.pattern).test(value)) {
+    const hint = definition.description ?? `pattern ${definition.pattern}`;
+    return `${field} has the wrong format for provider "${provider.key}" (expected: ${hint})`;
+  }
+  return undefined;
 }
 
 /** A `connection_config` pattern must match the whole value: an unanchored `https://` would accept `evil?https://`. */

@@ -6,6 +6,9 @@
 import { BrokerError } from '../errors';
 import type { Catalogue, Provider } from './schema';
 
+/** A provider key: it appears in routes (`/oauth/{provider}/install`), secret names and list filters. */
+export const PROVIDER_KEY_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 /**
  * The entry for `key`. A key outside `enabled` (when given) is unknown, like a key the catalogue
  * never had; a key whose entry was skipped at load is `provider_not_supported` (404) with the reason.

@@ -29,10 +29,24 @@ export const revocationSchema = z.strictObject({
   method: z.enum(['POST', 'DELETE']).default('POST'),
   /** Which token to revoke. */
   token: z.enum(['refresh_token', 'access_token']).default('refresh_token'),
-  /** Where the token goes: RFC 7009 form field `token`, or the URL path. */
-  token_in: z.enum(['body', 'path']).default('body'),
-  /** How the broker authenticates the revoke call. */
-  auth: z.enum(['client_secret_post', 'basic', 'bearer_access_token', 'none']).default('client_secret_post'),
+  /**
+   * Where the token goes: the body field `token` (RFC 7009), the URL path (`${token}`), the query
+   * string `?token=` (Zoho), or nowhere: the call authenticates with the access token and revokes
+   * that very token (Slack `auth.revoke`, Zendesk `tokens/current`, Shopify's uninstall).
+   */
+  token_in: z.enum(['body', 'path', 'query', 'none']).default('body'),
+  /** Encoding of a body: form (RFC 7009) or JSON (QuickBooks, Notion). */
+  body_format: z.enum(['form', 'json']).default('form'),
+  /**
+   * How the broker authenticates the revoke call: client id and secret in the body, HTTP Basic,
+   * `Authorization: Bearer <access token>`, the bare access token in the header named by
+   * `auth_header` (Shopify `X-Shopify-Access-Token`), or not at all.
+   */
+  auth: z.enum(['client_secret_post', 'basic', 'bearer_access_token', 'access_token_header', 'none']).default('client_secret_post'),
+  /** The header that carries the access token when `auth` is `access_token_header`. */
+  auth_header: z.string().regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name').optional(),
+  /** Extra headers on the revoke call (Notion `Notion-Version`); values may use `${connectionConfig.x}`. */
+  headers: z.record(z.string(), z.string()).default({}),
   /** Sends `token_type_hint` (RFC 7009 §2.1). */
   send_token_type_hint: z.boolean().default(true),
 });
@@ -47,6 +61,12 @@ export const oidcSchema = z.strictObject({
    * `name` (Microsoft's multi-tenant issuer `https://login.microsoftonline.com/{tid}/v2.0`).
    */
   issuer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+  /**
+   * Other values the id_token's `iss` may take for this same issuer (Google documents both
+   * `https://accounts.google.com` and `accounts.google.com`). The RFC 9207 callback check and
+   * discovery still use `issuer`.
+   */
+  issuer_aliases: z.array(z.string().min(1)).default([]),
   /** The signing keys; absent = read `jwks_uri` from `${issuer}/.well-known/openid-configuration`. */
   jwks_uri: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
   /** The id_token claim naming the provider-side account (`sub`, `tid`, `realmid`): the connection's tenant when the token response names none. */
@@ -57,6 +77,41 @@ export const oidcSchema = z.strictObject({
   id_token: z.enum(['required', 'optional']).default('required'),
   /** RFC 9207: `required` refuses a callback without `iss`; `optional` checks it when present. */
   authorization_response_iss: z.enum(['required', 'optional']).default('optional'),
+  /** Claims of the validated id_token kept as connection metadata, under their own names (Google `hd`, the Workspace domain). */
+  metadata_claims: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a claim name')).default([]),
+});
+
+/**
+ * A call to the provider right after the code exchange, authenticated with the new access
+ * token, that names the account the grant belongs to (Mailchimp's metadata endpoint, Pipedrive's
+ * `users/me`, Zoho's organization, Xero's `/connections`). It is sent like a token request (no
+ * redirects, the broker's timeout, nothing secret in an error) and its URL obeys the same host
+ * rule; an answer that names no account refuses the install and revokes the grant.
+ */
+export const tenantRequestSchema = z.strictObject({
+  /** Where to ask; may use `${connectionConfig.x}` (Pipedrive's and Zoho's `api_domain` from the token response). */
+  url,
+  method: z.enum(['GET', 'POST']).default('GET'),
+  /** `Authorization: <scheme> <access token>`: `Bearer`, Mailchimp `OAuth`, Zoho `Zoho-oauthtoken`. */
+  auth_scheme: z.string().regex(/^[A-Za-z][A-Za-z0-9._-]{0,31}$/, 'must be an HTTP authorization scheme').default('Bearer'),
+  /** Extra headers; values may use `${connectionConfig.x}`. */
+  headers: stringMap.default({}),
+  /**
+   * Where the answer lists the accounts, one tenant per item (`$` = the answer itself is the
+   * list: Xero's `/connections`). Absent: the answer names one account at `tenant_path`.
+   */
+  list_path: responsePath.optional(),
+  /** The account id: in the answer (`user_id`, `data.company_id`, `org[0].id`), or in each listed item (`tenantId`). */
+  tenant_path: responsePath,
+  /**
+   * Listed items kept only when each named field equals a value: a literal, or
+   * `{access_token_claim: name}`, a claim of the new access token (a JWT the token response
+   * carried): Xero's `authEventId` = `authentication_event_id`, the organisations this consent
+   * connected.
+   */
+  filter: z.record(z.string().regex(RESPONSE_PATH_PATTERN, 'must be a path like name or a.b'), z.union([z.string(), z.strictObject({ access_token_claim: z.string().min(1) })])).default({}),
+  /** Answer fields kept as connection metadata: paths in the answer, or, with `list_path`, in each item (kept as `<tenant>.<path>`). */
+  metadata: z.array(responsePath).default([]),
 });
 
 export const connectionConfigFieldSchema = z.strictObject({
@@ -72,6 +127,19 @@ export const connectionConfigFieldSchema = z.strictObject({
   /** Used when the connection gives no value (Nango `default_value`). */
   default_value: z.string().optional(),
   optional: z.boolean().default(false),
+  /**
+   * The value comes from the provider's token response at this path (Salesforce `instance_url`,
+   * Zoho and Pipedrive `api_domain`), on the code exchange and again on each refresh that carries
+   * it; it is checked like any other value (`pattern`, `format`, `enum`) and nobody else may set it.
+   */
+  token_response_path: responsePath.optional(),
+  /**
+   * The value comes from this parameter of the provider's redirect back to the callback (Zoho's
+   * `accounts-server`, the data centre that issued the code). The person can edit that query, so
+   * the parameter must declare an `enum` or `pattern` of the provider's own hosts: a value outside
+   * it refuses the callback before anything is sent. Nobody else may set it.
+   */
+  callback_param: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a query parameter name').optional(),
 });
 
 export const providerSchema = z.strictObject({
@@ -124,6 +192,25 @@ export const providerSchema = z.strictObject({
   /** Metadata fields that identify the provider-side account, first present wins (HighLevel locationId, then companyId). */
   tenant_fields: z.array(z.string()).default([]),
   /**
+   * The account id is part of the `tenant_fields` value: the first capture group of this pattern,
+   * matched against the whole value (Salesforce's org id in `https://login.salesforce.com/id/{org}/{user}`).
+   * A value that does not match names no account.
+   */
+  tenant_pattern: z.string().optional(),
+  /**
+   * The account is this connection value, which sits in the host of `token_url` (Shopify `shop`,
+   * Zendesk `subdomain`): the code was redeemed at that host, so the exchange proves the account.
+   */
+  tenant_connection_config: z.string().optional(),
+  /** An authenticated call after the exchange that names the account (see `tenantRequestSchema`). */
+  tenant_request: tenantRequestSchema.optional(),
+  /**
+   * Parameters of the provider's redirect back to the callback kept as metadata under
+   * `callback.<name>` (QuickBooks `realmId`). The person can edit them: they are recorded, and
+   * never decide which connection a grant belongs to.
+   */
+  callback_metadata: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be a query parameter name')).default([]),
+  /**
    * Seconds before expiry at which this provider's access token counts as used up (Nango
    * `token_expiration_buffer`). Revocation refreshes an access token this close to expiry before
    * authenticating with it; absent = 60 s.
@@ -131,12 +218,36 @@ export const providerSchema = z.strictObject({
   refresh_skew_s: z.number().nonnegative().optional(),
   /** Seconds to assume when the token response has no `expires_in`; absent = the token has no known expiry. */
   default_expires_in: z.number().int().positive().optional(),
+  /**
+   * What `expires_in: 0` means: `minimum_lifetime` (the token gets the broker's shortest stored
+   * lifetime, TOKEN_LIFETIME_BOUNDS in lib/oauth/token-endpoint.ts), or `never_expires`
+   * (Mailchimp: "We don't expire tokens", and answers `expires_in: 0`).
+   */
+  expires_in_zero: z.enum(['minimum_lifetime', 'never_expires']).default('minimum_lifetime'),
+  /**
+   * Where the token response gives the refresh token's remaining life in seconds (QuickBooks
+   * `x_refresh_token_expires_in`, Shopify and Zendesk `refresh_token_expires_in`).
+   */
+  refresh_token_expires_in_path: responsePath.optional(),
+  /**
+   * A refresh token not used for this many seconds dies (Xero and Pipedrive 60 days, Microsoft
+   * 90 days, Google six months). With `refresh_token_expires_in_path`, the earlier end wins. The
+   * connection records when its refresh token dies and is refreshed before then even when its
+   * access token would not need it.
+   */
+  refresh_token_idle_ttl_s: z.number().int().positive().optional(),
   /** `token_type` to assume when the response omits it (RD Station). */
   default_token_type: z.string().default('bearer'),
   /** Where a failed token response carries its error code, first string found wins (RD Station: `errors.error_type`). */
   error_code_paths: z.array(responsePath).min(1).default([...DEFAULT_ERROR_CODE_PATHS]),
   /** Error codes (found at `error_code_paths`) that mean the grant is dead. */
   dead_grant_errors: z.array(z.string()).default(['invalid_grant']),
+  /**
+   * Error codes that mean "try later" whatever the HTTP status (Zoho's HTTP-200 `Access Denied`
+   * throttle, Slack's `ratelimited`, Microsoft's `temporarily_unavailable`): `provider_unavailable`,
+   * never a dead grant.
+   */
+  transient_errors: z.array(z.string()).default([]),
   /** HTTP statuses from the token endpoint on refresh that mean the grant is dead (HighLevel answers 401). */
   dead_grant_statuses: z.array(z.number().int().min(400).max(499)).default([]),
   /**
@@ -170,6 +281,7 @@ export type ProviderInput = z.input<typeof providerSchema>;
 export type ProviderDefinition = z.output<typeof providerSchema>;
 export type RevocationDefinition = z.output<typeof revocationSchema>;
 export type OidcDefinition = z.output<typeof oidcSchema>;
+export type TenantRequestDefinition = z.output<typeof tenantRequestSchema>;
 
 /** A catalogue entry after loading: the definition plus its key and resolved secret name. */
 export interface Provider extends ProviderDefinition {

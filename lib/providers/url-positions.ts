@@ -44,12 +44,14 @@ export function hostPlaceholders(template: string): PositionedPlaceholder[] {
 }
 
 /** Every URL template of the provider, by catalogue field: where requests carrying its secrets go. */
-export function urlTemplates(provider: Pick<Provider, 'authorization_url' | 'token_url' | 'refresh_url' | 'revocation'>): Array<[field: string, template: string]> {
+export function urlTemplates(provider: Pick<Provider, 'authorization_url' | 'token_url' | 'refresh_url' | 'revocation' | 'tenant_request'>): Array<[field: string, template: string]> {
   const templates: Array<[string, string | undefined]> = [
     ['authorization_url', provider.authorization_url],
     ['token_url', provider.token_url],
     ['refresh_url', provider.refresh_url],
     ['revocation.url', provider.revocation?.url],
+    // The new access token goes there.
+    ['tenant_request.url', provider.tenant_request?.url],
   ];
   return templates.filter((entry): entry is [string, string] => entry[1] !== undefined);
 }

@@ -203,8 +203,8 @@ describe('validation', () => {
   });
 
   it('rejects unknown providers, naming the catalogue keys', () => {
-    expect(() => new OAuthTokenBroker(new Stack(), 'Broker', { providers: ['hubspot', 'salesforce'] })).toThrow(
-      /Unknown provider\(s\) salesforce; the catalogue has: .*hubspot/,
+    expect(() => new OAuthTokenBroker(new Stack(), 'Broker', { providers: ['hubspot', 'intercom'] })).toThrow(
+      /Unknown provider\(s\) intercom; the catalogue has: .*hubspot/,
     );
   });
 

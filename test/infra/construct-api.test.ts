@@ -137,7 +137,7 @@ describe('bindInstallLinks', () => {
 });
 
 describe('grantAdmin', () => {
-  it('allows execute-api:Invoke on the admin routes of this API only, and nothing else', () => {
+  it('allows execute-api:Invoke on this API (whose only IAM-authorized routes are the admin ones), and nothing else', () => {
     const { stack, broker } = brokerStack();
     const operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() });
     broker.grantAdmin(operator);
@@ -150,10 +150,9 @@ describe('grantAdmin', () => {
           {
             Effect: 'Allow',
             Action: 'execute-api:Invoke',
-            Resource: [
-              { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':execute-api:'), { Ref: apiId }, '/*/*/connections*'])] },
-              { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':execute-api:'), { Ref: apiId }, '/*/POST/install-links'])] },
-            ],
+            Resource: {
+              'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp(':execute-api:'), { Ref: apiId }, '/*/*/*'])],
+            },
           },
         ],
       },

@@ -5,6 +5,7 @@
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES, routeKey } from '../../lib/http/routes';
 import { functionByDescription, synthBroker } from './support';
 
 let template: Template;
@@ -51,7 +52,7 @@ describe('outputs for other stacks and IAM policies', () => {
     });
   });
 
-  it('AdminApiArn: execute-api ARN of every method and stage of the /connections routes, exported', () => {
+  it('AdminApiArn: execute-api ARN of every method and stage of the API\'s routes, exported', () => {
     template.hasOutput('AdminApiArn', {
       Description: Match.stringLikeRegexp('execute-api:Invoke'),
       Value: {
@@ -66,7 +67,7 @@ describe('outputs for other stacks and IAM policies', () => {
             { Ref: 'AWS::AccountId' },
             ':',
             { Ref: ids.api },
-            '/*/*/connections*',
+            '/*/*/*',
           ],
         ],
       },
@@ -93,6 +94,27 @@ describe('outputs for other stacks and IAM policies', () => {
       Value: { 'Fn::GetAtt': [ids.api, 'ApiEndpoint'] },
       Export: { Name: 'OAuthTokenBroker-ApiUrl' },
     });
+  });
+});
+
+describe('AdminApiArn against the routes table', () => {
+  /** The resource part of the output (`/<stage>/<method>/<path>` pattern), as an IAM glob. */
+  const covers = (method: string, path: string) => {
+    const joined = (template.findOutputs('AdminApiArn').AdminApiArn?.Value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'][1];
+    const pattern = joined[joined.length - 1] as string;
+    const glob = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return glob.test(`/$default/${method}${path.replace(/\{\w+\}/g, 'x-1')}`);
+  };
+
+  it.each(ROUTES.filter((r) => r.auth === 'admin').map((r) => [routeKey(r), r] as const))('covers the admin route %s', (_key, route) => {
+    expect(covers(route.method, route.path)).toBe(true);
+  });
+
+  it('covers no other IAM-authorized route: every route that is not an admin route has no authorizer in the template', () => {
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route')).map((r) => r.Properties as { RouteKey: string; AuthorizationType?: string });
+    const admin = new Set<string>(ROUTES.filter((r) => r.auth === 'admin').map((r) => routeKey(r)));
+    expect(routes).toHaveLength(ROUTES.length);
+    for (const route of routes) expect(route.AuthorizationType ?? 'NONE', route.RouteKey).toBe(admin.has(route.RouteKey) ? 'AWS_IAM' : 'NONE');
   });
 });
 

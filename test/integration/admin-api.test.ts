@@ -2,7 +2,9 @@
  * The admin API over real HTTP against the sandbox: client-credentials connections,
  * metadata views, and revocation at the provider.
  */
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FileSecretStore } from '../../lib/adapters/local-secrets';
 import { followInstall } from '../support/browserless-consent';
 import { connectionCount, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
@@ -77,5 +79,28 @@ describe('revocation', () => {
     expect(after.status).toBe(410);
     expect(((await after.json()) as { error: { code: string } }).error.code).toBe('connection_revoked');
     expect(fixture.local.events.recent().some((e) => e.type === 'connection.revoked' && e.detail.connection_id === 'to-revoke')).toBe(true);
+  });
+});
+
+describe('GET /providers', () => {
+  it('lists the served providers with their metadata, sorted, and never a secret or a secret name', async () => {
+    const res = await fetch(`${fixture.local.url}/providers`, { headers: admin });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const body = JSON.parse(text) as { providers: Array<Record<string, unknown>>; skipped: unknown[] };
+    const keys = body.providers.map((p) => p.key);
+    expect(keys).toEqual([...keys].sort());
+    expect(keys).toEqual(expect.arrayContaining(['hubspot', 'marketo', 'sandbox', 'sandbox-cc']));
+    expect(body.providers.find((p) => p.key === 'sandbox')).toMatchObject({ auth_mode: 'OAUTH2', connect_with: 'install_link', revocation: true, health: { circuit: 'closed', failures: 0 } });
+    expect(body.providers.find((p) => p.key === 'marketo')).toMatchObject({ auth_mode: 'OAUTH2_CC', connect_with: 'register', connection_config: expect.any(Object) });
+    const secrets = JSON.parse(await readFile((fixture.local.broker.ctx.secrets as FileSecretStore).path, 'utf8')) as Record<string, { client_secret: string }>;
+    for (const { client_secret } of Object.values(secrets)) expect(text).not.toContain(client_secret);
+    expect(text).not.toMatch(/secret/i);
+  });
+
+  it('takes no query parameters: 400 invalid_request', async () => {
+    const res = await fetch(`${fixture.local.url}/providers?all=1`, { headers: admin });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_request' } });
   });
 });

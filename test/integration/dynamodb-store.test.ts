@@ -161,7 +161,7 @@ describe.each(engines)('DynamoDbConnectionStore on $engine', ({ use }) => {
       expect(read).toEqual(record);
       expect(Object.keys(read ?? {}).sort()).toEqual(Object.keys(record).sort());
       expect(Object.keys((await rawItem(`conn#${record.id}`)) ?? {}).sort()).toEqual(
-        ['pk', 'kind', 'id', 'provider', 'auth_mode', 'status', 'scopes', 'token_gen', 'version', 'failure_count', 'created_at', 'updated_at'].sort(),
+        ['pk', 'kind', 'id', 'provider', 'auth_mode', 'status', 'scopes', 'token_gen', 'version', 'failure_count', 'created_at', 'updated_at', 'status_shard', 'provider_tenant_id'].sort(),
       );
     });
 

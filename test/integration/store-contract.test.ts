@@ -14,7 +14,7 @@ import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-
 import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import type { ConnectionRecord, InstallState } from '../../lib/model';
-import type { Clock, ConnectionStore, ProviderHealthStore } from '../../lib/ports';
+import type { Clock, ConnectionFilter, ConnectionStore, ProviderHealthStore } from '../../lib/ports';
 import { useDynalite } from '../support/dynamo';
 import { runsOnDynamoDbLocal, useDynamoDbLocal } from '../support/dynamodb-local';
 
@@ -123,6 +123,74 @@ describe.each(subjects)('$name', (subject) => {
       cursor = page.cursor;
     } while (cursor);
     expect(seen.sort()).toEqual(['l0', 'l1', 'l2', 'l3', 'l4', 'l5', 'l6']);
+  });
+
+  describe('filtered lists', () => {
+    /** Every page of a filtered list, followed by its cursor: the ids, sorted. */
+    const listAll = async (store: ConnectionStore, filter: ConnectionFilter, limit = 2): Promise<string[]> => {
+      const ids: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.list({ limit, filter, ...(cursor ? { cursor } : {}) });
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        ids.push(...page.items.map((r) => r.id));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(new Set(ids).size).toBe(ids.length);
+      return ids.sort();
+    };
+
+    /** Nine connections over two providers, three statuses and three tenants, one expired, and an install state. */
+    const seed = async (store: ConnectionStore) => {
+      await store.create(record('f-h1', { provider: 'hubspot', tenant: '100' }));
+      await store.create(record('f-h2', { provider: 'hubspot', tenant: '100', status: 'needs_reauth' }));
+      await store.create(record('f-h3', { provider: 'hubspot', tenant: '200', status: 'revoked' }));
+      await store.create(record('f-h4', { provider: 'hubspot' }));
+      await store.create(record('f-g1', { provider: 'highlevel', tenant: '100' }));
+      await store.create(record('f-g2', { provider: 'highlevel', tenant: 'loc#1%' }));
+      await store.create(record('f-g3', { provider: 'highlevel', tenant: 'loc', status: 'needs_reauth' }));
+      await store.create(record('f-s1', { provider: 'hubspot-sandbox', tenant: '100' }));
+      await store.create(record('f-x1', { provider: 'hubspot', tenant: '100', ttl: T0 / 1000 - 1 }));
+      await store.putState(state('f-state'));
+    };
+
+    it('by provider, status and tenant, alone and together: exactly the live matching connections, across pages', async () => {
+      const { store } = await setup();
+      await seed(store);
+      expect(await listAll(store, { provider: 'hubspot' })).toEqual(['f-h1', 'f-h2', 'f-h3', 'f-h4']);
+      expect(await listAll(store, { status: 'needs_reauth' })).toEqual(['f-g3', 'f-h2']);
+      expect(await listAll(store, { status: 'active', provider: 'highlevel' })).toEqual(['f-g1', 'f-g2']);
+      expect(await listAll(store, { provider: 'hubspot', tenant: '100' })).toEqual(['f-h1', 'f-h2']);
+      expect(await listAll(store, { provider: 'hubspot', tenant: '100', status: 'active' }, 1)).toEqual(['f-h1']);
+      expect(await listAll(store, { provider: 'highlevel', tenant: 'loc#1%' })).toEqual(['f-g2']);
+      expect(await listAll(store, { provider: 'highlevel', tenant: 'loc' })).toEqual(['f-g3']);
+      expect(await listAll(store, { provider: 'nobody' })).toEqual([]);
+    });
+
+    it('follows writes: a revoked connection leaves the active list and joins the revoked one; a re-install moves it to its new tenant', async () => {
+      const { store } = await setup();
+      await store.create(record('m1', { provider: 'hubspot', tenant: '1' }));
+      await store.update('m1', 1, { set: { status: 'revoked' } });
+      expect(await listAll(store, { provider: 'hubspot', status: 'active' })).toEqual([]);
+      expect(await listAll(store, { provider: 'hubspot', status: 'revoked' })).toEqual(['m1']);
+      await store.update('m1', 2, { set: { status: 'active', provider: 'hubspot', tenant: '2' } });
+      expect(await listAll(store, { provider: 'hubspot', tenant: '1' })).toEqual([]);
+      expect(await listAll(store, { provider: 'hubspot', tenant: '2' })).toEqual(['m1']);
+      await store.update('m1', 3, { set: { provider: 'hubspot' }, remove: ['tenant'] });
+      expect(await listAll(store, { provider: 'hubspot', tenant: '2' })).toEqual([]);
+      expect(await listAll(store, { provider: 'hubspot', status: 'active' })).toEqual(['m1']);
+    });
+
+    it('refuses a cursor of another filter, a cursor that is not one, and a tenant without its provider', async () => {
+      const { store } = await setup();
+      await seed(store);
+      const first = await store.list({ limit: 1, filter: { provider: 'hubspot' } });
+      expect(first.cursor).toBeDefined();
+      await expect(store.list({ limit: 1, filter: { provider: 'highlevel' }, cursor: first.cursor })).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(store.list({ limit: 1, cursor: first.cursor })).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(store.list({ filter: { provider: 'hubspot' }, cursor: 'bm90LWEtY3Vyc29y' })).rejects.toMatchObject({ code: 'invalid_request' });
+      await expect(store.list({ filter: { tenant: '100' } })).rejects.toMatchObject({ code: 'invalid_request' });
+    });
   });
 
   it('lists due connections of one shard, earliest first, only those due by the bound', async () => {

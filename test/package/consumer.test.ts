@@ -46,6 +46,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { GetTokenAccess, OAuthTokenBroker } from 'oauth-token-broker/cdk';
+import { createAdminClient, type ConnectionSummary } from 'oauth-token-broker/client';
 
 const app = new App({ outdir: 'cdk.out' });
 const stack = new Stack(app, 'Consumer');
@@ -60,6 +61,9 @@ broker.bindGetToken(worker('InProcessWorker'), GetTokenAccess.IN_PROCESS);
 broker.bindGetToken(worker('InvokingWorker'));
 broker.grantAdmin(new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountRootPrincipal() }));
 broker.onConnectionEvent('Reauth', new targets.SqsQueue(new sqs.Queue(stack, 'ReauthQueue')), { types: ['connection.reauth_required'] });
+// Type-checked only (no call at synth): the admin client against a deployed stack, typed from the spec.
+export const operator = (apiUrl: string): Promise<ConnectionSummary[]> =>
+  createAdminClient({ url: apiUrl, sigv4: true }).listConnections({ status: 'needs_reauth' }).then((page) => page.connections);
 app.synth();
 `;
 
@@ -69,13 +73,30 @@ const error = new BrokerError('needs_reauth', 'probe');
 const unconfigured = await getToken('hubspot:1').then(() => 'resolved', (err) => (isBrokerError(err, 'configuration_error') ? err.code : String(err)));
 let deepImport;
 try { await import('oauth-token-broker/dist/index.mjs'); deepImport = 'allowed'; } catch (err) { deepImport = err.code; }
-console.log(JSON.stringify({ resolved, getToken: typeof getToken, invokeGetToken: typeof invokeGetToken, isBrokerError: isBrokerError(error, 'needs_reauth'), unconfigured, deepImport }));
+// The admin client by package name, against a local stand-in of the broker that wants the bearer key.
+const server = http.createServer((req, res) => {
+  const ok = req.url === '/providers' && req.headers.authorization === 'Bearer probe-key';
+  res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(ok ? { providers: [], skipped: [] } : { error: { code: 'unauthorized', message: 'no' } }));
+});
+await new Promise((done) => server.listen(0, '127.0.0.1', done));
+const url = 'http://127.0.0.1:' + server.address().port;
+const providers = await createAdminClient({ url, adminKey: 'probe-key' }).listProviders();
+const refused = await createAdminClient({ url, adminKey: 'wrong' }).listProviders().then(() => 'resolved', (err) => (err instanceof BrokerApiError ? err.code : String(err)));
+server.close();
+console.log(JSON.stringify({ resolved, getToken: typeof getToken, invokeGetToken: typeof invokeGetToken, isBrokerError: isBrokerError(error, 'needs_reauth'), unconfigured, deepImport, client: { providers, refused }, spec }));
 `;
-const ESM_PROBE = `import { BrokerError, getToken, invokeGetToken, isBrokerError } from 'oauth-token-broker';
+const ESM_PROBE = `import http from 'node:http';
+import { BrokerError, getToken, invokeGetToken, isBrokerError } from 'oauth-token-broker';
+import { BrokerApiError, createAdminClient } from 'oauth-token-broker/client';
 const resolved = import.meta.resolve('oauth-token-broker');
+const spec = import.meta.resolve('oauth-token-broker/openapi.json');
 ${PROBE_BODY}`;
-const CJS_PROBE = `const { BrokerError, getToken, invokeGetToken, isBrokerError } = require('oauth-token-broker');
+const CJS_PROBE = `const http = require('node:http');
+const { BrokerError, getToken, invokeGetToken, isBrokerError } = require('oauth-token-broker');
+const { BrokerApiError, createAdminClient } = require('oauth-token-broker/client');
 const resolved = require.resolve('oauth-token-broker');
+const spec = require('oauth-token-broker/openapi.json').openapi;
 (async () => {${PROBE_BODY}})();`;
 
 /** cdk init's tsconfig (aws-cdk 2.1148), minus jest; one program type-checks and compiles both apps. */
@@ -103,6 +124,7 @@ const timings: Record<string, number> = {};
 const templates = {} as Record<Flavour, Record<string, unknown>>;
 const probes = {} as Record<Flavour, Record<string, unknown>>;
 let typeReport: { analysis?: { problems?: unknown[] } } = {};
+let binHelp = '';
 
 /** Runs a command, records its wall time under `label`, returns stdout. No AWS credentials reach it. */
 async function run(label: string, command: string, args: string[], cwd: string): Promise<string> {
@@ -168,6 +190,8 @@ async function buildAndRunApps(): Promise<void> {
     }),
   );
   await probing;
+  // The installed `bin`: what `npx oauth-token-broker` runs.
+  binHelp = await run('bin', join(root, 'node_modules', '.bin', 'oauth-token-broker'), ['--help'], root);
 }
 
 /** arethetypeswrong on the tarball: its JSON report (it exits 1 when it finds problems). */
@@ -237,7 +261,7 @@ describe('the packed tarball', () => {
         },
       ]),
     );
-    expect(MANIFEST.exports).toEqual({ ...expected, './package.json': './package.json' });
+    expect(MANIFEST.exports).toEqual({ ...expected, './openapi.json': './dist/openapi.json', './package.json': './package.json' });
   });
 
   it('resolves with types under node10, node16 (CommonJS and ESM) and bundler resolution (arethetypeswrong)', () => {
@@ -259,6 +283,17 @@ describe.each(FLAVOURS)('a %s consumer app', (flavour) => {
     expect(probes[flavour].deepImport).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
   });
 
+  it('imports the admin client by package name and calls a broker with it; finds the spec at oauth-token-broker/openapi.json', () => {
+    expect(probes[flavour].client).toEqual({ providers: { providers: [], skipped: [] }, refused: 'unauthorized' });
+    expect(String(probes[flavour].spec)).toMatch(flavour === 'esm' ? /node_modules\/oauth-token-broker\/dist\/openapi\.json$/ : /^3\.1\.0$/);
+  });
+
+});
+
+it('installs the oauth-token-broker command (bin), which runs: --help lists the commands and exit codes', () => {
+  expect(binHelp).toMatch(/^Usage: oauth-token-broker <command>/);
+  expect(binHelp).toContain('connections list');
+  expect(binHelp).toContain('Exit codes:');
 });
 
 it('the ESM and the CommonJS app synthesize the same template', () => {

@@ -53,17 +53,17 @@ describe('FileSecretStore', () => {
     expect((await store.getClientCredentials('sandbox')).client_secret).toBe(SANDBOX.client_secret);
   });
 
-  it('reports an unknown name as configuration_error naming the secret', async () => {
+  it('reports an unknown name as provider_not_configured naming the secret', async () => {
     await writeSecrets({ sandbox: SANDBOX }, 1_700_000_000);
     const err = await new FileSecretStore(file).getClientCredentials('hubspot').catch((e: unknown) => e);
-    expect(isBrokerError(err, 'configuration_error')).toBe(true);
+    expect(isBrokerError(err, 'provider_not_configured')).toBe(true);
     expect((err as Error).message).toContain('Secret "hubspot" not found');
   });
 
   it('does not treat inherited object keys as secrets', async () => {
     await writeSecrets({ sandbox: SANDBOX }, 1_700_000_000);
     const err = await new FileSecretStore(file).getClientCredentials('constructor').catch((e: unknown) => e);
-    expect(isBrokerError(err, 'configuration_error')).toBe(true);
+    expect(isBrokerError(err, 'provider_not_configured')).toBe(true);
   });
 
   it('reports a missing file as configuration_error naming the file', async () => {

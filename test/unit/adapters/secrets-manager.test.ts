@@ -108,12 +108,12 @@ describe('SecretsManagerSecretStore', () => {
     ]);
   });
 
-  it('reports a missing secret as configuration_error naming it', async () => {
+  it('reports a missing secret as provider_not_configured naming it', async () => {
     secretsManager
       .on(GetSecretValueCommand)
       .rejects(new ResourceNotFoundException({ message: "Secrets Manager can't find the specified secret.", $metadata: {} }));
     const err = await new SecretsManagerSecretStore({ client }).getClientCredentials('hubspot').catch((e: unknown) => e);
-    expect(isBrokerError(err, 'configuration_error')).toBe(true);
+    expect(isBrokerError(err, 'provider_not_configured')).toBe(true);
     expect((err as Error).message).toBe('Secret "hubspot" not found in Secrets Manager');
   });
 
@@ -153,7 +153,7 @@ describe('SecretsManagerSecretStore', () => {
 describe('the deploy-time placeholder', () => {
   it('is refused with a message that says to fill the secret, not passed on to the provider', () => {
     expect(() => clientCredentialsFromValue('hubspot', { client_id: SECRET_PLACEHOLDER_CLIENT_ID, client_secret: 'generated-random' })).toThrow(
-      expect.objectContaining({ code: 'configuration_error', message: expect.stringContaining('still holds the deploy-time placeholder') }),
+      expect.objectContaining({ code: 'provider_not_configured', message: expect.stringContaining('still holds the deploy-time placeholder') }),
     );
   });
 });

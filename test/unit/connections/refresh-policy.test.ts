@@ -304,6 +304,12 @@ describe('failureScope', () => {
     expect(failureScope(failure('provider_unavailable', { httpStatus: 429 }), 'app')).toBe('provider');
   });
 
+  it('a catalogue transient code on a 2xx or 4xx is a throttle, scoped like a 429 (Zoho answers its per-refresh-token limit with HTTP 200)', () => {
+    expect(failureScope(failure('provider_unavailable', { httpStatus: 200 }), 'account')).toBe('connection');
+    expect(failureScope(failure('provider_unavailable', { httpStatus: 400 }), 'account')).toBe('connection');
+    expect(failureScope(failure('provider_unavailable', { httpStatus: 200 }), 'app')).toBe('provider');
+  });
+
   it('an unknown 4xx, an unusable answer or our own failure is the connection’s', () => {
     expect(failureScope(failure('provider_error', { httpStatus: 400 }), 'app')).toBe('connection');
     expect(failureScope(failure('provider_error', { httpStatus: 200 }), 'app')).toBe('connection');

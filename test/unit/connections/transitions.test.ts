@@ -12,6 +12,7 @@ import {
   leaseReleased,
   leaseTaken,
   needsReauth,
+  reauthorizationRefusal,
   refreshFailed,
   rescueParked,
   revoked,
@@ -104,7 +105,7 @@ describe('grantCommitted', () => {
         refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
         shard: SHARD,
       },
-      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter'],
+      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'refreshExpiresAt', 'renewableAfter'],
     });
   });
 
@@ -125,7 +126,7 @@ describe('grantCommitted', () => {
   it('for a token without expiry, removes the expiry and unschedules', () => {
     const changes = committed({ token: token({ expires_at: undefined }) });
     expect(changes.set).not.toHaveProperty('refreshDueAt');
-    expect(changes.remove).toEqual([...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'expiresAt', 'refreshDueAt', 'shard', 'renewableAfter']);
+    expect(changes.remove).toEqual([...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'expiresAt', 'refreshExpiresAt', 'refreshDueAt', 'shard', 'renewableAfter']);
   });
 
   it('for an authorization-code token without a refresh token, unschedules (nothing can renew it)', () => {
@@ -264,7 +265,7 @@ describe('grantReplaced', () => {
         lastRefreshAt: NOW,
         tokenGen: 4,
       },
-      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'connectionConfig', 'metadata', 'credentialsSecretName', 'tags'],
+      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'tenants', 'refreshExpiresAt', 'connectionConfig', 'metadata', 'credentialsSecretName', 'tags'],
     });
   });
 
@@ -272,5 +273,81 @@ describe('grantReplaced', () => {
     const changes = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token({ refresh_token: undefined }), scopes: [], random: 0.5 }, NOW, config);
     expect(changes.remove).toEqual(expect.arrayContaining(['refreshDueAt', 'shard']));
     expect(changes.set).not.toHaveProperty('shard');
+  });
+});
+
+describe('refresh tokens that die (refresh_expires_at)', () => {
+  const DAY = 24 * HOUR;
+
+  it('records when the refresh token dies, and removes the record of it when the new token set has none', () => {
+    const committed = grantCommitted(record, { sealed: 's', token: token({ refresh_expires_at: NOW + 60 * DAY }), sameAccessToken: false, random: 0 }, NOW, config);
+    expect(committed.set).toMatchObject({ refreshExpiresAt: NOW + 60 * DAY });
+    const without = grantCommitted({ ...record, refreshExpiresAt: NOW }, { sealed: 's', token: token(), sameAccessToken: false, random: 0 }, NOW, config);
+    expect(without.remove).toContain('refreshExpiresAt');
+  });
+
+  it('schedules a refresh before a refresh token dies even when the access token outlives it', () => {
+    const changes = grantCommitted(record, { sealed: 's', token: token({ expires_at: NOW + 30 * DAY, refresh_expires_at: NOW + 2 * DAY }), sameAccessToken: false, random: 0 }, NOW, config);
+    expect(changes.set!.refreshDueAt).toBe(refreshDueAt(NOW, NOW + 2 * DAY, DEFAULT_REFRESH_POLICY, 0));
+    expect(changes.set!.refreshDueAt).toBeLessThan(NOW + 2 * DAY);
+  });
+
+  it('schedules an access token that never expires when its refresh token dies unused (keep-alive)', () => {
+    const never = token({ expires_at: undefined, refresh_expires_at: NOW + 90 * DAY });
+    expect(isRefreshable('OAUTH2', never)).toBe(true);
+    const created = connectionCreated('conn-1', { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: never, scopes: [], random: 0 }, NOW, config);
+    expect(created).toMatchObject({ refreshExpiresAt: NOW + 90 * DAY, refreshDueAt: refreshDueAt(NOW, NOW + 90 * DAY, DEFAULT_REFRESH_POLICY, 0) });
+  });
+
+  it('leaves a token that never expires, with a refresh token that never dies, unscheduled', () => {
+    expect(isRefreshable('OAUTH2', token({ expires_at: undefined }))).toBe(false);
+  });
+});
+
+describe('connection values from a refresh answer', () => {
+  it('replace the stored ones of the same name and keep the others', () => {
+    const stored = { ...record, connectionConfig: { instance_url: 'https://old.my.salesforce.com', other: 'kept' } };
+    const changes = grantCommitted(stored, { sealed: 's', token: token(), sameAccessToken: false, connectionConfig: { instance_url: 'https://new.my.salesforce.com' }, random: 0 }, NOW, config);
+    expect(changes.set!.connectionConfig).toEqual({ instance_url: 'https://new.my.salesforce.com', other: 'kept' });
+    const none = grantCommitted(stored, { sealed: 's', token: token(), sameAccessToken: false, connectionConfig: {}, random: 0 }, NOW, config);
+    expect(none.set).not.toHaveProperty('connectionConfig');
+  });
+});
+
+describe('reauthorizationRefusal: one grant, a set of accounts (Xero organisations)', () => {
+  const withSet = (tenants: string[], status: ConnectionRecord['status'] = 'active'): ConnectionRecord => ({ ...record, status, tenant: [...tenants].sort()[0], tenants: [...tenants].sort() });
+  const code = (refusal: ReturnType<typeof reauthorizationRefusal>) => refusal?.code;
+
+  it('a public install may replace the grant when the new set overlaps the stored one (the customer added or dropped an organisation)', () => {
+    expect(reauthorizationRefusal(withSet(['org-a', 'org-b']), { provider: 'fault', tenant: 'org-b', tenants: ['org-b', 'org-c'] }, 'same_known_tenant')).toBeUndefined();
+  });
+
+  it('a public install with a disjoint set is refused: it is another customer\'s books', () => {
+    expect(code(reauthorizationRefusal(withSet(['org-a', 'org-b']), { provider: 'fault', tenant: 'org-c', tenants: ['org-c', 'org-d'] }, 'same_known_tenant'))).toBe('tenant_conflict');
+  });
+
+  it("an app's signed link is refused when both sets are known and disjoint, allowed when they overlap", () => {
+    expect(code(reauthorizationRefusal(withSet(['org-a']), { provider: 'fault', tenant: 'org-z', tenants: ['org-z'] }, 'chosen_by_app'))).toBe('tenant_conflict');
+    expect(reauthorizationRefusal(withSet(['org-a']), { provider: 'fault', tenant: 'org-a', tenants: ['org-a', 'org-z'] }, 'chosen_by_app')).toBeUndefined();
+  });
+
+  it('a single stored tenant and a new set compare as sets (the connection was made before the organisation list grew)', () => {
+    const single: ConnectionRecord = { ...record, tenant: 'org-a' };
+    expect(reauthorizationRefusal(single, { provider: 'fault', tenant: 'org-0', tenants: ['org-0', 'org-a'] }, 'same_known_tenant')).toBeUndefined();
+    expect(code(reauthorizationRefusal(single, { provider: 'fault', tenant: 'org-0', tenants: ['org-0'] }, 'same_known_tenant'))).toBe('tenant_conflict');
+  });
+
+  it('an empty new set proves nothing: a public install is refused, a signed link may replace it', () => {
+    expect(code(reauthorizationRefusal(withSet(['org-a']), { provider: 'fault', tenants: [] }, 'same_known_tenant'))).toBe('tenant_conflict');
+    expect(reauthorizationRefusal(withSet(['org-a']), { provider: 'fault', tenants: [] }, 'chosen_by_app')).toBeUndefined();
+  });
+});
+
+describe('grantReplaced with a set of accounts', () => {
+  it('stores the set, and a later single-account grant removes it', () => {
+    const withSet = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token(), scopes: [], tenant: 'org-a', tenants: ['org-a', 'org-b'], random: 0.5 }, NOW, config);
+    expect(withSet.set).toMatchObject({ tenant: 'org-a', tenants: ['org-a', 'org-b'] });
+    const single = grantReplaced({ ...record, tenant: 'org-a', tenants: ['org-a', 'org-b'] }, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token(), scopes: [], tenant: 'org-a', random: 0.5 }, NOW, config);
+    expect(single.remove).toContain('tenants');
   });
 });

@@ -62,6 +62,7 @@ describe('exchangeCode', () => {
       tokens: { access_token: 'at-1', refresh_token: 'rt-1', token_type: 'bearer', expires_at: NOW + 1_800_000, scope: 'oauth crm.objects.contacts.read' },
       grantedScopes: ['oauth', 'crm.objects.contacts.read'],
       metadata: {},
+      connectionConfig: {},
       httpStatus: 200,
     });
   });

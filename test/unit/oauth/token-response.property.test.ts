@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BrokerError, ERROR_STATUS } from '../../../lib/errors';
-import { processTokenResponse, type TokenGrantType } from '../../../lib/oauth/token-endpoint';
+import { processTokenResponse, TOKEN_LIFETIME_BOUNDS, type TokenGrantType } from '../../../lib/oauth/token-endpoint';
 import { testProvider } from './fixtures';
 
 const NOW = 1_700_000_000_000;
@@ -69,7 +69,8 @@ describe('processTokenResponse (property)', () => {
         expect(result.tokens.token_type).toBe(result.tokens.token_type.toLowerCase());
         if (result.tokens.expires_at !== undefined) {
           expect(Number.isSafeInteger(result.tokens.expires_at)).toBe(true);
-          expect(result.tokens.expires_at).toBeGreaterThanOrEqual(NOW);
+          expect(result.tokens.expires_at).toBeGreaterThanOrEqual(NOW + TOKEN_LIFETIME_BOUNDS.minS * 1000);
+          expect(result.tokens.expires_at).toBeLessThanOrEqual(NOW + TOKEN_LIFETIME_BOUNDS.maxS * 1000);
         }
         for (const value of Object.values(result.metadata)) expect(typeof value).toBe('string');
         expect(Object.getPrototypeOf(result.metadata)).toBe(Object.prototype);

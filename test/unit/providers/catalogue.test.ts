@@ -27,7 +27,11 @@ describe('built-in catalogue', () => {
 
   it('has the providers the product supports', () => {
     expect([...catalogue.keys()].sort()).toEqual(
-      ['fracttal', 'fracttal-cc', 'highlevel', 'hubspot', 'leadconnector', 'marketo', 'rdstation', 'sandbox', 'sandbox-cc'].sort(),
+      [
+        ...['fracttal', 'fracttal-cc', 'highlevel', 'hubspot', 'leadconnector', 'marketo', 'rdstation', 'sandbox', 'sandbox-cc'],
+        // issue 14
+        ...['google', 'mailchimp', 'microsoft', 'notion', 'pipedrive', 'quickbooks', 'salesforce', 'shopify', 'slack', 'xero', 'zendesk', 'zoho'],
+      ].sort(),
     );
   });
 
@@ -55,7 +59,9 @@ describe('built-in catalogue', () => {
       method: 'DELETE',
       token: 'refresh_token',
       token_in: 'path',
+      body_format: 'form',
       auth: 'none',
+      headers: {},
       send_token_type_hint: false,
     });
   });
@@ -369,7 +375,9 @@ describe('overrides merge field by field (objects recursively, lists and scalars
       method: 'DELETE',
       token: 'refresh_token',
       token_in: 'path',
+      body_format: 'form',
       auth: 'none',
+      headers: {},
       send_token_type_hint: false,
     });
   });
