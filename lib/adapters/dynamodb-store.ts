@@ -615,7 +615,7 @@ function sortKeyPrefix(provider: string, tenant?: string): string {
 function listKeysOf(record: Pick<ConnectionRecord, 'id' | 'provider' | 'status' | 'tenant'>): Record<string, string> {
   return {
     [TABLE.listIndexPartitionKey]: statusShard(record.status, listShardOf(record.id)),
-    [TABLE.listIndexSortKey]: `${sortKeyPrefix(record.provider, record.tenant ?? '')}${record.id}`,
+    [TABLE.listIndexSortKey]: sortKeyPrefix(record.provider, record.tenant ?? ''),
   };
 }
 
@@ -632,7 +632,7 @@ function listKeyChanges(id: string, toSet: ReadonlyMap<Field, unknown>, toRemove
   if (typeof status === 'string') keys[TABLE.listIndexPartitionKey] = statusShard(status as ConnectionStatus, listShardOf(id));
   const provider = toSet.get('provider');
   const tenant = toRemove.has('tenant') ? '' : toSet.get('tenant');
-  if (typeof provider === 'string' && typeof tenant === 'string') keys[TABLE.listIndexSortKey] = `${sortKeyPrefix(provider, tenant)}${id}`;
+  if (typeof provider === 'string' && typeof tenant === 'string') keys[TABLE.listIndexSortKey] = sortKeyPrefix(provider, tenant);
   return keys;
 }
 

@@ -1,5 +1,6 @@
 /** The sealed payload's plaintext: deflated when shorter, plain JSON (as written before) still read. */
 import { randomBytes } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { LocalTokenCipher } from '../../../lib/adapters/local-cipher';
 import { decodeSealedPayload, encodeSealedPayload, seal, unseal } from '../../../lib/connections/sealing';
@@ -12,12 +13,18 @@ const hubspot: SealedPayload = {
 };
 
 describe('sealed payload encoding', () => {
-  it('deflates a HubSpot-sized token set by more than 60 bytes', () => {
+  it('deflates a HubSpot-sized token set with the preset dictionary by more than 110 bytes (about 50 more than without it)', () => {
     const json = Buffer.byteLength(JSON.stringify(hubspot));
     const encoded = encodeSealedPayload(hubspot);
-    expect(encoded[0]).toBe(0x01);
-    expect(json - encoded.length).toBeGreaterThan(60);
+    expect(encoded[0]).toBe(0x02);
+    expect(json - encoded.length).toBeGreaterThan(110);
+    expect(deflateRawSync(JSON.stringify(hubspot)).length + 1 - encoded.length).toBeGreaterThan(40);
     expect(decodeSealedPayload(encoded)).toEqual(hubspot);
+  });
+
+  it('reads a payload deflated without the dictionary (0x01, as sealed before it)', () => {
+    const before = Buffer.concat([Uint8Array.of(0x01), deflateRawSync(JSON.stringify(hubspot))]);
+    expect(decodeSealedPayload(before)).toEqual(hubspot);
   });
 
   it('keeps plain JSON when deflate would not make it shorter', () => {
@@ -35,7 +42,7 @@ describe('sealed payload encoding', () => {
 
   it('refuses a plaintext in neither form as decrypt_failed', async () => {
     const cipher = new LocalTokenCipher(randomBytes(32));
-    const odd = await cipher.encrypt(Uint8Array.of(0x02, 1, 2, 3), { connection_id: owner.id, provider: owner.provider });
+    const odd = await cipher.encrypt(Uint8Array.of(0x7f, 1, 2, 3), { connection_id: owner.id, provider: owner.provider });
     await expect(unseal(cipher, owner, odd)).rejects.toMatchObject({ code: 'decrypt_failed' });
   });
 });
