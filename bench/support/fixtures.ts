@@ -19,6 +19,9 @@ import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../../test/support/
 import type { FaultProvider } from '../../test/support/fault-provider';
 import type { BenchDynamo, DynamoCommand } from './local-dynamo';
 
+/** What the bench uses of a fault provider: in this process, or in a child (support/provider-process.ts). */
+export type BenchProvider = Pick<FaultProvider, 'url' | 'authorizeUrl' | 'tokenUrl' | 'issueCode'>;
+
 /** The authorization-code provider of the fault catalogue. */
 export const PROVIDER_KEY = 'fault';
 
@@ -34,7 +37,7 @@ export class BenchClock implements Clock {
 export interface BenchBrokerOptions {
   dynamo: BenchDynamo;
   tableName: string;
-  provider: FaultProvider;
+  provider: BenchProvider;
   clock: Clock;
   cipher: TokenCipher;
   instanceId: string;
@@ -67,9 +70,9 @@ export function benchBroker(options: BenchBrokerOptions): { broker: Broker; clie
   return { broker, client };
 }
 
-const catalogues = new WeakMap<FaultProvider, Catalogue>();
+const catalogues = new WeakMap<BenchProvider, Catalogue>();
 
-function benchCatalogue(provider: FaultProvider): Catalogue {
+function benchCatalogue(provider: BenchProvider): Catalogue {
   let catalogue = catalogues.get(provider);
   if (!catalogue) {
     catalogue = faultCatalogue(provider);
@@ -81,7 +84,7 @@ function benchCatalogue(provider: FaultProvider): Catalogue {
 export interface SeedOptions {
   store: DynamoDbConnectionStore;
   cipher: TokenCipher;
-  provider: FaultProvider;
+  provider: BenchProvider;
   clock: Clock;
   ids: readonly string[];
   /** Code exchanges and writes in flight at once. */
