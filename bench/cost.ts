@@ -183,7 +183,7 @@ function fleetFor(costCase: CostCase, setup: FleetSetup): RefreshFleet | string 
   if (costCase.policy !== 'eager') return 'refresh policies arrive with issue 10 part a (branch scale)';
   let next = 0;
   return {
-    periodMs: DEFAULT_CONFIG.refreshPolicy.sweepIntervalMs,
+    periodMs: DEFAULT_CONFIG.refreshPolicy.schedulerIntervalMs,
     async tick() {
       // Before the scheduler and queue: each period one instance sweeps (one invocation).
       const worker = setup.workers[next++ % setup.workers.length]!;
@@ -554,7 +554,7 @@ export async function benchCost(checks: Checks): Promise<CostFigures | { status:
 
 function periodOf(costCase: CostCase): number {
   void costCase;
-  return DEFAULT_CONFIG.refreshPolicy.sweepIntervalMs;
+  return DEFAULT_CONFIG.refreshPolicy.schedulerIntervalMs;
 }
 
 function printCost(cases: CostFigures['cases'], knobs: PriceKnobs, checks: Checks): void {

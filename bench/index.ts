@@ -10,8 +10,8 @@
  *
  * Knobs: BENCH_SWEEP_N (2000), BENCH_LATENCY_MS (100) and BENCH_CONCURRENCY (10) for the first
  * sweep case, BENCH_SWEEP_CASES ("100:10,50:20,20:50" replaces all cases), BENCH_STAMPEDE_N
- * (200), BENCH_STAMPEDE_K (10), BENCH_CRASH_WINDOW_N (200), BENCH_LOAD_N (50 installs) and BENCH_LOAD_M (1000
- * getToken calls); BENCH_RUNS is read by bench/bundles.ts.
+ * (200), BENCH_STAMPEDE_K (10), BENCH_CRASH_WINDOW_N (200), BENCH_SCALE_N (1,000,000), BENCH_SCALE_HOURS (1),
+ * BENCH_LOAD_N (50 installs) and BENCH_LOAD_M (1000 getToken calls); BENCH_RUNS is read by bench/bundles.ts.
  * Everything listens on 127.0.0.1 only. See docs/benchmarks.md.
  */
 import { execFileSync } from 'node:child_process';
@@ -25,6 +25,7 @@ import { benchAwsCalls } from './aws-calls';
 import { benchCost } from './cost';
 import { benchCrashWindow } from './crash-window';
 import { benchLoad } from './load';
+import { benchScale } from './scale';
 import { benchStampede } from './stampede';
 import { startBenchDynamo, type BenchDynamo } from './support/local-dynamo';
 import { Checks, heading } from './support/report';
@@ -51,6 +52,7 @@ const SECTIONS: Section[] = [
   { name: 'stampede', run: ({ dynamo, checks }) => benchStampede(dynamo, checks) },
   { name: 'aws-calls', run: ({ dynamo, checks }) => benchAwsCalls(dynamo, checks) },
   { name: 'crash-window', run: ({ dynamo, checks }) => benchCrashWindow(dynamo, checks) },
+  { name: 'scale', run: ({ checks }) => benchScale(checks) },
   { name: 'bundles', run: () => runBundles() },
   { name: 'load', run: ({ checks }) => benchLoad(checks) },
   { name: 'hot-path', run: ({ checks }) => benchHotPath(checks) },

@@ -72,7 +72,7 @@ export async function benchLoad(checks: Checks): Promise<LoadFigures> {
     port: await freePort(),
     sandboxPort: await freePort(),
     // The sweep would refresh nothing in an hour-long token's first minutes; keep it out of the figures.
-    env: { BROKER_ADMIN_KEY: adminKey, BROKER_SWEEP_INTERVAL_S: '3600' },
+    env: { BROKER_ADMIN_KEY: adminKey, BROKER_SCHEDULER_INTERVAL_S: '3600' },
   });
   try {
     await runtime.ready;

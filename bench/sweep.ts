@@ -1,5 +1,7 @@
 /**
- * (a) Sweep throughput: N due connections of one authorization-code provider, one `broker.sweep()`.
+ * (a) Refresh throughput: N due connections of one authorization-code provider, one `broker.sweep()`
+ * (one in-process refresh cycle: the scheduler into the in-process queue, drained by one worker
+ * holding the provider's whole budget — the code the scheduler and worker functions run).
  *
  * The provider (the fault provider, latency L) and the per-provider concurrency C cap the
  * sweep at C/L refreshes per second; the store, the broker process's CPU, and the time a
@@ -27,7 +29,7 @@ import { unseal } from '../lib/connections/sealing';
 import { startFaultProvider, type FaultProvider } from '../test/support/fault-provider';
 import { BenchClock, benchBroker, connectionIds, runPool, seedConnections } from './support/fixtures';
 import type { BenchDynamo } from './support/local-dynamo';
-import type { SweepSummary } from '../lib/connections/sweep';
+import type { RefreshCycleSummary as SweepSummary } from '../lib/connections/refresh-cycle';
 import { Checks, envInt, heading, mean, ms, perSecond, printTable, round } from './support/report';
 
 export interface SweepCase {
@@ -210,7 +212,8 @@ async function runCase(dynamo: BenchDynamo, connections: number, sweepCase: Swee
       clock,
       cipher,
       instanceId: 'bench-sweeper',
-      config: { providerConcurrency: sweepCase.concurrency },
+      // The rate budget out of the way: this case measures the concurrency bound C/L.
+      config: { providerConcurrency: sweepCase.concurrency, providerRatePerSecond: 100_000 },
       fetch: timedFetch,
       onDynamoCommand: ({ name, set, durationMs }) => {
         storeCommands[name] = (storeCommands[name] ?? 0) + 1;

@@ -15,7 +15,7 @@ import { BrokerError } from '../lib/errors';
 import { brokerHttpErrors } from '../lib/http/middleware';
 import { json, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import type { AdminRouteKey } from '../lib/http/routes';
-import { isPlainObject } from '../lib/plain-object';
+import { isPlainObject, refuseUnknownFields } from '../lib/plain-object';
 import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
@@ -42,8 +42,9 @@ function connectionIdOf(event: APIGatewayProxyEventV2): string {
 const LIST_PARAMETERS = ['provider', 'status', 'tenant', 'limit', 'cursor'] as const;
 
 /**
- * The query parameters of a route that takes exactly `allowed`. An unknown one is refused: a
- * misspelt filter (`?stauts=revoked`) must not silently list everything to a script that acts on it.
+ * The query parameters of a route that takes exactly `allowed` (every admin route calls it). An
+ * unknown one is refused: a misspelt filter (`?stauts=revoked`) must not silently list everything
+ * to a script that acts on it, nor `?dry_run=true` be ignored by a DELETE.
  */
 function queryParameters<const N extends string>(event: APIGatewayProxyEventV2, allowed: readonly N[]): Partial<Record<N, string>> {
   const query = event.queryStringParameters ?? {};
@@ -64,9 +65,14 @@ const operations = {
     const page = await broker.listConnections({ ...query, limit: query.limit === undefined ? undefined : Number(query.limit) });
     return json(200, { connections: page.items, ...(page.unreadable ? { unreadable: page.unreadable } : {}), ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
-  'GET /connections/{id}': async (broker, id) => json(200, { connection: await broker.describeConnection(id) }),
+  'GET /connections/{id}': async (broker, id, event) => {
+    queryParameters(event, []);
+    return json(200, { connection: await broker.describeConnection(id) });
+  },
   'POST /connections/{id}/token': async (broker, id, event, context) => {
+    queryParameters(event, []); // `?force_refresh=true` must not answer the old token
     const body = parseBody(event);
+    refuseUnknownFields(body, ['force_refresh']);
     if (body.force_refresh !== undefined && typeof body.force_refresh !== 'boolean') {
       throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
     }
@@ -74,10 +80,18 @@ const operations = {
     const signal = invocationSignal(context.getRemainingTimeInMillis(), broker.ctx.config);
     return json(200, await broker.getToken(id, { forceRefresh: body.force_refresh === true, signal }));
   },
-  'PUT /connections/{id}': async (broker, id, event) => json(200, { connection: await broker.registerClientCredentials(id, parseBody(event) as unknown as RegisterClientCredentialsInput) }),
-  'DELETE /connections/{id}': async (broker, id) => json(200, await broker.revoke(id)),
-  'POST /install-links': async (broker, _id, event) =>
-    json(201, await broker.createInstallLink(parseBody(event) as unknown as InstallLinkRequest, requestBaseUrl(event))),
+  'PUT /connections/{id}': async (broker, id, event) => {
+    queryParameters(event, []);
+    return json(200, { connection: await broker.registerClientCredentials(id, parseBody(event) as unknown as RegisterClientCredentialsInput) });
+  },
+  'DELETE /connections/{id}': async (broker, id, event) => {
+    queryParameters(event, []); // `?dry_run=true` must not revoke for real
+    return json(200, await broker.revoke(id));
+  },
+  'POST /install-links': async (broker, _id, event) => {
+    queryParameters(event, []);
+    return json(201, await broker.createInstallLink(parseBody(event) as unknown as InstallLinkRequest, requestBaseUrl(event)));
+  },
   'GET /providers': async (broker, _id, event) => {
     queryParameters(event, []);
     return json(200, await broker.listProviders());

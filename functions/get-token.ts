@@ -10,6 +10,7 @@ import { invocationSignal } from '../lib/connections/context';
 import type { GetTokenResponse } from '../lib/client';
 import { BrokerError, errorBody, errorStatus } from '../lib/errors';
 import { logger } from '../lib/logger';
+import { refuseUnknownFields } from '../lib/plain-object';
 import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 interface GetTokenEvent {
@@ -22,6 +23,7 @@ export function createGetTokenHandler(getBroker: BrokerSource) {
   return middy<GetTokenEvent, GetTokenResponse, Error, Context>().handler(async (event, context) => {
     try {
       if (typeof event?.connection_id !== 'string') throw new BrokerError('invalid_request', 'connection_id (string) is required');
+      refuseUnknownFields(event as Record<string, unknown>, ['connection_id', 'force_refresh']);
       if (event.force_refresh !== undefined && typeof event.force_refresh !== 'boolean') {
         throw new BrokerError('invalid_request', 'force_refresh must be a boolean');
       }

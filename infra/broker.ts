@@ -14,6 +14,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { DEFAULT_CONFIG } from '../lib/connections/context';
+import { providerRefreshJson, refreshPolicyFor, refreshWorkersFor, type ProviderRefreshOverride, type RefreshMode } from '../lib/connections/refresh-policy';
+import { REFRESH_BATCH } from '../lib/connections/refresh-worker';
 import { loadCatalogue } from '../lib/providers/catalogue';
 import type { Provider } from '../lib/providers/schema';
 import type { BrokerEventType } from '../lib/ports';
@@ -31,7 +33,10 @@ import { TokenKey } from './constructs/token-key';
 /** Providers enabled when nothing says otherwise (the local `sandbox` entries are not deployable). */
 export const DEFAULT_PROVIDERS = ['hubspot', 'highlevel', 'rdstation', 'fracttal', 'marketo'] as const;
 export const DEFAULT_SECRET_PREFIX = 'oauth-token-broker/';
-export const DEFAULT_SCHEDULE_INTERVAL = Duration.minutes(5);
+/** How often the refresh scheduler runs: often, because a run is cheap (a few index queries) and a short period shortens the lead. */
+export const DEFAULT_SCHEDULE_INTERVAL = Duration.minutes(1);
+/** The longest a refresh job may wait in its queue: the age alarm's threshold, and part of the lead. */
+export const DEFAULT_REFRESH_QUEUE_DELAY = Duration.minutes(1);
 /** The `source` of every event the broker publishes (lib/adapters/eventbridge-sink.ts DEFAULT_EVENT_SOURCE). */
 export const EVENT_SOURCE = 'oauth-token-broker';
 
@@ -44,10 +49,18 @@ export interface OAuthTokenBrokerProps {
    * every function bundle. @default - built-in catalogue only
    */
   providersFile?: string;
-  /** Time between refresh sweeps (`BROKER_SWEEP_INTERVAL_S`). @default 5 minutes */
+  /** Time between refresh scheduler runs (`BROKER_SCHEDULER_INTERVAL_S`); part of the lead. @default 1 minute */
   scheduleInterval?: Duration;
-  /** The sweep refreshes what is due within this window (`BROKER_REFRESH_HORIZON_S`). @default scheduleInterval */
+  /** The scheduler sends, and workers refresh, what is due within this window (`BROKER_REFRESH_HORIZON_S`). @default scheduleInterval */
   refreshHorizon?: Duration;
+  /** The longest a refresh job may wait in its queue before its age alarm fires (`BROKER_REFRESH_QUEUE_DELAY_S`); part of the lead. @default 1 minute */
+  refreshQueueDelay?: Duration;
+  /**
+   * Per provider key: its refresh policy (`eager`, `on_demand`, `keep_alive` with `keepAlive`) and its
+   * fleet-wide budget (`concurrency`, `ratePerSecond`), over its catalogue entry (`BROKER_PROVIDER_REFRESH`).
+   * @default each entry's catalogue values, else eager with `providerConcurrency` and `providerRatePerSecond`
+   */
+  providerRefresh?: Readonly<Record<string, ProviderRefreshProps>>;
   /** Origins (`https://app.example.com`) an install's `return_to` may point at. @default none: return_to refused */
   returnToAllowlist?: readonly string[];
   /** Serve the API on your own domain; callback URLs then use it (`BROKER_PUBLIC_URL`). */
@@ -58,10 +71,12 @@ export interface OAuthTokenBrokerProps {
   secrets?: 'create' | 'reference';
   /** Where broker events go. @default the account's `default` bus */
   eventBus?: events.IEventBus;
-  /** Schedule GSI partitions (`BROKER_SHARDS`). Changing it later strands due items on dropped shards. @default 4 */
+  /** Schedule GSI partitions (`BROKER_SHARDS`). Raising it is safe; lowering it strands due items on dropped shards. @default 16 */
   shards?: number;
-  /** Concurrent refreshes per provider in one sweep (`BROKER_PROVIDER_CONCURRENCY`). @default 8 */
+  /** A provider's fleet-wide budget of refresh calls in flight, where its entry and `providerRefresh` name none (`BROKER_PROVIDER_CONCURRENCY`). @default 8 */
   providerConcurrency?: number;
+  /** A provider's fleet-wide budget of refresh calls per second, where its entry and `providerRefresh` name none (`BROKER_PROVIDER_RATE_PER_S`). @default 50 */
+  providerRatePerSecond?: number;
   /** @default one month */
   logRetention?: logs.RetentionDays;
   /** Where alarms notify. @default alarms without actions */
@@ -79,6 +94,18 @@ export interface OAuthTokenBrokerProps {
   kmsDataKeys?: KmsDataKeys;
   /** How long a cached data key seals and a decrypted one is kept (`BROKER_DATA_KEY_MAX_AGE_S`). @default 5 minutes */
   dataKeyMaxAge?: Duration;
+}
+
+/** An operator's refresh choices for one provider (the CDK face of `BROKER_PROVIDER_REFRESH`). */
+export interface ProviderRefreshProps {
+  /** `eager`: every token ahead of expiry; `on_demand`: only when getToken asks; `keep_alive`: on demand plus at least every `keepAlive`. */
+  policy?: RefreshMode;
+  /** With `keep_alive`: the longest a connection goes without a refresh. */
+  keepAlive?: Duration;
+  /** Refresh calls in flight at once, fleet-wide (at least 2: a queue has at least two workers). */
+  concurrency?: number;
+  /** Refresh calls started per second, fleet-wide (at least one per worker). */
+  ratePerSecond?: number;
 }
 
 /** How an app's Lambda gets tokens. */
@@ -133,6 +160,9 @@ export class OAuthTokenBroker extends Construct {
     // The broker's own defaults (lib/connections/context.ts), so the stack and the code agree.
     const shards = props.shards ?? DEFAULT_CONFIG.shards;
     const providerConcurrency = props.providerConcurrency ?? DEFAULT_CONFIG.providerConcurrency;
+    const providerRatePerSecond = props.providerRatePerSecond ?? DEFAULT_CONFIG.providerRatePerSecond;
+    const queueDelay = props.refreshQueueDelay ?? DEFAULT_REFRESH_QUEUE_DELAY;
+    const providerRefresh = refreshOverrides(props.providerRefresh ?? {}, this.providers);
     const returnToAllowlist = (props.returnToAllowlist ?? []).map(checkOrigin);
     this.#returnToAllowlist = returnToAllowlist;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
@@ -175,7 +205,10 @@ export class OAuthTokenBroker extends Construct {
       BROKER_SECRET_PREFIX: this.secretPrefix,
       BROKER_ENABLED_PROVIDERS: this.providers.map((p) => p.key).join(','),
       BROKER_SHARDS: String(shards),
-      BROKER_SWEEP_INTERVAL_S: String(interval.toSeconds()),
+      // The lead's parts and the providers' policies: every function that writes a token schedules its next refresh.
+      BROKER_SCHEDULER_INTERVAL_S: String(interval.toSeconds()),
+      BROKER_REFRESH_QUEUE_DELAY_S: String(queueDelay.toSeconds()),
+      ...(Object.keys(providerRefresh).length > 0 ? { BROKER_PROVIDER_REFRESH: providerRefreshJson(providerRefresh) } : {}),
       BROKER_KMS_DATA_KEYS: this.#resources.kmsDataKeys,
       ...(props.dataKeyMaxAge ? { BROKER_DATA_KEY_MAX_AGE_S: String(props.dataKeyMaxAge.toSeconds()) } : {}),
       ...(props.providersFile ? { BROKER_PROVIDERS_FILE: `/var/task/${bundledProvidersFileName(props.providersFile)}` } : {}),
@@ -203,7 +236,11 @@ export class OAuthTokenBroker extends Construct {
           : undefined,
       });
 
-    const refreshTimeout = Duration.seconds(Math.min(Math.max(interval.toSeconds(), 60), 300));
+    const refreshEnvironment = {
+      BROKER_REFRESH_HORIZON_S: String(horizon.toSeconds()),
+      BROKER_PROVIDER_CONCURRENCY: String(providerConcurrency),
+      BROKER_PROVIDER_RATE_PER_S: String(providerRatePerSecond),
+    };
     this.functions = {
       authorize: make('authorize', 'oauth-token-broker: GET /oauth/{provider}/install -> provider consent redirect', Duration.seconds(10), {
         ...publicEnvironment,
@@ -214,11 +251,9 @@ export class OAuthTokenBroker extends Construct {
         ...withEvents,
         ...withSigningKey,
       }),
-      refresh: make('refresh', 'oauth-token-broker: scheduled sweep refreshing tokens ahead of expiry', refreshTimeout, {
-        ...withEvents,
-        BROKER_REFRESH_HORIZON_S: String(horizon.toSeconds()),
-        BROKER_PROVIDER_CONCURRENCY: String(providerConcurrency),
-      }),
+      'refresh-scheduler': make('refresh-scheduler', 'oauth-token-broker: refresh scheduler sending due connections to the refresh queues', Duration.seconds(60), refreshEnvironment),
+      // 60 s: a batch's refreshes run at once (each lease + 3 s fits), and pacing to the worker's rate share adds seconds at most.
+      'refresh-worker': make('refresh-worker', 'oauth-token-broker: refresh worker refreshing queued connections', Duration.seconds(60), { ...withEvents, ...refreshEnvironment }),
       'get-token': make('get-token', 'oauth-token-broker: getToken for the app (direct invoke)', Duration.seconds(30), {
         ...withEvents,
       }),
@@ -232,7 +267,9 @@ export class OAuthTokenBroker extends Construct {
       authorize: { table: ['GetItem', 'PutItem'], key: [], secrets: 'catalogue', signingKey: true },
       // Consumes the state (conditional delete), marks a signed link used, writes the new connection sealed under the key.
       callback: { table: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'catalogue', putEvents: true, signingKey: true },
-      refresh: { table: ['GetItem', 'UpdateItem'], queryDueIndex: true, key: ['GenerateDataKey', 'Decrypt'], secrets: secretsForRenewal, putEvents: true },
+      // Reads the schedule index and the providers' health items; decrypts nothing, calls no provider (the queues: below).
+      'refresh-scheduler': { table: ['GetItem'], queryDueIndex: true, key: [] },
+      'refresh-worker': { table: ['GetItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: secretsForRenewal, putEvents: true },
       'get-token': { ...GET_TOKEN_ACCESS_BASE, secrets: secretsForRenewal },
       // Lists (Scan unfiltered; Query on the list index + BatchGetItem filtered), registers client-credentials
       // connections (PutItem) that may reference any secret under the prefix, revokes (UpdateItem), mints signed
@@ -261,12 +298,25 @@ export class OAuthTokenBroker extends Construct {
       logRetention,
     });
 
+    const policyConfig = { ...DEFAULT_CONFIG, providerConcurrency, providerRatePerSecond, providerRefresh };
     this.schedule = new RefreshSchedule(this, 'RefreshSchedule', {
-      refresh: this.functions.refresh.function,
-      refreshLogGroup: this.functions.refresh.logGroup,
+      scheduler: this.functions['refresh-scheduler'].function,
+      worker: this.functions['refresh-worker'].function,
+      workerLogGroup: this.functions['refresh-worker'].logGroup,
+      schedulerLogGroup: this.functions['refresh-scheduler'].logGroup,
       interval,
+      queueDelay,
+      // One queue per provider whose connections may be scheduled; its workers share the provider's budget.
+      queues: this.providers.map((provider) => ({ provider: provider.key, workers: checkedWorkers(provider.key, refreshPolicyFor(provider, policyConfig).budget) })),
       alarmTopic: props.alarmTopic,
     });
+    const scheduler = this.functions['refresh-scheduler'].function;
+    scheduler.addEnvironment('BROKER_REFRESH_QUEUES', this.schedule.queueUrlsVariable);
+    for (const queue of this.schedule.queues.values()) {
+      queue.grantSendMessages(scheduler);
+      // The scheduler reads each queue's depth to send no more than its workers can do before the next run.
+      queue.grant(scheduler, 'sqs:GetQueueAttributes');
+    }
   }
 
   /** The get-token function (invoke it with `{ connection_id, force_refresh? }`). */
@@ -408,6 +458,28 @@ function checkOrigin(entry: string): string {
     throw new Error(`returnToAllowlist: "${entry}" must be an https origin (scheme://host[:port]) with no path, query or fragment`);
   }
   return url.origin;
+}
+
+/** The CDK prop `providerRefresh` as the broker's overrides; refuses providers that are not enabled. */
+function refreshOverrides(props: Readonly<Record<string, ProviderRefreshProps>>, providers: readonly Provider[]): Record<string, ProviderRefreshOverride> {
+  const overrides: Record<string, ProviderRefreshOverride> = {};
+  for (const [key, p] of Object.entries(props)) {
+    if (!providers.some((provider) => provider.key === key)) throw new Error(`providerRefresh: "${key}" is not an enabled provider`);
+    if (p.policy === 'keep_alive' && p.keepAlive === undefined) throw new Error(`providerRefresh.${key}: policy keep_alive needs keepAlive`);
+    overrides[key] = { mode: p.policy, keepAliveMs: p.keepAlive?.toMilliseconds(), concurrency: p.concurrency, ratePerSecond: p.ratePerSecond };
+  }
+  return overrides;
+}
+
+/** The workers behind a provider's queue; refuses a budget too small to give each of them a call and a call per second. */
+function checkedWorkers(provider: string, budget: { concurrency: number; ratePerSecond: number }): number {
+  const workers = refreshWorkersFor(budget, REFRESH_BATCH);
+  if (budget.concurrency < workers || budget.ratePerSecond < workers) {
+    throw new Error(
+      `Provider ${provider}: a refresh budget of ${budget.concurrency} calls in flight and ${budget.ratePerSecond}/s cannot be shared by ${workers} workers (each needs one call and one call per second); raise it`,
+    );
+  }
+  return workers;
 }
 
 function checkPositiveInteger(name: string, value: number): void {

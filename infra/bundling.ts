@@ -57,11 +57,12 @@ export const HANDLER_BUNDLE_DIR = 'dist/handlers';
 /** The package name; the construct finds its own package root (and so the bundles) by it. */
 export const PACKAGE_NAME = 'oauth-token-broker';
 
-/** The five Lambda handlers, by the name the stack and the bench give them; paths relative to the repo root. */
+/** The Lambda handlers, by the name the stack and the bench give them; paths relative to the repo root. */
 export const HANDLER_ENTRIES = {
   authorize: 'functions/authorize.ts',
   callback: 'functions/callback.ts',
-  refresh: 'functions/refresh.ts',
+  'refresh-scheduler': 'functions/refresh-scheduler.ts',
+  'refresh-worker': 'functions/refresh-worker.ts',
   'get-token': 'functions/get-token.ts',
   admin: 'functions/admin.ts',
 } as const;

@@ -4,7 +4,8 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { OAuthTokenBrokerProps } from './broker';
+import { parseProviderRefresh, type ProviderRefreshOverride } from '../lib/connections/refresh-policy';
+import type { OAuthTokenBrokerProps, ProviderRefreshProps } from './broker';
 
 /** Context keys the app reads. */
 export const CONTEXT_KEYS = [
@@ -21,6 +22,9 @@ export const CONTEXT_KEYS = [
   'eventBusName',
   'shards',
   'providerConcurrency',
+  'providerRatePerSecond',
+  'providerRefresh',
+  'refreshQueueDelaySeconds',
   'logRetentionDays',
   'alarmTopicArn',
   'kmsDataKeys',
@@ -69,6 +73,12 @@ export function configFromContext(get: (key: ContextKey) => unknown): BrokerAppC
       secrets,
       shards: number(get, 'shards'),
       providerConcurrency: number(get, 'providerConcurrency'),
+      providerRatePerSecond: number(get, 'providerRatePerSecond'),
+      providerRefresh: providerRefreshContext(get),
+      refreshQueueDelay: (() => {
+        const s = number(get, 'refreshQueueDelaySeconds');
+        return s === undefined ? undefined : Duration.seconds(s);
+      })(),
       logRetention: retention === undefined ? undefined : retentionDays(retention),
       kmsDataKeys,
     },
@@ -98,6 +108,28 @@ function number(get: (key: ContextKey) => unknown, key: ContextKey): number | un
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer, got "${raw}"`);
   return value;
+}
+
+/**
+ * `providerRefresh` in cdk.json, in the format of `BROKER_PROVIDER_REFRESH` (one format for the
+ * operator, one parser): `{ "hubspot": { "policy": "on_demand" }, "highlevel": { "policy": "keep_alive",
+ * "keep_alive_s": 2592000 }, "xero": { "concurrency": 4, "rate_per_s": 5 } }`, or the same as JSON with -c.
+ */
+function providerRefreshContext(get: (key: ContextKey) => unknown): Record<string, ProviderRefreshProps> | undefined {
+  const value = get('providerRefresh');
+  if (value === undefined || value === null || value === '') return undefined;
+  let overrides: Record<string, ProviderRefreshOverride>;
+  try {
+    overrides = parseProviderRefresh(typeof value === 'string' ? value : JSON.stringify(value));
+  } catch (err) {
+    throw new Error(`Context providerRefresh ${(err as Error).message}`);
+  }
+  return Object.fromEntries(
+    Object.entries(overrides).map(([provider, o]) => [
+      provider,
+      { policy: o.mode, keepAlive: o.keepAliveMs === undefined ? undefined : Duration.millis(o.keepAliveMs), concurrency: o.concurrency, ratePerSecond: o.ratePerSecond },
+    ]),
+  );
 }
 
 function retentionDays(days: number): logs.RetentionDays {

@@ -11,6 +11,7 @@
  */
 export {
   DEFAULT_PROVIDERS,
+  DEFAULT_REFRESH_QUEUE_DELAY,
   DEFAULT_SCHEDULE_INTERVAL,
   DEFAULT_SECRET_PREFIX,
   EVENT_SOURCE,
@@ -18,6 +19,7 @@ export {
   OAuthTokenBroker,
   type ConnectionEventOptions,
   type OAuthTokenBrokerProps,
+  type ProviderRefreshProps,
 } from './broker';
 export { OAuthTokenBrokerStack, type OAuthTokenBrokerStackProps } from './stack';
 export type { CustomDomainProps } from './constructs/broker-api';

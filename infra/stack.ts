@@ -11,6 +11,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { OAuthTokenBroker, type OAuthTokenBrokerProps } from './broker';
+import { pascalId } from './construct-id';
 
 export interface OAuthTokenBrokerStackProps extends StackProps {
   broker?: OAuthTokenBrokerProps;
@@ -47,7 +48,7 @@ export class OAuthTokenBrokerStack extends Stack {
       });
     }
     for (const provider of broker.installableProviders) {
-      const id = outputId(provider.key);
+      const id = pascalId(provider.key);
       new CfnOutput(this, `InstallUrl${id}`, {
         description: `${provider.display_name}: install link for the marketplace listing`,
         value: broker.installUrl(provider.key),
@@ -58,7 +59,7 @@ export class OAuthTokenBrokerStack extends Stack {
       });
     }
     for (const [name, secret] of broker.secrets.secrets) {
-      new CfnOutput(this, `Secret${outputId(name)}`, {
+      new CfnOutput(this, `Secret${pascalId(name)}`, {
         description: `Fill with {"client_id","client_secret"} of the "${name}" app (docs/deploy.md)`,
         value: secret.secretName,
       });
@@ -82,17 +83,8 @@ export class OAuthTokenBrokerStack extends Stack {
     shared('TableName', 'DynamoDB table holding connections and install states', broker.table.table.tableName);
     shared('TokenKeyArn', 'KMS key sealing stored tokens (usable only with the {connection_id, provider} encryption context)', broker.tokenKey.key.keyArn);
     new CfnOutput(this, 'RefreshDeadLetterQueueUrl', {
-      description: 'Failed refresh sweeps land here; purge it after fixing the cause to clear DeadLetterAlarm',
+      description: 'Refresh jobs received five times without being settled land here; purge it after fixing the cause to clear DeadLetterAlarm',
       value: broker.schedule.deadLetterQueue.queueUrl,
     });
   }
-}
-
-/** `rd-station` -> `RdStation` (output ids are alphanumeric). */
-function outputId(name: string): string {
-  return name
-    .split(/[^A-Za-z0-9]+/)
-    .filter(Boolean)
-    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
-    .join('');
 }

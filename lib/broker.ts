@@ -14,13 +14,17 @@ import {
   type RegisterClientCredentialsInput,
   type RevokeResult,
 } from './connections/admin';
+import { MemoryRefreshQueue } from './adapters/memory-refresh-queue';
 import { createContext, type BrokerConfig, type BrokerContext, type BrokerDeps } from './connections/context';
 import { completeCallback, startInstall, type CallbackRequest, type InstallRequest, type InstallSuccess } from './connections/install';
 import { createInstallLink, type InstallLink, type InstallLinkRequest } from './connections/install-links';
 import { checkKeys } from './connections/key-check';
 import type { AccessToken, ConnectionSummary } from './model';
-import { sweep, type SweepOptions, type SweepSummary } from './connections/sweep';
+import { runRefreshCycle, type RefreshCycleOptions, type RefreshCycleSummary } from './connections/refresh-cycle';
+import { scheduleRefreshes, type SchedulerOptions, type SchedulerSummary } from './connections/refresh-scheduler';
+import { RefreshWorker, type RefreshWorkerOptions } from './connections/refresh-worker';
 import { TokenService, type GetTokenOptions } from './connections/token-service';
+import type { RefreshQueue } from './ports';
 
 /**
  * Where a handler gets its broker: on Lambda the process-wide one built from the environment
@@ -68,9 +72,23 @@ export class Broker {
     return this.tokens.getToken(connectionId, options);
   }
 
-  /** One scheduled refresh run. */
-  sweep(options: SweepOptions = {}): Promise<SweepSummary> {
-    return sweep(this.ctx, this.tokens, options);
+  /** One run of the refresh scheduler: what is due goes to `queue`, one queue per provider (refresh-scheduler.ts). */
+  scheduleRefreshes(queue: RefreshQueue, options: SchedulerOptions = {}): Promise<SchedulerSummary> {
+    return scheduleRefreshes(this.ctx, queue, options);
+  }
+
+  /** A refresh worker over this broker: refreshes queued jobs within its share of each provider's budget (refresh-worker.ts). */
+  refreshWorker(options: RefreshWorkerOptions): RefreshWorker {
+    return new RefreshWorker(this.ctx, this.tokens, options);
+  }
+
+  /**
+   * One refresh cycle inside this process: the scheduler into an in-process queue, drained by this
+   * process's worker holding each provider's whole budget — the same code as the scheduler and
+   * workers on AWS, for a broker run in one process (and the tests and benches).
+   */
+  sweep(options: RefreshCycleOptions = {}): Promise<RefreshCycleSummary> {
+    return runRefreshCycle(this.ctx, this.tokens, new MemoryRefreshQueue({ clock: this.ctx.clock }), options);
   }
 
   /** A page of connections, narrowed by provider, status and tenant (each checked: 400 when malformed). */

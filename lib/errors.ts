@@ -54,6 +54,8 @@ export const ERROR_STATUS = {
    * result did (the stored token had expired or the caller forced a refresh): try again after Retry-After.
    */
   refresh_in_progress: 503,
+  /** The refresh queue did not take some jobs (SQS throttled or failed); they stay due and the next scheduler run sends them. */
+  queue_unavailable: 503,
   /** Configuration is wrong (catalogue, missing secret): fails loudly at start or first use. */
   configuration_error: 500,
   /** A ciphertext did not decrypt under this connection's context (tampered or moved). */

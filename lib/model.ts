@@ -44,7 +44,7 @@ export interface ConnectionRecord {
   expiresAt?: number;
   /** When the refresh token dies (its provider-given life or idle limit): the user must reconnect by then unless it is used. */
   refreshExpiresAt?: number;
-  /** When the sweep should refresh (sparse GSI sort key); absent = not refreshable / not scheduled. */
+  /** When the refresh scheduler sends it to be refreshed (sparse GSI sort key); absent = not scheduled. */
   refreshDueAt?: number;
   /** GSI partition key; present exactly when `refreshDueAt` is. */
   shard?: number;

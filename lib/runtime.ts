@@ -12,15 +12,17 @@ import { LocalTokenCipher } from './adapters/local-cipher';
 import { FileSecretStore } from './adapters/local-secrets';
 import { LogEventSink } from './adapters/log-sink';
 import { SecretsManagerSecretStore } from './adapters/secrets-manager';
+import { parseQueueUrls, SqsRefreshQueue } from './adapters/sqs-refresh-queue';
 import { FileSigningKey, SecretsManagerSigningKey } from './adapters/signing-key';
 import { Broker } from './broker';
 import { DEFAULT_CONFIG, type BrokerConfig, type BrokerDeps } from './connections/context';
 import type { InstallLinkContext } from './connections/install-links';
+import { parseProviderRefresh } from './connections/refresh-policy';
 import { MISSING_SIGNING_KEY } from './connections/signing';
 import { BrokerError } from './errors';
 import { builtinCatalogue } from './providers/builtin';
 import type { Catalogue } from './providers/schema';
-import { systemClock, type EventSink, type SecretStore, type SigningKey, type TokenCipher } from './ports';
+import { systemClock, type EventSink, type RefreshQueue, type SecretStore, type SigningKey, type TokenCipher } from './ports';
 
 type Env = Record<string, string | undefined>;
 
@@ -37,33 +39,56 @@ function seconds(env: Env, name: string): number | undefined {
   return value * 1000;
 }
 
-function integer(env: Env, name: string): number | undefined {
+/** A positive number (`integer`: a positive integer) from `name`; undefined when unset. */
+function positive(env: Env, name: string, kind: 'number' | 'integer'): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === '') return undefined;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value <= 0) throw new BrokerError('configuration_error', `${name} must be a positive integer`);
+  const ok = kind === 'integer' ? Number.isInteger(value) && value > 0 : Number.isFinite(value) && value > 0;
+  if (!ok) throw new BrokerError('configuration_error', `${name} must be a positive ${kind}`);
   return value;
 }
 
 /** Broker tuning from `BROKER_*` variables; unset ones keep their defaults. */
 export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
-  const sweepIntervalMs = seconds(env, 'BROKER_SWEEP_INTERVAL_S');
+  const schedulerIntervalMs = seconds(env, 'BROKER_SCHEDULER_INTERVAL_S');
+  const queueDelayMs = seconds(env, 'BROKER_REFRESH_QUEUE_DELAY_S');
   const config: Partial<BrokerConfig> = {
     publicUrl: env.BROKER_PUBLIC_URL || undefined,
     // Unset stays unset, so the caller's default holds (DEFAULT_CONFIG's none; locally, the broker's own origin).
     returnToAllowlist: list(env.BROKER_RETURN_TO_ALLOWLIST),
     enabledProviders: list(env.BROKER_ENABLED_PROVIDERS),
-    horizonMs: seconds(env, 'BROKER_REFRESH_HORIZON_S') ?? sweepIntervalMs,
-    shards: integer(env, 'BROKER_SHARDS'),
-    providerConcurrency: integer(env, 'BROKER_PROVIDER_CONCURRENCY'),
+    horizonMs: seconds(env, 'BROKER_REFRESH_HORIZON_S') ?? schedulerIntervalMs,
+    shards: positive(env, 'BROKER_SHARDS', 'integer'),
+    providerConcurrency: positive(env, 'BROKER_PROVIDER_CONCURRENCY', 'integer'),
+    providerRatePerSecond: positive(env, 'BROKER_PROVIDER_RATE_PER_S', 'number'),
+    providerRefresh: providerRefreshFromEnv(env),
     refreshSkewMs: seconds(env, 'BROKER_REFRESH_SKEW_S'),
     providerTimeoutMs: seconds(env, 'BROKER_PROVIDER_TIMEOUT_S'),
     installLinkTtlMs: seconds(env, 'BROKER_INSTALL_LINK_TTL_S'),
-    tokenCacheSize: integer(env, 'BROKER_TOKEN_CACHE_SIZE'),
+    tokenCacheSize: positive(env, 'BROKER_TOKEN_CACHE_SIZE', 'integer'),
   };
-  if (sweepIntervalMs !== undefined) config.refreshPolicy = { sweepIntervalMs } as BrokerConfig['refreshPolicy'];
+  if (schedulerIntervalMs !== undefined || queueDelayMs !== undefined) {
+    config.refreshPolicy = { schedulerIntervalMs, queueDelayMs } as BrokerConfig['refreshPolicy'];
+    config.refreshPolicy = Object.fromEntries(Object.entries(config.refreshPolicy).filter(([, v]) => v !== undefined)) as BrokerConfig['refreshPolicy'];
+  }
   // The lease follows from the provider timeout (context.ts `leaseFor`), in createContext.
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<BrokerConfig>;
+}
+
+function providerRefreshFromEnv(env: Env): BrokerConfig['providerRefresh'] | undefined {
+  const raw = env.BROKER_PROVIDER_REFRESH;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  try {
+    return parseProviderRefresh(raw);
+  } catch (err) {
+    throw new BrokerError('configuration_error', `BROKER_PROVIDER_REFRESH ${err instanceof Error ? err.message : 'is invalid'}`);
+  }
+}
+
+/** The refresh queues on AWS: one SQS queue per provider, as `BROKER_REFRESH_QUEUES` names them (the CDK construct sets it). */
+export function refreshQueueFromEnv(env: Env = process.env): RefreshQueue {
+  return new SqsRefreshQueue({ queueUrls: parseQueueUrls(required(env, 'BROKER_REFRESH_QUEUES')) });
 }
 
 function required(env: Env, name: string): string {
@@ -80,7 +105,7 @@ export function dataKeysFromEnv(env: Env): { dataKeys: DataKeyMode; cache: Parti
   }
   const cache: Partial<DataKeyCacheLimits> = {};
   const maxAgeMs = seconds(env, 'BROKER_DATA_KEY_MAX_AGE_S');
-  const maxMessages = integer(env, 'BROKER_DATA_KEY_MAX_MESSAGES');
+  const maxMessages = positive(env, 'BROKER_DATA_KEY_MAX_MESSAGES', 'integer');
   if (maxAgeMs !== undefined) cache.maxAgeMs = maxAgeMs;
   if (maxMessages !== undefined) cache.maxMessages = maxMessages;
   return { dataKeys: mode, cache };

@@ -120,7 +120,7 @@ export async function seedConnections(options: SeedOptions): Promise<void> {
       sealed: await seal(cipher, { id, provider: PROVIDER_KEY }, { token: tokens }),
       tokenGen: 1,
       expiresAt,
-      refreshDueAt: refreshDueAt(now, expiresAt, DEFAULT_CONFIG.refreshPolicy),
+      refreshDueAt: refreshDueAt(now, expiresAt, DEFAULT_CONFIG.refreshPolicy, DEFAULT_CONFIG.refreshSkewMs),
       shard: shardOf(id, DEFAULT_CONFIG.shards),
       version: 1,
       failureCount: 0,

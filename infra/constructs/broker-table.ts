@@ -27,10 +27,10 @@ export class BrokerTable extends Construct {
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // Sparse: only refreshable connections carry `shard` and `refresh_due_at`. Keys and the
-    // provider only, as the store's ensureTable creates it: a lease write or a failure changes no
-    // projected attribute, so only the commit (which moves the due time) writes to the index; the
-    // sweep reads whole records from the table (docs/design.md, "Writes per refresh").
+    // Sparse: only scheduled connections carry `shard` and `refresh_due_at`. Keys, the provider and
+    // the TTL, as the store's ensureTable creates it: the refresh scheduler reads id, provider and
+    // refresh_due_at from the index alone, a lease write or a failure changes nothing projected, and
+    // only the commit (which moves the due time) writes to it (docs/design.md, "Writes per refresh").
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE.dueIndexName,
       partitionKey: { name: TABLE.dueIndexPartitionKey, type: dynamodb.AttributeType.NUMBER },

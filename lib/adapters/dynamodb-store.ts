@@ -14,9 +14,9 @@
  * (up to days later) and dynalite never does.
  *
  * Schedule GSI (`refresh-due`) is sparse: callers must set or remove `shard` and `refreshDueAt`
- * together. An item with only one of them is invisible to the sweep; the store does not enforce it.
- * It projects the keys and `provider` only, so a write that moves no due time (a lease, a failure)
- * writes nothing to it; `listDue` reads the records themselves from the table.
+ * together. An item with only one of them is invisible to the refresh scheduler; the store does not enforce it.
+ * It projects the keys, `provider` and the TTL only, so a write that moves no due time (a lease, a
+ * failure) writes nothing to it.
  *
  * Sealed blobs (`sealed`, `rescue`) are stored as binary when they pack losslessly
  * (sealed-binary.ts): a quarter fewer bytes than their base64url text, in every write of the item.

@@ -1,9 +1,13 @@
 /**
  * An in-memory ConnectionStore with the same conditional semantics as the DynamoDB
  * adapter (version-checked writes, TTL-expired items absent, single-use states).
- * For simulations that run thousands of refreshes on a fake clock, where dynalite's
+ * For simulations that run millions of refreshes on a fake clock, where dynalite's
  * ~1,500 ops/s would make the test about the store instead of the policy. A shared
  * contract test runs the same cases against both adapters.
+ *
+ * The schedule index is kept like the GSI: by shard, ordered by due time (`DueIndex`), updated
+ * on every write, so `listDue` reads only what is due instead of scanning and sorting every
+ * connection on every page (which a million connections would not survive).
  */
 import { BrokerError } from '../errors';
 import type { ConnectionRecord, InstallState, KeyCheck } from '../model';
@@ -13,8 +17,63 @@ import { assertServableFilter, matchesFilter, pageLimit, systemClock } from '../
 
 const clone = <T>(value: T): T => structuredClone(value);
 
+/**
+ * The schedule index: per shard, connection ids in buckets of one second of due time, the bucket keys
+ * kept sorted. Reading what is due walks the buckets in order and sorts only within a bucket.
+ */
+class DueIndex {
+  private readonly shards = new Map<number, { keys: number[]; buckets: Map<number, Set<string>> }>();
+
+  add(shard: number, dueAt: number, id: string): void {
+    let index = this.shards.get(shard);
+    if (!index) this.shards.set(shard, (index = { keys: [], buckets: new Map() }));
+    const key = Math.floor(dueAt / 1000);
+    let bucket = index.buckets.get(key);
+    if (!bucket) {
+      index.buckets.set(key, (bucket = new Set()));
+      index.keys.splice(lowerBound(index.keys, key), 0, key);
+    }
+    bucket.add(id);
+  }
+
+  remove(shard: number, dueAt: number, id: string): void {
+    const index = this.shards.get(shard);
+    const key = Math.floor(dueAt / 1000);
+    const bucket = index?.buckets.get(key);
+    if (!index || !bucket) return;
+    bucket.delete(id);
+    if (bucket.size === 0) {
+      index.buckets.delete(key);
+      index.keys.splice(lowerBound(index.keys, key), 1);
+    }
+  }
+
+  /** Ids of `shard` whose bucket may hold due times ≤ `dueBy`, a bucket at a time, from the bucket of `from` on. */
+  *buckets(shard: number, dueBy: number, from: number): Generator<Set<string>> {
+    const index = this.shards.get(shard);
+    if (!index) return;
+    const last = Math.floor(dueBy / 1000);
+    for (let i = lowerBound(index.keys, Math.floor(from / 1000)); i < index.keys.length && index.keys[i]! <= last; i++) {
+      yield index.buckets.get(index.keys[i]!)!;
+    }
+  }
+}
+
+/** The first position in sorted `keys` whose key is ≥ `key`. */
+function lowerBound(keys: readonly number[], key: number): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid]! < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class MemoryConnectionStore implements ConnectionStore {
   private readonly connections = new Map<string, ConnectionRecord>();
+  private readonly due = new DueIndex();
   private readonly states = new Map<string, InstallState>();
   /** Used install links: id → until (epoch ms). */
   private readonly usedLinks = new Map<string, number>();
@@ -37,6 +96,7 @@ export class MemoryConnectionStore implements ConnectionStore {
   async create(record: ConnectionRecord): Promise<ConnectionRecord> {
     if (record.version !== 1) throw new BrokerError('internal_error', `A new connection must have version 1, got ${record.version}`);
     if (this.live(record.id)) throw new BrokerError('conflict', `Connection ${record.id} already exists`);
+    this.reindex(this.connections.get(record.id), record);
     this.connections.set(record.id, clone(record));
     return clone(record);
   }
@@ -54,6 +114,7 @@ export class MemoryConnectionStore implements ConnectionStore {
     for (const key of changes.remove ?? []) delete next[key];
     next.version = expectedVersion + 1;
     if (changes.set?.updatedAt === undefined) next.updatedAt = this.clock.now();
+    this.reindex(current, next as unknown as ConnectionRecord);
     this.connections.set(id, next as unknown as ConnectionRecord);
     return clone(next) as unknown as ConnectionRecord;
   }
@@ -75,14 +136,28 @@ export class MemoryConnectionStore implements ConnectionStore {
   }
 
   async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
-    const due = [...this.connections.keys()]
-      .map((id) => this.live(id))
-      .filter((r): r is ConnectionRecord => r !== undefined && r.shard === shard && r.refreshDueAt !== undefined && r.refreshDueAt <= dueBy)
-      .sort((a, b) => a.refreshDueAt! - b.refreshDueAt! || a.id.localeCompare(b.id));
-    const start = options.cursor ? Number(options.cursor) : 0;
     const limit = options.limit ?? 100;
-    const next = start + limit;
-    return { items: due.slice(start, next).map(clone), ...(next < due.length ? { cursor: String(next) } : {}) };
+    // The cursor is the last (due time, id) handed out: the next page starts after it.
+    const after = options.cursor ? { dueAt: Number(options.cursor.slice(0, options.cursor.indexOf(':'))), id: options.cursor.slice(options.cursor.indexOf(':') + 1) } : undefined;
+    const items: ConnectionRecord[] = [];
+    for (const bucket of this.due.buckets(shard, dueBy, after?.dueAt ?? Number.NEGATIVE_INFINITY)) {
+      const due = [...bucket]
+        .map((id) => this.live(id))
+        .filter((r): r is ConnectionRecord => r !== undefined && r.refreshDueAt! <= dueBy && (!after || r.refreshDueAt! > after.dueAt || (r.refreshDueAt === after.dueAt && r.id > after.id)))
+        .sort((a, b) => a.refreshDueAt! - b.refreshDueAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      for (const record of due) {
+        if (items.length === limit) return { items, cursor: `${items.at(-1)!.refreshDueAt}:${items.at(-1)!.id}` };
+        items.push(clone(record));
+      }
+    }
+    return { items };
+  }
+
+  /** Keeps the schedule index in step with a write: the item leaves its old (shard, due) slot and takes its new one. */
+  private reindex(before: ConnectionRecord | undefined, after: ConnectionRecord): void {
+    if (before?.shard === after.shard && before?.refreshDueAt === after.refreshDueAt) return;
+    if (before?.shard !== undefined && before.refreshDueAt !== undefined) this.due.remove(before.shard, before.refreshDueAt, before.id);
+    if (after.shard !== undefined && after.refreshDueAt !== undefined) this.due.add(after.shard, after.refreshDueAt, after.id);
   }
 
   async putState(state: InstallState): Promise<void> {

@@ -30,7 +30,7 @@ export class SecretsManagerSecretStore implements SecretStore {
   readonly #provider: SecretsProvider;
   readonly #prefix: string;
   readonly #maxAgeSeconds: number;
-  /** The sweep asks for the same provider app from many refreshes at once; one fetch serves them all. */
+  /** A refresh worker asks for the same provider app from many refreshes at once; one fetch serves them all. */
   readonly #inFlight = new Map<string, Promise<ClientCredentials>>();
 
   constructor(options: SecretsManagerSecretStoreOptions = {}) {

@@ -174,7 +174,7 @@ export interface components {
             provider_health?: components["schemas"]["ProviderHealth"];
             /**
              * Format: date-time
-             * @description When the sweep will refresh it; null when not scheduled.
+             * @description When the refresh scheduler next sends it to be refreshed; null when not scheduled (an on_demand provider, or nothing that expires).
              */
             refresh_due_at: string | null;
             /**
@@ -214,7 +214,7 @@ export interface components {
          * @description Stable error code; the HTTP status follows from it (lib/errors.ts).
          * @enum {string}
          */
-        ErrorCode: "invalid_request" | "invalid_state" | "return_to_not_allowed" | "scope_not_allowed" | "authorization_denied" | "secret_not_allowed" | "issuer_mismatch" | "id_token_invalid" | "install_link_invalid" | "install_link_expired" | "install_link_used" | "tenant_conflict" | "unauthorized" | "unknown_provider" | "provider_not_configured" | "provider_not_supported" | "connection_not_found" | "conflict" | "needs_reauth" | "connection_revoked" | "provider_error" | "provider_unavailable" | "provider_timeout" | "refresh_in_progress" | "configuration_error" | "decrypt_failed" | "internal_error";
+        ErrorCode: "invalid_request" | "invalid_state" | "return_to_not_allowed" | "scope_not_allowed" | "authorization_denied" | "secret_not_allowed" | "issuer_mismatch" | "id_token_invalid" | "install_link_invalid" | "install_link_expired" | "install_link_used" | "tenant_conflict" | "unauthorized" | "unknown_provider" | "provider_not_configured" | "provider_not_supported" | "connection_not_found" | "conflict" | "needs_reauth" | "connection_revoked" | "provider_error" | "provider_unavailable" | "provider_timeout" | "refresh_in_progress" | "queue_unavailable" | "configuration_error" | "decrypt_failed" | "internal_error";
         /** @description API Gateway's answer to a request without a valid SigV4 signature or without execute-api:Invoke (deployed stacks only). */
         Forbidden: {
             message: string;

@@ -214,8 +214,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 
   const out = new Output(io, values.json === true);
   try {
-    const client = await clientFor(values, io);
-    await command.run(client, args, values, out);
+    const { client, target } = await clientFor(values, io);
+    try {
+      await command.run(client, args, values, out);
+    } catch (err) {
+      // A failure that is not the broker's answer (refused, timed out) names where we looked.
+      throw err instanceof BrokerApiError || err instanceof UsageError ? err : new TargetError(err, `the broker at ${target}`);
+    }
     return EXIT.ok;
   } catch (err) {
     if (err instanceof UsageError) return usage(io, err.message);
@@ -224,7 +229,7 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
 }
 
 /** The client for the target the options name: a deployed stack, or the local broker. */
-async function clientFor(values: Values, io: CliIo): Promise<AdminClient> {
+async function clientFor(values: Values, io: CliIo): Promise<{ client: AdminClient; target: string }> {
   const fetchOption = io.fetch ? { fetch: io.fetch } : {};
   if (values.stack !== undefined) {
     if (values.url !== undefined || values.key !== undefined || values['data-dir'] !== undefined) throw new UsageError('--stack finds the URL and signs with AWS credentials: drop --url, --key and --data-dir');
@@ -237,7 +242,7 @@ async function clientFor(values: Values, io: CliIo): Promise<AdminClient> {
     }
     const url = stack.outputs.ApiUrl;
     if (!url) throw new TargetError(undefined, `stack ${values.stack} has no ApiUrl output: is it an oauth-token-broker stack?`, EXIT.apiError);
-    return new AdminClient({ url, sigv4: { region: stack.region }, ...fetchOption });
+    return { client: new AdminClient({ url, sigv4: { region: stack.region }, ...fetchOption }), target: `${url} (stack ${values.stack})` };
   }
   if (values.region !== undefined) throw new UsageError('--region goes with --stack');
   const url = values.url ?? io.env.BROKER_URL ?? DEFAULT_URL;
@@ -246,7 +251,7 @@ async function clientFor(values: Values, io: CliIo): Promise<AdminClient> {
   } catch {
     throw new UsageError(`--url ${JSON.stringify(url)} is not a URL`);
   }
-  return new AdminClient({ url, adminKey: await adminKey(values, io), ...fetchOption });
+  return { client: new AdminClient({ url, adminKey: await adminKey(values, io), ...fetchOption }), target: url };
 }
 
 /** --key, else BROKER_ADMIN_KEY, else the key file `npm start` keeps in its data directory. */

@@ -7,7 +7,7 @@ import { logger } from '../logger';
 import { clientCredentialsGrant } from '../oauth/token-endpoint';
 import { validateConnectionConfig } from '../providers/connection-config';
 import { assertServableFilter, pageLimit, type ConnectionFilter, type Page } from '../ports';
-import { withoutUndefined } from '../plain-object';
+import { refuseUnknownFields, withoutUndefined } from '../plain-object';
 import { PROVIDER_KEY_PATTERN } from '../providers/lookup';
 import type { Provider } from '../providers/schema';
 import { assertSecretAllowed, credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
@@ -106,6 +106,7 @@ export async function registerClientCredentials(ctx: BrokerContext, id: string, 
   if (typeof input !== 'object' || input === null || typeof input.provider !== 'string') {
     throw new BrokerError('invalid_request', 'Body must be JSON with "provider", "connection_config" and "credentials"');
   }
+  refuseUnknownFields(input as unknown as Record<string, unknown>, ['provider', 'connection_config', 'credentials'] satisfies Array<keyof RegisterClientCredentialsInput>);
   const provider = enabledProvider(ctx, input.provider);
   if (provider.auth_mode !== 'OAUTH2_CC') {
     throw new BrokerError('invalid_request', `Provider "${provider.key}" is not a client-credentials provider; use its install link`);

@@ -11,7 +11,15 @@ import type { Catalogue, Provider } from '../providers/schema';
 import type { ClientCredentials, ConnectionRecord, SealedPayload } from '../model';
 import type { Clock, ConnectionStore, EventSink, ProviderHealthStore, SecretStore, SigningKey, TokenCipher } from '../ports';
 import { MISSING_SIGNING_KEY } from './signing';
-import { DEFAULT_CIRCUIT, DEFAULT_REFRESH_POLICY, type CircuitConfig, type RefreshPolicyConfig } from './refresh-policy';
+import {
+  DEFAULT_CIRCUIT,
+  DEFAULT_REFRESH_POLICY,
+  refreshPolicyFor,
+  type CircuitConfig,
+  type ProviderRefreshOverride,
+  type ProviderRefreshPolicy,
+  type RefreshPolicyConfig,
+} from './refresh-policy';
 
 export interface BrokerConfig {
   /** Base URL the broker is reached at (callback = `${publicUrl}/oauth/{provider}/callback`); else derived per request. */
@@ -23,17 +31,25 @@ export interface BrokerConfig {
   stateTtlMs: number;
   /** How long a signed install link stays valid unless the request asks for less (`BROKER_INSTALL_LINK_TTL_S`). */
   installLinkTtlMs: number;
-  /** `getToken` refreshes on demand when the token expires within this window (the sweep normally refreshes earlier). */
+  /** `getToken` refreshes on demand when the token expires within this window (an `eager` provider's background refresh normally comes earlier). */
   refreshSkewMs: number;
   /** How long a refresh lease lasts: `leaseFor(providerTimeoutMs)` unless set; at least twice the provider timeout, so a live holder never loses it. */
   leaseMs: number;
   providerTimeoutMs: number;
-  /** Sweep: refresh what is due within this horizon. */
+  /** The scheduler sends, and workers refresh, what is due within this horizon. */
   horizonMs: number;
-  /** Partitions of the schedule index: one hot day of installs spreads over this many. Changing it strands due items on dropped shards. */
+  /**
+   * Partitions of the schedule index, so that no index partition runs hot (each takes the index writes
+   * of 1/shards of the fleet's refreshes). Raising it is safe (records move to the new spread as they
+   * are next written; every old shard number is still read); lowering it strands due items on dropped shards.
+   */
   shards: number;
-  /** Sweep: concurrent provider calls per provider. */
+  /** A provider's fleet-wide budget of refresh calls in flight, unless its catalogue entry or `providerRefresh` names one. */
   providerConcurrency: number;
+  /** A provider's fleet-wide budget of refresh calls started per second, unless its catalogue entry or `providerRefresh` names one. */
+  providerRatePerSecond: number;
+  /** The operator's refresh policy and budget per provider key (`BROKER_PROVIDER_REFRESH`); they win over the catalogue. */
+  providerRefresh: Readonly<Record<string, ProviderRefreshOverride>>;
   /** How long revoked / dead connections are kept before their TTL removes them. */
   retentionMs: number;
   refreshPolicy: RefreshPolicyConfig;
@@ -86,8 +102,10 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   leaseMs: leaseFor(10_000),
   providerTimeoutMs: 10_000,
   horizonMs: 60_000,
-  shards: 4,
+  shards: 16,
   providerConcurrency: 8,
+  providerRatePerSecond: 50,
+  providerRefresh: {},
   retentionMs: 30 * 24 * 3600_000,
   refreshPolicy: DEFAULT_REFRESH_POLICY,
   providerCircuit: DEFAULT_CIRCUIT,
@@ -142,6 +160,14 @@ export function createContext(deps: BrokerDeps, config: Partial<BrokerConfig> = 
     sleep: deps.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
     config: merged,
   };
+}
+
+/**
+ * The refresh policy of the provider `key` (refresh-policy.ts `refreshPolicyFor`); a provider that is
+ * not (or no longer) enabled gets the broker's defaults, so that its connections still follow `eager`.
+ */
+export function refreshPolicyOf(ctx: Pick<BrokerContext, 'catalogue' | 'config'>, key: string): ProviderRefreshPolicy {
+  return refreshPolicyFor(ctx.catalogue.get(key) ?? { key }, ctx.config);
 }
 
 /** The catalogue entry for `key`, refusing providers that are not enabled in this deployment (or were skipped at load). */

@@ -14,7 +14,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { BrokerError } from '../errors';
-import { isPlainObject } from '../plain-object';
+import { isPlainObject, refuseUnknownFields } from '../plain-object';
 import { validateConnectionConfig } from '../providers/connection-config';
 import type { Provider } from '../providers/schema';
 import { resolveInstallScopes } from '../providers/scopes';
@@ -65,6 +65,8 @@ const MAX_TAGS = 10;
 const TAG_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
 const TAG_VALUE = /^[\x20-\x7e]{1,256}$/;
 const LINK_ID_BYTES = 16;
+/** The fields of an `InstallLinkRequest`; any other is refused, never ignored. */
+const INSTALL_LINK_FIELDS = ['provider', 'connection_id', 'return_to', 'connection_config', 'scopes', 'tags', 'expires_in'] satisfies Array<keyof InstallLinkRequest>;
 
 /** The token's JSON: short names keep links short. `v` is the format. */
 interface LinkPayload {
@@ -85,6 +87,7 @@ export async function createInstallLink(ctx: InstallLinkContext, request: Instal
   if (!isPlainObject(request) || typeof request.provider !== 'string') {
     throw new BrokerError('invalid_request', 'Body must be JSON with "provider" and optionally connection_id, return_to, connection_config, scopes, tags, expires_in');
   }
+  refuseUnknownFields(request as unknown as Record<string, unknown>, INSTALL_LINK_FIELDS);
   const base = (ctx.config.publicUrl ?? requestBaseUrl)?.replace(/\/+$/, '');
   if (base === undefined) throw new BrokerError('configuration_error', 'Set BROKER_PUBLIC_URL (the URL customers reach the broker at) to mint install links in-process');
   const provider = installableProvider(ctx, request.provider);

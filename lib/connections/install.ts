@@ -24,6 +24,7 @@ import { revokeOrphanedGrant } from './provider-revocation';
 import { seal } from './sealing';
 import { oidcNonceFor, pkceVerifierFor } from './signing';
 import { connectionCreated, grantReplaced, reauthorizationRefusal, type NewGrant, type ReauthorizationRule } from './transitions';
+import { refreshPolicyFor } from './refresh-policy';
 
 export interface InstallRequest {
   provider: string;
@@ -371,7 +372,7 @@ function newConnectionId(): string {
 }
 
 /** A grant to store, before sealing: the token set (none yet for some client-credentials connections), inline credentials, and what came with them. */
-export type FreshGrant = Omit<NewGrant, 'sealed' | 'random'> & { clientCredentials?: ClientCredentials };
+export type FreshGrant = Omit<NewGrant, 'sealed' | 'random' | 'policy'> & { clientCredentials?: ClientCredentials };
 
 export interface UpsertOptions {
   /** Who may replace an existing connection's grant (transitions.ts). */
@@ -410,7 +411,7 @@ export async function upsertConnection(
     }
     const { token, clientCredentials, ...facts } = fresh;
     const sealed = await seal(ctx.cipher, { id, provider: provider.key }, { token, clientCredentials });
-    const grant = { ...facts, token, sealed, random: ctx.random() };
+    const grant = { ...facts, token, sealed, policy: refreshPolicyFor(provider, ctx.config), random: ctx.random() };
     try {
       if (!existing) {
         return { record: await ctx.store.create(connectionCreated(id, provider, grant, now, ctx.config)), reinstalled: false };

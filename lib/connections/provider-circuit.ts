@@ -74,6 +74,16 @@ export class ProviderCircuit {
     }
   }
 
+  /**
+   * This process already knows the provider's circuit is open and its next probe is not due: an
+   * unforced refresh would be refused. Memory only, no I/O (a background refresh asks before it
+   * reads anything, so a queue of messages for a failing provider costs nothing).
+   */
+  knownClosedToUnforced(provider: string): boolean {
+    const known = this.knownOpen.get(provider);
+    return known !== undefined && (known.nextProbeAt ?? 0) > this.ctx.clock.now();
+  }
+
   /** The provider's health for a refresh decision; `fresh` (a forced refresh) bypasses the memory of an open circuit. */
   private async health(provider: string, fresh: boolean): Promise<ProviderHealth | undefined> {
     const now = this.ctx.clock.now();

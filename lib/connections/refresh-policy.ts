@@ -1,6 +1,6 @@
 /**
  * The refresh policy: every rule of *when* a connection is refreshed (and when it is left
- * alone), as pure functions of time side by side, so that the sweep, `getToken` and the
+ * alone), as pure functions of time side by side, so that the scheduler, the refresh workers, `getToken` and the
  * simulation test apply the same rules and a newcomer finds them in one place.
  *
  * The rules about one connection take one input object (`RefreshPolicyInput`: the record,
@@ -10,8 +10,16 @@
 import type { ConnectionRecord, ProviderHealth, TokenSet } from '../model';
 
 export interface RefreshPolicyConfig {
-  /** How often the sweep runs; the lead is at least two of these so one missed run cannot let a token expire. */
-  sweepIntervalMs: number;
+  /**
+   * How often the refresh scheduler runs (it sends what is due to the refresh queue). The lead covers two of
+   * these: one run may be missed, or one attempt fail and be sent again by the next run.
+   */
+  schedulerIntervalMs: number;
+  /**
+   * The longest a due connection may wait in the refresh queue before a worker takes it (the queue's
+   * age-of-oldest-message alarm fires past it); part of the lead.
+   */
+  queueDelayMs: number;
   /** Fraction of the token's lifetime to refresh ahead (before the floor and cap). */
   leadFraction: number;
   /** Extra random lead, as a fraction of the lead, so a fleet installed at once does not refresh at once. */
@@ -29,7 +37,8 @@ export interface RefreshPolicyConfig {
 }
 
 export const DEFAULT_REFRESH_POLICY: RefreshPolicyConfig = {
-  sweepIntervalMs: 60_000,
+  schedulerIntervalMs: 60_000,
+  queueDelayMs: 60_000,
   leadFraction: 0.2,
   jitterFraction: 0.1,
   backoffBaseMs: 30_000,
@@ -60,7 +69,7 @@ export const DEFAULT_CIRCUIT: CircuitConfig = {
 export interface PolicyConfig {
   /** `getToken` refreshes on demand when the token expires within this window (capped by `skewFor`). */
   refreshSkewMs: number;
-  /** The sweep refreshes what is due within this window. */
+  /** The scheduler sends, and workers refresh, what is due within this window. */
   horizonMs: number;
   refreshPolicy: RefreshPolicyConfig;
   providerCircuit: CircuitConfig;
@@ -76,19 +85,125 @@ export interface RefreshPolicyInput {
   instanceId: string;
   /** The health of the record's provider, as last read (undefined: nothing recorded, a healthy provider). */
   health?: ProviderHealth;
+  /** The record's provider's refresh policy (undefined: the broker's defaults, `eager`). */
+  policy?: ProviderRefreshPolicy;
 }
 
 type Needs<K extends keyof RefreshPolicyInput> = Pick<RefreshPolicyInput, K>;
 
-// ---- the schedule: when the sweep refreshes ---------------------------------------------
+// ---- per provider: how and how much ----------------------------------------------------
 
 /**
- * The lead (how long before expiry to refresh) for a token of `lifetimeMs`:
- * a fraction of the lifetime, at least two sweep periods, never more than half
- * the lifetime (so short-lived tokens are not refreshed on every sweep).
+ * How a provider's connections are kept fresh (catalogue `refresh_policy`, an operator may override it):
+ * - `eager` (the default): every token is refreshed ahead of its expiry, used or not;
+ * - `on_demand`: only `getToken` refreshes, when it is asked for a token near expiry (providers whose
+ *   refresh tokens do not expire, e.g. HubSpot: an unused connection costs nothing);
+ * - `keep_alive`: like `on_demand`, plus a refresh at least every `keepAliveMs`, so that a refresh
+ *   token that dies when unused (HighLevel's: a year) never does.
  */
-export function refreshLead(lifetimeMs: number, policy: RefreshPolicyConfig): number {
-  const wanted = Math.max(lifetimeMs * policy.leadFraction, 2 * policy.sweepIntervalMs);
+export type RefreshMode = 'eager' | 'on_demand' | 'keep_alive';
+
+/** What the fleet may ask of one provider's token endpoint, counted across every worker. */
+export interface RefreshBudget {
+  /** Refresh calls in flight at once. */
+  concurrency: number;
+  /** Refresh calls started per second. */
+  ratePerSecond: number;
+}
+
+/** One provider's refresh policy, resolved from its catalogue entry and the operator's overrides (`refreshPolicyFor`). */
+export interface ProviderRefreshPolicy {
+  mode: RefreshMode;
+  /** `keep_alive`: the longest a connection goes without a refresh. */
+  keepAliveMs?: number;
+  /** `getToken` refreshes on demand this long before expiry (catalogue `refresh_skew_s`, else the broker's `refreshSkewMs`). */
+  skewMs: number;
+  budget: RefreshBudget;
+}
+
+/** An operator's choice for one provider (`BROKER_PROVIDER_REFRESH`, the CDK prop `providerRefresh`); unset fields keep the catalogue's. */
+export interface ProviderRefreshOverride {
+  mode?: RefreshMode;
+  keepAliveMs?: number;
+  concurrency?: number;
+  ratePerSecond?: number;
+}
+
+/** The catalogue fields a provider's refresh policy comes from. */
+export interface ProviderRefreshFields {
+  key: string;
+  refresh_policy?: RefreshMode;
+  keep_alive_s?: number;
+  refresh_skew_s?: number;
+  refresh_concurrency?: number;
+  refresh_rate_per_s?: number;
+}
+
+/** The tuning `refreshPolicyFor` reads; a `BrokerConfig` is one. */
+export interface ProviderPolicyConfig {
+  refreshSkewMs: number;
+  /** A provider's concurrency budget when its entry names none. */
+  providerConcurrency: number;
+  /** A provider's rate budget when its entry names none. */
+  providerRatePerSecond: number;
+  /** The operator's per-provider choices, by provider key; they win over the catalogue. */
+  providerRefresh: Readonly<Record<string, ProviderRefreshOverride>>;
+}
+
+/** The refresh policy of `provider`: the operator's override, else its catalogue entry, else `eager` with the broker's defaults. */
+export function refreshPolicyFor(provider: ProviderRefreshFields, config: ProviderPolicyConfig): ProviderRefreshPolicy {
+  const override = config.providerRefresh[provider.key] ?? {};
+  const mode = override.mode ?? provider.refresh_policy ?? 'eager';
+  const keepAliveMs = override.keepAliveMs ?? (provider.keep_alive_s !== undefined ? provider.keep_alive_s * 1000 : undefined);
+  if (mode === 'keep_alive' && keepAliveMs === undefined) {
+    // The catalogue schema and the override parser refuse this; a hand-built entry could still say it.
+    throw new Error(`Provider ${provider.key}: refresh policy keep_alive needs keep_alive_s`);
+  }
+  return {
+    mode,
+    ...(mode === 'keep_alive' ? { keepAliveMs } : {}),
+    skewMs: provider.refresh_skew_s !== undefined ? provider.refresh_skew_s * 1000 : config.refreshSkewMs,
+    budget: {
+      concurrency: override.concurrency ?? provider.refresh_concurrency ?? config.providerConcurrency,
+      ratePerSecond: override.ratePerSecond ?? provider.refresh_rate_per_s ?? config.providerRatePerSecond,
+    },
+  };
+}
+
+/**
+ * How many refresh workers serve a provider's queue at most (its event source mapping's maximum
+ * concurrency): enough that each holds up to a batch's worth of the concurrency budget, at least 2
+ * (the smallest maximum concurrency SQS event source mappings accept).
+ */
+export function refreshWorkersFor(budget: RefreshBudget, batchSize: number): number {
+  return Math.max(2, Math.ceil(budget.concurrency / batchSize));
+}
+
+/**
+ * One worker's share of a provider's budget when `workers` run at once: no worker ever exceeds its
+ * share, so together they never exceed the budget, with no counter shared between them (a shared
+ * counter at 800 refreshes/s would be a hot item, and a write per refresh). The concurrency share is
+ * at least one call, so a budget must allow one call per worker (`refreshWorkersFor` sees to that).
+ */
+export function workerShare(budget: RefreshBudget, workers: number): RefreshBudget {
+  return { concurrency: Math.max(1, Math.floor(budget.concurrency / workers)), ratePerSecond: budget.ratePerSecond / workers };
+}
+
+// ---- the schedule: when the scheduler sends a connection to the refresh workers ---------
+
+/**
+ * The lead (how long before expiry to refresh) for a token of `lifetimeMs`, whose provider's
+ * `getToken` skew is `skewMs`: a fraction of the lifetime (so a long-lived token outlives a long
+ * outage), at least the floor, never more than half the lifetime (so short-lived tokens are not
+ * refreshed on every run). The floor is what may stand between "due" and "refreshed" plus the
+ * skew: two scheduler periods (a missed run, or a failed attempt and the next run's retry), the
+ * queue delay, and the skew, so the background refresh lands before `getToken` would need the
+ * provider. With the defaults (1-minute scheduler, 1-minute queue delay, 60 s skew) the floor is
+ * 4 minutes; a 30-minute token gets 6 (20 %), a 24-hour one 4.8 hours.
+ */
+export function refreshLead(lifetimeMs: number, policy: RefreshPolicyConfig, skewMs: number): number {
+  const floor = 2 * policy.schedulerIntervalMs + policy.queueDelayMs + skewMs;
+  const wanted = Math.max(lifetimeMs * policy.leadFraction, floor);
   return Math.min(wanted, lifetimeMs / 2);
 }
 
@@ -96,38 +211,62 @@ export function refreshLead(lifetimeMs: number, policy: RefreshPolicyConfig): nu
  * `refresh_due_at` for a token issued at `issuedAt` expiring at `expiresAt`.
  * `random` in [0, 1) picks the jitter; lead + jitter still never exceeds half the lifetime.
  */
-export function refreshDueAt(issuedAt: number, expiresAt: number, policy: RefreshPolicyConfig, random: number = Math.random()): number {
+export function refreshDueAt(issuedAt: number, expiresAt: number, policy: RefreshPolicyConfig, skewMs: number, random: number = Math.random()): number {
   const lifetime = Math.max(0, expiresAt - issuedAt);
-  const lead = refreshLead(lifetime, policy);
+  const lead = refreshLead(lifetime, policy, skewMs);
   const withJitter = Math.min(lead * (1 + policy.jitterFraction * random), lifetime / 2);
   return Math.round(expiresAt - withJitter);
 }
 
 /**
- * When a token just granted is next due. Ahead of expiry by the lead, except when the
- * provider answered a renewal with the access token it had already issued (Marketo, with
- * less life left): asking again before that token expires would be pointless.
+ * When a token just granted is next due for a background refresh, by its provider's policy;
+ * undefined: not scheduled (`on_demand`, or `eager` for a token without expiry).
+ * - `eager`: ahead of expiry by the lead, except when the provider answered a renewal with the
+ *   access token it had already issued (Marketo, with less life left): asking again before that
+ *   token expires would be pointless.
+ * - `keep_alive`: `keepAliveMs` after the refresh, less up to the jitter fraction (a fleet spreads).
  */
 export function nextRefreshAt(input: {
   issuedAt: number;
-  expiresAt: number;
+  expiresAt: number | undefined;
   sameAccessToken?: boolean;
+  policy: ProviderRefreshPolicy;
   config: Pick<PolicyConfig, 'refreshPolicy'>;
   /** In [0, 1): picks the jitter. */
   random: number;
-}): number {
-  if (input.sameAccessToken) return input.expiresAt;
-  return refreshDueAt(input.issuedAt, input.expiresAt, input.config.refreshPolicy, input.random);
+}): number | undefined {
+  const { policy, issuedAt, expiresAt, random } = input;
+  const tuning = input.config.refreshPolicy;
+  switch (policy.mode) {
+    case 'on_demand':
+      return undefined;
+    case 'keep_alive':
+      return Math.round(issuedAt + policy.keepAliveMs! * (1 - tuning.jitterFraction * random));
+    case 'eager':
+      if (expiresAt === undefined) return undefined;
+      if (input.sameAccessToken) return expiresAt;
+      return refreshDueAt(issuedAt, expiresAt, tuning, policy.skewMs, random);
+  }
 }
 
-/** The sweep started at `now` refreshes what is due by this time. */
-export function sweepDueBy(input: { now: number; config: Pick<PolicyConfig, 'horizonMs'> }): number {
+/** The scheduler run at `now` sends what is due by this time; a worker refreshes what is due by it. */
+export function refreshDueBy(input: { now: number; config: Pick<PolicyConfig, 'horizonMs'> }): number {
   return input.now + input.config.horizonMs;
 }
 
-/** The sweep's rule: the record is scheduled, and due by `dueBy`. */
-export function dueForSweep(input: Needs<'record'> & { dueBy: number }): boolean {
+/** The schedule's rule, for the scheduler and again for the worker after its consistent read: the record is scheduled, and due by `dueBy`. */
+export function scheduledDue(input: Needs<'record'> & { dueBy: number }): boolean {
   return input.record.refreshDueAt !== undefined && input.record.refreshDueAt <= input.dueBy;
+}
+
+/**
+ * How many connections of a provider one scheduler run sends: one period of its rate budget, less
+ * what still waits in its queue. The queue then never holds much more than a period's work, so a
+ * connection sent is refreshed before the next run looks, and is not sent twice.
+ */
+export function schedulerSendLimit(input: { budget: RefreshBudget; queued: number; config: Pick<PolicyConfig, 'refreshPolicy'> }): number {
+  const perPeriod = Math.ceil((input.budget.ratePerSecond * input.config.refreshPolicy.schedulerIntervalMs) / 1000);
+  return Math.max(0, perPeriod - input.queued);
 }
 
 // ---- on demand: when getToken refreshes --------------------------------------------------
@@ -136,19 +275,20 @@ export function dueForSweep(input: Needs<'record'> & { dueBy: number }): boolean
  * How long before expiry `getToken` refreshes: the configured skew, but never more than half
  * the token's life, or a provider issuing 60-second tokens would be asked on every call.
  */
-export function skewFor(input: Needs<'record' | 'config'> & { expiresAt: number }): number {
+export function skewFor(input: Needs<'record' | 'config' | 'policy'> & { expiresAt: number }): number {
   const issuedAt = input.record.lastRefreshAt ?? input.record.createdAt;
-  return Math.min(input.config.refreshSkewMs, Math.max(0, (input.expiresAt - issuedAt) / 2));
+  const skewMs = input.policy?.skewMs ?? input.config.refreshSkewMs;
+  return Math.min(skewMs, Math.max(0, (input.expiresAt - issuedAt) / 2));
 }
 
 /** `token` (of this record) expires within the on-demand skew: too close to expiry to hand out. */
-export function withinSkew(input: Needs<'record' | 'now' | 'config'> & { token: TokenSet }): boolean {
+export function withinSkew(input: Needs<'record' | 'now' | 'config' | 'policy'> & { token: TokenSet }): boolean {
   const expiresAt = input.token.expires_at;
   return expiresAt !== undefined && expiresAt - skewFor({ ...input, expiresAt }) <= input.now;
 }
 
 /** `getToken`'s rule: the stored token must be refreshed before it is served. */
-export function needsRefresh(input: Needs<'record' | 'now' | 'config'>): boolean {
+export function needsRefresh(input: Needs<'record' | 'now' | 'config' | 'policy'>): boolean {
   const { record, now } = input;
   if (record.sealed === undefined || record.tokenGen === 0) return true; // CC connection without a token yet
   if (record.expiresAt === undefined) return false;
@@ -275,4 +415,61 @@ export function providerGate(input: Needs<'health' | 'now'> & { force: boolean; 
   }
   if (force) return input.awaitedProbe ? { action: 'refuse', retryAt: nextProbeAt } : { action: 'probe' };
   return now >= nextProbeAt ? { action: 'probe' } : { action: 'refuse', retryAt: nextProbeAt };
+}
+
+// ---- the operator's per-provider choices, as one environment variable ------------------------
+
+/**
+ * `BROKER_PROVIDER_REFRESH`: JSON, by provider key, of `{ policy?, keep_alive_s?, concurrency?, rate_per_s? }`
+ * (what the CDK prop `providerRefresh` writes). Throws a plain Error naming the problem; the caller
+ * says which variable it came from.
+ */
+export function parseProviderRefresh(json: string): Record<string, ProviderRefreshOverride> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    throw new Error('must be JSON: {"<provider>": {"policy": "eager|on_demand|keep_alive", "keep_alive_s": n, "concurrency": n, "rate_per_s": n}}');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('must be a JSON object keyed by provider');
+  const overrides: Record<string, ProviderRefreshOverride> = {};
+  for (const [provider, raw] of Object.entries(parsed)) {
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${provider}: must be an object`);
+    const { policy, keep_alive_s: keepAliveS, concurrency, rate_per_s: rate, ...unknown } = raw as Record<string, unknown>;
+    const extra = Object.keys(unknown);
+    if (extra.length > 0) throw new Error(`${provider}: unknown field(s) ${extra.join(', ')}`);
+    if (policy !== undefined && policy !== 'eager' && policy !== 'on_demand' && policy !== 'keep_alive') throw new Error(`${provider}: policy must be eager, on_demand or keep_alive`);
+    const positive = (name: string, value: unknown, integer: boolean): number | undefined => {
+      if (value === undefined) return undefined;
+      if (typeof value !== 'number' || !(value > 0) || (integer && !Number.isInteger(value))) throw new Error(`${provider}: ${name} must be a positive ${integer ? 'integer' : 'number'}`);
+      return value;
+    };
+    const keepAlive = positive('keep_alive_s', keepAliveS, true);
+    if (policy === 'keep_alive' && keepAlive === undefined) throw new Error(`${provider}: policy keep_alive needs keep_alive_s`);
+    overrides[provider] = withoutUndefinedFields({
+      mode: policy as RefreshMode | undefined,
+      keepAliveMs: keepAlive === undefined ? undefined : keepAlive * 1000,
+      concurrency: positive('concurrency', concurrency, true),
+      ratePerSecond: positive('rate_per_s', rate, false),
+    });
+  }
+  return overrides;
+}
+
+/** The JSON `parseProviderRefresh` reads back as `overrides`. */
+export function providerRefreshJson(overrides: Readonly<Record<string, ProviderRefreshOverride>>): string {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [provider, o] of Object.entries(overrides)) {
+    out[provider] = withoutUndefinedFields({
+      policy: o.mode,
+      keep_alive_s: o.keepAliveMs === undefined ? undefined : Math.round(o.keepAliveMs / 1000),
+      concurrency: o.concurrency,
+      rate_per_s: o.ratePerSecond,
+    });
+  }
+  return JSON.stringify(out);
+}
+
+function withoutUndefinedFields<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }

@@ -1,5 +1,5 @@
 /**
- * getToken and the one refresh path it shares with the sweep: the algorithm of
+ * getToken and the one refresh path it shares with the refresh workers: the algorithm of
  * docs/design.md, "Refresh", whose numbered steps the comments below name. *When* to refresh
  * is refresh-policy.ts, *what a write changes* is transitions.ts; this file is the order of
  * the steps, and their I/O.
@@ -30,23 +30,24 @@ import { assertUsable, validateConnectionId, type AccessToken, type ConnectionRe
 import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../oauth/token-endpoint';
 import type { RecordChanges } from '../ports';
 import type { Provider } from '../providers/schema';
-import { credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
+import { credentialsFor, enabledProvider, refreshPolicyOf, tokenEndpointOptions, type BrokerContext } from './context';
 import { Flights } from './flights';
 import { circuitOpenError, ProviderCircuit, type Passage } from './provider-circuit';
 import { revokeAtProvider } from './provider-revocation';
 import {
   backoffUntil,
   circuitOpen,
-  dueForSweep,
   failureScope,
   inBackoff,
   isExpired,
   leaseHeldByOther,
   needsRefresh,
+  scheduledDue,
   servableDuringRefresh,
   skewFor,
   takesOverLease,
   withinSkew,
+  type ProviderRefreshPolicy,
   type RefreshPolicyInput,
 } from './refresh-policy';
 import { backedOffError, failureFacts, recordDeadGrant, recordedFailure, reportRefreshFailure, withRetryAfter } from './refresh-failures';
@@ -85,7 +86,7 @@ interface RefreshRequest {
   startGen: number;
   /** The rule for whether a (re-read) record still needs refreshing; false ends the attempt with the current token. */
   due: (input: RefreshPolicyInput) => boolean;
-  /** Wraps the provider call (the sweep's per-provider concurrency limit). */
+  /** Wraps the provider call (a refresh worker's share of the provider's budget). */
   aroundProviderCall?: <T>(call: () => Promise<T>) => Promise<T>;
   /** This refresh took over another worker's expired lease on the same token generation. */
   takeover?: boolean;
@@ -93,6 +94,22 @@ interface RefreshRequest {
   awaitedProbe?: boolean;
   /** The caller's deadline (GetTokenOptions.signal). */
   signal?: AbortSignal;
+}
+
+/**
+ * What a background refresh (a refresh worker's job) came to. It never decrypts a token it does not
+ * refresh: a duplicate or a job that is no longer due costs one consistent read and nothing else.
+ * - `refreshed`: this worker obtained and committed a new token set;
+ * - `current`: someone else refreshed it first, or it is no longer due;
+ * - `gone`: deleted, revoked, or its grant is dead (nothing to do until the user acts);
+ * - `leased`: another worker holds a live lease (its commit reschedules the connection);
+ * - `deferred`: not attempted now (back-off, the provider's circuit); it stays due, and a later run sends it again;
+ * - `failed`: the provider call failed; the failure is recorded on the connection or the provider.
+ */
+export interface ScheduledRefresh {
+  outcome: 'refreshed' | 'current' | 'gone' | 'leased' | 'deferred' | 'failed';
+  /** With `deferred` and `failed`: why (`backed_off`, `circuit_open`, or the error code). */
+  reason?: string;
 }
 
 const COMMIT_ATTEMPTS = 5;
@@ -127,6 +144,8 @@ export class TokenService {
   /** Token sets obtained but not yet written anywhere durable (store unavailable); retried first on the next attempt. */
   private readonly unsaved: LRUCache<string, { fromGen: number; payload: SealedPayload }>;
   private readonly circuit: ProviderCircuit;
+  /** Each provider's refresh policy, resolved once per process. */
+  private readonly policies = new Map<string, ProviderRefreshPolicy>();
 
   constructor(private readonly ctx: BrokerContext) {
     this.circuit = new ProviderCircuit(ctx);
@@ -165,11 +184,34 @@ export class TokenService {
     return resolved.view ?? frozenView(resolved);
   }
 
-  /** Sweep entry: refresh a connection the schedule found due (it may have been refreshed since). */
-  async refreshDue(record: ConnectionRecord, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall']): Promise<Resolved> {
-    return this.flights.run(record.id, false, () =>
-      this.refresh(record, { force: false, startGen: record.tokenGen, due: (input) => dueForSweep({ ...input, dueBy }), aroundProviderCall }),
-    );
+  /**
+   * A refresh worker's job: refresh connection `id` if it is still due by `dueBy`, through the one
+   * refresh path (lease, fencing, rescue, circuit). It asks "is it still due?" after a consistent
+   * read, before anything else: a duplicate job, or one another worker or `getToken` already did,
+   * costs that read and nothing more — no decrypt, no provider call.
+   */
+  async refreshScheduled(id: string, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall']): Promise<ScheduledRefresh> {
+    const record = await this.ctx.store.get(id, { consistent: true });
+    if (!record || record.status !== 'active') return { outcome: 'gone' };
+    const input = this.policyInput(record);
+    if (!scheduledDue({ ...input, dueBy })) return { outcome: 'current' };
+    if (inBackoff(input)) return { outcome: 'deferred', reason: 'backed_off' };
+    if (leaseHeldByOther(input)) return { outcome: 'leased' };
+    if (this.circuit.knownClosedToUnforced(record.provider)) return { outcome: 'deferred', reason: 'circuit_open' };
+    try {
+      const resolved = await this.flights.run(record.id, false, () =>
+        this.refresh(record, { force: false, startGen: record.tokenGen, due: (again) => scheduledDue({ ...again, dueBy }), aroundProviderCall }),
+      );
+      if (resolved.outcome === 'refreshed') return { outcome: 'refreshed' };
+      if (resolved.outcome === 'current') return { outcome: 'current' };
+      return resolved.failure === 'backed_off' || resolved.failure === 'circuit_open' ? { outcome: 'deferred', reason: resolved.failure } : { outcome: 'failed', reason: resolved.failure };
+    } catch (err) {
+      if (isBrokerError(err, 'provider_unavailable') && err.details.circuit === 'open') return { outcome: 'deferred', reason: 'circuit_open' };
+      if (isBrokerError(err, 'needs_reauth') || isBrokerError(err, 'connection_revoked') || isBrokerError(err, 'connection_not_found')) return { outcome: 'gone', reason: err.code };
+      // A provider failure on an expired token is thrown, but recorded like any other.
+      if (isBrokerError(err, 'provider_unavailable') || isBrokerError(err, 'provider_timeout') || isBrokerError(err, 'provider_error')) return { outcome: 'failed', reason: err.code };
+      throw err;
+    }
   }
 
   /** Drops the warm cache entry (after revoke or re-install in this process). */
@@ -318,6 +360,7 @@ export class TokenService {
       grantedScopes: result.grantedScopes,
       connectionConfig: result.connectionConfig,
       sameAccessToken: previous !== undefined && previous.access_token === token.access_token,
+      policy: this.policyFor(leased.provider),
       random: this.ctx.random(),
     };
     const changes = grantCommitted(leased, grant, now, this.ctx.config);
@@ -515,7 +558,13 @@ export class TokenService {
 
   /** What the refresh policy decides from, for `record`, now. */
   private policyInput(record: ConnectionRecord): RefreshPolicyInput {
-    return { record, now: this.ctx.clock.now(), config: this.ctx.config, instanceId: this.ctx.instanceId };
+    return { record, now: this.ctx.clock.now(), config: this.ctx.config, instanceId: this.ctx.instanceId, policy: this.policyFor(record.provider) };
+  }
+
+  private policyFor(provider: string): ProviderRefreshPolicy {
+    let policy = this.policies.get(provider);
+    if (!policy) this.policies.set(provider, (policy = refreshPolicyOf(this.ctx, provider)));
+    return policy;
   }
 }
 

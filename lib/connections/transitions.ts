@@ -10,7 +10,7 @@ import type { AuthMode, ConnectionRecord, LastError, TokenSet } from '../model';
 import { withoutUndefined } from '../plain-object';
 import type { RecordChanges } from '../ports';
 import type { Provider } from '../providers/schema';
-import { nextRefreshAt, type RefreshPolicyConfig } from './refresh-policy';
+import { nextRefreshAt, refreshDueAt, type ProviderRefreshPolicy, type RefreshPolicyConfig } from './refresh-policy';
 
 /** The tuning transitions read; a `BrokerConfig` is one. */
 export interface TransitionConfig {
@@ -42,17 +42,23 @@ export function isRefreshable(authMode: AuthMode, token: TokenSet | undefined): 
 }
 
 /**
- * When a token set just granted is next due: ahead of its access token's expiry, and ahead of
- * its refresh token's end (refreshing uses the refresh token, which restarts an idle limit and
- * brings a new one where the provider rotates), whichever comes first. Undefined = not scheduled.
+ * When the scheduler next sends a token set just granted, whichever comes first:
+ * - by its provider's refresh policy (`nextRefreshAt`: ahead of the access token's expiry for
+ *   `eager`, `keep_alive_s` after this refresh for `keep_alive`, never for `on_demand`);
+ * - ahead of its refresh token's recorded end, whatever the policy: refreshing uses the refresh
+ *   token, which restarts an idle limit and brings a new one where the provider rotates, and a
+ *   refresh token left to die is a customer who must install again.
+ * Undefined = not scheduled.
  */
-function nextDue(authMode: AuthMode, token: TokenSet | undefined, now: number, sameAccessToken: boolean, random: number, config: Pick<TransitionConfig, 'refreshPolicy'>): number | undefined {
+function nextDue(authMode: AuthMode, token: TokenSet | undefined, facts: { now: number; sameAccessToken: boolean; policy: ProviderRefreshPolicy; random: number }, config: Pick<TransitionConfig, 'refreshPolicy'>): number | undefined {
   if (!isRefreshable(authMode, token)) return undefined;
   const { expires_at: expiresAt, refresh_expires_at: refreshEndsAt } = token!;
+  const { now, policy, random } = facts;
   const dues: number[] = [];
-  if (expiresAt !== undefined) dues.push(nextRefreshAt({ issuedAt: now, expiresAt, sameAccessToken, config, random }));
-  if (refreshEndsAt !== undefined && authMode === 'OAUTH2') dues.push(nextRefreshAt({ issuedAt: now, expiresAt: refreshEndsAt, config, random }));
-  return Math.min(...dues);
+  const byPolicy = nextRefreshAt({ issuedAt: now, expiresAt, sameAccessToken: facts.sameAccessToken, policy, config, random });
+  if (byPolicy !== undefined) dues.push(byPolicy);
+  if (refreshEndsAt !== undefined && authMode === 'OAUTH2') dues.push(refreshDueAt(now, refreshEndsAt, config.refreshPolicy, policy.skewMs, random));
+  return dues.length > 0 ? Math.min(...dues) : undefined;
 }
 
 /** The schedule shard of a connection: stable, and spread evenly over `shards`. */
@@ -62,7 +68,7 @@ export function shardOf(connectionId: string, shards: number): number {
 
 /**
  * The schedule keys, always as a pair: the sparse index holds only items with both, so an
- * item with one of them would be invisible to the sweep. `at` undefined = not scheduled.
+ * item with one of them would be invisible to the refresh scheduler. `at` undefined = not scheduled.
  */
 export function schedule(connectionId: string, at: number | undefined, shards: number): Pick<ConnectionRecord, 'refreshDueAt' | 'shard'> {
   return at === undefined ? { refreshDueAt: undefined, shard: undefined } : { refreshDueAt: at, shard: shardOf(connectionId, shards) };
@@ -106,6 +112,8 @@ export interface CommittedGrant {
   grantedScopes?: string[];
   /** The provider answered with the access token it had already issued (Marketo's early renewal). */
   sameAccessToken: boolean;
+  /** The provider's refresh policy: when (and whether) the next background refresh is scheduled. */
+  policy: ProviderRefreshPolicy;
   /** Connection values the refresh answer carried (`token_response_path`), replacing the stored ones. */
   connectionConfig?: Record<string, string>;
   /** In [0, 1): picks the schedule jitter. */
@@ -119,7 +127,7 @@ export interface CommittedGrant {
 export function grantCommitted(record: ConnectionRecord, grant: CommittedGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>): RecordChanges {
   const { token } = grant;
   const expiresAt = token.expires_at;
-  const dueAt = nextDue(record.authMode, token, now, grant.sameAccessToken, grant.random, config);
+  const dueAt = nextDue(record.authMode, token, { now, sameAccessToken: grant.sameAccessToken, policy: grant.policy, random: grant.random }, config);
   const responseValues = grant.connectionConfig ?? {};
   return replacing(
     {
@@ -214,6 +222,8 @@ export interface NewGrant {
   connectionConfig?: Record<string, string>;
   credentialsSecretName?: string;
   tags?: Record<string, string>;
+  /** The provider's refresh policy: when (and whether) the first background refresh is scheduled. */
+  policy: ProviderRefreshPolicy;
   /** In [0, 1): picks the schedule jitter. */
   random: number;
 }
@@ -223,7 +233,7 @@ type GrantProvider = Pick<Provider, 'key' | 'auth_mode'>;
 /** The fields a grant decides, whole: a field the grant lacks is `undefined` (absent from the record). */
 function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>) {
   const { token } = grant;
-  const dueAt = nextDue(provider.auth_mode, token, now, false, grant.random, config);
+  const dueAt = nextDue(provider.auth_mode, token, { now, sameAccessToken: false, policy: grant.policy, random: grant.random }, config);
   return {
     provider: provider.key,
     authMode: provider.auth_mode,

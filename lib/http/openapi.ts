@@ -117,7 +117,7 @@ const SCHEMAS: Record<string, Schema> = {
         format: 'date-time',
         description: 'When the refresh token dies unless used (its provider-given life or idle limit); null when not known.',
       }),
-      refresh_due_at: nullable('string', { format: 'date-time', description: 'When the sweep will refresh it; null when not scheduled.' }),
+      refresh_due_at: nullable('string', { format: 'date-time', description: 'When the refresh scheduler next sends it to be refreshed; null when not scheduled (an on_demand provider, or nothing that expires).' }),
       last_refresh_at: nullable('string', { format: 'date-time' }),
       failure_count: { type: 'integer', minimum: 0 },
       last_error: {
@@ -182,10 +182,12 @@ const SCHEMAS: Record<string, Schema> = {
   },
   TokenRequest: {
     type: 'object',
+    additionalProperties: false,
     properties: { force_refresh: { type: 'boolean', description: 'Refresh now (the provider just answered 401), once fleet-wide.' } },
   },
   RegisterClientCredentialsRequest: {
     type: 'object',
+    additionalProperties: false,
     required: ['provider'],
     properties: {
       provider: { type: 'string', pattern: PROVIDER_KEY_PATTERN_SOURCE, description: 'A client-credentials (OAUTH2_CC) provider.' },
@@ -215,6 +217,7 @@ const SCHEMAS: Record<string, Schema> = {
   },
   InstallLinkRequest: {
     type: 'object',
+    additionalProperties: false,
     required: ['provider'],
     description: 'The values the link is bound to; each is checked now (400, no link) and again when the link is opened.',
     properties: {

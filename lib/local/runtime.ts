@@ -1,7 +1,7 @@
 /**
  * The embedded runtime behind `npm start` (and the integration tests): the same
  * handlers as on AWS, with dynalite for DynamoDB, a key file for KMS, a JSON file
- * for Secrets Manager, a timer for the EventBridge schedule, and the sandbox
+ * for Secrets Manager, a timer for the EventBridge schedule and an in-process queue for SQS, and the sandbox
  * provider. Each stand-in gives way to the real service when its variable is set
  * (AWS_ENDPOINT_URL_DYNAMODB, BROKER_KMS_KEY_ID, BROKER_EVENT_BUS_NAME). It builds its
  * Broker from these parts and hands it to the handlers it serves; nothing is global, so
@@ -12,7 +12,9 @@ import { chmod, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/prom
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ScheduledEvent } from 'aws-lambda';
-import { createRefreshHandler } from '../../functions/refresh';
+import { createRefreshSchedulerHandler } from '../../functions/refresh-scheduler';
+import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
+import { MemoryRefreshQueue } from '../adapters/memory-refresh-queue';
 import { ensureTable } from '../adapters/dynamodb-admin';
 import { DynamoDbConnectionStore } from '../adapters/dynamodb-store';
 import { DynamoDbProviderHealthStore } from '../adapters/dynamodb-health-store';
@@ -31,6 +33,7 @@ import { systemClock } from '../ports';
 import { cipherFor, configFromEnv, dataKeysFromEnv, eventSinkFor } from '../runtime';
 import { startDynalite, localDynamoClient, type LocalDynamo } from './dynalite';
 import { startSandboxProvider, type SandboxProvider, type SandboxProviderOptions } from './sandbox-provider';
+import { pollOnce } from './refresh-poller';
 import { lambdaContext, startLocalServer, type LocalServer } from './server';
 
 type Env = Record<string, string | undefined>;
@@ -45,8 +48,8 @@ export interface LocalBrokerOptions {
   dataDir?: string;
   /** Keep DynamoDB in memory (tests). */
   inMemory?: boolean;
-  /** Sweep timer period; 0 disables the timer (tests call `sweep()` themselves). */
-  sweepIntervalMs?: number;
+  /** Refresh scheduler period; 0 disables the scheduler's timer and the queue's poller (tests call `refreshDue()` themselves). */
+  schedulerIntervalMs?: number;
   sandbox?: Omit<SandboxProviderOptions, 'port' | 'clients'>;
   config?: Partial<BrokerConfig>;
   clock?: Clock;
@@ -65,8 +68,8 @@ export interface LocalBroker {
   events: LogEventSink;
   tableName: string;
   dynamoClient: DynamoDBClient;
-  /** Runs the refresh handler once, as the schedule would. */
-  sweep(): Promise<unknown>;
+  /** Runs the refresh scheduler's handler once, as EventBridge would, and the worker handler over the in-process queue until it is empty. */
+  refreshDue(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -162,15 +165,40 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     if (!options.inMemory) await privateDataDir(dataDir); // the files created since (keys, dynalite's) included
     brokerReady(broker);
 
-    const refreshHandler = createRefreshHandler(getBroker);
-    const sweepOnce = async (): Promise<unknown> => refreshHandler(scheduledEvent(), lambdaContext(60_000));
-    const sweepIntervalMs = options.sweepIntervalMs ?? Number(env.BROKER_SWEEP_INTERVAL_S ?? 60) * 1000;
-    if (sweepIntervalMs > 0) {
-      const timer = setInterval(() => {
-        sweepOnce().catch((err: unknown) => logger.error('scheduled sweep failed', { error: err instanceof Error ? err.name : 'unknown' }));
-      }, sweepIntervalMs);
-      timer.unref();
-      closers.push(async () => clearInterval(timer));
+    // The refresh scheduler and workers, as on AWS, over an in-process queue (SQS's stand-in).
+    const refreshQueue = new MemoryRefreshQueue({ clock });
+    const scheduler = createRefreshSchedulerHandler(getBroker, () => refreshQueue);
+    // One process: its worker holds each provider's whole budget.
+    const worker = createRefreshWorkerHandler(getBroker, { workers: () => 1 });
+    const providers = [...broker.ctx.catalogue.keys()];
+    const drain = async (): Promise<void> => {
+      for (const provider of providers) while ((await pollOnce(refreshQueue, provider, worker, lambdaContext(60_000))) > 0);
+    };
+    const refreshDue = async (): Promise<unknown> => {
+      const summary = await scheduler(scheduledEvent(), lambdaContext(60_000));
+      await drain();
+      return summary;
+    };
+    const schedulerIntervalMs = options.schedulerIntervalMs ?? Number(env.BROKER_SCHEDULER_INTERVAL_S ?? 60) * 1000;
+    if (schedulerIntervalMs > 0) {
+      const schedule = setInterval(() => {
+        scheduler(scheduledEvent(), lambdaContext(60_000)).catch((err: unknown) => logger.error('refresh scheduler failed', { error: err instanceof Error ? err.name : 'unknown' }));
+      }, schedulerIntervalMs);
+      // The event source mapping's stand-in: polls every second.
+      let polling = false;
+      const poll = setInterval(() => {
+        if (polling) return;
+        polling = true;
+        drain()
+          .catch((err: unknown) => logger.error('refresh worker failed', { error: err instanceof Error ? err.name : 'unknown' }))
+          .finally(() => (polling = false));
+      }, 1_000);
+      schedule.unref();
+      poll.unref();
+      closers.push(async () => {
+        clearInterval(schedule);
+        clearInterval(poll);
+      });
     }
 
     return {
@@ -184,7 +212,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       events,
       tableName,
       dynamoClient,
-      sweep: sweepOnce,
+      refreshDue,
       close: () => closeAll(closers),
     };
   } catch (err) {

@@ -13,7 +13,7 @@ import { createAuthorizeHandler } from '../../functions/authorize';
 import { createCallbackHandler } from '../../functions/callback';
 import type { LogEventSink } from '../adapters/log-sink';
 import type { BrokerSource } from '../broker';
-import { BrokerError } from '../errors';
+import { BrokerError, errorStatus } from '../errors';
 import { errorJson, json, type HttpResponse } from '../http/responses';
 import { ROUTES, routeKey, type RouteHandlerName, type RouteSpec } from '../http/routes';
 import { logger } from '../logger';
@@ -75,7 +75,8 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   const routes = localRoutes(options.broker);
   const server: Server = createServer((req, res) => {
     handle(req, res, options, routes).catch((err: unknown) => {
-      logger.error('local server error', { error: err instanceof Error ? err.name : 'unknown' });
+      // A client's mistake (a body over the limit) is its 4xx, not a server error in the log.
+      if (errorStatus(err) >= 500) logger.error('local server error', { error: err instanceof Error ? err.name : 'unknown' });
       if (!res.headersSent) send(res, errorJson(err));
     });
   });
@@ -134,8 +135,8 @@ function matchRoute(routes: LocalRoute[], method: string, path: string): { route
 }
 
 function authorized(req: IncomingMessage, adminKey: string): boolean {
-  const header = req.headers.authorization ?? '';
-  const presented = Buffer.from(header.startsWith('Bearer ') ? header.slice(7) : '');
+  // The scheme is case-insensitive (RFC 9110 §11.1): `bearer <key>` from a hand-written curl is the same credential.
+  const presented = Buffer.from(/^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '');
   const expected = Buffer.from(adminKey);
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }

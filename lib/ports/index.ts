@@ -225,3 +225,37 @@ export interface ProviderHealthStore {
    */
   updateHealth(provider: string, expectedVersion: number, changes: HealthChanges): Promise<ProviderHealth>;
 }
+
+/** One connection the scheduler found due, for a refresh worker: ids and times only, never a secret. */
+export interface RefreshJob {
+  connectionId: string;
+  /** The connection's provider: which queue (and which provider's budget) the job belongs to. */
+  provider: string;
+  /** The connection's `refreshDueAt` when the scheduler sent it (epoch ms): for the record and for ordering. */
+  dueAt: number;
+}
+
+/** A job as a consumer received it: `receipt` acknowledges it, `receiveCount` says how often it was handed out. */
+export interface ReceivedRefreshJob extends RefreshJob {
+  receipt: string;
+  receiveCount: number;
+}
+
+/**
+ * The queue between the refresh scheduler and the refresh workers: one queue per provider, so that
+ * each provider's workers (and its budget) are its own and a failing or slow provider never holds
+ * up another's. SQS on AWS (where Lambda's event source mapping does the receiving and deleting);
+ * in-process locally and in simulations. Delivery is at least once: a job may arrive twice, and a
+ * job received and not deleted comes back after the visibility timeout, until a redrive limit moves
+ * it to a dead-letter queue.
+ */
+export interface RefreshQueue {
+  /** Enqueues jobs on their providers' queues; throws BrokerError('queue_unavailable') if some could not be sent (the others were). */
+  send(jobs: readonly RefreshJob[]): Promise<void>;
+  /** Jobs waiting (visible) on `provider`'s queue, approximately (SQS's own figure). */
+  depth(provider: string): Promise<number>;
+  /** Up to `max` visible jobs of `provider`'s queue, each hidden for the visibility timeout; none is an empty list. */
+  receive(provider: string, max: number): Promise<ReceivedRefreshJob[]>;
+  /** Done with these jobs: they are not delivered again. */
+  delete(provider: string, jobs: readonly ReceivedRefreshJob[]): Promise<void>;
+}

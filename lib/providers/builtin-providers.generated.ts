@@ -34,6 +34,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "hub_id"
     ],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -110,6 +111,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "companyId"
     ],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -178,6 +180,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "companyId"
     ],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -228,6 +231,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "default_expires_in": 86400,
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
@@ -288,6 +292,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "default_expires_in": 7200,
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
@@ -336,6 +341,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "default_expires_in": 7200,
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
@@ -386,6 +392,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "default_expires_in": 3600,
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
@@ -454,6 +461,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -523,6 +531,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -580,6 +589,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     ],
     "tenant_pattern": "https://[^/]+/id/([A-Za-z0-9]{15,18})/[A-Za-z0-9]{15,18}",
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "default_expires_in": 7200,
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
@@ -659,6 +669,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       ]
     },
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "refresh_token_idle_ttl_s": 5184000,
     "default_token_type": "bearer",
@@ -748,6 +759,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "callback_metadata": [
       "location"
     ],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -844,6 +856,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "refresh_token_idle_ttl_s": 15552000,
     "default_token_type": "bearer",
@@ -923,6 +936,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "token_response_metadata": [],
     "tenant_fields": [],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "refresh_token_idle_ttl_s": 7776000,
     "default_token_type": "bearer",
@@ -999,6 +1013,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "enterprise.id"
     ],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -1069,6 +1084,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "tenant_connection_config": "shop",
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "refresh_token_expires_in_path": "refresh_token_expires_in",
     "default_token_type": "bearer",
@@ -1140,6 +1156,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "tenant_fields": [],
     "tenant_connection_config": "subdomain",
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "refresh_token_expires_in_path": "refresh_token_expires_in",
     "default_token_type": "bearer",
@@ -1220,6 +1237,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       ]
     },
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "never_expires",
     "default_token_type": "bearer",
     "error_code_paths": [
@@ -1273,6 +1291,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
     "callback_metadata": [
       "realmId"
     ],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "refresh_token_expires_in_path": "x_refresh_token_expires_in",
     "default_token_type": "bearer",
@@ -1365,6 +1384,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       ]
     },
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "refresh_token_idle_ttl_s": 5184000,
     "default_token_type": "bearer",
@@ -1435,6 +1455,7 @@ export const BUILTIN_PROVIDERS: Record<string, Provider> = {
       "workspace_id"
     ],
     "callback_metadata": [],
+    "refresh_policy": "eager",
     "expires_in_zero": "minimum_lifetime",
     "default_token_type": "bearer",
     "error_code_paths": [

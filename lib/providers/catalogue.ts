@@ -360,6 +360,9 @@ function crossFieldProblems(definition: ProviderDefinition): Array<[field: strin
   if (definition.auth_mode === 'OAUTH2' && definition.authorization_url === undefined) {
     problems.push(['authorization_url', 'is required when auth_mode is OAUTH2']);
   }
+  if (definition.refresh_policy === 'keep_alive' && definition.keep_alive_s === undefined) {
+    problems.push(['keep_alive_s', 'is required when refresh_policy is keep_alive']);
+  }
 
   for (const [name, field] of Object.entries(definition.connection_config)) {
     if (!CONNECTION_CONFIG_KEY_PATTERN.test(name)) {

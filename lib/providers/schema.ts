@@ -216,6 +216,19 @@ export const providerSchema = z.strictObject({
    * authenticating with it; absent = 60 s.
    */
   refresh_skew_s: z.number().nonnegative().optional(),
+  /**
+   * How this provider's connections are kept fresh (refresh-policy.ts `RefreshMode`): `eager` refreshes
+   * every token ahead of expiry; `on_demand` only when `getToken` needs it (refresh tokens that never
+   * expire: HubSpot); `keep_alive` on demand plus at least every `keep_alive_s` (refresh tokens that die
+   * unused: HighLevel's after a year). An operator may override it per deployment.
+   */
+  refresh_policy: z.enum(['eager', 'on_demand', 'keep_alive']).default('eager'),
+  /** With `refresh_policy: keep_alive`: the longest a connection goes without a refresh, in seconds. */
+  keep_alive_s: z.number().int().positive().optional(),
+  /** Refresh calls the whole fleet may have in flight at this token endpoint; absent = the broker's `providerConcurrency` (8). */
+  refresh_concurrency: z.number().int().positive().optional(),
+  /** Refresh calls per second the whole fleet may start at this token endpoint; absent = the broker's `providerRatePerSecond` (50). */
+  refresh_rate_per_s: z.number().positive().optional(),
   /** Seconds to assume when the token response has no `expires_in`; absent = the token has no known expiry. */
   default_expires_in: z.number().int().positive().optional(),
   /**

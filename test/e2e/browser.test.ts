@@ -51,7 +51,7 @@ if (missing && !process.env.CI) {
 
     /** As `npm start` does (lib/local/main.ts), on random ports and the test's data directory. */
     const start = (env: Record<string, string> = {}): Promise<LocalBroker> =>
-      startLocalBroker({ port: 0, sandboxPort: 0, dataDir, sweepIntervalMs: 0, env: { BROKER_TABLE_NAME: tableName, ...env } });
+      startLocalBroker({ port: 0, sandboxPort: 0, dataDir, schedulerIntervalMs: 0, env: { BROKER_TABLE_NAME: tableName, ...env } });
 
     const admin = async (broker: LocalBroker, method: string, path: string, body?: unknown): Promise<Response> =>
       fetch(`${broker.url}${path}`, {

@@ -55,7 +55,7 @@ const env = (descriptionPart: string) =>
 
 describe('context', () => {
   it('enables only the listed providers', () => {
-    expect(env('scheduled sweep').BROKER_ENABLED_PROVIDERS).toBe('hubspot,rdstation');
+    expect(env('refresh worker').BROKER_ENABLED_PROVIDERS).toBe('hubspot,rdstation');
     const outputs = JSON.stringify(template.findOutputs('*'));
     expect(outputs).toContain('https://auth.example.com/oauth/hubspot/install');
     expect(outputs).toContain('https://auth.example.com/oauth/rdstation/callback');
@@ -64,8 +64,9 @@ describe('context', () => {
 
   it('sets the schedule rate, sweep interval and horizon', () => {
     template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
-    expect(env('scheduled sweep')).toMatchObject({ BROKER_SWEEP_INTERVAL_S: '600', BROKER_REFRESH_HORIZON_S: '900' });
-    expect(env('getToken for the app').BROKER_SWEEP_INTERVAL_S).toBe('600');
+    expect(env('refresh scheduler')).toMatchObject({ BROKER_SCHEDULER_INTERVAL_S: '600', BROKER_REFRESH_HORIZON_S: '900' });
+    expect(env('refresh worker')).toMatchObject({ BROKER_SCHEDULER_INTERVAL_S: '600', BROKER_REFRESH_HORIZON_S: '900' });
+    expect(env('getToken for the app').BROKER_SCHEDULER_INTERVAL_S).toBe('600');
   });
 
   it('passes the return_to allowlist and the public URL to the browser-facing functions', () => {
@@ -101,7 +102,7 @@ describe('context', () => {
   });
 
   it('keeps refresh and get-token on the catalogue secrets when no client-credentials provider is enabled', () => {
-    for (const fn of ['scheduled sweep', 'getToken for the app']) {
+    for (const fn of ['refresh worker', 'getToken for the app']) {
       const statement = roleStatements(template, functionByDescription(template, fn).resource).find((s) =>
         actionsOf(s).includes('secretsmanager:GetSecretValue'),
       );
@@ -110,8 +111,8 @@ describe('context', () => {
   });
 
   it('publishes to the configured bus', () => {
-    expect(env('scheduled sweep').BROKER_EVENT_BUS_NAME).toBe('acme-events');
-    const statement = roleStatements(template, functionByDescription(template, 'scheduled sweep').resource).find((s) =>
+    expect(env('refresh worker').BROKER_EVENT_BUS_NAME).toBe('acme-events');
+    const statement = roleStatements(template, functionByDescription(template, 'refresh worker').resource).find((s) =>
       actionsOf(s).includes('events:PutEvents'),
     );
     expect(JSON.stringify(statement?.Resource)).toContain(':event-bus/acme-events');
@@ -125,7 +126,7 @@ describe('context', () => {
   });
 
   it('sets shards, provider concurrency and log retention', () => {
-    expect(env('scheduled sweep')).toMatchObject({ BROKER_SHARDS: '8', BROKER_PROVIDER_CONCURRENCY: '3' });
+    expect(env('refresh worker')).toMatchObject({ BROKER_SHARDS: '8', BROKER_PROVIDER_CONCURRENCY: '3' });
     template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
 
@@ -195,6 +196,19 @@ describe('validation', () => {
     expect(config({ logRetentionDays: 31 })).toThrow(/logRetentionDays must be one of/);
   });
 
+  it('reads providerRefresh in the format of BROKER_PROVIDER_REFRESH, as an object or its JSON, and rejects what that parser rejects', () => {
+    const read = (value: unknown) => configFromContext((key) => (key === 'providerRefresh' ? value : undefined)).broker.providerRefresh;
+    const object = { highlevel: { policy: 'keep_alive', keep_alive_s: 2_592_000 }, xero: { concurrency: 4, rate_per_s: 5 } };
+    for (const value of [object, JSON.stringify(object)]) {
+      const props = read(value)!;
+      expect(props.highlevel).toMatchObject({ policy: 'keep_alive' });
+      expect(props.highlevel!.keepAlive!.toSeconds()).toBe(2_592_000);
+      expect(props.xero).toMatchObject({ concurrency: 4, ratePerSecond: 5 });
+    }
+    expect(config({ providerRefresh: { highlevel: { policy: 'keep_alive' } } })).toThrow(/providerRefresh highlevel: policy keep_alive needs keep_alive_s/);
+    expect(config({ providerRefresh: { hubspot: { keepAliveDays: 30 } } })).toThrow(/providerRefresh hubspot: unknown field\(s\) keepAliveDays/);
+  });
+
   it('accepts lists from the command line or as JSON arrays', () => {
     expect(configFromContext((key) => ({ providers: ['hubspot', ' marketo '] })[key as 'providers']).broker.providers).toEqual([
       'hubspot',
@@ -225,7 +239,7 @@ describe('operator catalogue file', () => {
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'WithProvidersFile');
     const broker = new OAuthTokenBroker(stack, 'Broker', { providers: ['hubspot', 'acme-crm'], providersFile: file });
     expect(broker.installableProviders.map((p) => p.key)).toEqual(['hubspot', 'acme-crm']);
-    const variables = (functionByDescription(Template.fromStack(stack), 'scheduled sweep').resource.Properties.Environment as {
+    const variables = (functionByDescription(Template.fromStack(stack), 'refresh worker').resource.Properties.Environment as {
       Variables: Record<string, unknown>;
     }).Variables;
     expect(variables).toMatchObject({ BROKER_PROVIDERS_FILE: '/var/task/providers.yaml', BROKER_ENABLED_PROVIDERS: 'hubspot,acme-crm' });

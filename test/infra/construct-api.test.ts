@@ -105,8 +105,8 @@ describe('function code: the prebuilt bundles', () => {
 
   it('says how to build the bundles when they are missing', () => {
     const emptyRoot = mkdtempSync(join(scratch, 'no-build-'));
-    expect(() => handlerBundleDir('refresh' satisfies HandlerName, emptyRoot)).toThrow(
-      new RegExp(`${HANDLER_BUNDLE_DIR}/refresh/index\\.mjs.*npm run build`),
+    expect(() => handlerBundleDir('refresh-worker' satisfies HandlerName, emptyRoot)).toThrow(
+      new RegExp(`${HANDLER_BUNDLE_DIR}/refresh-worker/index\\.mjs.*npm run build`),
     );
   });
 });

@@ -7,6 +7,7 @@ import { Capture, Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLE } from '../../lib/adapters/dynamodb-table';
 import { DEFAULT_CONFIG, leaseFor } from '../../lib/connections/context';
+import { refreshWorkersFor } from '../../lib/connections/refresh-policy';
 import { ROUTES, routeKey } from '../../lib/http/routes';
 import { HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, type HandlerName } from '../../infra/bundling';
 import { SECRET_PLACEHOLDER_CLIENT_ID } from '../../infra/constructs/provider-secrets';
@@ -16,7 +17,8 @@ import { actionsOf, functionByDescription, roleStatements, synthBroker } from '.
 const DESCRIPTIONS: Record<HandlerName, string> = {
   authorize: 'GET /oauth/{provider}/install',
   callback: 'GET /oauth/{provider}/callback',
-  refresh: 'scheduled sweep',
+  'refresh-scheduler': 'refresh scheduler',
+  'refresh-worker': 'refresh worker',
   'get-token': 'getToken for the app',
   admin: 'IAM-authorized admin routes',
 };
@@ -26,7 +28,7 @@ const FUNCTION_MARGIN_MS = 3_000;
 const DEFAULT_PROVIDERS = ['hubspot', 'highlevel', 'rdstation', 'fracttal', 'marketo'];
 
 let template: Template;
-let ids: { table: string; key: string; queue: string; api: string; signingKey: string; fn: Record<HandlerName, string> };
+let ids: { table: string; key: string; deadLetterQueue: string; queues: Record<string, string>; api: string; signingKey: string; fn: Record<HandlerName, string> };
 
 beforeAll(() => {
   template = synthBroker().template;
@@ -38,7 +40,17 @@ beforeAll(() => {
   ids = {
     table: single('AWS::DynamoDB::Table'),
     key: single('AWS::KMS::Key'),
-    queue: single('AWS::SQS::Queue'),
+    // The dead-letter queue is the one queue without a redrive policy of its own; the others are the providers' refresh queues.
+    deadLetterQueue: (() => {
+      const found = Object.entries(template.findResources('AWS::SQS::Queue')).filter(([, r]) => r.Properties?.RedrivePolicy === undefined);
+      if (found.length !== 1) throw new Error(`expected one dead-letter queue, found ${found.length}`);
+      return found[0]![0];
+    })(),
+    queues: Object.fromEntries(
+      Object.entries(template.findResources('AWS::SQS::Queue'))
+        .filter(([, r]) => r.Properties?.RedrivePolicy !== undefined)
+        .map(([id]) => [DEFAULT_PROVIDERS.find((p) => id.toLowerCase().includes(`queue${p}`)) ?? id, id]),
+    ),
     api: single('AWS::ApiGatewayV2::Api'),
     signingKey: (() => {
       const found = Object.entries(template.findResources('AWS::SecretsManager::Secret')).filter(([, r]) => String(r.Properties.Description).includes('signs install links'));
@@ -230,60 +242,101 @@ describe('signing key', () => {
   });
 });
 
-describe('refresh schedule', () => {
-  it('invokes the refresh function on a rate, with a dead-letter queue and retries', () => {
+describe('refresh: scheduler, queues, workers', () => {
+  it('runs the scheduler every minute, without retries (the next run is the retry)', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
-      ScheduleExpression: 'rate(5 minutes)',
+      ScheduleExpression: 'rate(1 minute)',
       State: 'ENABLED',
-      Targets: [
-        Match.objectLike({
-          Arn: getAtt(ids.fn.refresh),
-          DeadLetterConfig: { Arn: getAtt(ids.queue) },
-          RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 2 }),
-        }),
-      ],
+      Targets: [Match.objectLike({ Arn: getAtt(ids.fn['refresh-scheduler']), RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 0 }) })],
     });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: ids.fn['refresh-scheduler'] }, MaximumRetryAttempts: 0 });
   });
 
-  it('sends failed sweeps to the same queue and does not retry them', () => {
-    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
-      FunctionName: { Ref: ids.fn.refresh },
-      MaximumRetryAttempts: 0,
-      DestinationConfig: { OnFailure: { Destination: getAtt(ids.queue) } },
-    });
+  it('has one refresh queue per enabled provider, encrypted, TLS-only, redriving to the one dead-letter queue after 5 receives', () => {
+    expect(Object.keys(ids.queues).sort()).toEqual([...DEFAULT_PROVIDERS].sort());
+    for (const queue of Object.values(ids.queues)) {
+      expect(template.findResources('AWS::SQS::Queue')[queue]!.Properties).toMatchObject({
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: getAtt(ids.deadLetterQueue), maxReceiveCount: 5 },
+        // Six times the worker's timeout, as AWS advises behind an event source mapping.
+        VisibilityTimeout: 6 * (fnOf('refresh-worker').Properties as { Timeout: number }).Timeout,
+      });
+    }
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600, RedrivePolicy: Match.absent() });
+    template.resourcePropertiesCountIs(
+      'AWS::SQS::QueuePolicy',
+      { PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) } },
+      DEFAULT_PROVIDERS.length + 1,
+    );
   });
 
-  it('keeps the dead-letter queue encrypted and TLS-only', () => {
-    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
-    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
-      },
-    });
+  it("feeds each queue to the worker: batches of 10, partial batch failures, maximum concurrency = the workers its provider's budget is shared by", () => {
+    const budget = { concurrency: DEFAULT_CONFIG.providerConcurrency, ratePerSecond: DEFAULT_CONFIG.providerRatePerSecond };
+    for (const queue of Object.values(ids.queues)) {
+      template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: getAtt(queue),
+        FunctionName: { Ref: ids.fn['refresh-worker'] },
+        BatchSize: 10,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: refreshWorkersFor(budget, 10) },
+      });
+    }
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', DEFAULT_PROVIDERS.length);
   });
 
-  it('alarms on sweep errors, on error-level refresh logs and on the dead-letter queue', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'AWS/Lambda',
-      MetricName: 'Errors',
-      Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.fn.refresh } }],
-      Threshold: 1,
-    });
+  it('sizes a provider queue\'s workers from its budget (providerRefresh), and refuses a budget too small to share', () => {
+    const hubspot = synthBroker({ providerRefresh: { hubspot: { concurrency: 200, rate_per_s: 800 } } }).template;
+    const queueId = Object.entries(hubspot.findResources('AWS::SQS::Queue')).find(([id]) => id.toLowerCase().includes('queuehubspot'))![0];
+    hubspot.hasResourceProperties('AWS::Lambda::EventSourceMapping', { EventSourceArn: getAtt(queueId), ScalingConfig: { MaximumConcurrency: 20 } });
+    expect(() => synthBroker({ providerRefresh: { hubspot: { concurrency: 1 } } })).toThrow(/cannot be shared by 2 workers/);
+  });
+
+  it('alarms when a queue\'s oldest job waits longer than the queue delay, on the dead-letter queue, and on errors of either function', () => {
+    for (const queue of Object.values(ids.queues)) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queue, 'QueueName'] } }],
+        Statistic: 'Maximum',
+        Threshold: 60,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/SQS',
       MetricName: 'ApproximateNumberOfMessagesVisible',
-      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.queue, 'QueueName'] } }],
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [ids.deadLetterQueue, 'QueueName'] } }],
       Threshold: 1,
     });
-    const logGroup = fnOf('refresh').Properties.LoggingConfig as { LogGroup: unknown };
-    template.hasResourceProperties('AWS::Logs::MetricFilter', {
-      LogGroupName: logGroup.LogGroup,
-      FilterPattern: '{ $.level = "ERROR" }',
-      MetricTransformations: [Match.objectLike({ MetricName: 'RefreshErrorLogLines' })],
-    });
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RefreshErrorLogLines', Threshold: 1 });
+    for (const handler of ['refresh-scheduler', 'refresh-worker'] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.fn[handler] } }], Threshold: 1 });
+    }
+    // The worker's error lines (a refresh it survived) and the scheduler's (a due item it skipped) feed one alarmed metric.
+    for (const handler of ['refresh-scheduler', 'refresh-worker'] as const) {
+      const logGroup = fnOf(handler).Properties.LoggingConfig as { LogGroup: unknown };
+      template.hasResourceProperties('AWS::Logs::MetricFilter', {
+        LogGroupName: logGroup.LogGroup,
+        FilterPattern: '{ $.level = "ERROR" }',
+        MetricTransformations: [Match.objectLike({ MetricNamespace: 'OAuthTokenBroker', MetricName: 'RefreshErrorLogLines' })],
+      });
+    }
+  });
+
+  it('lets the scheduler send to, and read the depth of, exactly the refresh queues; names them to it in BROKER_REFRESH_QUEUES', () => {
+    const sqs = accessStatements('refresh-scheduler').filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:')));
+    const resources = sqs.flatMap((s) => [s.Resource].flat());
+    expect(new Set(sqs.flatMap((s) => actionsOf(s)))).toEqual(new Set(['sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:SendMessage']));
+    expect(new Set(resources.map((r) => JSON.stringify(r)))).toEqual(new Set(Object.values(ids.queues).map((q) => JSON.stringify(getAtt(q)))));
+    const queuesVariable = JSON.stringify((fnOf('refresh-scheduler').Properties.Environment as { Variables: Record<string, unknown> }).Variables.BROKER_REFRESH_QUEUES);
+    for (const [provider, queue] of Object.entries(ids.queues)) {
+      expect(queuesVariable).toContain(`${provider}=`);
+      expect(queuesVariable).toContain(`{"Ref":"${queue}"}`);
+    }
+  });
+
+  it('lets the worker consume its queues and nothing else of SQS', () => {
+    const actions = new Set(accessStatements('refresh-worker').filter((s) => actionsOf(s).some((a) => a.startsWith('sqs:'))).flatMap((s) => actionsOf(s)));
+    expect(actions).toEqual(new Set(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl', 'sqs:ReceiveMessage']));
   });
 });
 
@@ -313,7 +366,8 @@ describe('least privilege', () => {
   const TABLE_ACTIONS: Record<HandlerName, string[]> = {
     authorize: ['dynamodb:GetItem', 'dynamodb:PutItem'],
     callback: ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
-    refresh: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    'refresh-scheduler': ['dynamodb:GetItem'],
+    'refresh-worker': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     'get-token': ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
     admin: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Scan', 'dynamodb:UpdateItem'],
   };
@@ -325,11 +379,11 @@ describe('least privilege', () => {
     expect(tableStatements[0]?.Resource).toEqual(getAtt(ids.table));
   });
 
-  it('lets only refresh query the schedule index and only admin the list index, each by name', () => {
+  it('lets only the refresh scheduler query the schedule index and only admin the list index, each by name', () => {
     const queryOn = (index: string) => [{ Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', [getAtt(ids.table), `/index/${index}`]] } }];
     for (const handler of HANDLERS) {
       const queries = accessStatements(handler).filter((s) => actionsOf(s).includes('dynamodb:Query'));
-      const expected = { refresh: queryOn(TABLE.dueIndexName), admin: queryOn(TABLE.listIndexName) }[handler as string] ?? [];
+      const expected = { 'refresh-scheduler': queryOn(TABLE.dueIndexName), admin: queryOn(TABLE.listIndexName) }[handler as string] ?? [];
       expect(queries, handler).toEqual(expected);
     }
   });
@@ -340,7 +394,7 @@ describe('least privilege', () => {
     Null: { 'kms:EncryptionContext:provider': 'false' },
   };
 
-  it.each(HANDLERS.filter((h) => h !== 'authorize'))('%s: cached data keys (default): GenerateDataKey only under {provider}, Decrypt only with the provider named', (handler) => {
+  it.each(HANDLERS.filter((h) => h !== 'authorize' && h !== 'refresh-scheduler'))('%s: cached data keys (default): GenerateDataKey only under {provider}, Decrypt only with the provider named', (handler) => {
     expect(kmsStatements(template, handler)).toEqual([
       {
         Action: 'kms:GenerateDataKey',
@@ -358,7 +412,7 @@ describe('least privilege', () => {
 
   it('kmsDataKeys per_connection: no data key without the connection in its context (GenerateDataKey), in every function', () => {
     const perConnection = synthBroker({ kmsDataKeys: 'per_connection' }).template;
-    for (const handler of HANDLERS.filter((h) => h !== 'authorize')) {
+    for (const handler of HANDLERS.filter((h) => h !== 'authorize' && h !== 'refresh-scheduler')) {
       const keyId = Object.keys(perConnection.findResources('AWS::KMS::Key'))[0]!;
       expect(kmsStatements(perConnection, handler)).toEqual([
         {
@@ -383,6 +437,10 @@ describe('least privilege', () => {
     expect(statementFor('authorize', 'events')).toBeUndefined();
   });
 
+  it('gives the refresh scheduler no key, no secret and no event publishing: it decrypts nothing and calls no provider', () => {
+    for (const service of ['kms', 'secretsmanager', 'events']) expect(statementFor('refresh-scheduler', service), service).toBeUndefined();
+  });
+
   it('lets authorize and callback read exactly the catalogue secrets', () => {
     const secretRefs = Object.keys(template.findResources('AWS::SecretsManager::Secret'))
       .filter((id) => id !== ids.signingKey)
@@ -396,7 +454,7 @@ describe('least privilege', () => {
   });
 
   it('lets the functions that renew client-credentials tokens read secrets under the prefix only', () => {
-    for (const handler of ['refresh', 'get-token', 'admin'] as const) {
+    for (const handler of ['refresh-worker', 'get-token', 'admin'] as const) {
       const statement = statementFor(handler, 'secretsmanager');
       expect(statement?.Action).toBe('secretsmanager:GetSecretValue');
       expect(JSON.stringify(statement?.Resource)).toMatch(/":secret:oauth-token-broker\/\*"/);
@@ -404,7 +462,7 @@ describe('least privilege', () => {
   });
 
   it('lets every publisher put events on the bus with the broker source only', () => {
-    for (const handler of ['callback', 'refresh', 'get-token', 'admin'] as const) {
+    for (const handler of ['callback', 'refresh-worker', 'get-token', 'admin'] as const) {
       const statement = statementFor(handler, 'events');
       expect(statement?.Action).toBe('events:PutEvents');
       expect(JSON.stringify(statement?.Resource)).toMatch(/:event-bus\/default"/);
@@ -429,7 +487,8 @@ describe('least privilege', () => {
       [...new Set(accessStatements(handler).flatMap((s) => actionsOf(s).map((a) => a.split(':')[0])))].sort();
     expect(services('authorize')).toEqual(['dynamodb', 'secretsmanager']);
     expect(services('callback')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager']);
-    expect(services('refresh')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager', 'sqs']);
+    expect(services('refresh-scheduler')).toEqual(['dynamodb', 'sqs']);
+    expect(services('refresh-worker')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager', 'sqs']);
     expect(services('get-token')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager']);
     expect(services('admin')).toEqual(['dynamodb', 'events', 'kms', 'secretsmanager']);
   });
@@ -444,28 +503,40 @@ describe('environment wiring', () => {
       BROKER_KMS_KEY_ID: getAtt(ids.key),
       BROKER_SECRET_PREFIX: 'oauth-token-broker/',
       BROKER_ENABLED_PROVIDERS: DEFAULT_PROVIDERS.join(','),
-      BROKER_SHARDS: '4',
-      BROKER_SWEEP_INTERVAL_S: '300',
+      BROKER_SHARDS: '16',
+      BROKER_SCHEDULER_INTERVAL_S: '60',
+      BROKER_REFRESH_QUEUE_DELAY_S: '60',
       POWERTOOLS_SERVICE_NAME: 'oauth-token-broker',
     });
   });
 
   it('names the event bus exactly where events may be published', () => {
     for (const handler of HANDLERS) {
-      if (handler === 'authorize') expect(env(handler).BROKER_EVENT_BUS_NAME).toBeUndefined();
+      if (handler === 'authorize' || handler === 'refresh-scheduler') expect(env(handler).BROKER_EVENT_BUS_NAME).toBeUndefined();
       else expect(env(handler).BROKER_EVENT_BUS_NAME).toBe('default');
     }
   });
 
-  it('gives the sweep its horizon and per-provider concurrency', () => {
-    expect(env('refresh')).toMatchObject({ BROKER_REFRESH_HORIZON_S: '300', BROKER_PROVIDER_CONCURRENCY: '8' });
+  it('gives the scheduler and the worker the horizon and the default budget', () => {
+    for (const handler of ['refresh-scheduler', 'refresh-worker'] as const) {
+      expect(env(handler)).toMatchObject({ BROKER_REFRESH_HORIZON_S: '60', BROKER_PROVIDER_CONCURRENCY: '8', BROKER_PROVIDER_RATE_PER_S: '50' });
+    }
     expect(env('get-token').BROKER_REFRESH_HORIZON_S).toBeUndefined();
+  });
+
+  it('names the operator\'s per-provider refresh policies to every function (each schedules the next refresh when it writes a token)', () => {
+    const withPolicy = synthBroker({ providerRefresh: { hubspot: { policy: 'on_demand' }, highlevel: { policy: 'keep_alive', keep_alive_s: 2_592_000 } } }).template;
+    for (const [, fn] of Object.entries(withPolicy.findResources('AWS::Lambda::Function'))) {
+      const variables = (fn.Properties.Environment as { Variables: Record<string, string> }).Variables;
+      if (variables.BROKER_TABLE_NAME === undefined) continue;
+      expect(JSON.parse(variables.BROKER_PROVIDER_REFRESH!)).toEqual({ hubspot: { policy: 'on_demand' }, highlevel: { policy: 'keep_alive', keep_alive_s: 2_592_000 } });
+    }
   });
 
   it('lets every function that may refresh outlive a refresh lease it took at its start (so a live lease means a live holder)', () => {
     // The rule the numbers come from: lease = 2 × provider timeout + commit margin (context.ts `leaseFor`).
     expect(DEFAULT_CONFIG.leaseMs).toBe(leaseFor(DEFAULT_CONFIG.providerTimeoutMs));
-    for (const handler of ['get-token', 'admin', 'refresh'] as const) {
+    for (const handler of ['get-token', 'admin', 'refresh-worker'] as const) {
       const timeoutMs = (fnOf(handler).Properties as { Timeout: number }).Timeout * 1000;
       expect(timeoutMs, handler).toBeGreaterThanOrEqual(DEFAULT_CONFIG.leaseMs + FUNCTION_MARGIN_MS);
     }

@@ -57,7 +57,8 @@ function bundleDirs(): Map<string, string> {
 const DESCRIPTION_OF: Record<keyof typeof HANDLER_ENTRIES, string> = {
   authorize: '/install',
   callback: '/callback',
-  refresh: 'scheduled sweep',
+  'refresh-scheduler': 'refresh scheduler',
+  'refresh-worker': 'refresh worker',
   'get-token': 'getToken',
   admin: 'admin routes',
 };

@@ -140,6 +140,19 @@ describe('providers list', () => {
   });
 });
 
+describe('in a checkout of this repository', () => {
+  // Regression (found in review): README's `npx oauth-token-broker …` answers "not found" in a
+  // checkout, built or not (npm never links a project's own bin into its node_modules/.bin).
+  it('`npm run -s cli -- …` runs the command README names, with its output and exit code', async () => {
+    const run = promisify(execFile);
+    const { stdout, stderr } = await run('npm', ['run', '-s', 'cli', '--', 'providers', 'list', '--json', '--url', fixture.local.url, '--key', fixture.local.adminKey], { cwd: REPO_ROOT });
+    expect(stderr).toBe('');
+    expect((JSON.parse(stdout) as { providers: Array<{ key: string }> }).providers.map((p) => p.key)).toContain('sandbox');
+    const refused = await run('npm', ['run', '-s', 'cli', '--', 'connections', 'get', 'no-such-connection', '--url', fixture.local.url, '--key', fixture.local.adminKey], { cwd: REPO_ROOT }).catch((err: { code: number }) => err);
+    expect((refused as { code?: number }).code).toBe(EXIT.notFound);
+  });
+});
+
 describe('install-link', () => {
   it('install-link PROVIDER mints a signed link bound to --connection-id and --return-to; following it stores that connection', async () => {
     const { code, stdout, stderr } = await cli(['install-link', 'sandbox', '--connection-id', 'cli-linked', '--return-to', 'https://app.example.com/done', '--json']);
@@ -211,7 +224,7 @@ describe('target, usage and exit codes', () => {
     let stderr = '';
     const code = await main(['providers', 'list', '--url', `http://127.0.0.1:${port}`, '--key', 'k'], { stdout: { write: () => true }, stderr: { write: (t: string) => (stderr += t) }, env: {} });
     expect(code).toBe(EXIT.unreachable);
-    expect(stderr).toMatch(/cannot reach it \(ECONNREFUSED\)/);
+    expect(stderr).toBe(`error: the broker at http://127.0.0.1:${port}: cannot reach it (ECONNREFUSED)\n`);
   });
 });
 

@@ -1,11 +1,14 @@
 /**
  * The Lambda entry points that the local HTTP server does not route: the direct-invoke
- * get-token function and the scheduled refresh function, called as Lambda would.
+ * get-token function, the refresh scheduler and the refresh worker, called as Lambda would.
  */
-import type { Context, ScheduledEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGetTokenHandler } from '../../functions/get-token';
-import { createRefreshHandler } from '../../functions/refresh';
+import { createRefreshSchedulerHandler } from '../../functions/refresh-scheduler';
+import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
+import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
+import { encodeRefreshJob } from '../../lib/connections/refresh-job';
 import { lambdaContext } from '../../lib/local/server';
 import { followInstall } from '../support/browserless-consent';
 import { startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
@@ -40,19 +43,47 @@ describe('get-token function', () => {
     expect(await invoke({ connection_id: 'nope' })).toEqual({ ok: false, error: { code: 'connection_not_found', message: 'Connection nope not found' } });
   });
 
-  it.each([[{}], [{ connection_id: 42 }], [{ connection_id: 'fn-1', force_refresh: 'yes' }], [null]])('refuses malformed input %j with invalid_request', async (event) => {
+  // `forceRefresh` (camelCase) was ignored: the caller got the token it had just seen rejected (found in review).
+  it.each([[{}], [{ connection_id: 42 }], [{ connection_id: 'fn-1', force_refresh: 'yes' }], [{ connection_id: 'fn-1', forceRefresh: true }], [null]])('refuses malformed input %j with invalid_request', async (event) => {
     const result = await invoke(event);
     expect(result).toMatchObject({ ok: false, error: { code: 'invalid_request' } });
   });
 });
 
-describe('refresh function', () => {
-  it('runs one sweep and returns its summary', async () => {
+describe('refresh scheduler and worker functions', () => {
+  const sqsEvent = (bodies: string[]): SQSEvent => ({
+    Records: bodies.map((body, i) => ({
+      messageId: `m${i}`,
+      receiptHandle: `r${i}`,
+      body,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:local:0:refresh-sandbox',
+      awsRegion: 'local',
+    })),
+  });
+
+  it('the scheduler queues the due connection on its provider\'s queue; the worker refreshes it, a duplicate costs no refresh, and only a job that cannot be settled is reported back', async () => {
     const record = (await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!;
     fixture.clock.advance(record.refreshDueAt! - fixture.clock.now() + 1);
+    const queue = new MemoryRefreshQueue({ clock: fixture.clock });
     const event = { 'detail-type': 'Scheduled Event', source: 'aws.events' } as ScheduledEvent;
-    const summary = await createRefreshHandler(broker)(event, lambdaContext() as Context);
-    expect(summary).toMatchObject({ due: 1, refreshed: 1, failed: {} });
-    expect((await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!.tokenGen).toBe(record.tokenGen + 1);
+    const scheduled = await createRefreshSchedulerHandler(broker, () => queue)(event, lambdaContext() as Context);
+    expect(scheduled).toMatchObject({ due: 1, sent: { sandbox: 1 }, held_back: {} });
+    const [job] = await queue.receive('sandbox', 10);
+    expect(job).toMatchObject({ connectionId: 'fn-1', provider: 'sandbox', dueAt: record.refreshDueAt });
+
+    const refreshesBefore = fixture.local.sandbox.stats.byGrant.refresh_token ?? 0;
+    const worker = createRefreshWorkerHandler(broker, { workers: () => 1 });
+    // The job twice (at-least-once delivery) and a message that is not a job.
+    const response = await worker(sqsEvent([encodeRefreshJob(job!), encodeRefreshJob(job!), 'not a job']), lambdaContext() as Context);
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
+    const after = (await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!;
+    expect(after.tokenGen).toBe(record.tokenGen + 1);
+    expect(after.refreshDueAt).toBeGreaterThan(record.refreshDueAt!);
+    // One provider call for the two deliveries of the job.
+    expect((fixture.local.sandbox.stats.byGrant.refresh_token ?? 0) - refreshesBefore).toBe(1);
   });
 });

@@ -14,6 +14,7 @@ import { ensureTable } from '../../lib/adapters/dynamodb-admin';
 import { DynamoDbConnectionStore, listShardOf } from '../../lib/adapters/dynamodb-store';
 import { TABLE } from '../../lib/adapters/dynamodb-table';
 import { DEFAULT_CONFIG } from '../../lib/connections/context';
+import { refreshPolicyFor } from '../../lib/connections/refresh-policy';
 import { grantCommitted, leaseReleased, leaseTaken, needsReauth, refreshFailed, rescueParked, revoked } from '../../lib/connections/transitions';
 import { localDynamoClient, startDynalite } from '../../lib/local/dynalite';
 import type { ConnectionRecord } from '../../lib/model';
@@ -125,7 +126,7 @@ describe.each(engines)('the list index on $engine', ({ use, reportsIndexUnits })
     const token = { access_token: 'a2', token_type: 'bearer', refresh_token: 'r2', expires_at: T0 + 3_600_000 };
     const refreshPath = {
       leaseTaken: await write(leaseTaken(current, { owner: 'w1' }, T0, DEFAULT_CONFIG)),
-      grantCommitted: await write(grantCommitted(current, { sealed: 'v1.next', token, sameAccessToken: false, random: 0.5 }, T0, DEFAULT_CONFIG)),
+      grantCommitted: await write(grantCommitted(current, { sealed: 'v1.next', token, sameAccessToken: false, policy: refreshPolicyFor({ key: 'fault' }, DEFAULT_CONFIG), random: 0.5 }, T0, DEFAULT_CONFIG)),
       refreshFailed: await write(refreshFailed(current, { code: 'provider_unavailable', message: 'HTTP 503', retryAt: T0 + 30_000 }, T0, DEFAULT_CONFIG)),
       leaseTakenAgain: await write(leaseTaken(current, { owner: 'w2' }, T0, DEFAULT_CONFIG)),
       rescueParked: await write(rescueParked(current, { sealed: 'v1.parked' })),

@@ -235,6 +235,24 @@ describe.each(subjects)('$name', (subject) => {
     expect(await store.get('s1', { consistent: true })).toMatchObject({ sealed: blob, rescue: blob });
   });
 
+  it('pages through due connections earliest first, without gaps or repeats, and sees a rescheduled one only at its new time', async () => {
+    const { store } = await setup();
+    for (let i = 0; i < 7; i++) await store.create(record(`p${i}`, { shard: 3, refreshDueAt: T0 + 100 * (7 - i) }));
+    // Two share a due time: the order between them is still stable across pages.
+    await store.create(record('p7', { shard: 3, refreshDueAt: T0 + 300 }));
+    const moved = await store.create(record('p8', { shard: 3, refreshDueAt: T0 + 50 }));
+    await store.update('p8', moved.version, { set: { refreshDueAt: T0 + 5_000 } });
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listDue(3, T0 + 700, { limit: 3, cursor });
+      seen.push(...page.items.map((r) => `${r.refreshDueAt! - T0}`));
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toEqual(['100', '200', '300', '300', '400', '500', '600', '700']);
+    expect((await store.listDue(3, T0 + 5_000)).items.map((r) => r.id)).toContain('p8');
+  });
+
   it('gives an install state once, and never after it expires', async () => {
     const { store, clock } = await setup();
     await store.putState(state('n1'));

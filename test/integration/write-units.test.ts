@@ -14,6 +14,7 @@ import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
 import { TABLE } from '../../lib/adapters/dynamodb-table';
 import { DEFAULT_CONFIG } from '../../lib/connections/context';
 import { encodeSealedPayload } from '../../lib/connections/sealing';
+import type { ProviderRefreshPolicy } from '../../lib/connections/refresh-policy';
 import { grantCommitted, leaseTaken } from '../../lib/connections/transitions';
 import { localDynamoClient } from '../../lib/local/dynalite';
 import type { ConnectionRecord } from '../../lib/model';
@@ -22,6 +23,7 @@ import { runsOnDynamoDbLocal, useDynamoDbLocal } from '../support/dynamodb-local
 
 const T0 = Date.UTC(2100, 0, 1);
 const clock = { now: () => T0 };
+const EAGER: ProviderRefreshPolicy = { mode: 'eager', skewMs: 60_000, budget: { concurrency: 8, ratePerSecond: 50 } };
 
 /**
  * A HubSpot-shaped token set (access token up to ~300 characters, a UUID refresh token), as the
@@ -91,7 +93,7 @@ async function refreshUnits(store: DynamoDbConnectionStore, last: () => Units, r
   const leased = await store.update(record.id, record.version, leaseTaken(record, { owner: 'worker-1' }, T0, DEFAULT_CONFIG));
   const lease = last();
   const token = { access_token: 'a', token_type: 'bearer', refresh_token: 'r', expires_at: T0 + 3_600_000 };
-  await store.update(leased.id, leased.version, grantCommitted(leased, { sealed: kmsBlob(plaintext), token, sameAccessToken: false, random: 0.5 }, T0 + 1_000, DEFAULT_CONFIG));
+  await store.update(leased.id, leased.version, grantCommitted(leased, { sealed: kmsBlob(plaintext), token, sameAccessToken: false, policy: EAGER, random: 0.5 }, T0 + 1_000, DEFAULT_CONFIG));
   return { lease, commit: last() };
 }
 

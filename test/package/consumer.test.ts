@@ -387,7 +387,7 @@ describe('the synthesized consumer stack', () => {
     const staged = (flavour: Flavour) => join(root, flavour, 'cdk.out');
     const manifest = JSON.parse(readFileSync(join(staged('cjs'), 'Consumer.assets.json'), 'utf8')) as { files: Record<string, { source: { path: string } }> };
     for (const handler of Object.keys(HANDLER_ENTRIES) as HandlerName[]) {
-      const description = { authorize: '/install', callback: '/callback', refresh: 'scheduled sweep', 'get-token': 'getToken', admin: 'admin routes' }[handler];
+      const description = ({ authorize: '/install', callback: '/callback', 'refresh-scheduler': 'refresh scheduler', 'refresh-worker': 'refresh worker', 'get-token': 'getToken', admin: 'admin routes' } as const)[handler];
       const code = resources()[functionId(description)]?.Properties.Code as { S3Key: string };
       const asset = manifest.files[code.S3Key.replace(/\.zip$/, '')];
       expect(asset, handler).toBeDefined();

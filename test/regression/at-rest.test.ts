@@ -13,6 +13,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalBroker, type LocalBroker } from '../../lib/local/runtime';
 import { followInstall } from '../support/browserless-consent';
+import { captureLogs } from '../support/fuzz';
 import { useFaultWorkers } from '../support/fault-broker';
 
 const workers = useFaultWorkers();
@@ -28,9 +29,9 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
-/** A local broker on disk (not in memory), on random ports, with no sweep timer. */
+/** A local broker on disk (not in memory), on random ports, with no scheduler timer. */
 async function startOnDisk(dataDir: string): Promise<LocalBroker> {
-  const local = await startLocalBroker({ env: {}, port: 0, sandboxPort: 0, dataDir, sweepIntervalMs: 0 });
+  const local = await startLocalBroker({ env: {}, port: 0, sandboxPort: 0, dataDir, schedulerIntervalMs: 0 });
   cleanups.push(() => local.close());
   return local;
 }
@@ -99,10 +100,37 @@ describe('local data', () => {
     expect((await again.broker.listConnections()).items).toHaveLength(1);
   });
 
+  // Proves docs/configuration.md's "a changed signing key is only reported" (found in review: no test named it).
+  it('a changed signing key is reported, not refused: the broker starts, one WARN line says so, a link minted before is refused', async () => {
+    const dataDir = await tempDir();
+    const first = await startOnDisk(dataDir);
+    const minted = await fetch(`${first.url}/install-links`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${first.adminKey}` },
+      body: JSON.stringify({ provider: 'sandbox', connection_id: 'before-the-change' }),
+    });
+    expect(minted.status).toBe(201);
+    const { url } = (await minted.json()) as { url: string };
+    await first.close();
+
+    await writeFile(join(dataDir, 'signing.key'), `${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    const logs = captureLogs();
+    let again: LocalBroker;
+    try {
+      again = await startOnDisk(dataDir);
+    } finally {
+      logs.restore();
+    }
+    expect(logs.lines.filter((line) => line.includes('"level":"WARN"') && line.includes('signing key changed'))).toHaveLength(1);
+    const opened = await fetch(url.replace(first.url, again.url), { redirect: 'manual' });
+    expect(opened.status).toBe(400);
+    expect(await opened.text()).toContain('install_link_invalid');
+  });
+
   it('npm start prints the admin key once (in the dashboard URL), not four times', async () => {
     const dataDir = await tempDir();
     const child = spawn(process.execPath, ['--import', 'tsx', 'lib/local/main.ts'], {
-      env: { ...process.env, PORT: '0', BROKER_SANDBOX_PORT: '0', BROKER_DATA_DIR: dataDir, BROKER_SWEEP_INTERVAL_S: '3600' },
+      env: { ...process.env, PORT: '0', BROKER_SANDBOX_PORT: '0', BROKER_DATA_DIR: dataDir, BROKER_SCHEDULER_INTERVAL_S: '3600' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     cleanups.push(async () => {

@@ -24,22 +24,12 @@ import { upsertConnection } from '../../lib/connections/install';
 import { DEFAULT_REFRESH_POLICY, refreshLead } from '../../lib/connections/refresh-policy';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import { StaticSecrets } from '../support/fault-broker';
+import { seeded } from './scale-simulation';
 
 const MINUTE = 60_000;
 const LIFETIMES_S = [1800, 3600, 86_400];
 const CONNECTIONS = 500;
 const SIMULATED_MS = 30 * 3600_000;
-
-/** Small seeded PRNG (mulberry32) so a failure replays exactly. */
-function seeded(seed: number): () => number {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** An OAuth token endpoint in-process: rotating refresh tokens that encode the connection and its token lifetime. */
 class SimulatedProvider {
@@ -103,7 +93,8 @@ function simulation(random: () => number) {
       fetch: provider.fetch,
       random,
     },
-    { horizonMs: MINUTE, refreshSkewMs: SKEW_MS, refreshPolicy: { ...DEFAULT_REFRESH_POLICY, sweepIntervalMs: MINUTE } },
+    // The rate budget out of the way: this clock stands still while a cycle runs (the scale simulation runs the budget on virtual time).
+    { horizonMs: MINUTE, refreshSkewMs: SKEW_MS, providerRatePerSecond: 1_000_000, refreshPolicy: { ...DEFAULT_REFRESH_POLICY, schedulerIntervalMs: MINUTE } },
   );
   const install = async (id: string, lifetimeS: number): Promise<void> => {
     const body = provider.issue(id, lifetimeS);
@@ -173,7 +164,7 @@ describe('refresh schedule simulation', () => {
 
     for (const { id, lifetimeS } of installs) {
       const lifetime = lifetimeS * 1000;
-      const lead = refreshLead(lifetime, policy);
+      const lead = refreshLead(lifetime, policy, SKEW_MS);
       const longestLead = Math.min(lead * (1 + policy.jitterFraction), lifetime / 2);
       // A sweep refreshes what is due within its horizon, so up to one horizon early; a missed run, one period late.
       const shortestGap = lifetime - longestLead - MINUTE;

@@ -51,7 +51,7 @@ export async function startTestBroker(options: Partial<LocalBrokerOptions> = {})
     sandboxPort: 0,
     dataDir,
     inMemory: true,
-    sweepIntervalMs: 0,
+    schedulerIntervalMs: 0,
     clock,
     ...options,
   });

@@ -10,16 +10,23 @@ import {
   backoffDelay,
   backoffRemainingS,
   backoffUntil,
-  dueForSweep,
   inBackoff,
   isExpired,
   leaseHeldByOther,
   needsRefresh,
   nextRefreshAt,
+  parseProviderRefresh,
+  providerRefreshJson,
   refreshDueAt,
+  refreshDueBy,
   refreshLead,
+  refreshPolicyFor,
+  refreshWorkersFor,
+  scheduledDue,
+  schedulerSendLimit,
+  workerShare,
+  type ProviderRefreshPolicy,
   skewFor,
-  sweepDueBy,
   takesOverLease,
   withinSkew,
   type PolicyConfig,
@@ -51,25 +58,36 @@ const record: ConnectionRecord = {
 };
 const input = (changes: Partial<ConnectionRecord> = {}, now = NOW): RefreshPolicyInput => ({ record: { ...record, ...changes }, now, config, instanceId: 'worker-a' });
 
+const SKEW = MIN;
+const eager: ProviderRefreshPolicy = { mode: 'eager', skewMs: SKEW, budget: { concurrency: 8, ratePerSecond: 50 } };
+
 describe('refreshLead', () => {
   it('is a fraction of the lifetime for long-lived tokens (24 h → 4.8 h)', () => {
-    expect(refreshLead(24 * 60 * MIN, policy)).toBe(17_280_000);
+    expect(refreshLead(24 * 60 * MIN, policy, SKEW)).toBe(17_280_000);
   });
 
-  it('is at least two sweep periods, so one missed run cannot let a token expire (5 min token → 2 min)', () => {
-    expect(refreshLead(5 * MIN, policy)).toBe(2 * MIN);
+  it('is 20 % of a 30-minute token (6 min), no longer the 10 min two 5-minute sweeps forced', () => {
+    expect(refreshLead(30 * MIN, policy, SKEW)).toBe(6 * MIN);
   });
 
-  it('never exceeds half the lifetime, so short-lived tokens are not refreshed every sweep (3 min token → 90 s)', () => {
-    expect(refreshLead(3 * MIN, policy)).toBe(90_000);
+  it('is at least two scheduler periods + the queue delay + the skew (4 min with the defaults): a missed run or a retry, a queue wait, and still ahead of getToken (15 min token → 4 min)', () => {
+    expect(policy.schedulerIntervalMs).toBe(MIN);
+    expect(policy.queueDelayMs).toBe(MIN);
+    expect(refreshLead(15 * MIN, policy, SKEW)).toBe(4 * MIN);
+    // A provider with a 10-minute skew (catalogue refresh_skew_s: 600) gets a lead past it.
+    expect(refreshLead(60 * MIN, policy, 10 * MIN)).toBe(13 * MIN);
   });
 
-  it('holds floor and cap for any lifetime', () => {
+  it('never exceeds half the lifetime, so short-lived tokens are not refreshed on every run (3 min token → 90 s)', () => {
+    expect(refreshLead(3 * MIN, policy, SKEW)).toBe(90_000);
+  });
+
+  it('holds floor and cap for any lifetime and skew', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1_000, max: 90 * 24 * 60 * MIN }), (lifetime) => {
-        const lead = refreshLead(lifetime, policy);
+      fc.property(fc.integer({ min: 1_000, max: 90 * 24 * 60 * MIN }), fc.integer({ min: 0, max: 30 * MIN }), (lifetime, skew) => {
+        const lead = refreshLead(lifetime, policy, skew);
         expect(lead).toBeLessThanOrEqual(lifetime / 2);
-        expect(lead).toBeGreaterThanOrEqual(Math.min(2 * policy.sweepIntervalMs, lifetime / 2));
+        expect(lead).toBeGreaterThanOrEqual(Math.min(2 * policy.schedulerIntervalMs + policy.queueDelayMs + skew, lifetime / 2));
       }),
     );
   });
@@ -80,8 +98,8 @@ describe('refreshDueAt', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2e12 }), fc.integer({ min: 1_000, max: 30 * 24 * 60 * MIN }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (issued, lifetime, random) => {
         const expires = issued + lifetime;
-        const due = refreshDueAt(issued, expires, policy, random);
-        const lead = refreshLead(lifetime, policy);
+        const due = refreshDueAt(issued, expires, policy, SKEW, random);
+        const lead = refreshLead(lifetime, policy, SKEW);
         expect(expires - due).toBeGreaterThanOrEqual(Math.floor(lead) - 1);
         expect(expires - due).toBeLessThanOrEqual(Math.min(lead * 1.1, lifetime / 2) + 1);
         expect(due).toBeGreaterThanOrEqual(issued + lifetime / 2 - 1);
@@ -90,7 +108,7 @@ describe('refreshDueAt', () => {
   });
 
   it('spreads a fleet installed at the same moment', () => {
-    const dues = new Set(Array.from({ length: 100 }, (_, i) => refreshDueAt(0, 3600_000, policy, i / 100)));
+    const dues = new Set(Array.from({ length: 100 }, (_, i) => refreshDueAt(0, 3600_000, policy, SKEW, i / 100)));
     expect(dues.size).toBe(100);
   });
 });
@@ -127,36 +145,131 @@ describe('shardOf', () => {
 });
 
 describe('nextRefreshAt', () => {
-  it('is the schedule ahead of expiry (refreshDueAt) for a new token', () => {
-    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 60 * MIN, config, random: 0.5 })).toBe(refreshDueAt(NOW, NOW + 60 * MIN, policy, 0.5));
+  it('eager: the schedule ahead of expiry (refreshDueAt) for a new token', () => {
+    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 60 * MIN, policy: eager, config, random: 0.5 })).toBe(refreshDueAt(NOW, NOW + 60 * MIN, policy, SKEW, 0.5));
   });
 
-  it('is the expiry itself when the provider handed back the same access token (Marketo)', () => {
-    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 20 * MIN, sameAccessToken: true, config, random: 0.5 })).toBe(NOW + 20 * MIN);
+  it('eager: the expiry itself when the provider handed back the same access token (Marketo)', () => {
+    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 20 * MIN, sameAccessToken: true, policy: eager, config, random: 0.5 })).toBe(NOW + 20 * MIN);
+  });
+
+  it('eager: not scheduled for a token without expiry', () => {
+    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: undefined, policy: eager, config, random: 0.5 })).toBeUndefined();
+  });
+
+  it('on_demand: never scheduled, whatever the token', () => {
+    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 30 * MIN, policy: { ...eager, mode: 'on_demand' }, config, random: 0.5 })).toBeUndefined();
+  });
+
+  it('keep_alive: within the keep-alive of the refresh (less at most the jitter), whenever the access token expires', () => {
+    const keepAlive: ProviderRefreshPolicy = { ...eager, mode: 'keep_alive', keepAliveMs: 30 * 24 * 60 * MIN };
+    expect(nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 24 * 60 * MIN, policy: keepAlive, config, random: 0 })).toBe(NOW + 30 * 24 * 60 * MIN);
+    const jittered = nextRefreshAt({ issuedAt: NOW, expiresAt: NOW + 24 * 60 * MIN, policy: keepAlive, config, random: 0.999 })!;
+    expect(jittered).toBeLessThan(NOW + 30 * 24 * 60 * MIN);
+    expect(jittered).toBeGreaterThanOrEqual(NOW + 27 * 24 * 60 * MIN);
   });
 });
 
-describe("the sweep's rule", () => {
+describe('refreshPolicyFor', () => {
+  const defaults = { refreshSkewMs: MIN, providerConcurrency: 8, providerRatePerSecond: 50, providerRefresh: {} };
+
+  it('is eager with the broker defaults for an entry that says nothing (today\'s guarantee)', () => {
+    expect(refreshPolicyFor({ key: 'hubspot' }, defaults)).toEqual({ mode: 'eager', skewMs: MIN, budget: { concurrency: 8, ratePerSecond: 50 } });
+  });
+
+  it("takes the catalogue's policy, keep-alive, skew (refresh_skew_s) and budget", () => {
+    expect(
+      refreshPolicyFor({ key: 'highlevel', refresh_policy: 'keep_alive', keep_alive_s: 86_400, refresh_skew_s: 600, refresh_concurrency: 20, refresh_rate_per_s: 100 }, defaults),
+    ).toEqual({ mode: 'keep_alive', keepAliveMs: 86_400_000, skewMs: 600_000, budget: { concurrency: 20, ratePerSecond: 100 } });
+  });
+
+  it("lets the operator's override win over the catalogue, field by field", () => {
+    const config = { ...defaults, providerRefresh: { hubspot: { mode: 'on_demand' as const, ratePerSecond: 5 } } };
+    expect(refreshPolicyFor({ key: 'hubspot', refresh_policy: 'eager', refresh_concurrency: 20 }, config)).toEqual({
+      mode: 'on_demand',
+      skewMs: MIN,
+      budget: { concurrency: 20, ratePerSecond: 5 },
+    });
+  });
+});
+
+describe('budget shares', () => {
+  it('a queue has enough workers for a batch of calls each, and at least two (the event source mapping minimum)', () => {
+    expect(refreshWorkersFor({ concurrency: 8, ratePerSecond: 50 }, 10)).toBe(2);
+    expect(refreshWorkersFor({ concurrency: 200, ratePerSecond: 800 }, 10)).toBe(20);
+  });
+
+  it('no worker exceeds its share, and the shares of all workers never exceed the budget', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 1000 }), fc.integer({ min: 2, max: 5000 }), (concurrency, rate) => {
+        const budget = { concurrency, ratePerSecond: rate };
+        const workers = refreshWorkersFor(budget, 10);
+        fc.pre(concurrency >= workers && rate >= workers);
+        const share = workerShare(budget, workers);
+        expect(share.concurrency * workers).toBeLessThanOrEqual(concurrency);
+        expect(Math.floor(share.ratePerSecond) * workers).toBeLessThanOrEqual(rate);
+        expect(share.concurrency).toBeGreaterThanOrEqual(1);
+      }),
+    );
+  });
+});
+
+describe('schedulerSendLimit', () => {
+  it("is one scheduler period of the provider's rate budget (50/s × 60 s = 3,000)", () => {
+    expect(schedulerSendLimit({ budget: { concurrency: 8, ratePerSecond: 50 }, queued: 0, config })).toBe(3_000);
+  });
+
+  it('less what still waits in the queue, never below zero', () => {
+    expect(schedulerSendLimit({ budget: { concurrency: 8, ratePerSecond: 50 }, queued: 2_500, config })).toBe(500);
+    expect(schedulerSendLimit({ budget: { concurrency: 8, ratePerSecond: 50 }, queued: 9_000, config })).toBe(0);
+  });
+});
+
+describe('BROKER_PROVIDER_REFRESH', () => {
+  it('reads policies and budgets by provider, and writes them back the same', () => {
+    const json = '{"hubspot":{"policy":"on_demand"},"highlevel":{"policy":"keep_alive","keep_alive_s":2592000,"concurrency":4,"rate_per_s":10}}';
+    const parsed = parseProviderRefresh(json);
+    expect(parsed).toEqual({ hubspot: { mode: 'on_demand' }, highlevel: { mode: 'keep_alive', keepAliveMs: 2_592_000_000, concurrency: 4, ratePerSecond: 10 } });
+    expect(parseProviderRefresh(providerRefreshJson(parsed))).toEqual(parsed);
+  });
+
+  it.each([
+    ['not JSON', '{', /JSON/],
+    ['an unknown policy', '{"x":{"policy":"lazy"}}', /policy must be/],
+    ['keep_alive without its period', '{"x":{"policy":"keep_alive"}}', /needs keep_alive_s/],
+    ['a zero budget', '{"x":{"concurrency":0}}', /concurrency must be a positive integer/],
+    ['an unknown field', '{"x":{"every":3}}', /unknown field/],
+  ])('refuses %s', (_name, json, message) => {
+    expect(() => parseProviderRefresh(json)).toThrow(message);
+  });
+});
+
+describe("the schedule's rule (the scheduler, and the worker after its consistent read)", () => {
   it('takes what is due within one horizon of the run', () => {
-    expect(sweepDueBy({ now: NOW, config })).toBe(NOW + MIN);
+    expect(refreshDueBy({ now: NOW, config })).toBe(NOW + MIN);
   });
 
   it('is due when scheduled at or before dueBy', () => {
-    expect(dueForSweep({ record: { ...record, refreshDueAt: NOW + MIN }, dueBy: NOW + MIN })).toBe(true);
+    expect(scheduledDue({ record: { ...record, refreshDueAt: NOW + MIN }, dueBy: NOW + MIN })).toBe(true);
   });
 
-  it('is not due when scheduled later', () => {
-    expect(dueForSweep({ record: { ...record, refreshDueAt: NOW + MIN + 1 }, dueBy: NOW + MIN })).toBe(false);
+  it('is not due when scheduled later (a duplicate job after the refresh)', () => {
+    expect(scheduledDue({ record: { ...record, refreshDueAt: NOW + MIN + 1 }, dueBy: NOW + MIN })).toBe(false);
   });
 
   it('is never due when unscheduled', () => {
-    expect(dueForSweep({ record: { ...record, refreshDueAt: undefined }, dueBy: NOW + MIN })).toBe(false);
+    expect(scheduledDue({ record: { ...record, refreshDueAt: undefined }, dueBy: NOW + MIN })).toBe(false);
   });
 });
 
 describe('skewFor', () => {
   it('is the configured skew for a token that lives long enough', () => {
     expect(skewFor({ ...input(), expiresAt: NOW + 10 * MIN })).toBe(MIN);
+  });
+
+  it("is the provider's own skew (catalogue refresh_skew_s, Nango's token_expiration_buffer) when its policy has one", () => {
+    expect(skewFor({ ...input(), policy: { ...eager, skewMs: 5 * MIN }, expiresAt: NOW + 60 * MIN })).toBe(5 * MIN);
+    expect(withinSkew({ ...input(), policy: { ...eager, skewMs: 5 * MIN }, token: { access_token: 'at', token_type: 'bearer', expires_at: NOW + 4 * MIN } })).toBe(true);
   });
 
   it("is at most half the token's life, counted from its last refresh", () => {

@@ -3,7 +3,7 @@
  * record before, the facts, and the exact changes of the one conditional write.
  */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_REFRESH_POLICY, refreshDueAt } from '../../../lib/connections/refresh-policy';
+import { DEFAULT_REFRESH_POLICY, refreshDueAt, type ProviderRefreshPolicy } from '../../../lib/connections/refresh-policy';
 import {
   connectionCreated,
   grantCommitted,
@@ -25,6 +25,7 @@ import type { ConnectionRecord, TokenSet } from '../../../lib/model';
 const NOW = Date.UTC(2026, 0, 1);
 const HOUR = 3600_000;
 const config: TransitionConfig = { refreshPolicy: DEFAULT_REFRESH_POLICY, shards: 4, leaseMs: 30_000, retentionMs: 30 * 24 * HOUR };
+const EAGER: ProviderRefreshPolicy = { mode: 'eager', skewMs: 60_000, budget: { concurrency: 8, ratePerSecond: 50 } };
 const SHARD = shardOf('conn-1', 4);
 const RETENTION_TTL = Math.ceil((NOW + config.retentionMs) / 1000);
 const LEASE = ['leaseOwner', 'leaseUntil', 'leaseGen'];
@@ -89,9 +90,25 @@ describe('leaseReleased', () => {
   });
 });
 
+describe('grantCommitted by refresh policy', () => {
+  const commit = (policy: ProviderRefreshPolicy) => grantCommitted(record, { sealed: 's', token: token(), sameAccessToken: false, policy, random: 0.5 }, NOW, config);
+
+  it('on_demand: the next refresh is not scheduled (both schedule keys removed), getToken alone refreshes', () => {
+    const changes = commit({ ...EAGER, mode: 'on_demand' });
+    expect(changes.set?.refreshDueAt).toBeUndefined();
+    expect(changes.remove).toEqual(expect.arrayContaining(['refreshDueAt', 'shard']));
+  });
+
+  it('keep_alive: scheduled at the keep-alive, not ahead of the access token expiry', () => {
+    const changes = commit({ ...EAGER, mode: 'keep_alive', keepAliveMs: 30 * 24 * HOUR });
+    expect(changes.set?.refreshDueAt).toBeGreaterThan(NOW + 27 * 24 * HOUR);
+    expect(changes.set?.shard).toBe(SHARD);
+  });
+});
+
 describe('grantCommitted', () => {
   const committed = (facts: Partial<Parameters<typeof grantCommitted>[1]> = {}, on: ConnectionRecord = record) =>
-    grantCommitted(on, { sealed: 'sealed-gen-4', token: token(), sameAccessToken: false, random: 0.5, ...facts }, NOW, config);
+    grantCommitted(on, { sealed: 'sealed-gen-4', token: token(), sameAccessToken: false, policy: EAGER, random: 0.5, ...facts }, NOW, config);
 
   it('commits the next generation, clears failures, schedules the next refresh ahead of expiry and removes lease, rescue, error and TTL', () => {
     expect(committed()).toEqual({
@@ -102,7 +119,7 @@ describe('grantCommitted', () => {
         failureCount: 0,
         lastRefreshAt: NOW,
         expiresAt: NOW + HOUR,
-        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
         shard: SHARD,
       },
       remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'refreshExpiresAt', 'renewableAfter'],
@@ -137,7 +154,7 @@ describe('grantCommitted', () => {
 
   it('for a client-credentials token without a refresh token, schedules', () => {
     const changes = committed({ token: token({ refresh_token: undefined }) }, { ...record, authMode: 'OAUTH2_CC' });
-    expect(changes.set).toMatchObject({ refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5), shard: SHARD });
+    expect(changes.set).toMatchObject({ refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5), shard: SHARD });
   });
 });
 
@@ -194,7 +211,7 @@ describe('connectionCreated', () => {
   const provider = { key: 'fault', auth_mode: 'OAUTH2' as const };
 
   it('is version 1, token generation 1, active and scheduled, with only the facts the grant has', () => {
-    const created = connectionCreated('conn-1', provider, { sealed: 'sealed-1', token: token(), scopes: ['contacts'], tenant: 'acct-9', random: 0.5 }, NOW, config);
+    const created = connectionCreated('conn-1', provider, { sealed: 'sealed-1', token: token(), scopes: ['contacts'], tenant: 'acct-9', policy: EAGER, random: 0.5 }, NOW, config);
     expect(created).toEqual({
       id: 'conn-1',
       version: 1,
@@ -208,7 +225,7 @@ describe('connectionCreated', () => {
       scopes: ['contacts'],
       sealed: 'sealed-1',
       expiresAt: NOW + HOUR,
-      refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+      refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
       shard: SHARD,
       failureCount: 0,
       lastRefreshAt: NOW,
@@ -216,7 +233,7 @@ describe('connectionCreated', () => {
   });
 
   it('for a client-credentials connection without a token yet: generation 0, unscheduled, never refreshed', () => {
-    const created = connectionCreated('conn-1', { key: 'cc', auth_mode: 'OAUTH2_CC' }, { sealed: 'sealed-creds', scopes: [], credentialsSecretName: 'cc-app', random: 0.5 }, NOW, config);
+    const created = connectionCreated('conn-1', { key: 'cc', auth_mode: 'OAUTH2_CC' }, { sealed: 'sealed-creds', scopes: [], credentialsSecretName: 'cc-app', policy: EAGER, random: 0.5 }, NOW, config);
     expect(created).toEqual({
       id: 'conn-1',
       version: 1,
@@ -249,7 +266,7 @@ describe('grantReplaced', () => {
       renewableAfter: NOW + 5,
       ttl: 1,
     };
-    const changes = grantReplaced(old, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 'sealed-new', token: token(), scopes: ['contacts'], tenant: 'acct-9', random: 0.5 }, NOW, config);
+    const changes = grantReplaced(old, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 'sealed-new', token: token(), scopes: ['contacts'], tenant: 'acct-9', policy: EAGER, random: 0.5 }, NOW, config);
     expect(changes).toEqual({
       set: {
         provider: 'fault',
@@ -259,7 +276,7 @@ describe('grantReplaced', () => {
         scopes: ['contacts'],
         sealed: 'sealed-new',
         expiresAt: NOW + HOUR,
-        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 0.5),
+        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
         shard: SHARD,
         failureCount: 0,
         lastRefreshAt: NOW,
@@ -270,7 +287,7 @@ describe('grantReplaced', () => {
   });
 
   it('unschedules when the new grant cannot be refreshed', () => {
-    const changes = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token({ refresh_token: undefined }), scopes: [], random: 0.5 }, NOW, config);
+    const changes = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token({ refresh_token: undefined }), scopes: [], policy: EAGER, random: 0.5 }, NOW, config);
     expect(changes.remove).toEqual(expect.arrayContaining(['refreshDueAt', 'shard']));
     expect(changes.set).not.toHaveProperty('shard');
   });
@@ -280,23 +297,37 @@ describe('refresh tokens that die (refresh_expires_at)', () => {
   const DAY = 24 * HOUR;
 
   it('records when the refresh token dies, and removes the record of it when the new token set has none', () => {
-    const committed = grantCommitted(record, { sealed: 's', token: token({ refresh_expires_at: NOW + 60 * DAY }), sameAccessToken: false, random: 0 }, NOW, config);
+    const committed = grantCommitted(record, { sealed: 's', token: token({ refresh_expires_at: NOW + 60 * DAY }), sameAccessToken: false, policy: EAGER, random: 0 }, NOW, config);
     expect(committed.set).toMatchObject({ refreshExpiresAt: NOW + 60 * DAY });
-    const without = grantCommitted({ ...record, refreshExpiresAt: NOW }, { sealed: 's', token: token(), sameAccessToken: false, random: 0 }, NOW, config);
+    const without = grantCommitted({ ...record, refreshExpiresAt: NOW }, { sealed: 's', token: token(), sameAccessToken: false, policy: EAGER, random: 0 }, NOW, config);
     expect(without.remove).toContain('refreshExpiresAt');
   });
 
   it('schedules a refresh before a refresh token dies even when the access token outlives it', () => {
-    const changes = grantCommitted(record, { sealed: 's', token: token({ expires_at: NOW + 30 * DAY, refresh_expires_at: NOW + 2 * DAY }), sameAccessToken: false, random: 0 }, NOW, config);
-    expect(changes.set!.refreshDueAt).toBe(refreshDueAt(NOW, NOW + 2 * DAY, DEFAULT_REFRESH_POLICY, 0));
+    const changes = grantCommitted(record, { sealed: 's', token: token({ expires_at: NOW + 30 * DAY, refresh_expires_at: NOW + 2 * DAY }), sameAccessToken: false, policy: EAGER, random: 0 }, NOW, config);
+    expect(changes.set!.refreshDueAt).toBe(refreshDueAt(NOW, NOW + 2 * DAY, DEFAULT_REFRESH_POLICY, EAGER.skewMs, 0));
     expect(changes.set!.refreshDueAt).toBeLessThan(NOW + 2 * DAY);
   });
 
   it('schedules an access token that never expires when its refresh token dies unused (keep-alive)', () => {
     const never = token({ expires_at: undefined, refresh_expires_at: NOW + 90 * DAY });
     expect(isRefreshable('OAUTH2', never)).toBe(true);
-    const created = connectionCreated('conn-1', { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: never, scopes: [], random: 0 }, NOW, config);
-    expect(created).toMatchObject({ refreshExpiresAt: NOW + 90 * DAY, refreshDueAt: refreshDueAt(NOW, NOW + 90 * DAY, DEFAULT_REFRESH_POLICY, 0) });
+    const created = connectionCreated('conn-1', { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: never, scopes: [], policy: EAGER, random: 0 }, NOW, config);
+    expect(created).toMatchObject({ refreshExpiresAt: NOW + 90 * DAY, refreshDueAt: refreshDueAt(NOW, NOW + 90 * DAY, DEFAULT_REFRESH_POLICY, EAGER.skewMs, 0) });
+  });
+
+  it('honours the refresh token\'s end under every policy: on_demand is scheduled by it alone, keep_alive by the earlier of the two', () => {
+    const dying = token({ refresh_expires_at: NOW + 10 * DAY });
+    const byEnd = refreshDueAt(NOW, NOW + 10 * DAY, DEFAULT_REFRESH_POLICY, EAGER.skewMs, 0);
+    const onDemand = grantCommitted(record, { sealed: 's', token: dying, sameAccessToken: false, policy: { ...EAGER, mode: 'on_demand' }, random: 0 }, NOW, config);
+    expect(onDemand.set!.refreshDueAt).toBe(byEnd);
+    const keepAliveLonger = grantCommitted(record, { sealed: 's', token: dying, sameAccessToken: false, policy: { ...EAGER, mode: 'keep_alive', keepAliveMs: 30 * DAY }, random: 0 }, NOW, config);
+    expect(keepAliveLonger.set!.refreshDueAt).toBe(byEnd);
+    const keepAliveShorter = grantCommitted(record, { sealed: 's', token: dying, sameAccessToken: false, policy: { ...EAGER, mode: 'keep_alive', keepAliveMs: 2 * DAY }, random: 0 }, NOW, config);
+    expect(keepAliveShorter.set!.refreshDueAt).toBe(NOW + 2 * DAY);
+    // Without a recorded end, on_demand schedules nothing.
+    const never = grantCommitted(record, { sealed: 's', token: token(), sameAccessToken: false, policy: { ...EAGER, mode: 'on_demand' }, random: 0 }, NOW, config);
+    expect(never.remove).toEqual(expect.arrayContaining(['refreshDueAt', 'shard']));
   });
 
   it('leaves a token that never expires, with a refresh token that never dies, unscheduled', () => {
@@ -307,9 +338,9 @@ describe('refresh tokens that die (refresh_expires_at)', () => {
 describe('connection values from a refresh answer', () => {
   it('replace the stored ones of the same name and keep the others', () => {
     const stored = { ...record, connectionConfig: { instance_url: 'https://old.my.salesforce.com', other: 'kept' } };
-    const changes = grantCommitted(stored, { sealed: 's', token: token(), sameAccessToken: false, connectionConfig: { instance_url: 'https://new.my.salesforce.com' }, random: 0 }, NOW, config);
+    const changes = grantCommitted(stored, { sealed: 's', token: token(), sameAccessToken: false, policy: EAGER, connectionConfig: { instance_url: 'https://new.my.salesforce.com' }, random: 0 }, NOW, config);
     expect(changes.set!.connectionConfig).toEqual({ instance_url: 'https://new.my.salesforce.com', other: 'kept' });
-    const none = grantCommitted(stored, { sealed: 's', token: token(), sameAccessToken: false, connectionConfig: {}, random: 0 }, NOW, config);
+    const none = grantCommitted(stored, { sealed: 's', token: token(), sameAccessToken: false, policy: EAGER, connectionConfig: {}, random: 0 }, NOW, config);
     expect(none.set).not.toHaveProperty('connectionConfig');
   });
 });
@@ -345,9 +376,9 @@ describe('reauthorizationRefusal: one grant, a set of accounts (Xero organisatio
 
 describe('grantReplaced with a set of accounts', () => {
   it('stores the set, and a later single-account grant removes it', () => {
-    const withSet = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token(), scopes: [], tenant: 'org-a', tenants: ['org-a', 'org-b'], random: 0.5 }, NOW, config);
+    const withSet = grantReplaced(record, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token(), scopes: [], tenant: 'org-a', tenants: ['org-a', 'org-b'], policy: EAGER, random: 0.5 }, NOW, config);
     expect(withSet.set).toMatchObject({ tenant: 'org-a', tenants: ['org-a', 'org-b'] });
-    const single = grantReplaced({ ...record, tenant: 'org-a', tenants: ['org-a', 'org-b'] }, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token(), scopes: [], tenant: 'org-a', random: 0.5 }, NOW, config);
+    const single = grantReplaced({ ...record, tenant: 'org-a', tenants: ['org-a', 'org-b'] }, { key: 'fault', auth_mode: 'OAUTH2' }, { sealed: 's', token: token(), scopes: [], tenant: 'org-a', policy: EAGER, random: 0.5 }, NOW, config);
     expect(single.remove).toContain('tenants');
   });
 });

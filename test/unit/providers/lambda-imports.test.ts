@@ -9,7 +9,7 @@ import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const HANDLERS = ['admin', 'authorize', 'callback', 'get-token', 'refresh'];
+const HANDLERS = ['admin', 'authorize', 'callback', 'get-token', 'refresh-scheduler', 'refresh-worker'];
 const LOADER_ONLY = [/node_modules\/zod\//, /node_modules\/yaml\//, /^lib\/providers\/(catalogue|nango|schema)\.ts$/];
 
 /** The import graph of every handler, from one esbuild pass. */
