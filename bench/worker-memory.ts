@@ -21,7 +21,7 @@ import { DEFAULT_CONFIG } from '../lib/connections/context';
 import { seal } from '../lib/connections/sealing';
 import { shardOf } from '../lib/connections/transitions';
 import type { ConnectionRecord, InstallState, KeyCheck } from '../lib/model';
-import type { Clock, ConnectionStore, Page, RecordChanges } from '../lib/ports';
+import type { Clock, ConnectionStore, DuePage, Page, RecordChanges } from '../lib/ports';
 import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../test/support/fault-broker';
 import type { FaultProvider } from '../test/support/fault-provider';
 import { connectionIds, runPool } from './support/fixtures';
@@ -85,7 +85,7 @@ class GeneratedStore implements ConnectionStore {
   async list(): Promise<Page<ConnectionRecord>> {
     return { items: [] };
   }
-  async listDue(): Promise<Page<ConnectionRecord>> {
+  async listDue(): Promise<DuePage> {
     return { items: [] };
   }
   async putState(_state: InstallState): Promise<void> {}

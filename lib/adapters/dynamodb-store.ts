@@ -42,7 +42,7 @@ import {
 import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError, UnreadableConnection } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
-import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type ListOptions, type Page, type RecordChanges } from '../ports';
+import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type DueConnection, type DuePage, type ListOptions, type Page, type RecordChanges } from '../ports';
 import { TABLE } from './dynamodb-table';
 import { packSealed, unpackSealed } from './sealed-binary';
 
@@ -369,9 +369,9 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * skipping expired items. Both reads may be stale: re-read with `consistent` before acting (the
    * refresh path's writes are conditional on the version they read, so a stale one only loses a race).
    */
-  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
+  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<DuePage> {
     const nowSec = epochSeconds(this.clock.now());
-    const keys = await this.collectPage(
+    return this.collectPage(
       pageLimit(options.limit, PAGE_LIMITS),
       decodeCursor(options.cursor, {
         [TABLE.partitionKey]: 'string',
@@ -394,14 +394,8 @@ export class DynamoDbConnectionStore implements ConnectionStore {
           }),
         ),
       (item) => pickKey(item, [TABLE.partitionKey, TABLE.dueIndexPartitionKey, TABLE.dueIndexSortKey]),
-      (items) => ({ items }),
+      readDuePage,
     );
-    const items = await this.batchGet(keys.items.map((item) => pickKey(item, [TABLE.partitionKey])));
-    const found = keys.items.flatMap((key) => {
-      const item = items.get(key[TABLE.partitionKey] as string);
-      return item === undefined || isExpired(item, nowSec * 1000) ? [] : [item];
-    });
-    return { ...readPage(found), ...(keys.cursor ? { cursor: keys.cursor } : {}) };
   }
 
   /** Items by key, eventually consistent, 100 keys per BatchGetItem, unprocessed keys asked again. */
@@ -554,6 +548,23 @@ export class DynamoDbConnectionStore implements ConnectionStore {
       startKey = page.LastEvaluatedKey as Key;
     }
   }
+}
+
+/** Schedule-index entries as the index holds them (keys, provider, TTL), with the ones that do not read named. */
+function readDuePage(items: readonly Item[]): DuePage {
+  const entries: DueConnection[] = [];
+  const unreadable: UnreadableConnection[] = [];
+  for (const item of items) {
+    const pk = item[TABLE.partitionKey];
+    const id = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : undefined;
+    const provider = item[ATTRIBUTE.provider];
+    const refreshDueAt = item[TABLE.dueIndexSortKey];
+    if (id === undefined) unreadable.push({ id: '?', reason: `${TABLE.partitionKey} is not a connection key` });
+    else if (typeof provider !== 'string' || provider === '') unreadable.push({ id, reason: `${ATTRIBUTE.provider} is missing or not a string` });
+    else if (typeof refreshDueAt !== 'number') unreadable.push({ id, reason: `${TABLE.dueIndexSortKey} is not a number` });
+    else entries.push({ id, provider, refreshDueAt });
+  }
+  return { items: entries, ...(unreadable.length > 0 ? { unreadable } : {}) };
 }
 
 /** The records of a page, with the items that do not read as one named instead of failing the page. */
