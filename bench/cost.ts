@@ -33,9 +33,15 @@ import type { Broker } from '../lib/broker';
 import { DEFAULT_CONFIG } from '../lib/connections/context';
 import { localDynamoClient } from '../lib/local/dynalite';
 import type { ConnectionRecord } from '../lib/model';
-import type { TokenCipher } from '../lib/ports';
+import type { Clock, RefreshQueue, TokenCipher } from '../lib/ports';
+import { SqsRefreshQueue } from '../lib/adapters/sqs-refresh-queue';
+import { refreshPolicyOf } from '../lib/connections/context';
+import { nextRefreshAt } from '../lib/connections/refresh-policy';
+import { REFRESH_BATCH, runBatch } from '../lib/connections/refresh-worker';
+import type { ProviderInput } from '../lib/providers/schema';
+import { fakeSqs } from '../test/support/fake-sqs';
 import { dynamoDbLocalMissing, startDynamoDbLocal } from '../test/support/dynamodb-local';
-import { BenchClock, benchBroker, connectionIds, runPool, seedConnections } from './support/fixtures';
+import { BenchClock, PROVIDER_KEY, benchBroker, connectionIds, runPool, seedConnections } from './support/fixtures';
 import { startKmsServer, type KmsServer } from './support/kms-server';
 import { startProviderProcess } from './support/provider-process';
 import type { BenchDynamo } from './support/local-dynamo';
@@ -174,27 +180,61 @@ interface RefreshFleet {
 }
 
 interface FleetSetup {
+  /** The refresh workers (one broker instance each, as one Lambda container each). */
   workers: Broker[];
+  /** The scheduler function's instance. */
+  scheduler: Broker;
+  /** An app's instance calling getToken. */
+  app: Broker;
+  clock: Clock;
   counted: () => Counted;
 }
 
-/** Which policies this code can run, and how its fleet refreshes. */
-function fleetFor(costCase: CostCase, setup: FleetSetup): RefreshFleet | string {
-  if (costCase.policy !== 'eager') return 'refresh policies arrive with issue 10 part a (branch scale)';
-  let next = 0;
+/** SQS, faked (no SQS engine runs here), with every request the adapter sends counted where it leaves. */
+function countedSqsQueue(clock: Clock, counted: () => Counted): RefreshQueue {
+  const sqs = fakeSqs({ clock, visibilityTimeoutMs: 60_000, maxReceiveCount: 5 });
+  const send = sqs.client.send.bind(sqs.client) as (command: object) => Promise<unknown>;
+  (sqs.client as unknown as { send: (command: object) => Promise<unknown> }).send = (command) => {
+    const operation = command.constructor.name.replace(/Command$/, '');
+    counted().sqs[operation] = (counted().sqs[operation] ?? 0) + 1;
+    return send(command);
+  };
+  return new SqsRefreshQueue({ queueUrls: { [PROVIDER_KEY]: 'https://sqs.us-east-1.amazonaws.com/111122223333/cost-fault' }, client: sqs.client, sleep: async () => undefined });
+}
+
+/**
+ * The fleet as deployed: each period the scheduler sends what is due to the provider's queue, and
+ * each worker drains it as its event source mapping would (receive a batch of ten, refresh it,
+ * delete what settled; one invocation per batch). Apps call getToken on their own instance.
+ */
+function fleetFor(setup: FleetSetup): RefreshFleet {
+  const queue = countedSqsQueue(setup.clock, setup.counted);
+  const workers = setup.workers.map((broker) => broker.refreshWorker({ workers: () => setup.workers.length }));
   return {
     periodMs: DEFAULT_CONFIG.refreshPolicy.schedulerIntervalMs,
     async tick() {
-      // Before the scheduler and queue: each period one instance sweeps (one invocation).
-      const worker = setup.workers[next++ % setup.workers.length]!;
-      setup.counted().workerInvocations++;
-      await worker.sweep();
+      await setup.scheduler.scheduleRefreshes(queue);
+      await Promise.all(
+        workers.map(async (worker) => {
+          for (;;) {
+            const jobs = await queue.receive(PROVIDER_KEY, REFRESH_BATCH);
+            if (jobs.length === 0) return;
+            setup.counted().workerInvocations++;
+            const result = await runBatch(worker, jobs);
+            if (result.settled.length > 0) await queue.delete(PROVIDER_KEY, result.settled);
+          }
+        }),
+      );
     },
     async use(ids) {
-      const app = setup.workers[0]!;
-      for (const id of ids) await app.getToken(id);
+      for (const id of ids) await setup.app.getToken(id);
     },
   };
+}
+
+/** The catalogue fields that set the fault provider's refresh policy for a case. */
+function policyFields(costCase: CostCase): Record<string, Partial<ProviderInput>> {
+  return { fault: { refresh_policy: costCase.policy, ...(costCase.keepAliveS === undefined ? {} : { keep_alive_s: costCase.keepAliveS }) } };
 }
 
 // ---- one case ---------------------------------------------------------------------------------
@@ -243,7 +283,7 @@ interface CaseEnvironment {
   leanSdk: boolean;
 }
 
-async function runCase(costCase: CostCase, env: CaseEnvironment): Promise<{ counted: Counted; empty: Counted; refreshes: number; intervalMs: number; cpuMs: number } | string> {
+async function runCase(costCase: CostCase, env: CaseEnvironment): Promise<{ counted: Counted; empty: Counted; refreshes: number; intervalMs: number; cpuMs: number }> {
   const clock = new BenchClock();
   // In its own process: its CPU is not the broker's (a worker's Lambda does not host the provider).
   const provider = await startProviderProcess({ expiresIn: costCase.lifetimeS });
@@ -256,20 +296,26 @@ async function runCase(costCase: CostCase, env: CaseEnvironment): Promise<{ coun
       return client;
     };
     const cipherFor = (): TokenCipher => (env.cipher === 'kms' ? new KmsTokenCipher({ keyId: KEY_ID, client: kmsClient(), clock }) : new LocalTokenCipher(new Uint8Array(32).fill(7)));
-    const workers = Array.from({ length: env.workers }, (_, i) => {
-      const { broker, client } = benchBroker({ dynamo: env.dynamo, tableName, provider, clock, cipher: cipherFor(), instanceId: `cost-${i}` });
+    const catalogueExtra = policyFields(costCase);
+    const instance = (name: string) => {
+      const { broker, client } = benchBroker({ dynamo: env.dynamo, tableName, provider, clock, cipher: cipherFor(), instanceId: `cost-${name}`, catalogueExtra });
       countCapacity(client, () => counted);
       if (env.leanSdk) dropSpareMiddleware(client);
       return broker;
-    });
-    const fleet = fleetFor(costCase, { workers, counted: () => counted });
-    if (typeof fleet === 'string') return fleet;
+    };
+    const workers = Array.from({ length: env.workers }, (_, i) => instance(`worker-${i}`));
+    const scheduler = instance('scheduler');
+    const app = instance('app');
+    const fleet = fleetFor({ workers, scheduler, app, clock, counted: () => counted });
+    // The first due time of each installed connection, by the provider's policy (the policy code's own rule).
+    const policy = refreshPolicyOf(scheduler.ctx, PROVIDER_KEY);
+    const dueAt = (issuedAt: number, expiresAt: number) => nextRefreshAt({ issuedAt, expiresAt, policy, config: scheduler.ctx.config, random: Math.random() });
 
     // Installs (not counted): what the callback function leaves, sealed by another instance's cipher.
     const store = new DynamoDbConnectionStore({ tableName, client: env.dynamo.client(), clock });
     const ids = connectionIds(`cost-${costCase.policy}-${costCase.lifetimeS}`, env.connections);
     await provider.prepareCodes(ids.length);
-    await seedConnections({ store, cipher: cipherFor(), provider, clock, ids });
+    await seedConnections({ store, cipher: cipherFor(), provider, clock, ids, dueAt });
 
     // The fixed cost of a period: one scheduler run with nothing due.
     await fleet.tick();
@@ -414,9 +460,18 @@ function priced(
     lambda_cpu_ms_per_refresh: round(lambdaCpuMs ?? cpuMsPerRefresh, 2),
     empty_period: emptyPeriod,
     usd: Object.fromEntries(Object.entries(usd).map(([k, v]) => [k, Number(v.toPrecision(3))])) as unknown as CostLines,
-    floor_usd: Number(((MONTH_MS / (costCase.lifetimeS * 1000)) * PRICES.dynamodbWriteUnit.usd).toPrecision(3)),
-    design_floor_usd: Number(((MONTH_MS / (costCase.lifetimeS * 1000)) * DESIGN_WRITE_UNITS * PRICES.dynamodbWriteUnit.usd).toPrecision(3)),
+    floor_usd: Number((forcedRefreshes(costCase) * PRICES.dynamodbWriteUnit.usd).toPrecision(3)),
+    design_floor_usd: Number((forcedRefreshes(costCase) * DESIGN_WRITE_UNITS * PRICES.dynamodbWriteUnit.usd).toPrecision(3)),
   };
+}
+
+/**
+ * The refreshes a month forces, at least: one per token lifetime when someone uses the token (or
+ * the policy is eager), one per keep-alive period for an idle keep_alive connection.
+ */
+function forcedRefreshes(costCase: CostCase): number {
+  const period = costCase.policy === 'keep_alive' && costCase.useEveryS === undefined ? costCase.keepAliveS! : costCase.lifetimeS;
+  return MONTH_MS / (period * 1000);
 }
 
 // ---- the section ---------------------------------------------------------------------------------
@@ -466,7 +521,7 @@ export async function benchCost(checks: Checks): Promise<CostFigures | { status:
     lambdaMb: envInt('BENCH_COST_LAMBDA_MB', 512),
     batch: 10,
   };
-  heading(`(h) Cost per connection-month: counted calls on DynamoDB Local and a loopback KMS, ${knobs.connections} connections, ${knobs.workers} workers, ${knobs.cycles} lifetimes each`);
+  heading(`(j) Cost per connection-month: counted calls on DynamoDB Local and a loopback KMS, ${knobs.connections} connections, ${knobs.workers} workers, ${knobs.cycles} lifetimes each`);
   const missing = dynamoDbLocalMissing();
   if (missing) {
     console.log(`  SKIPPED: DynamoDB Local is needed for capacity units per index (${missing}).`);
@@ -501,7 +556,7 @@ export async function benchCost(checks: Checks): Promise<CostFigures | { status:
     for (let round_ = 0; round_ < 2; round_++) {
       for (const v of variants) {
         const run = await runCase({ policy: 'eager', lifetimeS: 3600 }, { ...env, cipher: v.cipher, leanSdk: v.leanSdk, cycles: 2 });
-        if (typeof run === 'string' || run.refreshes === 0) continue;
+        if (run.refreshes === 0) continue;
         best.set(v.variant, Math.min(best.get(v.variant) ?? Number.POSITIVE_INFINITY, run.cpuMs / run.refreshes));
       }
     }
@@ -520,10 +575,6 @@ export async function benchCost(checks: Checks): Promise<CostFigures | { status:
     for (const costCase of COST_CASES) {
       const started = performance.now();
       const run = await runCase(costCase, env);
-      if (typeof run === 'string') {
-        cases.push({ ...costCase, status: 'not measured', note: run });
-        continue;
-      }
       const figures = priced(costCase, run, knobs.connections, periodOf(costCase), knobs, lambdaCpuMs);
       cases.push(figures);
       checks.expect(figures.refreshes > 0 || costCase.policy !== 'eager', `cost ${caseLabel(costCase)}: the fleet refreshed`);
@@ -552,8 +603,7 @@ export async function benchCost(checks: Checks): Promise<CostFigures | { status:
   }
 }
 
-function periodOf(costCase: CostCase): number {
-  void costCase;
+function periodOf(_costCase: CostCase): number {
   return DEFAULT_CONFIG.refreshPolicy.schedulerIntervalMs;
 }
 
@@ -598,8 +648,8 @@ function printCost(cases: CostFigures['cases'], knobs: PriceKnobs, checks: Check
     console.log(`      Lambda ${n.toFixed(1)} x ((${c.lambda_cpu_ms_per_refresh.toFixed(2)} ms CPU x ${FULL_VCPU_MB}/${knobs.lambdaMb} + ${knobs.providerMs} ms provider / ${knobs.batch} per batch) x ${knobs.lambdaMb / 1024} GB x $0.0000133334 + ${p.worker_invocations.toFixed(3)} invocations x $0.20/M) = ${usdText(c.usd.lambda)}`);
     console.log(`      SQS ${n.toFixed(1)} x ${p.sqs.toFixed(3)} requests x $0.40/M = ${usdText(c.usd.sqs)}`);
     console.log(`      fixed: ${(MONTH_MS / periodOf(c)).toFixed(0)} scheduler runs/month x (${c.empty_period.read_units} RRU + ${c.empty_period.sqs} SQS + 1 invocation) / ${knobs.fleet.toLocaleString('en')} connections = ${usdText(c.usd.fixed)}`);
-    const perLifetime = (MONTH_MS / (c.lifetimeS * 1000)).toFixed(1);
-    console.log(`      floor, any broker: ${perLifetime} refreshes (one per lifetime, at expiry) x 1 WRU (the new token written, nothing else) x $0.625/M = ${usdText(c.floor_usd)}`);
+    const perLifetime = forcedRefreshes(c).toFixed(1);
+    console.log(`      floor, any broker: ${perLifetime} refreshes (one per ${c.policy === 'keep_alive' ? 'keep-alive period' : 'lifetime, at expiry'}) x 1 WRU (the new token written, nothing else) x $0.625/M = ${usdText(c.floor_usd)}`);
     console.log(`      floor, this design: ${perLifetime} refreshes x ${DESIGN_WRITE_UNITS} WRU (lease, commit, schedule entry moved) x $0.625/M = ${usdText(c.design_floor_usd)}; measured / floor = ${(c.usd.total / c.design_floor_usd).toFixed(2)}`);
   }
   console.log('\n  Prices (us-east-1, on demand, no free tier, looked up 2026-11-30):');

@@ -177,7 +177,7 @@ export async function benchHotPath(checks: Checks): Promise<HotPathFigures> {
   // The whole default cache warm: every call is a hit in lru-cache (which moves the entry to the front).
   const connections = DEFAULT_CONFIG.tokenCacheSize;
   const calls = envInt('BENCH_HOT_CALLS', 2_000_000);
-  heading(`(f) Hot path: warm getToken vs a bare Map.get (${connections} warm connections, cache ${DEFAULT_CONFIG.tokenCacheSize}, ${calls} calls each)`);
+  heading(`(h) Hot path: warm getToken vs a bare Map.get (${connections} warm connections, cache ${DEFAULT_CONFIG.tokenCacheSize}, ${calls} calls each)`);
   const { broker, store } = generatedBroker({ tokenCacheSize: DEFAULT_CONFIG.tokenCacheSize });
   const ids = connectionIds('hot', connections);
   await runPool(ids, 50, async (id) => {
@@ -246,7 +246,7 @@ function gcFunction(): () => void {
 
 export async function benchMemory(checks: Checks): Promise<MemoryFigures> {
   const refreshes = envInt('BENCH_MEMORY_N', 100_000);
-  heading(`(g) Memory: one worker refreshes ${refreshes.toLocaleString('en-US')} connections (heap after a full GC)`);
+  heading(`(i) Memory: one worker refreshes ${refreshes.toLocaleString('en-US')} connections (heap after a full GC)`);
   const gc = gcFunction();
   const runs: MemoryRun[] = [];
   for (const [label, size] of [
