@@ -1,5 +1,5 @@
 /**
- * (h) Cost: AWS requests and dollars per connection-month, per token lifetime and refresh policy,
+ * (j) Cost: AWS requests and dollars per connection-month, per token lifetime and refresh policy,
  * from counted calls and public on-demand prices.
  *
  * Every case runs the real refresh path against Amazon's DynamoDB Local (the one engine that

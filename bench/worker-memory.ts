@@ -1,6 +1,6 @@
 /**
- * (f) hot-path: a warm `getToken` against a bare `Map.get`, in one process, one run.
- * (g) memory: one worker refreshing 100,000 connections; heap before, after and at its peak.
+ * (h) hot-path: a warm `getToken` against a bare `Map.get`, in one process, one run.
+ * (i) memory: one worker refreshing 100,000 connections; heap before, after and at its peak.
  *
  * Both run the real TokenService in-process on stand-ins that hold nothing per connection, so
  * that what grows is the worker's own memory: a store that makes each record when asked (its
@@ -146,7 +146,7 @@ function generatedBroker(config: { tokenCacheSize: number }) {
   return { broker, store, clock, provider };
 }
 
-// ---- (f) hot path --------------------------------------------------------------------------
+// ---- (h) hot path --------------------------------------------------------------------------
 
 export interface HotPathFigures {
   connections: number;
@@ -220,7 +220,7 @@ export async function benchHotPath(checks: Checks): Promise<HotPathFigures> {
   };
 }
 
-// ---- (g) memory ----------------------------------------------------------------------------
+// ---- (i) memory ----------------------------------------------------------------------------
 
 export interface MemoryRun {
   label: string;
