@@ -291,7 +291,7 @@ async function runCase(costCase: CostCase, env: CaseEnvironment): Promise<{ coun
     const tableName = await env.dynamo.newTable();
     let counted = emptyCounted();
     const kmsClient = () => {
-      const client = new KMSClient({ endpoint: env.kms.endpoint, region: 'us-east-1', credentials: AWS_CREDENTIALS, maxAttempts: 1 });
+      const client = new KMSClient({ endpoint: env.kms.endpoint, region: 'us-east-1', credentials: AWS_CREDENTIALS });
       if (env.leanSdk) dropSpareMiddleware(client);
       return client;
     };

@@ -67,6 +67,8 @@ export async function startKmsServer(): Promise<KmsServer> {
       response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1' }).end(JSON.stringify(body));
     });
   });
+  // Longer than the SDK keeps an idle socket: a reused connection is never closed under a request.
+  server.keepAliveTimeout = 120_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {

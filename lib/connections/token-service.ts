@@ -277,6 +277,9 @@ export class TokenService {
     // only the commit's store write remains (no KMS call), and a KMS failure happens before
     // anything is asked of the provider.
     const sealing = prepareSealing(this.ctx.cipher, leased);
+    // Awaited only after the read below: a failure that comes first must not count as unhandled,
+    // which would end the process (test: regression/sealing-key-failure). `await sealing` still throws it.
+    sealing.catch(() => undefined);
     let sealer: Sealer;
     try {
       provider = enabledProvider(this.ctx, leased.provider);
