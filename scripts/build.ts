@@ -102,12 +102,7 @@ export async function buildHandlers(root: string = ROOT): Promise<Record<Handler
         absWorkingDir: root,
         write: false,
       });
-      mkdirSync(dir, { recursive: true });
-      for (const file of result.outputFiles) {
-        const temporary = `${file.path}.${process.pid}.tmp`;
-        writeFileSync(temporary, file.contents);
-        renameSync(temporary, file.path);
-      }
+      writeOutputs(dir, result.outputFiles);
       dirs[name] = dir;
     }),
   );
@@ -123,8 +118,13 @@ async function buildCatalogueLoader(root: string): Promise<void> {
     absWorkingDir: root,
     write: false,
   });
+  writeOutputs(dir, result.outputFiles);
+}
+
+/** Writes a build's files into `dir`, each through a temporary file and a rename, so a reader never sees half a bundle. */
+function writeOutputs(dir: string, files: ReadonlyArray<{ path: string; contents: Uint8Array }>): void {
   mkdirSync(dir, { recursive: true });
-  for (const file of result.outputFiles) {
+  for (const file of files) {
     const temporary = `${file.path}.${process.pid}.tmp`;
     writeFileSync(temporary, file.contents);
     renameSync(temporary, file.path);
