@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { logger } from '../lib/logger';
 import { benchAwsCalls } from './aws-calls';
+import { benchCost } from './cost';
 import { benchCrashWindow } from './crash-window';
 import { benchLoad } from './load';
 import { benchScale } from './scale';
@@ -29,6 +30,7 @@ import { benchStampede } from './stampede';
 import { startBenchDynamo, type BenchDynamo } from './support/local-dynamo';
 import { Checks, heading } from './support/report';
 import { benchSweep } from './sweep';
+import { benchHotPath, benchMemory } from './worker-memory';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // One log line per refresh would drown the report (and cost time inside the measurement).
@@ -53,6 +55,9 @@ const SECTIONS: Section[] = [
   { name: 'scale', run: ({ checks }) => benchScale(checks) },
   { name: 'bundles', run: () => runBundles() },
   { name: 'load', run: ({ checks }) => benchLoad(checks) },
+  { name: 'hot-path', run: ({ checks }) => benchHotPath(checks) },
+  { name: 'memory', run: ({ checks }) => benchMemory(checks) },
+  { name: 'cost', run: ({ checks }) => benchCost(checks) },
 ];
 
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));

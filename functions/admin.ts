@@ -16,7 +16,7 @@ import { brokerHttp } from '../lib/http/middleware';
 import { json, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import type { AdminRouteKey } from '../lib/http/routes';
 import { isPlainObject, refuseUnknownFields } from '../lib/plain-object';
-import { sharedBroker } from '../lib/runtime';
+import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 function parseBody(event: APIGatewayProxyEventV2): Record<string, unknown> {
   if (!event.body) return {};
@@ -109,7 +109,10 @@ export function createAdminHandler(getBroker: BrokerSource) {
     });
 }
 
-export const handler = createAdminHandler(sharedBroker);
+/** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
+const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
+
+export const handler = createAdminHandler(() => sharedBroker(ADAPTERS));
 
 /** The route keys this handler dispatches on (a test holds them against the routes table). */
 export const ADMIN_ROUTE_KEYS = Object.keys(operations);

@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import type { BrokerSource } from '../lib/broker';
 import { brokerHttp } from '../lib/http/middleware';
 import { redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
-import { sharedBroker } from '../lib/runtime';
+import { sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 /** The install link's handler, serving the broker `getBroker` gives. */
 export function createAuthorizeHandler(getBroker: BrokerSource) {
@@ -27,4 +27,7 @@ export function createAuthorizeHandler(getBroker: BrokerSource) {
     });
 }
 
-export const handler = createAuthorizeHandler(sharedBroker);
+/** This function neither seals a token nor publishes an event (its IAM has no key and no bus): no KMS or EventBridge client in its bundle. */
+const ADAPTERS: FunctionAdapters = {};
+
+export const handler = createAuthorizeHandler(() => sharedBroker(ADAPTERS));

@@ -12,7 +12,7 @@ import { brokerHttp, requestCorrelationId } from '../lib/http/middleware';
 import { connectedExpiredPage, connectedPage, withParams } from '../lib/http/pages';
 import { redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import { CONNECTED_PATH } from '../lib/http/routes';
-import { sharedBroker } from '../lib/runtime';
+import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 const CONNECTED_ROUTE = `GET ${CONNECTED_PATH}`;
 
@@ -48,4 +48,7 @@ export function createCallbackHandler(getBroker: BrokerSource) {
     });
 }
 
-export const handler = createCallbackHandler(sharedBroker);
+/** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
+const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
+
+export const handler = createCallbackHandler(() => sharedBroker(ADAPTERS));

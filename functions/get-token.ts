@@ -12,7 +12,7 @@ import { BrokerError, errorBody, errorStatus, isBrokerError } from '../lib/error
 import { acceptedCorrelationId, logger } from '../lib/logger';
 import { flushMetrics, logContext } from '../lib/observability';
 import { refuseUnknownFields } from '../lib/plain-object';
-import { sharedBroker } from '../lib/runtime';
+import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 interface GetTokenEvent {
   connection_id?: unknown;
@@ -46,4 +46,7 @@ export function createGetTokenHandler(getBroker: BrokerSource) {
     });
 }
 
-export const handler = createGetTokenHandler(sharedBroker);
+/** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
+const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
+
+export const handler = createGetTokenHandler(() => sharedBroker(ADAPTERS));

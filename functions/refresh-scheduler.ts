@@ -5,7 +5,7 @@ import type { BrokerSource } from '../lib/broker';
 import type { SchedulerSummary } from '../lib/connections/refresh-scheduler';
 import { flushMetrics, logContext } from '../lib/observability';
 import type { RefreshQueue } from '../lib/ports';
-import { refreshQueueFromEnv, sharedBroker } from '../lib/runtime';
+import { refreshQueueFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 /** The scheduler's handler, over the broker `getBroker` gives and the queues `getQueue` gives (SQS on AWS, in-process locally). */
 export function createRefreshSchedulerHandler(getBroker: BrokerSource, getQueue: () => RefreshQueue) {
@@ -22,4 +22,7 @@ export function createRefreshSchedulerHandler(getBroker: BrokerSource, getQueue:
 }
 
 let queue: RefreshQueue | undefined;
-export const handler = createRefreshSchedulerHandler(sharedBroker, () => (queue ??= refreshQueueFromEnv()));
+/** The scheduler reads the schedule index and provider health and sends jobs: it neither seals nor opens a token set, nor publishes an event. */
+const ADAPTERS: FunctionAdapters = {};
+
+export const handler = createRefreshSchedulerHandler(() => sharedBroker(ADAPTERS), () => (queue ??= refreshQueueFromEnv()));

@@ -15,7 +15,7 @@ import { refreshWorkersFor } from '../lib/connections/refresh-policy';
 import { REFRESH_BATCH, type RefreshWorker, type RefreshWorkerOptions } from '../lib/connections/refresh-worker';
 import { logger } from '../lib/logger';
 import { flushMetrics, logContext } from '../lib/observability';
-import { sharedBroker } from '../lib/runtime';
+import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 /**
  * The worker's handler, over the broker `getBroker` gives. `options.workers` says how many workers
@@ -65,4 +65,7 @@ export function createRefreshWorkerHandler(getBroker: BrokerSource, options: Ref
   );
 }
 
-export const handler = createRefreshWorkerHandler(sharedBroker, { workers: (_provider, budget) => refreshWorkersFor(budget, REFRESH_BATCH) });
+/** A worker opens and seals token sets and publishes events (its IAM: the key and the bus). */
+const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
+
+export const handler = createRefreshWorkerHandler(() => sharedBroker(ADAPTERS), { workers: (_provider, budget) => refreshWorkersFor(budget, REFRESH_BATCH) });

@@ -22,10 +22,10 @@ import { loadCatalogue } from '../lib/providers/catalogue';
 import type { Provider } from '../lib/providers/schema';
 import { DEFAULT_METRICS_NAMESPACE, type BrokerEventType } from '../lib/ports';
 import type { HandlerName } from './bundling';
-import { grantBrokerAccess, type BrokerAccess, type BrokerResources } from './constructs/access';
+import { grantBrokerAccess, type BrokerAccess, type BrokerResources, type KmsDataKeys } from './constructs/access';
 import { CALLBACK_PATH, INSTALL_PATH } from '../lib/http/routes';
 import { BrokerApi, type CustomDomainProps } from './constructs/broker-api';
-import { BrokerFunction } from './constructs/broker-function';
+import { BrokerFunction, catalogueLoaderFiles } from './constructs/broker-function';
 import { BrokerTable } from './constructs/broker-table';
 import { ProviderSecrets } from './constructs/provider-secrets';
 import { RefreshSchedule } from './constructs/refresh-schedule';
@@ -104,6 +104,17 @@ export interface OAuthTokenBrokerProps {
    * and callback functions). Checked at synth. @default plain, unbranded pages
    */
   branding?: Branding;
+  /**
+   * How token sets get their KMS data keys (`BROKER_KMS_DATA_KEYS`). `cached`: a data key per
+   * provider per function instance for up to `dataKeyMaxAge`, the connection bound by AES-GCM;
+   * a fraction of a KMS call per refresh. `per_connection`: one data key per write under
+   * `{connection_id, provider}`, so IAM requires the connection in every new data key's context
+   * and CloudTrail records each use per connection; two KMS calls per refresh. docs/design.md,
+   * "Encryption bound to the row". @default 'cached'
+   */
+  kmsDataKeys?: KmsDataKeys;
+  /** How long a cached data key seals and a decrypted one is kept (`BROKER_DATA_KEY_MAX_AGE_S`). @default 5 minutes */
+  dataKeyMaxAge?: Duration;
 }
 
 /** An operator's refresh choices for one provider (the CDK face of `BROKER_PROVIDER_REFRESH`). */
@@ -182,6 +193,9 @@ export class OAuthTokenBroker extends Construct {
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
     if (interval.toSeconds() < 60) throw new Error('scheduleInterval must be at least 1 minute (EventBridge rate schedules)');
     checkPositiveInteger('shards', shards);
+    if (props.kmsDataKeys !== undefined && props.kmsDataKeys !== 'cached' && props.kmsDataKeys !== 'per_connection') {
+      throw new Error(`kmsDataKeys must be "cached" or "per_connection", got "${String(props.kmsDataKeys)}"`);
+    }
     checkPositiveInteger('providerConcurrency', providerConcurrency);
     // The same check the functions make at start, named after the props, so a bad value fails the synth.
     const branding = props.branding
@@ -205,6 +219,7 @@ export class OAuthTokenBroker extends Construct {
       secretPrefix: this.secretPrefix,
       eventSource: EVENT_SOURCE,
       signingKeySecretArn: this.signingKey.secret.secretArn,
+      kmsDataKeys: props.kmsDataKeys ?? 'cached',
     };
     // Client-credentials connections may name their own secret (PUT /connections/{id}),
     // which whoever renews their tokens must be able to read.
@@ -225,6 +240,8 @@ export class OAuthTokenBroker extends Construct {
       BROKER_SCHEDULER_INTERVAL_S: String(interval.toSeconds()),
       BROKER_REFRESH_QUEUE_DELAY_S: String(queueDelay.toSeconds()),
       ...(Object.keys(providerRefresh).length > 0 ? { BROKER_PROVIDER_REFRESH: providerRefreshJson(providerRefresh) } : {}),
+      BROKER_KMS_DATA_KEYS: this.#resources.kmsDataKeys,
+      ...(props.dataKeyMaxAge ? { BROKER_DATA_KEY_MAX_AGE_S: String(props.dataKeyMaxAge.toSeconds()) } : {}),
       ...(props.providersFile ? { BROKER_PROVIDERS_FILE: `/var/task/${bundledProvidersFileName(props.providersFile)}` } : {}),
     };
     const publicEnvironment = {
@@ -246,7 +263,10 @@ export class OAuthTokenBroker extends Construct {
         timeout,
         environment: { ...this.#environment, ...environment },
         logRetention,
-        extraFiles: props.providersFile ? { [bundledProvidersFileName(props.providersFile)]: props.providersFile } : undefined,
+        // With an operator catalogue, its loader (zod, yaml) goes along as its own file; without, no function carries it.
+        extraFiles: props.providersFile
+          ? { [bundledProvidersFileName(props.providersFile)]: props.providersFile, ...catalogueLoaderFiles() }
+          : undefined,
       });
 
     const refreshEnvironment = {

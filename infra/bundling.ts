@@ -68,3 +68,21 @@ export const HANDLER_ENTRIES = {
 } as const;
 
 export type HandlerName = keyof typeof HANDLER_ENTRIES;
+
+/**
+ * The operator-catalogue loader (zod and yaml: half a handler's bytes) as its own file. The
+ * handlers import it dynamically, only when `BROKER_PROVIDERS_FILE` is set (lib/runtime.ts); the
+ * build turns that import into `import("./catalogue-loader.mjs")`, left out of the handler
+ * bundles, and writes the loader once to `dist/handlers/catalogue-loader/`. The construct copies
+ * it next to each function's `index.mjs` only when it deploys an operator catalogue.
+ */
+export const CATALOGUE_LOADER = {
+  /** Source of the loader, relative to the repo root. */
+  entry: 'lib/providers/catalogue.ts',
+  /** How lib/runtime.ts imports it (a dynamic import). */
+  importedAs: './providers/catalogue',
+  /** Its directory under `HANDLER_BUNDLE_DIR`. */
+  dir: 'catalogue-loader',
+  /** Its file name, there and beside each function's `index.mjs`. */
+  fileName: 'catalogue-loader.mjs',
+} as const;

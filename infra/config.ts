@@ -31,6 +31,7 @@ export const CONTEXT_KEYS = [
   'brandLogoUrl',
   'brandColor',
   'supportUrl',
+  'kmsDataKeys',
 ] as const;
 
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
@@ -54,6 +55,10 @@ export function configFromContext(get: (key: ContextKey) => unknown): BrokerAppC
   const horizon = number(get, 'refreshHorizonSeconds');
   const retention = number(get, 'logRetentionDays');
   const secrets = text(get, 'secrets');
+  const kmsDataKeys = text(get, 'kmsDataKeys');
+  if (kmsDataKeys !== undefined && kmsDataKeys !== 'cached' && kmsDataKeys !== 'per_connection') {
+    throw new Error(`Context kmsDataKeys must be "cached" or "per_connection", got "${kmsDataKeys}"`);
+  }
   if (secrets !== undefined && secrets !== 'create' && secrets !== 'reference') {
     throw new Error(`Context secrets must be "create" or "reference", got "${secrets}"`);
   }
@@ -80,6 +85,7 @@ export function configFromContext(get: (key: ContextKey) => unknown): BrokerAppC
       })(),
       logRetention: retention === undefined ? undefined : retentionDays(retention),
       branding: branding(get),
+      kmsDataKeys,
     },
   };
 }

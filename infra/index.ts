@@ -31,4 +31,5 @@ export type { BrokerFunction } from './constructs/broker-function';
 export type { BrokerTable } from './constructs/broker-table';
 export type { ProviderSecrets } from './constructs/provider-secrets';
 export type { RefreshSchedule } from './constructs/refresh-schedule';
+export type { KmsDataKeys } from './constructs/access';
 export type { TokenKey } from './constructs/token-key';

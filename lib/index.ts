@@ -12,7 +12,7 @@
 import { createInstallLink as mint, type InstallLink, type InstallLinkRequest } from './connections/install-links';
 import type { GetTokenOptions } from './connections/token-service';
 import type { AccessToken } from './model';
-import { installLinkMinter, sharedBroker } from './runtime';
+import { ALL_ADAPTERS, installLinkMinter, sharedBroker } from './runtime';
 
 export { Broker } from './broker';
 export { BrokerError, isBrokerError, type BrokerErrorCode } from './errors';
@@ -32,7 +32,7 @@ export type { InstallLink, InstallLinkRequest } from './connections/install-link
  * Pass `signal` (e.g. `AbortSignal.timeout(ms)`) to bound the wait for another worker's refresh.
  */
 export async function getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
-  const broker = await sharedBroker();
+  const broker = await sharedBroker(ALL_ADAPTERS);
   return broker.getToken(connectionId, options);
 }
 

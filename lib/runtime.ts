@@ -8,7 +8,7 @@ import { DynamoDbProviderHealthStore } from './adapters/dynamodb-health-store';
 import { DynamoDbConnectionStore } from './adapters/dynamodb-store';
 import { EmfMetricsSink } from './adapters/emf-metrics';
 import { EventBridgeEventSink } from './adapters/eventbridge-sink';
-import { KmsTokenCipher } from './adapters/kms-cipher';
+import { KmsTokenCipher, type DataKeyCacheLimits, type DataKeyMode } from './adapters/kms-cipher';
 import { LocalTokenCipher } from './adapters/local-cipher';
 import { FileSecretStore } from './adapters/local-secrets';
 import { LogEventSink } from './adapters/log-sink';
@@ -69,6 +69,7 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
     providerTimeoutMs: seconds(env, 'BROKER_PROVIDER_TIMEOUT_S'),
     installLinkTtlMs: seconds(env, 'BROKER_INSTALL_LINK_TTL_S'),
     branding: brandingFromEnv(env),
+    tokenCacheSize: positive(env, 'BROKER_TOKEN_CACHE_SIZE', 'integer'),
   };
   if (schedulerIntervalMs !== undefined || queueDelayMs !== undefined) {
     config.refreshPolicy = { schedulerIntervalMs, queueDelayMs } as BrokerConfig['refreshPolicy'];
@@ -99,12 +100,31 @@ function required(env: Env, name: string): string {
   return value;
 }
 
+/** How the KMS cipher gets data keys, from `BROKER_KMS_DATA_KEYS`, `BROKER_DATA_KEY_MAX_AGE_S` and `BROKER_DATA_KEY_MAX_MESSAGES`. */
+export function dataKeysFromEnv(env: Env): { dataKeys: DataKeyMode; cache: Partial<DataKeyCacheLimits> } {
+  const mode = env.BROKER_KMS_DATA_KEYS || 'cached';
+  if (mode !== 'cached' && mode !== 'per_connection') {
+    throw new BrokerError('configuration_error', 'BROKER_KMS_DATA_KEYS must be "cached" or "per_connection"');
+  }
+  const cache: Partial<DataKeyCacheLimits> = {};
+  const maxAgeMs = seconds(env, 'BROKER_DATA_KEY_MAX_AGE_S');
+  const maxMessages = positive(env, 'BROKER_DATA_KEY_MAX_MESSAGES', 'integer');
+  if (maxAgeMs !== undefined) cache.maxAgeMs = maxAgeMs;
+  if (maxMessages !== undefined) cache.maxMessages = maxMessages;
+  return { dataKeys: mode, cache };
+}
+
 /**
  * The one place that chooses the token cipher: KMS envelope encryption when a key is named
  * (`BROKER_KMS_KEY_ID`, on AWS and locally alike), else the local key file.
  */
-export async function cipherFor(options: { kmsKeyId?: string; keyFile?: string }): Promise<TokenCipher> {
-  if (options.kmsKeyId) return new KmsTokenCipher({ keyId: options.kmsKeyId });
+export async function cipherFor(options: {
+  kmsKeyId?: string;
+  keyFile?: string;
+  dataKeys?: DataKeyMode;
+  cache?: Partial<DataKeyCacheLimits>;
+}): Promise<TokenCipher> {
+  if (options.kmsKeyId) return new KmsTokenCipher({ keyId: options.kmsKeyId, dataKeys: options.dataKeys, cache: options.cache });
   if (options.keyFile) return LocalTokenCipher.fromKeyFile(options.keyFile);
   throw new BrokerError('configuration_error', 'Set BROKER_KMS_KEY_ID (AWS) or BROKER_KEY_FILE (local) for token encryption');
 }
@@ -132,25 +152,82 @@ export function eventSinkFor(busName: string | undefined, otherwise: EventSink =
 
 /**
  * The built-in catalogue as validated at build time, or, with BROKER_PROVIDERS_FILE, the
- * full loader. The loader (zod, yaml) is imported only then: it is most of a cold start.
+ * full loader. The loader (zod, yaml) is imported only then: it is most of a cold start. In the
+ * Lambda bundles this import is `./catalogue-loader.mjs`, a file of its own the construct deploys
+ * only with an operator catalogue (infra/bundling.ts `CATALOGUE_LOADER`).
  */
 async function catalogueFromEnv(env: Env): Promise<Catalogue> {
   if (!env.BROKER_PROVIDERS_FILE) return builtinCatalogue();
-  const { loadCatalogue } = await import('./providers/catalogue');
-  return loadCatalogue({ env });
+  let loader: typeof import('./providers/catalogue');
+  try {
+    loader = await import('./providers/catalogue');
+  } catch (err) {
+    throw new BrokerError(
+      'configuration_error',
+      'BROKER_PROVIDERS_FILE is set but the catalogue loader is not deployed with this function; give the construct `providersFile` instead of setting the variable',
+      { cause: err },
+    );
+  }
+  try {
+    return loader.loadCatalogue({ env });
+  } catch (err) {
+    // In a Lambda bundle the loader is a file of its own with its own copy of BrokerError: keep the code.
+    if (err instanceof Error && err.name === 'BrokerError' && !(err instanceof BrokerError)) {
+      throw new BrokerError('configuration_error', err.message, { cause: err });
+    }
+    throw err;
+  }
 }
 
-/** The adapters a deployed broker uses, chosen by environment. */
-export async function depsFromEnv(env: Env = process.env): Promise<BrokerDeps> {
+/**
+ * The adapters a function uses beyond the table, the secrets and the catalogue, named by each
+ * function (functions/*.ts), as its IAM grants are: one that does not name a cipher or an event
+ * sink gets a stand-in that refuses, and its bundle carries no KMS or EventBridge client.
+ */
+export interface FunctionAdapters {
+  /** Seals and opens token sets: `cipherFromEnv`. */
+  cipher?: (env: Env) => Promise<TokenCipher>;
+  /** Publishes broker events: `eventsFromEnv`. */
+  events?: (env: Env) => EventSink;
+}
+
+/** The token cipher `BROKER_KMS_KEY_ID` / `BROKER_KEY_FILE` and the data-key variables choose. */
+export function cipherFromEnv(env: Env): Promise<TokenCipher> {
+  return cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE, ...dataKeysFromEnv(env) });
+}
+
+/** The event sink `BROKER_EVENT_BUS_NAME` chooses. */
+export function eventsFromEnv(env: Env): EventSink {
+  return eventSinkFor(env.BROKER_EVENT_BUS_NAME);
+}
+
+/** Every adapter: the in-process `getToken` and any function that may do anything. */
+export const ALL_ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
+
+/** A port a function did not name: using it is a wiring bug, reported as one. */
+function notInThisFunction(port: string): never {
+  throw new BrokerError('internal_error', `This function was built without a ${port} (lib/runtime.ts FunctionAdapters)`);
+}
+
+const NO_CIPHER: TokenCipher = {
+  encrypt: async () => notInThisFunction('token cipher'),
+  sealingKey: async () => notInThisFunction('token cipher'),
+  decrypt: async () => notInThisFunction('token cipher'),
+};
+
+const NO_EVENTS: EventSink = { publish: async () => notInThisFunction('event sink') };
+
+/** The adapters a deployed broker uses, chosen by environment; `adapters` says which optional ones this function has. */
+export async function depsFromEnv(env: Env, adapters: FunctionAdapters): Promise<BrokerDeps> {
   const tableName = required(env, 'BROKER_TABLE_NAME');
   const client = new DynamoDBClient({});
   return {
     store: new DynamoDbConnectionStore({ tableName, client }),
     health: new DynamoDbProviderHealthStore({ tableName, client }),
-    cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: env.BROKER_KEY_FILE }),
+    cipher: adapters.cipher ? await adapters.cipher(env) : NO_CIPHER,
     secrets: secretsFromEnv(env),
     signingKey: signingKeyFromEnv(env),
-    events: eventSinkFor(env.BROKER_EVENT_BUS_NAME),
+    events: adapters.events ? adapters.events(env) : NO_EVENTS,
     // CloudWatch EMF on stdout: the handlers flush at the end of each invocation (lib/observability.ts).
     metrics: new EmfMetricsSink({ namespace: env.BROKER_METRICS_NAMESPACE || DEFAULT_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME }),
     catalogue: await catalogueFromEnv(env),
@@ -158,20 +235,22 @@ export async function depsFromEnv(env: Env = process.env): Promise<BrokerDeps> {
   };
 }
 
-let shared: Promise<Broker> | undefined;
+const shared = new Map<FunctionAdapters, Promise<Broker>>();
 
 /**
- * The process-wide broker built from `process.env` (Lambda module scope: built once per
- * container): what the Lambda handlers and the in-process `getToken` use. The local server
- * and tests hand their own broker to the handler factories instead.
+ * The process-wide broker built from `process.env` with `adapters` (Lambda module scope: built
+ * once per container): what the Lambda handlers and the in-process `getToken` (`ALL_ADAPTERS`)
+ * use. The local server and tests hand their own broker to the handler factories instead.
  */
-export function sharedBroker(): Promise<Broker> {
-  shared ??= depsFromEnv(process.env).then((deps) => new Broker(deps, configFromEnv(process.env)));
-  // A failed start (bad config) is not cached, so the next invocation reports it again instead of a stale rejection.
-  shared.catch(() => {
-    shared = undefined;
-  });
-  return shared;
+export function sharedBroker(adapters: FunctionAdapters): Promise<Broker> {
+  let broker = shared.get(adapters);
+  if (!broker) {
+    broker = depsFromEnv(process.env, adapters).then((deps) => new Broker(deps, configFromEnv(process.env)));
+    shared.set(adapters, broker);
+    // A failed start (bad config) is not cached, so the next invocation reports it again instead of a stale rejection.
+    broker.catch(() => shared.delete(adapters));
+  }
+  return broker;
 }
 
 let minter: Promise<InstallLinkContext> | undefined;

@@ -17,7 +17,7 @@ import { chmodSync, copyFileSync, mkdirSync, renameSync, writeFileSync } from 'n
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
-import { HANDLER_BUNDLE_DIR, HANDLER_BUNDLING, HANDLER_ENTRIES, type HandlerName } from '../infra/bundling';
+import { CATALOGUE_LOADER, HANDLER_BUNDLE_DIR, HANDLER_BUNDLING, HANDLER_ENTRIES, type HandlerName } from '../infra/bundling';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -47,6 +47,29 @@ export const PACKAGE_FILES = { 'openapi.json': 'docs/openapi.json' } as const;
  * with these too, so a bundle they measure or compare is a bundle this build ships.
  */
 export function handlerBuildOptions(entry: string, outfile: string): esbuild.BuildOptions {
+  return {
+    ...loaderBuildOptions(entry, outfile),
+    plugins: [catalogueLoaderApart],
+  };
+}
+
+/**
+ * The runtime's dynamic import of the catalogue loader becomes `import("./catalogue-loader.mjs")`,
+ * left out of the bundle (infra/bundling.ts `CATALOGUE_LOADER`): a function without an operator
+ * catalogue never carries zod or yaml, and one with it loads them only at start.
+ */
+const catalogueLoaderApart: esbuild.Plugin = {
+  name: 'catalogue-loader-apart',
+  setup(build) {
+    const specifier = new RegExp(`^${CATALOGUE_LOADER.importedAs.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+    build.onResolve({ filter: specifier }, (args) =>
+      args.kind === 'dynamic-import' && args.importer.endsWith(join('lib', 'runtime.ts')) ? { path: `./${CATALOGUE_LOADER.fileName}`, external: true } : undefined,
+    );
+  },
+};
+
+/** The same settings without the plugin: how the catalogue loader itself is bundled. */
+function loaderBuildOptions(entry: string, outfile: string): esbuild.BuildOptions {
   return {
     entryPoints: [entry],
     outfile,
@@ -79,16 +102,33 @@ export async function buildHandlers(root: string = ROOT): Promise<Record<Handler
         absWorkingDir: root,
         write: false,
       });
-      mkdirSync(dir, { recursive: true });
-      for (const file of result.outputFiles) {
-        const temporary = `${file.path}.${process.pid}.tmp`;
-        writeFileSync(temporary, file.contents);
-        renameSync(temporary, file.path);
-      }
+      writeOutputs(dir, result.outputFiles);
       dirs[name] = dir;
     }),
   );
+  await buildCatalogueLoader(root);
   return dirs;
+}
+
+/** `dist/handlers/catalogue-loader/catalogue-loader.mjs`: the loader the construct copies beside functions deployed with an operator catalogue. */
+async function buildCatalogueLoader(root: string): Promise<void> {
+  const dir = join(root, HANDLER_BUNDLE_DIR, CATALOGUE_LOADER.dir);
+  const result = await esbuild.build({
+    ...loaderBuildOptions(join(root, CATALOGUE_LOADER.entry), join(dir, CATALOGUE_LOADER.fileName)),
+    absWorkingDir: root,
+    write: false,
+  });
+  writeOutputs(dir, result.outputFiles);
+}
+
+/** Writes a build's files into `dir`, each through a temporary file and a rename, so a reader never sees half a bundle. */
+function writeOutputs(dir: string, files: ReadonlyArray<{ path: string; contents: Uint8Array }>): void {
+  mkdirSync(dir, { recursive: true });
+  for (const file of files) {
+    const temporary = `${file.path}.${process.pid}.tmp`;
+    writeFileSync(temporary, file.contents);
+    renameSync(temporary, file.path);
+  }
 }
 
 /** The library entry points in dist/: `<name>.mjs`, `<name>.cjs`, `<name>.d.mts`, `<name>.d.cts`, and shared chunks. */

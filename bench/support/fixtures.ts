@@ -14,10 +14,13 @@ import { shardOf } from '../../lib/connections/transitions';
 import { seal } from '../../lib/connections/sealing';
 import { exchangeCode } from '../../lib/oauth/token-endpoint';
 import type { CipherContext, Clock, SealingKey, SecretStore, TokenCipher } from '../../lib/ports';
-import type { Catalogue } from '../../lib/providers/schema';
+import type { Catalogue, ProviderInput } from '../../lib/providers/schema';
 import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../../test/support/fault-broker';
 import type { FaultProvider } from '../../test/support/fault-provider';
 import type { BenchDynamo, DynamoCommand } from './local-dynamo';
+
+/** What the bench uses of a fault provider: in this process, or in a child (support/provider-process.ts). */
+export type BenchProvider = Pick<FaultProvider, 'url' | 'authorizeUrl' | 'tokenUrl' | 'issueCode'>;
 
 /** The authorization-code provider of the fault catalogue. */
 export const PROVIDER_KEY = 'fault';
@@ -34,7 +37,7 @@ export class BenchClock implements Clock {
 export interface BenchBrokerOptions {
   dynamo: BenchDynamo;
   tableName: string;
-  provider: FaultProvider;
+  provider: BenchProvider;
   clock: Clock;
   cipher: TokenCipher;
   instanceId: string;
@@ -45,6 +48,8 @@ export interface BenchBrokerOptions {
   onDynamoCommand?: (command: DynamoCommand) => void;
   /** Wraps the provider calls (defaults to global fetch). */
   fetch?: typeof fetch;
+  /** Catalogue fields over the fault provider's entries (e.g. its refresh policy); the first broker of a provider sets them. */
+  catalogueExtra?: Record<string, Partial<ProviderInput>>;
 }
 
 /** One broker "instance": its own DynamoDB client, cache and lease owner id, as one Lambda container would have. */
@@ -57,7 +62,7 @@ export function benchBroker(options: BenchBrokerOptions): { broker: Broker; clie
       cipher: options.cipher,
       secrets: options.secrets ?? new StaticSecrets({ fault: FAULT_CLIENT }),
       events: new MemoryEventSink(),
-      catalogue: benchCatalogue(options.provider),
+      catalogue: benchCatalogue(options.provider, options.catalogueExtra),
       clock: options.clock,
       instanceId: options.instanceId,
       ...(options.fetch ? { fetch: options.fetch } : {}),
@@ -67,12 +72,12 @@ export function benchBroker(options: BenchBrokerOptions): { broker: Broker; clie
   return { broker, client };
 }
 
-const catalogues = new WeakMap<FaultProvider, Catalogue>();
+const catalogues = new WeakMap<BenchProvider, Catalogue>();
 
-function benchCatalogue(provider: FaultProvider): Catalogue {
+function benchCatalogue(provider: BenchProvider, extra?: Record<string, Partial<ProviderInput>>): Catalogue {
   let catalogue = catalogues.get(provider);
   if (!catalogue) {
-    catalogue = faultCatalogue(provider);
+    catalogue = faultCatalogue(provider, extra);
     catalogues.set(provider, catalogue);
   }
   return catalogue;
@@ -81,11 +86,13 @@ function benchCatalogue(provider: FaultProvider): Catalogue {
 export interface SeedOptions {
   store: DynamoDbConnectionStore;
   cipher: TokenCipher;
-  provider: FaultProvider;
+  provider: BenchProvider;
   clock: Clock;
   ids: readonly string[];
   /** Code exchanges and writes in flight at once. */
   concurrency?: number;
+  /** The first due time of a token issued at `issuedAt`; undefined: not scheduled. Defaults to the eager rule. */
+  dueAt?: (issuedAt: number, expiresAt: number) => number | undefined;
 }
 
 /**
@@ -117,8 +124,7 @@ export async function seedConnections(options: SeedOptions): Promise<void> {
       sealed: await seal(cipher, { id, provider: PROVIDER_KEY }, { token: tokens }),
       tokenGen: 1,
       expiresAt,
-      refreshDueAt: refreshDueAt(now, expiresAt, DEFAULT_CONFIG.refreshPolicy, DEFAULT_CONFIG.refreshSkewMs),
-      shard: shardOf(id, DEFAULT_CONFIG.shards),
+      ...scheduleOf(options.dueAt ? options.dueAt(now, expiresAt) : refreshDueAt(now, expiresAt, DEFAULT_CONFIG.refreshPolicy, DEFAULT_CONFIG.refreshSkewMs), id),
       version: 1,
       failureCount: 0,
       lastRefreshAt: now,
@@ -127,6 +133,11 @@ export async function seedConnections(options: SeedOptions): Promise<void> {
     };
     await store.create(record);
   });
+}
+
+/** The schedule keys, set together or not at all. */
+function scheduleOf(dueAt: number | undefined, id: string): Pick<ConnectionRecord, 'refreshDueAt' | 'shard'> {
+  return dueAt === undefined ? {} : { refreshDueAt: dueAt, shard: shardOf(id, DEFAULT_CONFIG.shards) };
 }
 
 /** Counts encryptions and decryptions: with `KmsTokenCipher` each one is one KMS call. */

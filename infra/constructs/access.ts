@@ -16,8 +16,11 @@ import { TABLE } from '../../lib/adapters/dynamodb-table';
 export type TableAction = 'GetItem' | 'BatchGetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Scan';
 export type KeyAction = 'GenerateDataKey' | 'Decrypt';
 
-/** The encryption-context keys every token blob is bound to (see lib/adapters/kms-cipher.ts). */
+/** The encryption-context keys a per-connection data key is bound to (see lib/adapters/kms-cipher.ts). */
 export const ENCRYPTION_CONTEXT_KEYS = ['connection_id', 'provider'] as const;
+
+/** How the functions get data keys (`BROKER_KMS_DATA_KEYS`; lib/adapters/kms-cipher.ts `DataKeyMode`). */
+export type KmsDataKeys = 'cached' | 'per_connection';
 
 export interface BrokerAccess {
   /** Item actions on the table itself. */
@@ -26,7 +29,7 @@ export interface BrokerAccess {
   queryDueIndex?: boolean;
   /** `dynamodb:Query` on the list GSI (and only on it): filtered admin lists. */
   queryListIndex?: boolean;
-  /** Key operations, always under the connection-bound encryption context. */
+  /** Key operations, always under an encryption context that names the provider (and the connection, per connection). */
   key: readonly KeyAction[];
   /**
    * Secrets to read: `catalogue` = exactly the provider-app secrets the catalogue names;
@@ -53,6 +56,8 @@ export interface BrokerResources {
   eventSource: string;
   /** ARN of the signing key secret. */
   signingKeySecretArn: string;
+  /** Which encryption context GenerateDataKey is allowed with. */
+  kmsDataKeys: KmsDataKeys;
 }
 
 /** Grants `access` to `grantee` as separate, explicit statements (one per resource kind). */
@@ -79,12 +84,11 @@ function brokerAccessStatements(resources: BrokerResources, access: BrokerAccess
   if (access.queryListIndex) {
     statements.push({ actions: ['dynamodb:Query'], resources: [listIndexArn(resources.table)] });
   }
-  if (access.key.length > 0) {
-    statements.push({
-      actions: access.key.map((a) => `kms:${a}`),
-      resources: [resources.key.keyArn],
-      conditions: tokenKeyConditions(),
-    });
+  if (access.key.includes('GenerateDataKey')) {
+    statements.push({ actions: ['kms:GenerateDataKey'], resources: [resources.key.keyArn], conditions: dataKeyConditions(resources.kmsDataKeys) });
+  }
+  if (access.key.includes('Decrypt')) {
+    statements.push({ actions: ['kms:Decrypt'], resources: [resources.key.keyArn], conditions: decryptConditions() });
   }
   if (access.secrets === 'catalogue' && resources.catalogueSecretArns.length > 0) {
     statements.push({ actions: ['secretsmanager:GetSecretValue'], resources: [...resources.catalogueSecretArns] });
@@ -107,14 +111,29 @@ function brokerAccessStatements(resources: BrokerResources, access: BrokerAccess
 }
 
 /**
- * The key may only be used with exactly the connection-binding context: both keys
- * present (`Null: false`) and no other key (`ForAllValues`). A call without a context,
- * or with a different one, is denied by IAM before KMS looks at the ciphertext.
+ * New data keys only under the context the mode binds them to. `per_connection`: exactly
+ * `{connection_id, provider}`, both present (`Null: false`) and no other key (`ForAllValues`), so no
+ * data key exists that does not name its connection, and CloudTrail shows each one. `cached`:
+ * exactly `{provider}`; the connection is bound by AES-GCM instead (docs/design.md, "Encryption
+ * bound to the row").
  */
-export function tokenKeyConditions(): Record<string, Record<string, unknown>> {
+export function dataKeyConditions(mode: KmsDataKeys): Record<string, Record<string, unknown>> {
+  const keys = mode === 'per_connection' ? ENCRYPTION_CONTEXT_KEYS : (['provider'] as const);
+  return {
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...keys] },
+    Null: Object.fromEntries(keys.map((k) => [`kms:EncryptionContext:${k}`, 'false'])),
+  };
+}
+
+/**
+ * Decrypt reads blobs of either mode (so switching modes strands nothing): the context must name
+ * the provider and may name the connection, nothing else. KMS itself still refuses a per-connection
+ * data key under any context but its own.
+ */
+export function decryptConditions(): Record<string, Record<string, unknown>> {
   return {
     'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...ENCRYPTION_CONTEXT_KEYS] },
-    Null: Object.fromEntries(ENCRYPTION_CONTEXT_KEYS.map((k) => [`kms:EncryptionContext:${k}`, 'false'])),
+    Null: { 'kms:EncryptionContext:provider': 'false' },
   };
 }
 

@@ -20,7 +20,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { HANDLER_BUNDLE_DIR, HANDLER_BUNDLING, HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, PACKAGE_NAME, type HandlerName } from '../bundling';
+import { CATALOGUE_LOADER, HANDLER_BUNDLE_DIR, HANDLER_BUNDLING, HANDLER_NODE_OPTIONS, LAMBDA_NODE_MAJOR, PACKAGE_NAME, type HandlerName } from '../bundling';
 
 /** `nodejs24.x`; kept next to the esbuild target so the two cannot disagree. */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -52,6 +52,18 @@ export function handlerBundleDir(handler: HandlerName, root: string = packageRoo
     );
   }
   return dir;
+}
+
+/**
+ * The prebuilt catalogue loader and its source map (infra/bundling.ts `CATALOGUE_LOADER`), by the
+ * name each gets beside a function's `index.mjs`; throws, saying how to build it, when it is missing.
+ */
+export function catalogueLoaderFiles(root: string = packageRoot()): Record<string, string> {
+  const file = join(root, HANDLER_BUNDLE_DIR, CATALOGUE_LOADER.dir, CATALOGUE_LOADER.fileName);
+  if (!existsSync(file)) {
+    throw new Error(`${PACKAGE_NAME}: the catalogue loader bundle is missing (${file}). In a checkout of the repository run \`npm run build\` (or \`npm run build:handlers\`) first.`);
+  }
+  return { [CATALOGUE_LOADER.fileName]: file, [`${CATALOGUE_LOADER.fileName}.map`]: `${file}.map` };
 }
 
 /**

@@ -27,15 +27,16 @@ export class BrokerTable extends Construct {
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // Sparse: only scheduled connections carry `shard` and `refresh_due_at`. ALL, as the
-    // store's ensureTable creates it (the refresh scheduler reads only id, provider and
-    // refresh_due_at from it, and a worker re-reads consistently before acting); token blobs in
-    // it are ciphertext as in the table.
+    // Sparse: only scheduled connections carry `shard` and `refresh_due_at`. Keys, the provider and
+    // the TTL, as the store's ensureTable creates it: the refresh scheduler reads id, provider and
+    // refresh_due_at from the index alone, a lease write or a failure changes nothing projected, and
+    // only the commit (which moves the due time) writes to it (docs/design.md, "Writes per refresh").
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE.dueIndexName,
       partitionKey: { name: TABLE.dueIndexPartitionKey, type: dynamodb.AttributeType.NUMBER },
       sortKey: { name: TABLE.dueIndexSortKey, type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.ALL,
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...TABLE.dueIndexProjected],
     });
     // Filtered admin lists (lib/adapters/dynamodb-store.ts `listFiltered`): sparse like the
     // schedule index (only connections carry its keys), KEYS_ONLY so a refresh, which changes

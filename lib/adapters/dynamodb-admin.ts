@@ -34,8 +34,9 @@ const SCHEDULE_INDEX: GlobalSecondaryIndex = {
     { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
     { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
   ],
-  // ALL: the sweep reads whole records from the index without a second GetItem.
-  Projection: { ProjectionType: 'ALL' },
+  // Keys, the provider and the TTL only: a lease or a failure writes nothing to the index, and a
+  // commit moves a keys-sized entry (docs/design.md, "Writes per refresh").
+  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] },
 };
 
 /** KEYS_ONLY: a write that changes no key of this index (every refresh) writes nothing to it. */
@@ -49,9 +50,9 @@ const LIST_INDEX: GlobalSecondaryIndex = {
 };
 
 /**
- * Creates `tableName` if missing (on-demand, `pk` hash key, the sparse `refresh-due` GSI with
- * projection ALL and the KEYS_ONLY `connection-list` GSI), waits until it and its GSIs are ACTIVE,
- * and enables TTL where the engine supports it. A table made before the list index gets it
+ * Creates `tableName` if missing (on-demand, `pk` hash key, the sparse `refresh-due` GSI projecting
+ * keys, provider and TTL, and the KEYS_ONLY `connection-list` GSI), waits until it and its GSIs are
+ * ACTIVE, and enables TTL where the engine supports it. A table made before the list index gets it
  * added (DynamoDB, DynamoDB Local). Throws BrokerError('configuration_error') when an existing
  * table lacks the schedule GSI, or lacks the list index and the engine cannot add it (dynalite).
  */

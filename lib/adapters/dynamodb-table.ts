@@ -10,11 +10,21 @@ export const TABLE = {
   dueIndexPartitionKey: 'shard',
   dueIndexSortKey: 'refresh_due_at',
   /**
+   * What the schedule index projects beyond the keys: the provider (never changes) and the TTL
+   * (changes with the status, never on a refresh), so the index is written only when a
+   * connection's due time moves (the commit), never by a lease or a failure; whole records are
+   * read from the table (docs/design.md, "Writes per refresh").
+   */
+  dueIndexProjected: ['provider', 'ttl'],
+  /**
    * Sparse KEYS_ONLY GSI for filtered admin lists; only connection items carry its keys (the
    * store derives them from status, provider and tenant, so a refresh never changes them).
    * Partition key `<status>#<nn>`, `nn` a hash of the id over `listShards`, so no key value takes
-   * more than 1/16 of a status's writes; sort key `<provider>#<tenant>#<id>`, so a provider, or
-   * a provider and a tenant, narrow a partition with `begins_with`.
+   * more than 1/16 of a status's writes; sort key `<provider>#<tenant>#`, so a provider, or a
+   * provider and a tenant, narrow a partition with `begins_with`. No id in the value (the name is
+   * older): the table key, in every LastEvaluatedKey, already pages the index, and 46 more bytes in
+   * every item took a HubSpot-sized item past the 1 KB of one write unit (docs/design.md, "Writes
+   * per refresh"). A key written with the id is rewritten by the item's next write (addMissingListKeys).
    */
   listIndexName: 'connection-list',
   listIndexPartitionKey: 'status_shard',

@@ -12,7 +12,7 @@
 import { BrokerError } from '../errors';
 import type { ConnectionRecord, InstallState, KeyCheck } from '../model';
 import { isPlainObject } from '../plain-object';
-import type { Clock, ConnectionPage, ConnectionStore, ListOptions, RecordChanges } from '../ports';
+import type { Clock, ConnectionPage, ConnectionStore, DueConnection, DuePage, ListOptions, RecordChanges } from '../ports';
 import { assertServableFilter, matchesFilter, pageLimit, systemClock } from '../ports';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -135,11 +135,11 @@ export class MemoryConnectionStore implements ConnectionStore {
     return { items: page.map(clone), ...(matching.length > limit && last ? { cursor: Buffer.from(JSON.stringify({ f: filter, after: last.id })).toString('base64url') } : {}) };
   }
 
-  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<ConnectionPage> {
+  async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<DuePage> {
     const limit = options.limit ?? 100;
     // The cursor is the last (due time, id) handed out: the next page starts after it.
     const after = options.cursor ? { dueAt: Number(options.cursor.slice(0, options.cursor.indexOf(':'))), id: options.cursor.slice(options.cursor.indexOf(':') + 1) } : undefined;
-    const items: ConnectionRecord[] = [];
+    const items: DueConnection[] = [];
     for (const bucket of this.due.buckets(shard, dueBy, after?.dueAt ?? Number.NEGATIVE_INFINITY)) {
       const due = [...bucket]
         .map((id) => this.live(id))
@@ -147,7 +147,8 @@ export class MemoryConnectionStore implements ConnectionStore {
         .sort((a, b) => a.refreshDueAt! - b.refreshDueAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       for (const record of due) {
         if (items.length === limit) return { items, cursor: `${items.at(-1)!.refreshDueAt}:${items.at(-1)!.id}` };
-        items.push(clone(record));
+        // What the DynamoDB schedule index projects: id, provider, due time.
+        items.push({ id: record.id, provider: record.provider, refreshDueAt: record.refreshDueAt! });
       }
     }
     return { items };

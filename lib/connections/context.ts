@@ -58,6 +58,8 @@ export interface BrokerConfig {
   providerCircuit: CircuitConfig;
   /** The operator's branding for the pages customers see (`BROKER_BRAND_*`, lib/branding.ts); none = plain pages. */
   branding?: Branding;
+  /** Connections whose token each process keeps warm (an LRU; `BROKER_TOKEN_CACHE_SIZE`). */
+  tokenCacheSize: number;
 }
 
 /**
@@ -110,6 +112,8 @@ export const DEFAULT_CONFIG: BrokerConfig = {
   retentionMs: 30 * 24 * 3600_000,
   refreshPolicy: DEFAULT_REFRESH_POLICY,
   providerCircuit: DEFAULT_CIRCUIT,
+  // About 1 KB each: 10,000 warm connections are ~10 MB of a function's memory.
+  tokenCacheSize: 10_000,
 };
 
 export interface BrokerDeps {

@@ -37,6 +37,13 @@ export function circuitOpenError(provider: string, retryAt: number, now: number)
 export class ProviderCircuit {
   /** Open circuits this process has seen, remembered until their next probe is due: an outage costs no read per refresh. */
   private readonly knownOpen = new Map<string, ProviderHealth>();
+  /**
+   * Closed circuits this process read, kept for one probe interval: a healthy provider costs one
+   * health read per worker per interval, not one per refresh. Another worker's opening is seen
+   * within that interval (its failures meanwhile are this worker's own, and counted); this
+   * worker's own writes replace the entry at once. Both maps hold one entry per provider at most.
+   */
+  private readonly knownClosed = new Map<string, { health: ProviderHealth | undefined; readAt: number }>();
 
   constructor(private readonly ctx: BrokerContext) {}
 
@@ -79,8 +86,11 @@ export class ProviderCircuit {
 
   /** The provider's health for a refresh decision; `fresh` (a forced refresh) bypasses the memory of an open circuit. */
   private async health(provider: string, fresh: boolean): Promise<ProviderHealth | undefined> {
+    const now = this.ctx.clock.now();
     const known = this.knownOpen.get(provider);
-    if (!fresh && known && (known.nextProbeAt ?? 0) > this.ctx.clock.now()) return known;
+    if (!fresh && known && (known.nextProbeAt ?? 0) > now) return known;
+    const closed = this.knownClosed.get(provider);
+    if (!fresh && closed && now - closed.readAt < this.circuitConfig.probeIntervalMs) return closed.health;
     try {
       return this.remember(provider, await this.ctx.health.getHealth(provider, { consistent: fresh }));
     } catch (err) {
@@ -219,8 +229,13 @@ export class ProviderCircuit {
   }
 
   private remember(provider: string, health: ProviderHealth | undefined): ProviderHealth | undefined {
-    if (health && circuitOpen({ health })) this.knownOpen.set(provider, health);
-    else this.knownOpen.delete(provider);
+    if (health && circuitOpen({ health })) {
+      this.knownOpen.set(provider, health);
+      this.knownClosed.delete(provider);
+    } else {
+      this.knownOpen.delete(provider);
+      this.knownClosed.set(provider, { health, readAt: this.ctx.clock.now() });
+    }
     return health;
   }
 }

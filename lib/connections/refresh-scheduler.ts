@@ -14,7 +14,7 @@
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { ProviderHealth, UnreadableConnection } from '../model';
-import { BROKER_METRICS, type RefreshJob, type RefreshQueue } from '../ports';
+import { BROKER_METRICS, type DueConnection, type RefreshJob, type RefreshQueue } from '../ports';
 import { refreshPolicyOf, type BrokerContext } from './context';
 import { providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
 
@@ -44,12 +44,6 @@ export interface SchedulerSummary {
   /** Due index items that do not read as connections: skipped and logged, never stopping the run. */
   unreadable: number;
   duration_ms: number;
-}
-
-interface DueConnection {
-  id: string;
-  provider: string;
-  refreshDueAt: number;
 }
 
 /** One scheduler run: what is due goes to the refresh queues. */
@@ -128,8 +122,8 @@ async function readDue(ctx: BrokerContext, dueBy: number, max: number, mayRead: 
       let cursor: string | undefined;
       do {
         const page = await ctx.store.listDue(shard, dueBy, { limit: DUE_PAGE, cursor });
-        // The scheduler reads only these three fields, so the index need project no more (plus its keys).
-        for (const record of page.items) if (record.refreshDueAt !== undefined) found.push({ id: record.id, provider: record.provider, refreshDueAt: record.refreshDueAt });
+        // Entries of the index alone (id, provider, due time): the scheduler reads no record.
+        found.push(...page.items);
         unreadable.push(...(page.unreadable ?? []));
         cursor = page.cursor;
       } while (cursor && found.length < perShardMax && mayRead());

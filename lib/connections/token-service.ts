@@ -25,6 +25,7 @@
  *   on_demand or forced —, how it ended, how long it took) and the `Refreshes` / `RefreshLag`
  *   metrics; every getToken counts a warm-cache hit or miss (docs/operations.md, "Metrics").
  */
+import { LRUCache } from 'lru-cache';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { withoutUndefined } from '../plain-object';
@@ -46,6 +47,7 @@ import {
   needsRefresh,
   scheduledDue,
   servableDuringRefresh,
+  skewFor,
   takesOverLease,
   withinSkew,
   type ProviderRefreshPolicy,
@@ -65,6 +67,8 @@ export interface Resolved {
   outcome: 'refreshed' | 'current' | 'stale';
   /** With `stale`: why (`backed_off`, `circuit_open`, or the error code of the failed refresh). */
   failure?: string;
+  /** The frozen caller's view, once this result was cached (the same object warm callers get). */
+  view?: AccessToken;
 }
 
 export interface GetTokenOptions {
@@ -116,45 +120,78 @@ export interface ScheduledRefresh {
 
 const COMMIT_ATTEMPTS = 5;
 const CONTENTION_ATTEMPTS = 8;
+/**
+ * Token sets obtained but not written yet kept per process at most: they pile up only while the
+ * store refuses every commit. Past the bound the oldest is dropped with an error log: a process
+ * out of memory would lose all of them (docs/design.md, "Bounded memory").
+ */
+const MAX_UNSAVED = 10_000;
+
+/** A warm cache entry: what `getToken` hands out, and until when, computed once when it is cached. */
+interface WarmToken {
+  /** Frozen: every warm caller gets this object. */
+  view: AccessToken;
+  /** `view`, already resolved: a warm call returns it without making a promise of its own. */
+  served: Promise<AccessToken>;
+  /** From here on the token is within the on-demand skew: refresh before serving (`withinSkew`). */
+  serveUntil: number;
+  /** Past this, not even a stale answer may hand it out (`isExpired`). */
+  expiresAt: number;
+}
 
 export class TokenService {
-  /** Warm path: tokens served with zero AWS calls until they enter the refresh skew. */
-  private readonly cache = new Map<string, Resolved>();
+  /**
+   * Warm path: tokens served with zero AWS calls until they enter the refresh skew. An LRU of
+   * `tokenCacheSize` connections, so a worker's memory stays flat however many it serves.
+   */
+  private readonly cache: LRUCache<string, WarmToken>;
   /** One flight per connection in this process; `forced` flights refresh whatever the stored token looks like. */
   private readonly flights = new Flights<Resolved>();
   /** Token sets obtained but not yet written anywhere durable (store unavailable); retried first on the next attempt. */
-  private readonly unsaved = new Map<string, { fromGen: number; payload: SealedPayload }>();
+  private readonly unsaved: LRUCache<string, { fromGen: number; payload: SealedPayload }>;
   private readonly circuit: ProviderCircuit;
   /** Each provider's refresh policy, resolved once per process. */
   private readonly policies = new Map<string, ProviderRefreshPolicy>();
 
   constructor(private readonly ctx: BrokerContext) {
     this.circuit = new ProviderCircuit(ctx);
+    this.cache = new LRUCache({ max: ctx.config.tokenCacheSize });
+    this.unsaved = new LRUCache({
+      max: MAX_UNSAVED,
+      dispose: (_value, id, reason) => {
+        if (reason === 'evict') logger.error('a refreshed token set that could not be stored was dropped: too many unsaved in this process', { connection_id: id });
+      },
+    });
   }
 
-  /** The connection's access token, refreshed if it is within the skew of expiry (or `forceRefresh`). */
-  async getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
-    validateConnectionId(connectionId);
+  /**
+   * The connection's access token, refreshed if it is within the skew of expiry (or `forceRefresh`).
+   * The warm path is one cache lookup and one clock read, and returns a promise made when the
+   * token was cached (an id in the cache was validated when it got there).
+   */
+  getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
     const force = options.forceRefresh === true;
-    const cached = this.cache.get(connectionId);
-    const now = this.ctx.clock.now();
-    if (!force && cached && !withinSkew({ ...this.policyInput(cached.record), token: cached.token })) {
-      this.countCache(BROKER_METRICS.cacheHits, cached.record.provider);
-      return accessTokenView(cached.record, cached.token);
+    const cached = force ? undefined : this.cache.get(connectionId);
+    if (cached !== undefined) {
+      const now = this.ctx.clock.now();
+      // Step 1 in this process: a still-valid token is not held back while our own refresh of it runs.
+      if (now < cached.serveUntil || (now < cached.expiresAt && this.flights.inFlight(connectionId))) {
+        this.countCache(BROKER_METRICS.cacheHits, cached.view.provider);
+        return cached.served;
+      }
     }
-    // Step 1 in this process: a still-valid token is not held back while our own refresh of it runs.
-    if (!force && cached && !isExpired({ token: cached.token, now }) && this.flights.inFlight(connectionId)) {
-      this.countCache(BROKER_METRICS.cacheHits, cached.record.provider);
-      return accessTokenView(cached.record, cached.token);
-    }
-    const { signal } = options;
+    return this.getTokenCold(connectionId, force, options.signal);
+  }
+
+  private async getTokenCold(connectionId: string, force: boolean, signal: AbortSignal | undefined): Promise<AccessToken> {
+    validateConnectionId(connectionId);
     const resolved = await this.flights.run(connectionId, force, () => this.load(connectionId, force, signal), {
       signal,
       onAbort: () => refreshInProgress(connectionId, undefined, this.ctx.clock.now()),
     });
     // A forced call skips the cache on purpose: it is neither a hit nor a miss.
     if (!force) this.countCache(BROKER_METRICS.cacheMisses, resolved.record.provider);
-    return accessTokenView(resolved.record, resolved.token);
+    return resolved.view ?? frozenView(resolved);
   }
 
   /**
@@ -297,6 +334,9 @@ export class TokenService {
     // only the commit's store write remains (no KMS call), and a KMS failure happens before
     // anything is asked of the provider.
     const sealing = prepareSealing(this.ctx.cipher, leased);
+    // Awaited only after the read below: a failure that comes first must not count as unhandled,
+    // which would end the process (test: regression/sealing-key-failure). `await sealing` still throws it.
+    sealing.catch(() => undefined);
     let sealer: Sealer;
     try {
       provider = enabledProvider(this.ctx, leased.provider);
@@ -561,8 +601,12 @@ export class TokenService {
   }
 
   private remember(resolved: Resolved): Resolved {
-    this.cache.set(resolved.record.id, resolved);
-    return resolved;
+    const { record, token } = resolved;
+    const expiresAt = token.expires_at ?? Number.POSITIVE_INFINITY;
+    const serveUntil = token.expires_at === undefined ? expiresAt : expiresAt - skewFor({ ...this.policyInput(record), expiresAt }); // the provider refresh_skew_s too
+    const view = frozenView(resolved);
+    this.cache.set(record.id, { view, served: Promise.resolve(view), serveUntil, expiresAt });
+    return { ...resolved, view };
   }
 
   private async read(id: string): Promise<ConnectionRecord> {
@@ -602,6 +646,13 @@ function outcomeOfError(err: unknown): RefreshOutcome {
 
 function asOutcome(code: string | undefined): RefreshOutcome {
   return (REFRESH_OUTCOMES as readonly string[]).includes(code ?? '') ? (code as RefreshOutcome) : 'error';
+}
+
+/** The caller's view of a token, frozen: the warm path hands the same object to every caller. */
+function frozenView({ record, token }: Pick<Resolved, 'record' | 'token'>): AccessToken {
+  const view = accessTokenView(record, token);
+  Object.freeze(view.scopes);
+  return Object.freeze(view);
 }
 
 /** A token set parked (by a late refresher) for the generation the record holds now. */

@@ -30,7 +30,7 @@ import { loadCatalogue } from '../providers/catalogue';
 import type { ProviderInput } from '../providers/schema';
 import type { Clock } from '../ports';
 import { systemClock } from '../ports';
-import { cipherFor, configFromEnv, eventSinkFor } from '../runtime';
+import { cipherFor, configFromEnv, dataKeysFromEnv, eventSinkFor } from '../runtime';
 import { startDynalite, localDynamoClient, type LocalDynamo } from './dynalite';
 import { startSandboxProvider, type SandboxProvider, type SandboxProviderOptions } from './sandbox-provider';
 import { pollOnce } from './refresh-poller';
@@ -149,7 +149,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         store: new DynamoDbConnectionStore({ tableName, client: dynamoClient, clock }),
         health: new DynamoDbProviderHealthStore({ tableName, client: dynamoClient, clock }),
         // As on Lambda: KMS when BROKER_KMS_KEY_ID is set, else the key file (by default in the data dir).
-        cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: tokenKeyFile }),
+        cipher: await cipherFor({ kmsKeyId: env.BROKER_KMS_KEY_ID, keyFile: tokenKeyFile, ...dataKeysFromEnv(env) }),
         secrets: new FileSecretStore(secretsFile),
         // The signing key is a file beside the token key (Secrets Manager on AWS).
         signingKey: new FileSigningKey(env.BROKER_SIGNING_KEY_FILE ?? join(dataDir, 'signing.key')),

@@ -260,6 +260,18 @@ export function pageLimit(limit: number | undefined, bounds: { fallback: number;
  * conditional on `version` and increments it; a lost race throws
  * BrokerError('conflict'). Items whose `ttl` has passed are treated as absent.
  */
+/** One entry of the schedule index: what the scheduler needs to send a refresh job, nothing secret. */
+export interface DueConnection {
+  id: string;
+  provider: string;
+  refreshDueAt: number;
+}
+
+/** A page of the schedule index; entries that do not read as one are named, never fatal. */
+export interface DuePage extends Page<DueConnection> {
+  unreadable?: UnreadableConnection[];
+}
+
 export interface ConnectionStore {
   /** Reads a connection; `consistent` for reads that decide a refresh. */
   get(id: string, options?: { consistent?: boolean }): Promise<ConnectionRecord | undefined>;
@@ -273,8 +285,12 @@ export interface ConnectionStore {
    * `limit` and still have a cursor.
    */
   list(options?: ListOptions): Promise<ConnectionPage>;
-  /** Connections in `shard` whose `refreshDueAt` ≤ `dueBy`, earliest first (the schedule GSI). */
-  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<ConnectionPage>;
+  /**
+   * Connections in `shard` whose `refreshDueAt` ≤ `dueBy`, earliest first, as the schedule GSI
+   * holds them: id, provider and due time, read from the index alone (it projects no more, so a
+   * lease or a failure writes nothing to it). The refresh worker reads the record itself.
+   */
+  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<DuePage>;
 
   /** Stores a new install state (its `expiresAt` also sets the item's TTL). */
   putState(state: InstallState): Promise<void>;

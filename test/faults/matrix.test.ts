@@ -264,7 +264,8 @@ describe('fault matrix: KMS', () => {
     const provider = await startFaultProvider({ clock: clock.now });
     const tableName = await dynamo.newTable();
     const store = new DynamoDbConnectionStore({ tableName, client: dynamo.client, clock });
-    const cipher = new KmsTokenCipher({ keyId: KEY_ID, client: new KMSClient({ region: 'eu-west-1' }) });
+    // Cached data keys (the default), on the test's clock: the hour below ages the install's key out, so the refresh needs a new one.
+    const cipher = new KmsTokenCipher({ keyId: KEY_ID, client: new KMSClient({ region: 'eu-west-1' }), clock });
     const { broker } = faultBroker({ store, provider, clock, cipher });
     const id = await installFault(broker, provider, 'm-kms');
     clock.advance(3600_000 + 1);

@@ -177,6 +177,8 @@ describe('grantGetToken', () => {
     ]);
     const kms = statements.find((s) => actionsOf(s).includes('kms:Decrypt'));
     expect(kms?.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connection_id', 'provider'] } });
+    const generate = statements.find((s) => actionsOf(s).includes('kms:GenerateDataKey'));
+    expect(generate?.Condition).toMatchObject({ 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['provider'] } });
     const variables = (inProcess.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(variables).toMatchObject({
       BROKER_TABLE_NAME: { Ref: expect.any(String) },

@@ -6,6 +6,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,7 +15,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EVENT_SOURCE, OAuthTokenBroker } from '../../infra/broker';
-import { HANDLER_BUNDLE_DIR, HANDLER_BUNDLING, HANDLER_ENTRIES, type HandlerName } from '../../infra/bundling';
+import { CATALOGUE_LOADER, HANDLER_BUNDLE_DIR, HANDLER_BUNDLING, HANDLER_ENTRIES, type HandlerName } from '../../infra/bundling';
 import { handlerBundleDir, packageRoot } from '../../infra/constructs/broker-function';
 import { functionByDescription, REPO_ROOT, type Resource } from './support';
 
@@ -54,7 +55,7 @@ describe('function code: the prebuilt bundles', () => {
     );
   });
 
-  it('copies the operator catalogue into every bundle, where BROKER_PROVIDERS_FILE points', () => {
+  it('copies the operator catalogue into every bundle, where BROKER_PROVIDERS_FILE points', async () => {
     const file = join(scratch, 'my-providers.yaml');
     writeFileSync(file, ['acme-crm:', '  extends: hubspot', '  display_name: Acme CRM', ''].join('\n'));
     const outdir = join(scratch, 'with-catalogue');
@@ -68,8 +69,38 @@ describe('function code: the prebuilt bundles', () => {
       const staged = join(outdir, fn.Metadata['aws:asset:path'] as string);
       expect(readFileSync(join(staged, 'providers.yaml'), 'utf8')).toContain('acme-crm:');
       expect(existsSync(join(staged, HANDLER_BUNDLING.outFileName))).toBe(true);
+      // The catalogue loader (zod, yaml) comes along only with an operator catalogue, as its own file.
+      expect(existsSync(join(staged, CATALOGUE_LOADER.fileName))).toBe(true);
       expect((fn.Properties.Environment as { Variables: Record<string, string> }).Variables.BROKER_PROVIDERS_FILE).toBe('/var/task/providers.yaml');
     }
+    const staged = join(outdir, handlers[0]!.Metadata['aws:asset:path'] as string);
+    const loader = (await import(pathToFileURL(join(staged, CATALOGUE_LOADER.fileName)).href)) as typeof import('../../lib/providers/catalogue');
+    const catalogue = loader.loadCatalogue({ env: { BROKER_PROVIDERS_FILE: join(staged, 'providers.yaml') } });
+    expect(catalogue.get('acme-crm')?.display_name).toBe('Acme CRM');
+  });
+
+  it('handler bundles carry neither zod nor yaml: the catalogue loader is imported from its own file, only with BROKER_PROVIDERS_FILE', () => {
+    for (const handler of Object.keys(HANDLER_ENTRIES) as HandlerName[]) {
+      const code = readFileSync(join(handlerBundleDir(handler), HANDLER_BUNDLING.outFileName), 'utf8');
+      expect(code, handler).toContain(`import("./${CATALOGUE_LOADER.fileName}")`);
+      expect(code, handler).not.toContain('ZodError');
+      expect(code, handler).not.toContain('YAMLParseError');
+    }
+    const outdir = join(scratch, 'no-catalogue');
+    const { app, stack } = brokerStack({}, { bundle: true, outdir });
+    const template = Template.fromStack(stack);
+    app.synth();
+    const fn = functionByDescription(template, 'getToken for the app').resource as Resource & { Metadata: Record<string, string> };
+    expect(existsSync(join(outdir, fn.Metadata['aws:asset:path'] as string, CATALOGUE_LOADER.fileName))).toBe(false);
+  });
+
+  it('the authorize bundle has no KMS or EventBridge client (it never seals a token or publishes an event)', () => {
+    const authorize = readFileSync(join(handlerBundleDir('authorize'), HANDLER_BUNDLING.outFileName), 'utf8');
+    expect(authorize).not.toContain('TrentService');
+    expect(authorize).not.toContain('AWSEvents');
+    const callback = readFileSync(join(handlerBundleDir('callback'), HANDLER_BUNDLING.outFileName), 'utf8');
+    expect(callback).toContain('TrentService');
+    expect(callback).toContain('AWSEvents');
   });
 
   it('says how to build the bundles when they are missing', () => {

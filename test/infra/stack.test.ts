@@ -77,6 +77,12 @@ function signingKeyStatements(handler: HandlerName): Array<Record<string, unknow
   return accessStatements(handler).filter((s) => JSON.stringify(s.Resource) === JSON.stringify({ Ref: ids.signingKey }));
 }
 
+/** A function's statements on the token key, in order. */
+function kmsStatements(from: Template, handler: HandlerName): Array<Record<string, unknown>> {
+  const fn = functionByDescription(from, DESCRIPTIONS[handler]).resource;
+  return roleStatements(from, fn).filter((s) => actionsOf(s).every((a) => a.startsWith('kms:')));
+}
+
 function statementFor(handler: HandlerName, service: string): Record<string, unknown> | undefined {
   const found = accessStatements(handler).filter((s) => actionsOf(s).every((a) => a.startsWith(`${service}:`)) && !signingKeyStatements(handler).includes(s));
   if (found.length > 1) throw new Error(`${handler}: ${found.length} ${service} statements`);
@@ -156,7 +162,7 @@ describe('DynamoDB table', () => {
             { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
             { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['provider', 'ttl'] },
         },
         {
           IndexName: TABLE.listIndexName,
@@ -374,17 +380,48 @@ describe('least privilege', () => {
     }
   });
 
-  it.each(HANDLERS.filter((h) => h !== 'authorize' && h !== 'refresh-scheduler'))('%s: GenerateDataKey and Decrypt on the key, only with the connection-bound context', (handler) => {
-    const statement = statementFor(handler, 'kms');
-    expect(statement).toEqual({
-      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      Effect: 'Allow',
-      Resource: getAtt(ids.key),
-      Condition: {
-        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connection_id', 'provider'] },
-        Null: { 'kms:EncryptionContext:connection_id': 'false', 'kms:EncryptionContext:provider': 'false' },
+  /** Decrypt reads both formats (a provider-only data key, or one per connection), so it only ever needs the provider named. */
+  const DECRYPT_CONDITION = {
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connection_id', 'provider'] },
+    Null: { 'kms:EncryptionContext:provider': 'false' },
+  };
+
+  it.each(HANDLERS.filter((h) => h !== 'authorize' && h !== 'refresh-scheduler'))('%s: cached data keys (default): GenerateDataKey only under {provider}, Decrypt only with the provider named', (handler) => {
+    expect(kmsStatements(template, handler)).toEqual([
+      {
+        Action: 'kms:GenerateDataKey',
+        Effect: 'Allow',
+        Resource: getAtt(ids.key),
+        Condition: {
+          'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['provider'] },
+          Null: { 'kms:EncryptionContext:provider': 'false' },
+        },
       },
-    });
+      { Action: 'kms:Decrypt', Effect: 'Allow', Resource: getAtt(ids.key), Condition: DECRYPT_CONDITION },
+    ]);
+    expect(fnOf(handler).Properties.Environment).toMatchObject({ Variables: { BROKER_KMS_DATA_KEYS: 'cached' } });
+  });
+
+  it('kmsDataKeys per_connection: no data key without the connection in its context (GenerateDataKey), in every function', () => {
+    const perConnection = synthBroker({ kmsDataKeys: 'per_connection' }).template;
+    for (const handler of HANDLERS.filter((h) => h !== 'authorize' && h !== 'refresh-scheduler')) {
+      const keyId = Object.keys(perConnection.findResources('AWS::KMS::Key'))[0]!;
+      expect(kmsStatements(perConnection, handler)).toEqual([
+        {
+          Action: 'kms:GenerateDataKey',
+          Effect: 'Allow',
+          Resource: getAtt(keyId),
+          Condition: {
+            'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connection_id', 'provider'] },
+            Null: { 'kms:EncryptionContext:connection_id': 'false', 'kms:EncryptionContext:provider': 'false' },
+          },
+        },
+        { Action: 'kms:Decrypt', Effect: 'Allow', Resource: getAtt(keyId), Condition: DECRYPT_CONDITION },
+      ]);
+      expect(functionByDescription(perConnection, DESCRIPTIONS[handler]).resource.Properties.Environment).toMatchObject({
+        Variables: { BROKER_KMS_DATA_KEYS: 'per_connection' },
+      });
+    }
   });
 
   it('gives authorize no key access and no event publishing', () => {

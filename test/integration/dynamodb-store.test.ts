@@ -103,8 +103,8 @@ async function thrown(fn: () => Promise<unknown>): Promise<unknown> {
   throw new Error('expected a rejection');
 }
 
-async function drain(pageOf: (cursor?: string) => ReturnType<ConnectionStore['list']>) {
-  const pages: ConnectionRecord[][] = [];
+async function drain<T>(pageOf: (cursor?: string) => Promise<{ items: T[]; cursor?: string }>) {
+  const pages: T[][] = [];
   let cursor: string | undefined;
   do {
     const page = await pageOf(cursor);

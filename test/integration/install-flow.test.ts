@@ -3,6 +3,7 @@
  * → callback → encrypted item in dynalite → getToken → expiry → rotated refresh.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unpackSealed } from '../../lib/adapters/sealed-binary';
 import { followInstall } from '../support/browserless-consent';
 import { rawConnectionItem, sealedPayload, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
@@ -75,7 +76,8 @@ describe('the whole flow', () => {
     expect(raw).not.toContain(payload.token!.access_token);
     expect(raw).not.toContain(payload.token!.refresh_token!);
     expect(raw).not.toContain('access_token');
-    expect(item?.sealed).toMatchObject({ S: expect.stringMatching(/^local1\./) });
+    // Stored as binary (sealed-binary.ts): the local cipher's blob, packed.
+    expect(unpackSealed((item?.sealed as { B: Uint8Array }).B)).toMatch(/^local1\./);
     expect(item?.status).toEqual({ S: 'active' });
     expect(item?.scopes).toBeDefined();
   });

@@ -43,6 +43,15 @@ describe("getToken's skew is the provider's refresh_skew_s", () => {
     expect(Date.parse(ownToken.expires_at!)).toBe(own.clock.now() + HOUR);
     expect(Date.parse(plainToken.expires_at!)).toBe(plain.clock.now() + 5 * MIN);
   });
+
+  it('holds on the warm path too: a token cached an hour before expiry is not served from memory inside the provider skew', async () => {
+    const { clock, broker, id, refreshCalls } = await world(3600, { refresh_skew_s: 600 });
+    await broker.getToken(id); // cached in this process, 60 minutes to go
+    clock.advance(51 * MIN); // 9 minutes to go: inside the provider's 10, outside the default 1
+    const token = await broker.getToken(id);
+    expect(refreshCalls()).toBe(1);
+    expect(Date.parse(token.expires_at!)).toBe(clock.now() + HOUR);
+  });
 });
 
 describe('on_demand (HubSpot: 30-minute access tokens, refresh tokens that never expire)', () => {

@@ -14,7 +14,7 @@ import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-
 import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import type { ConnectionRecord, InstallState } from '../../lib/model';
-import type { Clock, ConnectionFilter, ConnectionStore, ProviderHealthStore } from '../../lib/ports';
+import type { Clock, ConnectionFilter, ConnectionStore, DueConnection, ProviderHealthStore } from '../../lib/ports';
 import { useDynalite } from '../support/dynamo';
 import { runsOnDynamoDbLocal, useDynamoDbLocal } from '../support/dynamodb-local';
 
@@ -202,6 +202,37 @@ describe.each(subjects)('$name', (subject) => {
     await store.create(record('d5'));
     const due = await store.listDue(1, T0 + 500);
     expect(due.items.map((r) => r.id)).toEqual(['d2', 'd1']);
+  });
+
+  it('lists due connections as schedule entries (id, provider, due time: what the index projects, nothing secret), earliest first, across pages', async () => {
+    const { store } = await setup();
+    for (let i = 0; i < 5; i++) {
+      await store.create(record(`p${i}`, { shard: 3, refreshDueAt: T0 + 1_000 - i * 100, tags: { n: String(i) }, leaseOwner: 'w', leaseUntil: T0 }));
+    }
+    const seen: DueConnection[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listDue(3, T0 + 1_000, { limit: 2, cursor });
+      seen.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen.map((r) => r.id)).toEqual(['p4', 'p3', 'p2', 'p1', 'p0']);
+    expect(seen[0]).toStrictEqual({ id: 'p4', provider: 'sandbox', refreshDueAt: T0 + 600 });
+  });
+
+  it.each([
+    ['a KMS blob', `kms2.${Buffer.alloc(184, 7).toString('base64url')}.${Buffer.alloc(12, 1).toString('base64url')}.${Buffer.alloc(333, 9).toString('base64url')}`],
+    ['a local blob', `local1.${Buffer.alloc(12, 1).toString('base64url')}.${Buffer.alloc(100, 2).toString('base64url')}.${Buffer.alloc(16, 3).toString('base64url')}`],
+    ['a string that is not base64url', 'local1.x.y.z'],
+    ['non-canonical base64url', 'kms2.AB.AAAAAAAAAAAAAAAA.AAAA'],
+    ['no dot at all', 'opaque'],
+  ])('sealed and rescue blobs come back exactly as written: %s', async (_case, blob) => {
+    const { store } = await setup();
+    await store.create(record('s1', { sealed: blob }));
+    expect((await store.get('s1', { consistent: true }))!.sealed).toBe(blob);
+    const written = await store.update('s1', 1, { set: { rescue: blob, rescueGen: 1, sealed: `${blob}` } });
+    expect(written).toMatchObject({ sealed: blob, rescue: blob });
+    expect(await store.get('s1', { consistent: true })).toMatchObject({ sealed: blob, rescue: blob });
   });
 
   it('pages through due connections earliest first, without gaps or repeats, and sees a rescheduled one only at its new time', async () => {

@@ -328,22 +328,27 @@ describe('the synthesized consumer stack', () => {
     template = Template.fromJSON(templates.cjs);
   });
 
-  it('in-process worker: the get-token function\'s data access (key use bound to the encryption context), no invoke', () => {
+  it('in-process worker: the get-token function\'s data access (key use under the data-key mode\'s context), no invoke', () => {
     const role = workerRole('InProcessWorker');
     expect(actionsOf(role)).toEqual(
       ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'events:PutEvents', 'kms:Decrypt', 'kms:GenerateDataKey', 'secretsmanager:GetSecretValue'].sort(),
     );
     const statement = (pattern: Record<string, unknown>) =>
       template.hasResourceProperties('AWS::IAM::Policy', { Roles: [{ Ref: role }], PolicyDocument: { Statement: Match.arrayWith([pattern]) } });
-    // The key only under the connection-binding context: both keys present, no other key.
+    // Cached data keys (the default): new data keys only under exactly {provider} (the connection is
+    // bound by AES-GCM), Decrypt only with the provider named (it reads both formats).
+    const key = { 'Fn::GetAtt': [idOf('AWS::KMS::Key', () => true), 'Arn'] };
     statement({
       Effect: 'Allow',
-      Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-      Resource: { 'Fn::GetAtt': [idOf('AWS::KMS::Key', () => true), 'Arn'] },
-      Condition: {
-        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connection_id', 'provider'] },
-        Null: { 'kms:EncryptionContext:connection_id': 'false', 'kms:EncryptionContext:provider': 'false' },
-      },
+      Action: 'kms:GenerateDataKey',
+      Resource: key,
+      Condition: { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['provider'] }, Null: { 'kms:EncryptionContext:provider': 'false' } },
+    });
+    statement({
+      Effect: 'Allow',
+      Action: 'kms:Decrypt',
+      Resource: key,
+      Condition: { 'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connection_id', 'provider'] }, Null: { 'kms:EncryptionContext:provider': 'false' } },
     });
     statement({ Effect: 'Allow', Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Resource: { 'Fn::GetAtt': [idOf('AWS::DynamoDB::Table', () => true), 'Arn'] } });
     statement({ Effect: 'Allow', Action: 'events:PutEvents', Condition: { StringEquals: { 'events:source': 'oauth-token-broker' } }, Resource: Match.anyValue() });

@@ -11,7 +11,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
-import { KmsTokenCipher } from '../../lib/adapters/kms-cipher';
+import { KmsTokenCipher, type DataKeyMode } from '../../lib/adapters/kms-cipher';
 import { unseal } from '../../lib/connections/sealing';
 import type { Broker } from '../../lib/broker';
 import { useDynalite } from '../support/dynamo';
@@ -42,7 +42,7 @@ afterEach(async () => {
 });
 
 /** A broker whose every provider answer, KMS call and store call is written to `log`, in order. */
-async function observedBroker(): Promise<{ broker: Broker; store: DynamoDbConnectionStore; clock: MovableClock }> {
+async function observedBroker(dataKeys: DataKeyMode): Promise<{ broker: Broker; store: DynamoDbConnectionStore; clock: MovableClock }> {
   const clock = new MovableClock(true);
   const store = new DynamoDbConnectionStore({ tableName: await dynamo.newTable(), client: dynamo.client, clock });
   const observed = Object.create(store) as DynamoDbConnectionStore;
@@ -60,15 +60,17 @@ async function observedBroker(): Promise<{ broker: Broker; store: DynamoDbConnec
     log.push('provider:answer');
     return new Response(body, { status: response.status, headers: response.headers });
   };
-  const cipher = new KmsTokenCipher({ keyId: KEY_ID, client: new KMSClient({ region: 'eu-west-1' }) });
+  const cipher = new KmsTokenCipher({ keyId: KEY_ID, client: new KMSClient({ region: 'eu-west-1' }), dataKeys, clock });
   const { broker } = faultBroker({ store: observed, provider, clock, cipher, fetch: fetchAndLog });
   return { broker, store, clock };
 }
 
-describe('between the provider’s answer and the commit', () => {
+// Both ways of getting data keys: one per seal, or cached per provider (past its max age here, so a new one is needed).
+describe.each(['per_connection', 'cached'] as const)('between the provider’s answer and the commit (%s data keys)', (dataKeys) => {
   it('there is exactly one store write: no KMS call, no read', async () => {
-    const { broker } = await observedBroker();
+    const { broker, clock } = await observedBroker(dataKeys);
     const id = await installFault(broker, provider, 'window-1');
+    clock.advance(6 * 60_000);
     log.length = 0;
     await broker.getToken(id, { forceRefresh: true });
     const answered = log.indexOf('provider:answer');
@@ -78,7 +80,7 @@ describe('between the provider’s answer and the commit', () => {
   });
 
   it('a KMS failure never strands a rotated refresh token: the provider is not asked without a data key at hand', async () => {
-    const { broker, store, clock } = await observedBroker();
+    const { broker, store, clock } = await observedBroker(dataKeys);
     const id = await installFault(broker, provider, 'window-kms');
     const before = (await store.get(id, { consistent: true }))!;
     const refreshToken = (await unseal(broker.ctx.cipher, before, before.sealed)).token!.refresh_token!;

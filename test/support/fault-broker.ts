@@ -23,7 +23,7 @@ import { MovableClock } from './local-broker';
 export const FAULT_CLIENT: ClientCredentials = { client_id: 'fault-app', client_secret: 'fault-secret-value' };
 
 /** Catalogue entries pointing at the fault provider: an authorization-code provider, a Marketo-like GET CC one, a POST CC one. */
-export function faultCatalogue(provider: FaultProvider, extra: Record<string, Partial<ProviderInput>> = {}): Catalogue {
+export function faultCatalogue(provider: Pick<FaultProvider, 'url' | 'authorizeUrl' | 'tokenUrl'>, extra: Record<string, Partial<ProviderInput>> = {}): Catalogue {
   return parseCatalogue(
     {
       fault: {

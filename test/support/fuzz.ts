@@ -18,7 +18,7 @@ import { pkceVerifierFor } from '../../lib/connections/signing';
 import { BrokerError, ERROR_STATUS, type BrokerErrorCode } from '../../lib/errors';
 import { logger } from '../../lib/logger';
 import type { ClientCredentials, ConnectionRecord, InstallState, KeyCheck } from '../../lib/model';
-import type { Clock, ConnectionPage, ConnectionStore, RecordChanges, SecretStore, SigningKey } from '../../lib/ports';
+import type { Clock, ConnectionPage, ConnectionStore, DuePage, RecordChanges, SecretStore, SigningKey } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue } from '../../lib/providers/schema';
 
@@ -134,7 +134,7 @@ export class RecordingStore implements ConnectionStore {
   list(options?: { limit?: number; cursor?: string }): Promise<ConnectionPage> {
     return this.inner.list(options);
   }
-  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<ConnectionPage> {
+  listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<DuePage> {
     return this.inner.listDue(shard, dueBy, options);
   }
   putState(state: InstallState): Promise<void> {
