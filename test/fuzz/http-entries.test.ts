@@ -156,7 +156,9 @@ async function newWorld(script: ProviderAnswer[]): Promise<FuzzWorld> {
 
 // ---- the entries -------------------------------------------------------------------------------
 
-describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, () => {
+// Thousands of cases per test: bounded by the case count, not by the default 30 s, which a busy
+// 2-core machine running three test files at once can exceed.
+describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, { timeout: 180_000 }, () => {
   it(`GET /oauth/{provider}/install: ${fuzzRuns(HTTP_ENTRY_RUNS.install)} cases`, async () => {
     await fuzzAssert(
       fc.asyncProperty(

@@ -108,7 +108,9 @@ function authorizationHeader(kind: string): string | undefined {
   }
 }
 
-describe(`the local server, over HTTP (FUZZ_SEED=${FUZZ_SEED})`, () => {
+// Thousands of cases per test: bounded by the case count, not by the default 30 s, which a busy
+// 2-core machine running three test files at once can exceed.
+describe(`the local server, over HTTP (FUZZ_SEED=${FUZZ_SEED})`, { timeout: 180_000 }, () => {
   it(`raw requests on every route and beyond: ${fuzzRuns(LOCAL_SERVER_RUNS)} cases`, async () => {
     await fuzzAssert(
       fc.asyncProperty(

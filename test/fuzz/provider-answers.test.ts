@@ -85,7 +85,9 @@ const answer: fc.Arbitrary<ProviderAnswer> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('http' as const), status: providerStatus, headers: fc.record({ 'retry-after': retryAfter }, { requiredKeys: [] }), body: errorBody }) },
 );
 
-describe(`provider answers (FUZZ_SEED=${FUZZ_SEED})`, () => {
+// Thousands of cases per test: bounded by the case count, not by the default 30 s, which a busy
+// 2-core machine running three test files at once can exceed.
+describe(`provider answers (FUZZ_SEED=${FUZZ_SEED})`, { timeout: 180_000 }, () => {
   it(`token responses of every grant, for every catalogue shape: ${fuzzRuns(PROVIDER_ANSWER_RUNS.grants)} cases`, async () => {
     await fuzzAssert(
       fc.asyncProperty(shape, fc.constantFrom('authorization_code', 'refresh_token', 'client_credentials'), answer, async (key, grant, a) => {

@@ -46,7 +46,9 @@ const tokenLikeBody = fc.record(
 const body = fc.oneof(fc.string(), fc.json(), tokenLikeBody.map((b) => JSON.stringify(b)));
 const retryAfter = fc.option(fc.oneof(fc.string(), fc.nat().map(String), fc.date({ noInvalidDate: true }).map((d) => d.toUTCString())), { nil: undefined });
 
-describe('processTokenResponse (property)', () => {
+// Thousands of cases per test: bounded by the case count, not by the default 30 s, which a busy
+// 2-core machine running three test files at once can exceed.
+describe('processTokenResponse (property)', { timeout: 180_000 }, () => {
   it('either returns a well-formed result or throws a BrokerError that carries no secret', async () => {
     await fc.assert(
       fc.asyncProperty(status, body, grant, retryAfter, async (httpStatus, text, g, retry) => {
