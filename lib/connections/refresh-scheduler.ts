@@ -69,17 +69,21 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
     [...byProvider].map(async ([provider, connections]) => {
       // Most overdue first: a run that may not send everything spends its limit where expiry is nearest.
       connections.sort((a, b) => a.refreshDueAt - b.refreshDueAt);
-      const limit = await sendLimit(ctx, queue, provider, summary);
-      const jobs: RefreshJob[] = connections.slice(0, limit).map((c) => ({ connectionId: c.id, provider, dueAt: c.refreshDueAt }));
-      let sent = jobs.length;
+      let sent = 0;
+      let atStake = connections.length; // until the limit is known, every due connection of this provider
       try {
+        const limit = await sendLimit(ctx, queue, provider, summary);
+        const jobs = connections.slice(0, limit).map((c): RefreshJob => ({ connectionId: c.id, provider, dueAt: c.refreshDueAt }));
+        atStake = jobs.length;
         if (jobs.length > 0) await queue.send(jobs);
+        sent = jobs.length;
       } catch (err) {
-        if (!isBrokerError(err, 'queue_unavailable')) throw err;
-        // Some were sent, some not: the ones not sent stay due, and the next run sends them.
-        sent = 0;
-        logger.error('refresh scheduler: the queue refused jobs', { provider, jobs: jobs.length });
-        ctx.metrics.record({ name: BROKER_METRICS.jobsRefused, value: jobs.length, provider });
+        // One provider's queue failing (refused jobs, a queue missing from the configuration, an SQS
+        // error on its depth) must not stop the others' jobs nor lose this run's summary. Some may have
+        // been sent: the ones not sent stay due, and the next run sends them.
+        const error = isBrokerError(err) ? err.code : err instanceof Error ? err.name : typeof err;
+        logger.error('refresh scheduler: the queue refused jobs', { provider, jobs: atStake, error });
+        ctx.metrics.record({ name: BROKER_METRICS.jobsRefused, value: atStake, provider });
       }
       if (sent > 0) summary.sent[provider] = sent;
       if (connections.length > sent) summary.held_back[provider] = connections.length - sent;

@@ -132,6 +132,27 @@ describe('the metrics port', () => {
     expect(sink.of('UnreadableDueItems')).toEqual([{ name: 'UnreadableDueItems', value: 1 }]);
   });
 
+  it("a provider's queue that fails in any other way (missing, SDK error) holds back that provider's jobs only: the run ends with its summary line", async () => {
+    const { broker, provider, clock, store, metrics } = await setup();
+    const id = await installFault(broker, provider, 'm-no-queue');
+    const record = (await store.get(id, { consistent: true }))!;
+    clock.advance(record.refreshDueAt! - clock.now() + 1);
+    const memory = new MemoryRefreshQueue({ clock });
+    const missing: RefreshQueue = {
+      send: (jobs) => memory.send(jobs),
+      depth: async () => {
+        throw Object.assign(new Error('The specified queue does not exist.'), { name: 'QueueDoesNotExist' });
+      },
+      receive: (p, max) => memory.receive(p, max),
+      delete: (p, jobs) => memory.delete(p, jobs),
+    };
+    logs = captureLogs();
+    expect(await broker.scheduleRefreshes(missing)).toMatchObject({ due: 1, held_back: { fault: 1 }, sent: {} });
+    expect(counts(metrics as MemoryMetricsSink, 'RefreshJobsRefused')).toEqual([{ provider: 'fault', value: 1 }]);
+    expect(logs.withMessage('refresh scheduler: the queue refused jobs')).toEqual([expect.objectContaining({ provider: 'fault', error: 'QueueDoesNotExist' })]);
+    expect(logs.withMessage('refresh scheduler finished')).toHaveLength(1);
+  });
+
   it('warm-cache hits and misses: the first call reads the store, the next ones are served from memory; forced calls count as neither', async () => {
     const { broker, provider, metrics } = await setup();
     const id = await installFault(broker, provider, 'm-cache');
