@@ -2,7 +2,7 @@
  * The Lambda entry points that the local HTTP server does not route: the direct-invoke
  * get-token function, the refresh scheduler and the refresh worker, called as Lambda would.
  */
-import type { Context, ScheduledEvent, SQSEvent } from 'aws-lambda';
+import type { Context, ScheduledEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGetTokenHandler } from '../../functions/get-token';
 import { createRefreshSchedulerHandler } from '../../functions/refresh-scheduler';
@@ -12,6 +12,7 @@ import { encodeRefreshJob } from '../../lib/connections/refresh-job';
 import { lambdaContext } from '../../lib/local/server';
 import { followInstall } from '../support/browserless-consent';
 import { startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
+import { sqsEvent } from '../support/sqs-event';
 
 let fixture: LocalFixture;
 
@@ -51,20 +52,6 @@ describe('get-token function', () => {
 });
 
 describe('refresh scheduler and worker functions', () => {
-  const sqsEvent = (bodies: string[]): SQSEvent => ({
-    Records: bodies.map((body, i) => ({
-      messageId: `m${i}`,
-      receiptHandle: `r${i}`,
-      body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:local:0:refresh-sandbox',
-      awsRegion: 'local',
-    })),
-  });
-
   it('the scheduler queues the due connection on its provider\'s queue; the worker refreshes it, a duplicate costs no refresh, and only a job that cannot be settled is reported back', async () => {
     const record = (await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!;
     fixture.clock.advance(record.refreshDueAt! - fixture.clock.now() + 1);
@@ -78,7 +65,7 @@ describe('refresh scheduler and worker functions', () => {
     const refreshesBefore = fixture.local.sandbox.stats.byGrant.refresh_token ?? 0;
     const worker = createRefreshWorkerHandler(broker, { workers: () => 1 });
     // The job twice (at-least-once delivery) and a message that is not a job.
-    const response = await worker(sqsEvent([encodeRefreshJob(job!), encodeRefreshJob(job!), 'not a job']), lambdaContext() as Context);
+    const response = await worker(sqsEvent([encodeRefreshJob(job!), encodeRefreshJob(job!), 'not a job'], 'sandbox'), lambdaContext() as Context);
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: 'm2' }] });
     const after = (await fixture.local.broker.ctx.store.get('fn-1', { consistent: true }))!;
     expect(after.tokenGen).toBe(record.tokenGen + 1);

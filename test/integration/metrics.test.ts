@@ -5,7 +5,7 @@
  * per attempt with why it ran, how it ended and how long it took (a refresh worker's job included). Then the real refresh
  * worker function with the EMF adapter: the CloudWatch EMF object it writes carries the right dimensions.
  */
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
@@ -23,6 +23,7 @@ import { faultBroker, installFault } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
 import { MovableClock } from '../support/local-broker';
 import { captureLogs, type CapturedLogs } from '../support/logs';
+import { sqsEvent } from '../support/sqs-event';
 
 const dynamo = useDynalite();
 const providers: FaultProvider[] = [];
@@ -206,7 +207,7 @@ describe('the refresh worker function with the EMF adapter', () => {
     clock.advance(record.refreshDueAt! - clock.now() + 2_000);
     logs = captureLogs();
     const body = encodeRefreshJob({ connectionId: id, provider: 'fault', dueAt: record.refreshDueAt! });
-    const event = { Records: [{ messageId: 'm0', receiptHandle: 'r0', body, attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:local:0:refresh-fault', awsRegion: 'local' }] } as unknown as SQSEvent;
+    const event = sqsEvent([body]);
     const context = lambdaContext() as Context;
     expect(await createRefreshWorkerHandler(async () => broker, { workers: () => 1 })(event, context)).toEqual({ batchItemFailures: [] });
 

@@ -6,7 +6,7 @@
  * failure), never call the provider when nothing is due, and never throw out of the handler.
  * The memory store and the fault provider over loopback; time is a movable clock.
  */
-import type { Context, SQSEvent } from 'aws-lambda';
+import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
@@ -16,6 +16,7 @@ import { lambdaContext } from '../../lib/local/server';
 import type { ProviderInput } from '../../lib/providers/schema';
 import { faultBroker, installFault } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
+import { sqsEvent } from '../support/sqs-event';
 import { MovableClock } from '../support/local-broker';
 import { captureLogs } from '../support/logs';
 
@@ -34,22 +35,6 @@ async function world(fault: Partial<ProviderInput> = {}) {
   const worker = createRefreshWorkerHandler(async () => broker, { workers: () => 1 });
   const invoke = (bodies: string[]) => worker(sqsEvent(bodies), lambdaContext() as Context);
   return { clock, provider, store, broker, refreshCalls, invoke };
-}
-
-function sqsEvent(bodies: string[]): SQSEvent {
-  return {
-    Records: bodies.map((body, i) => ({
-      messageId: `m${i}`,
-      receiptHandle: `r${i}`,
-      body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 'test', ApproximateFirstReceiveTimestamp: '0' },
-      messageAttributes: {},
-      md5OfBody: '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:local:0:refresh-fault',
-      awsRegion: 'local',
-    })),
-  };
 }
 
 /** Moves the clock to when `id` is due and returns its job. */
