@@ -166,8 +166,8 @@ export class TokenService {
 
   /**
    * The connection's access token, refreshed if it is within the skew of expiry (or `forceRefresh`).
-   * The warm path is one cache lookup and one clock read, and returns a promise made when the
-   * token was cached (an id in the cache was validated when it got there).
+   * The warm path is one cache lookup, one clock read and one hit counted in the metrics sink, and
+   * returns a promise made when the token was cached (an id in the cache was validated when it got there).
    */
   getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
     const force = options.forceRefresh === true;
