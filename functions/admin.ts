@@ -7,7 +7,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { Broker, BrokerSource } from '../lib/broker';
+import { adminBroker, type AdminBroker, type BrokerSource } from '../lib/broker';
 import type { RegisterClientCredentialsInput } from '../lib/connections/admin';
 import { invocationSignal } from '../lib/connections/context';
 import type { InstallLinkRequest } from '../lib/connections/install-links';
@@ -55,7 +55,7 @@ function queryParameters<const N extends string>(event: APIGatewayProxyEventV2, 
   return query as Partial<Record<N, string>>;
 }
 
-type Operation = (broker: Broker, id: string, event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
+type Operation = (broker: AdminBroker, id: string, event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
 
 /** One operation per admin route of lib/http/routes.ts: the compiler refuses a missing or an extra key. */
 const operations = {
@@ -99,7 +99,7 @@ const operations = {
 } satisfies Record<AdminRouteKey, Operation>;
 
 /** The admin routes' handler, serving the broker `getBroker` gives. */
-export function createAdminHandler(getBroker: BrokerSource) {
+export function createAdminHandler(getBroker: BrokerSource<AdminBroker>) {
   return middy<APIGatewayProxyEventV2, HttpResponse, Error, Context>()
     .use(brokerHttp({ mode: 'json', trustCorrelationHeader: true, getBroker }))
     .handler(async (event, context) => {
@@ -112,7 +112,7 @@ export function createAdminHandler(getBroker: BrokerSource) {
 /** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
 const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
 
-export const handler = createAdminHandler(() => sharedBroker(ADAPTERS));
+export const handler = createAdminHandler(() => sharedBroker(ADAPTERS, adminBroker));
 
 /** The route keys this handler dispatches on (a test holds them against the routes table). */
 export const ADMIN_ROUTE_KEYS = Object.keys(operations);

@@ -4,13 +4,13 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { BrokerSource } from '../lib/broker';
+import { authorizeBroker, type AuthorizeBroker, type BrokerSource } from '../lib/broker';
 import { brokerHttp } from '../lib/http/middleware';
 import { redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import { sharedBroker, type FunctionAdapters } from '../lib/runtime';
 
 /** The install link's handler, serving the broker `getBroker` gives. */
-export function createAuthorizeHandler(getBroker: BrokerSource) {
+export function createAuthorizeHandler(getBroker: BrokerSource<AuthorizeBroker>) {
   return middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(brokerHttp({ mode: 'page', getBroker }))
     .handler(async (event) => {
@@ -30,4 +30,4 @@ export function createAuthorizeHandler(getBroker: BrokerSource) {
 /** This function neither seals a token nor publishes an event (its IAM has no key and no bus): no KMS or EventBridge client in its bundle. */
 const ADAPTERS: FunctionAdapters = {};
 
-export const handler = createAuthorizeHandler(() => sharedBroker(ADAPTERS));
+export const handler = createAuthorizeHandler(() => sharedBroker(ADAPTERS, authorizeBroker));

@@ -6,7 +6,7 @@
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { BrokerSource } from '../lib/broker';
+import { callbackBroker, type BrokerSource, type CallbackBroker } from '../lib/broker';
 import { InstallDenied } from '../lib/connections/install';
 import { brokerHttp, requestCorrelationId } from '../lib/http/middleware';
 import { connectedExpiredPage, connectedPage, withParams } from '../lib/http/pages';
@@ -17,7 +17,7 @@ import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } fro
 const CONNECTED_ROUTE = `GET ${CONNECTED_PATH}`;
 
 /** The callback's handler (and its "Connected" page), serving the broker `getBroker` gives. */
-export function createCallbackHandler(getBroker: BrokerSource) {
+export function createCallbackHandler(getBroker: BrokerSource<CallbackBroker>) {
   return middy<APIGatewayProxyEventV2, HttpResponse>()
     .use(brokerHttp({ mode: 'page', getBroker }))
     .handler(async (event) => {
@@ -51,4 +51,4 @@ export function createCallbackHandler(getBroker: BrokerSource) {
 /** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
 const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
 
-export const handler = createCallbackHandler(() => sharedBroker(ADAPTERS));
+export const handler = createCallbackHandler(() => sharedBroker(ADAPTERS, callbackBroker));

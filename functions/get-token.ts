@@ -5,7 +5,7 @@
  */
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { BrokerSource } from '../lib/broker';
+import { getTokenBroker, type BrokerSource, type GetTokenBroker } from '../lib/broker';
 import { invocationSignal } from '../lib/connections/context';
 import type { GetTokenResponse } from '../lib/client';
 import { BrokerError, errorBody, errorStatus, isBrokerError } from '../lib/errors';
@@ -22,7 +22,7 @@ interface GetTokenEvent {
 }
 
 /** The get-token function's handler, serving the broker `getBroker` gives. */
-export function createGetTokenHandler(getBroker: BrokerSource) {
+export function createGetTokenHandler(getBroker: BrokerSource<GetTokenBroker>) {
   return middy<GetTokenEvent, GetTokenResponse, Error, Context>()
     .use(logContext<GetTokenEvent, GetTokenResponse>((event, context) => acceptedCorrelationId(event?.correlation_id) ?? context.awsRequestId))
     .use(flushMetrics<GetTokenEvent, GetTokenResponse>(getBroker))
@@ -49,4 +49,4 @@ export function createGetTokenHandler(getBroker: BrokerSource) {
 /** This function seals and opens token sets and publishes events (its IAM: the key and the bus). */
 const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
 
-export const handler = createGetTokenHandler(() => sharedBroker(ADAPTERS));
+export const handler = createGetTokenHandler(() => sharedBroker(ADAPTERS, getTokenBroker));

@@ -7,7 +7,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { BrokerSource } from '../lib/broker';
+import { workerBroker, type BrokerSource, type WorkerBroker } from '../lib/broker';
 import { decodeRefreshJob } from '../lib/connections/refresh-job';
 import { isBrokerError } from '../lib/errors';
 import type { RefreshJob } from '../lib/ports';
@@ -22,7 +22,7 @@ import { cipherFromEnv, eventsFromEnv, sharedBroker, type FunctionAdapters } fro
  * share a provider's budget: on AWS the queue's maximum concurrency, which the construct sets from the
  * same rule (`refreshWorkersFor`).
  */
-export function createRefreshWorkerHandler(getBroker: BrokerSource, options: RefreshWorkerOptions) {
+export function createRefreshWorkerHandler(getBroker: BrokerSource<WorkerBroker>, options: RefreshWorkerOptions) {
   let worker: RefreshWorker | undefined;
   return (
     middy<SQSEvent, SQSBatchResponse, Error, Context>()
@@ -68,4 +68,4 @@ export function createRefreshWorkerHandler(getBroker: BrokerSource, options: Ref
 /** A worker opens and seals token sets and publishes events (its IAM: the key and the bus). */
 const ADAPTERS: FunctionAdapters = { cipher: cipherFromEnv, events: eventsFromEnv };
 
-export const handler = createRefreshWorkerHandler(() => sharedBroker(ADAPTERS), { workers: (_provider, budget) => refreshWorkersFor(budget, REFRESH_BATCH) });
+export const handler = createRefreshWorkerHandler(() => sharedBroker(ADAPTERS, workerBroker), { workers: (_provider, budget) => refreshWorkersFor(budget, REFRESH_BATCH) });

@@ -28,10 +28,16 @@ import { TokenService, type GetTokenOptions } from './connections/token-service'
 import type { RefreshQueue } from './ports';
 
 /**
- * Where a handler gets its broker: on Lambda the process-wide one built from the environment
- * (lib/runtime.ts `sharedBroker`), in the local server and in tests their own.
+ * A part of a broker: its context (configuration, catalogue, metrics: what every handler reads)
+ * and the use cases `K`. A whole `Broker` is every part.
  */
-export type BrokerSource = () => Promise<Broker>;
+export type BrokerPart<K extends keyof Broker = never> = Pick<Broker, 'ctx' | K>;
+
+/**
+ * Where a handler gets its broker: on Lambda the process-wide part its function serves, built from
+ * the environment (lib/runtime.ts `sharedBroker`), in the local server and in tests a whole broker.
+ */
+export type BrokerSource<B extends BrokerPart = Broker> = () => Promise<B>;
 
 export class Broker {
   readonly ctx: BrokerContext;
@@ -116,15 +122,105 @@ export class Broker {
     return describeConnection(this.ctx, id);
   }
 
-  async registerClientCredentials(id: string, input: RegisterClientCredentialsInput): Promise<ConnectionSummary> {
-    const summary = await registerClientCredentials(this.ctx, id, input);
-    this.tokens.forget(id);
-    return summary;
+  registerClientCredentials(id: string, input: RegisterClientCredentialsInput): Promise<ConnectionSummary> {
+    return registerForgetting(this.ctx, this.tokens, id, input);
   }
 
-  async revoke(id: string): Promise<RevokeResult> {
-    const result = await revokeConnection(this.ctx, id);
-    this.tokens.forget(id);
-    return result;
+  revoke(id: string): Promise<RevokeResult> {
+    return revokeForgetting(this.ctx, this.tokens, id);
   }
 }
+
+/** A client-credentials connection registered (or replaced); this process's warm token for it, if any, no longer served. */
+async function registerForgetting(ctx: BrokerContext, tokens: TokenService, id: string, input: RegisterClientCredentialsInput): Promise<ConnectionSummary> {
+  const summary = await registerClientCredentials(ctx, id, input);
+  tokens.forget(id);
+  return summary;
+}
+
+/** A connection revoked; this process's warm token for it, if any, no longer served. */
+async function revokeForgetting(ctx: BrokerContext, tokens: TokenService, id: string): Promise<RevokeResult> {
+  const result = await revokeConnection(ctx, id);
+  tokens.forget(id);
+  return result;
+}
+
+/*
+ * The part of a broker each Lambda function serves, built without the `Broker` class: a bundler
+ * cannot drop a class's unused methods, so a function that built a whole broker carried every use
+ * case (the callback's id-token checks and jose, the token service and its caches, the refresh
+ * and admin code) whatever it served. Each builder below makes the context as `new Broker` does
+ * and only the use cases its function calls, each the same call a `Broker` method makes; a
+ * function's bundle then carries those alone (`npm run bench -- bundles` prints the sizes). The
+ * local server and the tests hand the handlers a whole `Broker`, which has every part.
+ */
+
+/** How a function builds the part of a broker it serves from its adapters and configuration (lib/runtime.ts `sharedBroker`). */
+export type BrokerBuilder<B extends BrokerPart> = (deps: BrokerDeps, config: Partial<BrokerConfig>) => B;
+
+/** Every use case. */
+export const wholeBroker: BrokerBuilder<Broker> = (deps, config) => new Broker(deps, config);
+
+/** functions/authorize.ts: the install link. */
+export type AuthorizeBroker = BrokerPart<'startInstall'>;
+export const authorizeBroker: BrokerBuilder<AuthorizeBroker> = (deps, config) => {
+  const ctx = createContext(deps, config);
+  return { ctx, startInstall: (request) => startInstall(ctx, request) };
+};
+
+/**
+ * functions/callback.ts: the provider's redirect and the "Connected" page. It serves no token, so
+ * unlike `Broker.completeCallback` it has no warm token of the connection to forget.
+ */
+export type CallbackBroker = BrokerPart<'completeCallback' | 'sealInstallResult' | 'readInstallResult'>;
+export const callbackBroker: BrokerBuilder<CallbackBroker> = (deps, config) => {
+  const ctx = createContext(deps, config);
+  return {
+    ctx,
+    completeCallback: (request) => completeCallback(ctx, request),
+    sealInstallResult: (result) => sealInstallResult(ctx, result),
+    readInstallResult: (token, provider) => readInstallResult(ctx, token, provider),
+  };
+};
+
+/** functions/refresh-scheduler.ts: what is due goes to the refresh queues. */
+export type SchedulerBroker = BrokerPart<'scheduleRefreshes'>;
+export const schedulerBroker: BrokerBuilder<SchedulerBroker> = (deps, config) => {
+  const ctx = createContext(deps, config);
+  return { ctx, scheduleRefreshes: (queue, options = {}) => scheduleRefreshes(ctx, queue, options) };
+};
+
+/** functions/refresh-worker.ts: refreshes queued jobs. */
+export type WorkerBroker = BrokerPart<'refreshWorker'>;
+export const workerBroker: BrokerBuilder<WorkerBroker> = (deps, config) => {
+  const ctx = createContext(deps, config);
+  const tokens = new TokenService(ctx);
+  return { ctx, refreshWorker: (options) => new RefreshWorker(ctx, tokens, options) };
+};
+
+/** functions/get-token.ts and the in-process `getToken` (lib/index.ts): a connection's access token. */
+export type GetTokenBroker = BrokerPart<'getToken'>;
+export const getTokenBroker: BrokerBuilder<GetTokenBroker> = (deps, config) => {
+  const ctx = createContext(deps, config);
+  const tokens = new TokenService(ctx);
+  return { ctx, getToken: (connectionId, options = {}) => tokens.getToken(connectionId, options) };
+};
+
+/** functions/admin.ts: the admin API's routes. */
+export type AdminBroker = BrokerPart<
+  'listConnections' | 'describeConnection' | 'getToken' | 'registerClientCredentials' | 'revoke' | 'createInstallLink' | 'listProviders'
+>;
+export const adminBroker: BrokerBuilder<AdminBroker> = (deps, config) => {
+  const ctx = createContext(deps, config);
+  const tokens = new TokenService(ctx);
+  return {
+    ctx,
+    listConnections: (options = {}) => listConnections(ctx, options),
+    describeConnection: (id) => describeConnection(ctx, id),
+    getToken: (connectionId, options = {}) => tokens.getToken(connectionId, options),
+    registerClientCredentials: (id, input) => registerForgetting(ctx, tokens, id, input),
+    revoke: (id) => revokeForgetting(ctx, tokens, id),
+    createInstallLink: (request, requestBaseUrl) => createInstallLink(ctx, request, requestBaseUrl),
+    listProviders: () => listProviders(ctx),
+  };
+};

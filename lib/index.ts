@@ -9,6 +9,7 @@
  * Everything exported here is public API (semver); the package's `exports` map allows no
  * deeper import.
  */
+import { getTokenBroker } from './broker';
 import { createInstallLink as mint, type InstallLink, type InstallLinkRequest } from './connections/install-links';
 import type { GetTokenOptions } from './connections/token-service';
 import type { AccessToken } from './model';
@@ -32,7 +33,7 @@ export type { InstallLink, InstallLinkRequest } from './connections/install-link
  * Pass `signal` (e.g. `AbortSignal.timeout(ms)`) to bound the wait for another worker's refresh.
  */
 export async function getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
-  const broker = await sharedBroker(ALL_ADAPTERS);
+  const broker = await sharedBroker(ALL_ADAPTERS, getTokenBroker);
   return broker.getToken(connectionId, options);
 }
 

@@ -8,7 +8,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { BrokerSource } from './broker';
+import type { BrokerPart, BrokerSource } from './broker';
 import { logger } from './logger';
 
 /**
@@ -34,7 +34,7 @@ export function logContext<TEvent, TResult>(
  * AWS), after the handler and after an error alike. A broker that could not be built recorded
  * nothing; a failing flush is logged, never the invocation's failure.
  */
-export function flushMetrics<TEvent, TResult>(getBroker: BrokerSource): middy.MiddlewareObj<TEvent, TResult, Error, Context> {
+export function flushMetrics<TEvent, TResult>(getBroker: BrokerSource<BrokerPart>): middy.MiddlewareObj<TEvent, TResult, Error, Context> {
   const flush = async (): Promise<void> => {
     try {
       (await getBroker()).ctx.metrics.flush();

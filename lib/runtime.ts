@@ -16,7 +16,7 @@ import { SecretsManagerSecretStore } from './adapters/secrets-manager';
 import { parseQueueUrls, SqsRefreshQueue } from './adapters/sqs-refresh-queue';
 import { FileSigningKey, SecretsManagerSigningKey } from './adapters/signing-key';
 import { brandingFromEnv } from './branding';
-import { Broker } from './broker';
+import type { BrokerBuilder, BrokerPart } from './broker';
 import { DEFAULT_CONFIG, type BrokerConfig, type BrokerDeps } from './connections/context';
 import type { InstallLinkContext } from './connections/install-links';
 import { parseProviderRefresh } from './connections/refresh-policy';
@@ -235,20 +235,24 @@ export async function depsFromEnv(env: Env, adapters: FunctionAdapters): Promise
   };
 }
 
-const shared = new Map<FunctionAdapters, Promise<Broker>>();
+const shared = new Map<BrokerBuilder<BrokerPart>, Map<FunctionAdapters, Promise<BrokerPart>>>();
 
 /**
  * The process-wide broker built from `process.env` with `adapters` (Lambda module scope: built
- * once per container): what the Lambda handlers and the in-process `getToken` (`ALL_ADAPTERS`)
- * use. The local server and tests hand their own broker to the handler factories instead.
+ * once per container): the part `build` makes (lib/broker.ts; each Lambda function the part it
+ * serves, the in-process `getToken` its own). The local server and tests hand their own broker to
+ * the handler factories instead.
  */
-export function sharedBroker(adapters: FunctionAdapters): Promise<Broker> {
-  let broker = shared.get(adapters);
+export function sharedBroker<B extends BrokerPart>(adapters: FunctionAdapters, build: BrokerBuilder<B>): Promise<B> {
+  let built = shared.get(build);
+  if (!built) shared.set(build, (built = new Map()));
+  let broker = built.get(adapters) as Promise<B> | undefined;
   if (!broker) {
-    broker = depsFromEnv(process.env, adapters).then((deps) => new Broker(deps, configFromEnv(process.env)));
-    shared.set(adapters, broker);
+    const started = depsFromEnv(process.env, adapters).then((deps) => build(deps, configFromEnv(process.env)));
+    built.set(adapters, started);
     // A failed start (bad config) is not cached, so the next invocation reports it again instead of a stale rejection.
-    broker.catch(() => shared.delete(adapters));
+    started.catch(() => built.delete(adapters));
+    broker = started;
   }
   return broker;
 }

@@ -1,7 +1,7 @@
 /** middy middlewares for the broker's HTTP functions: one job each, used together through `brokerHttp`. */
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import type { BrokerSource } from '../broker';
+import type { BrokerPart, BrokerSource } from '../broker';
 import { acceptedCorrelationId } from '../logger';
 import { flushMetrics, logContext } from '../observability';
 import { errorPage } from './pages';
@@ -19,7 +19,7 @@ export interface BrokerHttpOptions {
    */
   trustCorrelationHeader?: boolean;
   /** The handler's broker: its branding for error pages (none when it could not start), its metrics to flush. */
-  getBroker: BrokerSource;
+  getBroker: BrokerSource<BrokerPart>;
 }
 
 /** The correlation id of an HTTP request (see `BrokerHttpOptions.trustCorrelationHeader`). */
