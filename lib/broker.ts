@@ -132,16 +132,16 @@ export class Broker {
 }
 
 /** A client-credentials connection registered (or replaced); this process's warm token for it, if any, no longer served. */
-async function registerForgetting(ctx: BrokerContext, tokens: TokenService, id: string, input: RegisterClientCredentialsInput): Promise<ConnectionSummary> {
+async function registerForgetting(ctx: BrokerContext, tokens: TokenService | undefined, id: string, input: RegisterClientCredentialsInput): Promise<ConnectionSummary> {
   const summary = await registerClientCredentials(ctx, id, input);
-  tokens.forget(id);
+  tokens?.forget(id);
   return summary;
 }
 
 /** A connection revoked; this process's warm token for it, if any, no longer served. */
-async function revokeForgetting(ctx: BrokerContext, tokens: TokenService, id: string): Promise<RevokeResult> {
+async function revokeForgetting(ctx: BrokerContext, tokens: TokenService | undefined, id: string): Promise<RevokeResult> {
   const result = await revokeConnection(ctx, id);
-  tokens.forget(id);
+  tokens?.forget(id);
   return result;
 }
 
@@ -206,18 +206,21 @@ export const getTokenBroker: BrokerBuilder<GetTokenBroker> = (deps, config) => {
   return { ctx, getToken: (connectionId, options = {}) => tokens.getToken(connectionId, options) };
 };
 
-/** functions/admin.ts: the admin API's routes. */
+/**
+ * functions/admin.ts: the admin API's routes. Its token service (two caches of `tokenCacheSize`
+ * entries) is built by the first route that serves a token; until then there is no warm token to forget.
+ */
 export type AdminBroker = BrokerPart<
   'listConnections' | 'describeConnection' | 'getToken' | 'registerClientCredentials' | 'revoke' | 'createInstallLink' | 'listProviders'
 >;
 export const adminBroker: BrokerBuilder<AdminBroker> = (deps, config) => {
   const ctx = createContext(deps, config);
-  const tokens = new TokenService(ctx);
+  let tokens: TokenService | undefined;
   return {
     ctx,
     listConnections: (options = {}) => listConnections(ctx, options),
     describeConnection: (id) => describeConnection(ctx, id),
-    getToken: (connectionId, options = {}) => tokens.getToken(connectionId, options),
+    getToken: (connectionId, options = {}) => (tokens ??= new TokenService(ctx)).getToken(connectionId, options),
     registerClientCredentials: (id, input) => registerForgetting(ctx, tokens, id, input),
     revoke: (id) => revokeForgetting(ctx, tokens, id),
     createInstallLink: (request, requestBaseUrl) => createInstallLink(ctx, request, requestBaseUrl),

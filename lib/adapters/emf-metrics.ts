@@ -41,7 +41,10 @@ interface Group {
 const VALUES_PER_OBJECT = 90;
 
 export class EmfMetricsSink implements MetricsSink {
-  readonly #metrics: Metrics;
+  readonly #namespace: string;
+  readonly #serviceName: string;
+  /** Built by the first flush that has something to write: most invocations record nothing, and a cold start need not pay for it. */
+  #metrics: Metrics | undefined;
   readonly #groups = new Map<string, Group>();
   readonly #maxPending: number;
   readonly #maxAgeMs: number;
@@ -50,7 +53,8 @@ export class EmfMetricsSink implements MetricsSink {
   #oldest: number | undefined;
 
   constructor(options: EmfMetricsSinkOptions) {
-    this.#metrics = new Metrics({ namespace: options.namespace, serviceName: options.serviceName ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'oauth-token-broker' });
+    this.#namespace = options.namespace;
+    this.#serviceName = options.serviceName ?? process.env.POWERTOOLS_SERVICE_NAME ?? 'oauth-token-broker';
     this.#maxPending = options.maxPending ?? 1000;
     this.#maxAgeMs = options.maxAgeMs ?? 60_000;
     this.#now = options.now ?? Date.now;
@@ -71,21 +75,23 @@ export class EmfMetricsSink implements MetricsSink {
   }
 
   flush(): void {
+    if (this.#groups.size === 0) return;
     const groups = [...this.#groups.values()];
     this.#groups.clear();
     this.#pending = 0;
     this.#oldest = undefined;
+    const metrics = (this.#metrics ??= new Metrics({ namespace: this.#namespace, serviceName: this.#serviceName }));
     for (const group of groups) {
       const chunks = Math.max(1, ...[...group.values.values()].map((values) => Math.ceil(values.length / VALUES_PER_OBJECT)));
       for (const dimensions of dimensionSets(group)) {
         for (let chunk = 0; chunk < chunks; chunk++) {
-          for (const [name, value] of Object.entries(dimensions)) this.#metrics.addDimension(name, value);
+          for (const [name, value] of Object.entries(dimensions)) metrics.addDimension(name, value);
           // Counters once, in the first object; each distribution's values spread over the objects.
-          if (chunk === 0) for (const [name, value] of group.counters) this.#metrics.addMetric(name, unitOf(name), value);
+          if (chunk === 0) for (const [name, value] of group.counters) metrics.addMetric(name, unitOf(name), value);
           for (const [name, values] of group.values) {
-            for (const value of values.slice(chunk * VALUES_PER_OBJECT, (chunk + 1) * VALUES_PER_OBJECT)) this.#metrics.addMetric(name, unitOf(name), value);
+            for (const value of values.slice(chunk * VALUES_PER_OBJECT, (chunk + 1) * VALUES_PER_OBJECT)) metrics.addMetric(name, unitOf(name), value);
           }
-          this.#metrics.publishStoredMetrics();
+          metrics.publishStoredMetrics();
         }
       }
     }
