@@ -4,6 +4,7 @@
  * docs/configuration.md lists every variable.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDbProviderHealthStore } from './adapters/dynamodb-health-store';
 import { DynamoDbConnectionStore } from './adapters/dynamodb-store';
 import { EmfMetricsSink } from './adapters/emf-metrics';
@@ -134,15 +135,15 @@ export async function cipherFor(options: {
  * sets for the functions that sign or derive), else a key file (`BROKER_SIGNING_KEY_FILE`), else
  * none (functions that never sign — refresh, get-token — need none).
  */
-export function signingKeyFromEnv(env: Env): SigningKey | undefined {
-  if (env.BROKER_SIGNING_KEY_SECRET_ARN) return new SecretsManagerSigningKey(env.BROKER_SIGNING_KEY_SECRET_ARN);
+export function signingKeyFromEnv(env: Env, secretsManager?: () => SecretsManagerClient): SigningKey | undefined {
+  if (env.BROKER_SIGNING_KEY_SECRET_ARN) return new SecretsManagerSigningKey(env.BROKER_SIGNING_KEY_SECRET_ARN, secretsManager?.());
   if (env.BROKER_SIGNING_KEY_FILE) return new FileSigningKey(env.BROKER_SIGNING_KEY_FILE);
   return undefined;
 }
 
-function secretsFromEnv(env: Env): SecretStore {
+function secretsFromEnv(env: Env, secretsManager: () => SecretsManagerClient): SecretStore {
   if (env.BROKER_SECRETS_FILE) return new FileSecretStore(env.BROKER_SECRETS_FILE);
-  return new SecretsManagerSecretStore({ prefix: env.BROKER_SECRET_PREFIX ?? '' });
+  return new SecretsManagerSecretStore({ prefix: env.BROKER_SECRET_PREFIX ?? '', client: secretsManager() });
 }
 
 /** Events go to the EventBridge bus when one is named (`BROKER_EVENT_BUS_NAME`), else to `otherwise` (the log). */
@@ -221,12 +222,15 @@ const NO_EVENTS: EventSink = { publish: async () => notInThisFunction('event sin
 export async function depsFromEnv(env: Env, adapters: FunctionAdapters): Promise<BrokerDeps> {
   const tableName = required(env, 'BROKER_TABLE_NAME');
   const client = new DynamoDBClient({});
+  // One Secrets Manager client for the provider apps' secrets and the signing key (a cold start builds one, not two), and none when both are files.
+  let secretsManagerClient: SecretsManagerClient | undefined;
+  const secretsManager = () => (secretsManagerClient ??= new SecretsManagerClient({}));
   return {
     store: new DynamoDbConnectionStore({ tableName, client }),
     health: new DynamoDbProviderHealthStore({ tableName, client }),
     cipher: adapters.cipher ? await adapters.cipher(env) : NO_CIPHER,
-    secrets: secretsFromEnv(env),
-    signingKey: signingKeyFromEnv(env),
+    secrets: secretsFromEnv(env, secretsManager),
+    signingKey: signingKeyFromEnv(env, secretsManager),
     events: adapters.events ? adapters.events(env) : NO_EVENTS,
     // CloudWatch EMF on stdout: the handlers flush at the end of each invocation (lib/observability.ts).
     metrics: new EmfMetricsSink({ namespace: env.BROKER_METRICS_NAMESPACE || DEFAULT_METRICS_NAMESPACE, serviceName: env.POWERTOOLS_SERVICE_NAME }),
