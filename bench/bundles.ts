@@ -25,6 +25,10 @@
  * holds a handler to both baselines. Prints figures; never fails on time.
  *   npx tsx bench/bundles.ts            (N=15)
  *   BENCH_RUNS=31 npx tsx bench/bundles.ts
+ *
+ * BENCH_BUNDLES_BEFORE=DIR also times the bundles of another build (DIR/<handler>/index.mjs, e.g. a
+ * copy of dist/handlers built from an earlier commit) in the same rounds, as "<handler> (before)"
+ * rows: what a change bought, measured against the same baselines on the same machine at once.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -143,6 +147,8 @@ interface Bundle {
 interface Timing {
   median: number;
   p90: number;
+  /** Each round's figure, in round order. */
+  samples: number[];
 }
 
 async function build(name: string, entry: string, variant: 'deployed' | 'sdk-external'): Promise<Bundle> {
@@ -183,7 +189,7 @@ async function firstAnswer(file: string, env: NodeJS.ProcessEnv, event: unknown)
 function summarize(samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
-  return { median: at(0.5), p90: at(0.9) };
+  return { median: at(0.5), p90: at(0.9), samples };
 }
 
 /** Runs every case `runs` times, round-robin, so drifting machine load hits all cases alike. */
@@ -199,6 +205,20 @@ async function timeAll(cases: Array<{ key: string; file: string; nodeOptions: st
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 const pad = (text: string, width: number) => text.padStart(width);
+
+/** The handler bundles in `dir` (BENCH_BUNDLES_BEFORE), named "<handler> (before)"; none without `dir`. */
+async function bundlesBefore(dir: string | undefined): Promise<Bundle[]> {
+  if (!dir) return [];
+  return (Object.keys(HANDLER_ENTRIES) as HandlerName[]).flatMap((name) => {
+    const file = join(dir, name, HANDLER_BUNDLING.outFileName);
+    try {
+      const code = readFileSync(file);
+      return [{ name: `${name} (before)`, file, bytes: code.length, mapBytes: statSync(`${file}.map`).size, gzipBytes: gzipSync(code).length }];
+    } catch {
+      return [];
+    }
+  });
+}
 
 /** Prints bundle sizes and import times of every handler against the SDK-only baselines. */
 export async function benchBundles(): Promise<void> {
@@ -222,8 +242,17 @@ export async function benchBundles(): Promise<void> {
   const deployed = await Promise.all(entries.map(({ name, entry }) => build(name, entry, 'deployed')));
   const compared = deployed.filter((b) => !isOwnBaseline(b.name));
   const external = await Promise.all(entries.filter(({ name }) => !isOwnBaseline(name)).map(({ name, entry }) => build(name, entry, 'sdk-external')));
-  const envOf = (name: string): NodeJS.ProcessEnv => ({ ...CHILD_ENV, ...HANDLER_ENV[name as HandlerName] });
-  const eventOf = (name: string): unknown => (name.startsWith('baseline') ? FIRST_USE_EVENTS.baseline : FIRST_USE_EVENTS[name]);
+  // The bundles of another build, each in the row above this build's (timed as imported and first used only).
+  const before = await bundlesBefore(process.env.BENCH_BUNDLES_BEFORE);
+  for (const bundle of before) {
+    const at = deployed.findIndex((b) => b.name === bundle.name.replace(/ \(before\)$/, ''));
+    deployed.splice(at, 0, bundle);
+    entries.splice(at, 0, { name: bundle.name, label: bundle.name, entry: bundle.file });
+  }
+  /** A handler's name, whether this build's or the one before. */
+  const handlerOf = (name: string) => name.replace(/ \(before\)$/, '') as HandlerName;
+  const envOf = (name: string): NodeJS.ProcessEnv => ({ ...CHILD_ENV, ...HANDLER_ENV[handlerOf(name)] });
+  const eventOf = (name: string): unknown => (name.startsWith('baseline') ? FIRST_USE_EVENTS.baseline : FIRST_USE_EVENTS[handlerOf(name)]);
 
   const withMaps = [HANDLER_NODE_OPTIONS];
   const timings = await timeAll(
@@ -242,7 +271,7 @@ export async function benchBundles(): Promise<void> {
     await Promise.all(deployed.map(async (b): Promise<[string, string]> => [b.name, eventOf(b.name) === undefined ? 'n/a' : await firstAnswer(b.file, envOf(b.name), eventOf(b.name))])),
   );
   /** The baseline with exactly the clients `name` builds (a baseline is its own). */
-  const ownBaseline = (name: string) => (name.startsWith('baseline') ? name : baselineFor(HANDLER_CLIENTS[name as HandlerName]));
+  const ownBaseline = (name: string) => (name.startsWith('baseline') ? name : baselineFor(HANDLER_CLIENTS[handlerOf(name)]));
 
   console.log(`\nHandler bundles (esbuild ${esbuild.version}, ${HANDLER_BUNDLING.format} ${HANDLER_BUNDLING.target}, minified, SDK bundled), import in a fresh node ${process.version} x${runs}, NODE_OPTIONS=${HANDLER_NODE_OPTIONS}`);
   const columns: Array<[string, number]> = [
@@ -292,8 +321,8 @@ export async function benchBundles(): Promise<void> {
       firstUse === undefined ? 'n/a' : ms(firstUse.median),
       times(firstUseRatio),
       times(firstUseOwn),
-      isOwnBaseline(bundle.name) ? '-' : ms(t(`nomaps:${bundle.name}`).median),
-      isOwnBaseline(bundle.name) ? '-' : ms(t(`external:${bundle.name}`).median),
+      timings.has(`nomaps:${bundle.name}`) ? ms(t(`nomaps:${bundle.name}`).median) : '-',
+      timings.has(`external:${bundle.name}`) ? ms(t(`external:${bundle.name}`).median) : '-',
     ];
     console.log(row(cells) + verdict);
   }
@@ -303,6 +332,38 @@ export async function benchBundles(): Promise<void> {
   console.log("'+ first use': the import and the handler's first invocation with an event answered without AWS ('answer': what it answered).");
   console.log("'x own': against the baseline of exactly the SDK clients that function builds (lib/runtime.ts depsFromEnv); the same baseline as 'x baseline' for the functions that build all four.");
   console.log(`Targets: median import <= ${TARGET_IMPORT}x, import + first use <= ${TARGET_FIRST_USE}x, against both baselines. Figures only; nothing fails on time.`);
+
+  // The same samples, paired by round: on a shared machine whose load drifts during the run, a
+  // ratio of two medians taken at different moments moves with it (the baseline's own first use
+  // can come out below its import); a ratio taken within each round mostly does not.
+  const paired = (key: string, over: string) => {
+    const a = timings.get(key)?.samples;
+    const b = timings.get(over)?.samples;
+    return a === undefined || b === undefined ? undefined : summarize(a.map((value, round) => value / (b[round] as number))).median;
+  };
+  const pairedColumns: Array<[string, number]> = [
+    ['bundle', 34],
+    ['import x baseline', 18],
+    ['x own', 6],
+    ['+ first use x baseline', 23],
+    ['x own', 6],
+  ];
+  const pairedRow = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(pairedColumns[i]?.[1] ?? 0) : pad(cell, pairedColumns[i]?.[1] ?? 0))).join(' ');
+  console.log(`\nPaired: the median over the ${runs} rounds of each round's ratio (a round times every case once, in turn).`);
+  console.log(pairedRow(pairedColumns.map(([title]) => title)));
+  for (const [i, bundle] of deployed.entries()) {
+    if (bundle.name.startsWith('baseline')) continue;
+    const own = ownBaseline(bundle.name);
+    console.log(
+      pairedRow([
+        entries[i]?.label ?? bundle.name,
+        times(paired(`deployed:${bundle.name}`, 'deployed:baseline')),
+        times(paired(`deployed:${bundle.name}`, `deployed:${own}`)),
+        times(paired(`first-use:${bundle.name}`, 'first-use:baseline')),
+        times(paired(`first-use:${bundle.name}`, `first-use:${own}`)),
+      ]),
+    );
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
