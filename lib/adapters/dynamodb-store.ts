@@ -7,7 +7,8 @@
  *   is never stored, so a table dump (backup, export, console) yields no usable `state`; the
  *   item holds nothing secret (the PKCE verifier is derived, not stored);
  * - a used signed install link: `pk = link#<link id>`, `kind = link`, with a TTL;
- * - the key check: `pk = meta#keys`, `kind = meta` (lib/connections/key-check.ts).
+ * - the key check: `pk = meta#keys`, `kind = meta` (lib/connections/key-check.ts);
+ * - the refresh scheduler's marks: `pk = meta#schedule`, `kind = meta` (lib/connections/refresh-scheduler.ts).
  *
  * Every invariant rests on single-item conditional writes (no transactions: dynalite has none).
  * Items past their `ttl` are treated as absent everywhere, because DynamoDB deletes them lazily
@@ -16,7 +17,9 @@
  * Schedule GSI (`refresh-due`) is sparse: callers must set or remove `shard` and `refreshDueAt`
  * together. An item with only one of them is invisible to the refresh scheduler; the store does not enforce it.
  * It projects the keys, `provider` and the TTL only, so a write that moves no due time (a lease, a
- * failure) writes nothing to it.
+ * failure) writes nothing to it. Cycle GSI (`refresh-cycle`), likewise sparse and projected: `cycle`
+ * and `cyclePhase` together; an entry on a cycle carries `refreshDueAt` without `shard`, so its due
+ * time is in neither index and a refresh on its turn writes to no index at all.
  *
  * Sealed blobs (`sealed`, `rescue`) are stored as binary when they pack losslessly
  * (sealed-binary.ts): a quarter fewer bytes than their base64url text, in every write of the item.
@@ -42,7 +45,7 @@ import {
 import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError, UnreadableConnection } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
-import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type DueConnection, type DuePage, type ListOptions, type Page, type RecordChanges } from '../ports';
+import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type CycleEntry, type CyclePage, type DueConnection, type DuePage, type ListOptions, type Page, type RecordChanges, type ScheduleMarks } from '../ports';
 import { TABLE } from './dynamodb-table';
 import { packSealed, unpackSealed } from './sealed-binary';
 
@@ -70,6 +73,7 @@ const KIND_STATE = 'state';
 const KIND_LINK = 'link';
 const KIND_META = 'meta';
 const KEY_CHECK_PK = 'meta#keys';
+const SCHEDULE_MARKS_PK = TABLE.scheduleMarksKey;
 
 /** Record field → item attribute: the one naming table, used by writes, updates and reads. */
 const ATTRIBUTE = {
@@ -86,6 +90,8 @@ const ATTRIBUTE = {
   refreshExpiresAt: 'refresh_expires_at',
   refreshDueAt: TABLE.dueIndexSortKey,
   shard: TABLE.dueIndexPartitionKey,
+  cycle: TABLE.cycleIndexPartitionKey,
+  cyclePhase: TABLE.cycleIndexSortKey,
   renewableAfter: 'renewable_after',
   version: 'version',
   leaseOwner: 'lease_owner',
@@ -398,6 +404,61 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     );
   }
 
+  /** Queries the cycle GSI's partition `cycle` for phases in [`from`, `to`], by phase, from the index alone (keys, provider, TTL). */
+  async listCycle(cycle: string, from: number, to: number, options: { limit?: number; cursor?: string } = {}): Promise<CyclePage> {
+    const nowSec = epochSeconds(this.clock.now());
+    return this.collectPage(
+      pageLimit(options.limit, PAGE_LIMITS),
+      decodeCursor(options.cursor, {
+        [TABLE.partitionKey]: 'string',
+        [TABLE.cycleIndexPartitionKey]: 'string',
+        [TABLE.cycleIndexSortKey]: 'number',
+      }),
+      (startKey, limit) =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: TABLE.cycleIndexName,
+            KeyConditionExpression: '#cycle = :cycle AND #phase BETWEEN :from AND :to',
+            FilterExpression: 'attribute_not_exists(#ttl) OR #ttl > :nowSec',
+            ExpressionAttributeNames: { '#cycle': TABLE.cycleIndexPartitionKey, '#phase': TABLE.cycleIndexSortKey, '#ttl': TABLE.ttlAttribute },
+            ExpressionAttributeValues: { ':cycle': cycle, ':from': from, ':to': to, ':nowSec': nowSec },
+            ScanIndexForward: true,
+            Limit: limit,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      (item) => pickKey(item, [TABLE.partitionKey, TABLE.cycleIndexPartitionKey, TABLE.cycleIndexSortKey]),
+      readCyclePage,
+    );
+  }
+
+  /** The scheduler's marks (`meta#schedule`), read consistently: a run must see the last run's. */
+  async getScheduleMarks(): Promise<ScheduleMarks | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE.partitionKey]: SCHEDULE_MARKS_PK }, ConsistentRead: true }));
+    if (Item === undefined) return undefined;
+    const read = new ItemReader(Item);
+    return { through: read.number('through'), held: read.optionalNumberMap('held') ?? {}, version: read.number('version') };
+  }
+
+  async putScheduleMarks(marks: ScheduleMarks): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [TABLE.partitionKey]: SCHEDULE_MARKS_PK, kind: KIND_META, through: marks.through, held: marks.held, version: marks.version + 1 },
+          ConditionExpression: marks.version === 0 ? 'attribute_not_exists(#pk)' : '#version = :expected',
+          ExpressionAttributeNames: marks.version === 0 ? { '#pk': TABLE.partitionKey } : { '#version': 'version' },
+          ...(marks.version === 0 ? {} : { ExpressionAttributeValues: { ':expected': marks.version } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+  }
+
   /** Items by key, eventually consistent, 100 keys per BatchGetItem, unprocessed keys asked again. */
   private async batchGet(keys: Key[]): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
@@ -563,6 +624,23 @@ function readDuePage(items: readonly Item[]): DuePage {
     else if (typeof provider !== 'string' || provider === '') unreadable.push({ id, reason: `${ATTRIBUTE.provider} is missing or not a string` });
     else if (typeof refreshDueAt !== 'number') unreadable.push({ id, reason: `${TABLE.dueIndexSortKey} is not a number` });
     else entries.push({ id, provider, refreshDueAt });
+  }
+  return { items: entries, ...(unreadable.length > 0 ? { unreadable } : {}) };
+}
+
+/** Cycle-index entries as the index holds them (keys, provider, TTL), with the ones that do not read named. */
+function readCyclePage(items: readonly Item[]): CyclePage {
+  const entries: CycleEntry[] = [];
+  const unreadable: UnreadableConnection[] = [];
+  for (const item of items) {
+    const pk = item[TABLE.partitionKey];
+    const id = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : undefined;
+    const provider = item[ATTRIBUTE.provider];
+    const phase = item[TABLE.cycleIndexSortKey];
+    if (id === undefined) unreadable.push({ id: '?', reason: `${TABLE.partitionKey} is not a connection key` });
+    else if (typeof provider !== 'string' || provider === '') unreadable.push({ id, reason: `${ATTRIBUTE.provider} is missing or not a string` });
+    else if (typeof phase !== 'number') unreadable.push({ id, reason: `${TABLE.cycleIndexSortKey} is not a number` });
+    else entries.push({ id, provider, phase });
   }
   return { items: entries, ...(unreadable.length > 0 ? { unreadable } : {}) };
 }
@@ -738,6 +816,8 @@ function itemToRecord(item: Item): ConnectionRecord {
     refreshExpiresAt: read.optionalNumber(ATTRIBUTE.refreshExpiresAt),
     refreshDueAt: read.optionalNumber(ATTRIBUTE.refreshDueAt),
     shard: read.optionalNumber(ATTRIBUTE.shard),
+    cycle: read.optionalString(ATTRIBUTE.cycle),
+    cyclePhase: read.optionalNumber(ATTRIBUTE.cyclePhase),
     renewableAfter: read.optionalNumber(ATTRIBUTE.renewableAfter),
     version: read.number(ATTRIBUTE.version),
     leaseOwner: read.optionalString(ATTRIBUTE.leaseOwner),
@@ -858,6 +938,15 @@ class ItemReader {
       throw malformed(this.item, attribute);
     }
     return value as Record<string, string>;
+  }
+
+  optionalNumberMap(attribute: string): Record<string, number> | undefined {
+    const value = this.item[attribute];
+    if (value === undefined) return undefined;
+    if (!isPlainObject(value) || !Object.values(value).every((entry) => typeof entry === 'number')) {
+      throw malformed(this.item, attribute);
+    }
+    return value as Record<string, number>;
   }
 
   optionalLastError(attribute: string): LastError | undefined {

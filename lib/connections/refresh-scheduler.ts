@@ -10,13 +10,21 @@
  * not sent twice. What it holds back stays due in the index, for the next run. A provider whose
  * circuit is open gets nothing but one job when a probe is due (so an outage is noticed to end even
  * when no app asks for a token).
+ *
+ * Two indexes hold the schedule. Entries by due time (`refresh-due`) stay due until a write moves
+ * them, so a run reads everything due by its horizon. Entries on a cycle (`refresh-cycle`: a period
+ * and a phase, docs/design.md "A schedule entry that does not move") come round every period, and
+ * a run reads the turns that came round since the last run's: the scheduler's marks (one item, read
+ * and written once a run) say how far turns were sent, per provider where something was held back,
+ * so a turn held back or refused is sent by a later run, as an entry by due time would be.
  */
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { ProviderHealth, UnreadableConnection } from '../model';
-import { BROKER_METRICS, type DueConnection, type RefreshJob, type RefreshQueue } from '../ports';
+import { BROKER_METRICS, type DueConnection, type RefreshJob, type RefreshQueue, type ScheduleMarks } from '../ports';
 import { refreshPolicyOf, type BrokerContext } from './context';
-import { providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
+import { CYCLE_PERIODS_MIN, latestTurn, providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
+import { cycleKeys } from './transitions';
 
 export interface SchedulerOptions {
   /** Milliseconds left in this invocation (Lambda `context.getRemainingTimeInMillis`): reading stops with time to send what was read. */
@@ -41,9 +49,16 @@ export interface SchedulerSummary {
   held_back: Record<string, number>;
   /** Providers whose circuit was open (at most one probe job each). */
   circuit_open: string[];
+  /** Of `due`, turns of entries on a cycle. */
+  cycle_turns: number;
   /** Due index items that do not read as connections: skipped and logged, never stopping the run. */
   unreadable: number;
   duration_ms: number;
+}
+
+/** A due connection as this run found it: `refreshDueAt` is the entry's due time, or its turn when it is on a cycle. */
+interface Candidate extends DueConnection {
+  onCycle: boolean;
 }
 
 /** One scheduler run: what is due goes to the refresh queues. */
@@ -51,28 +66,40 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   const started = ctx.clock.now();
   const dueBy = refreshDueBy({ now: started, config: ctx.config });
   const timeLeft = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
-  const { due, unreadable } = await readDue(ctx, dueBy, options.readMax ?? DEFAULT_SCHEDULER_READ_MAX, () => timeLeft() > SEND_RESERVE_MS);
-  const summary: SchedulerSummary = { due: due.length, sent: {}, held_back: {}, circuit_open: [], unreadable: unreadable.length, duration_ms: 0 };
+  const mayRead = () => timeLeft() > SEND_RESERVE_MS;
+  const readMax = options.readMax ?? DEFAULT_SCHEDULER_READ_MAX;
+  const marks = await ctx.store.getScheduleMarks();
+  const markOf = (provider: string): number => marks?.held[provider] ?? marks?.through ?? Number.NEGATIVE_INFINITY;
+  const earliestMark = marks ? Math.min(marks.through, ...Object.values(marks.held)) : Number.NEGATIVE_INFINITY;
+  const [byDue, onCycle] = await Promise.all([readDue(ctx, dueBy, readMax, mayRead), readTurns(ctx, earliestMark, dueBy, readMax, mayRead)]);
+  // A turn at or before its provider's mark was sent by an earlier run.
+  const turns = onCycle.due.filter((turn) => turn.refreshDueAt > markOf(turn.provider));
+  const due: Candidate[] = [...byDue.due.map((entry) => ({ ...entry, onCycle: false })), ...turns];
+  const unreadable = [...byDue.unreadable, ...onCycle.unreadable];
+  const summary: SchedulerSummary = { due: due.length, cycle_turns: turns.length, sent: {}, held_back: {}, circuit_open: [], unreadable: unreadable.length, duration_ms: 0 };
   if (unreadable.length > 0) {
     // Skipped, not fatal: one bad item must not stop every other connection's refresh.
     logger.error('refresh scheduler: due items that do not read as connections were skipped', { unreadable: unreadable.map((item) => item.id) });
     ctx.metrics.record({ name: BROKER_METRICS.unreadableDueItems, value: unreadable.length });
   }
 
-  const byProvider = new Map<string, DueConnection[]>();
+  const byProvider = new Map<string, Candidate[]>();
   for (const connection of due) {
     const list = byProvider.get(connection.provider) ?? [];
     list.push(connection);
     byProvider.set(connection.provider, list);
   }
+  const held: Record<string, number> = {};
   await Promise.all(
     [...byProvider].map(async ([provider, connections]) => {
       // Most overdue first: a run that may not send everything spends its limit where expiry is nearest.
       connections.sort((a, b) => a.refreshDueAt - b.refreshDueAt);
       let sent = 0;
       let atStake = connections.length; // until the limit is known, every due connection of this provider
+      let served = true;
       try {
-        const limit = await sendLimit(ctx, queue, provider, summary);
+        served = serves(ctx, provider);
+        const limit = served ? await sendLimit(ctx, queue, provider, summary) : 0;
         const jobs = connections.slice(0, limit).map((c): RefreshJob => ({ connectionId: c.id, provider, dueAt: c.refreshDueAt }));
         atStake = jobs.length;
         if (jobs.length > 0) await queue.send(jobs);
@@ -87,17 +114,35 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
       }
       if (sent > 0) summary.sent[provider] = sent;
       if (connections.length > sent) summary.held_back[provider] = connections.length - sent;
+      // Turns not sent are held: the provider's mark stays before the earliest of them. A provider
+      // this deployment does not serve holds nothing (its entries come round again next period).
+      const firstUnsentTurn = served ? connections.slice(sent).find((c) => c.onCycle)?.refreshDueAt : undefined;
+      if (firstUnsentTurn !== undefined) held[provider] = firstUnsentTurn - 1;
     }),
   );
+  await writeMarks(ctx, marks, onCycle.through, held);
   summary.duration_ms = ctx.clock.now() - started;
   logger.info('refresh scheduler finished', { ...summary });
   return summary;
 }
 
+/** This deployment refreshes `provider`'s connections (it is in the catalogue and enabled). */
+function serves(ctx: BrokerContext, provider: string): boolean {
+  return ctx.catalogue.has(provider) && (ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(provider));
+}
+
+/**
+ * Stores how far this run sent the cycle's turns. A lost race (another run wrote first) keeps the
+ * other run's marks: each run read the same marks and sent from them, so either run's are right.
+ */
+async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, through: number, held: Record<string, number>): Promise<void> {
+  for (const provider of Object.keys(held)) held[provider] = Math.min(held[provider]!, through);
+  const written = await ctx.store.putScheduleMarks({ through, held, version: previous?.version ?? 0 });
+  if (!written) logger.warn('refresh scheduler: another run stored its marks first; keeping them');
+}
+
 /** How many of `provider`'s due connections this run may send (0 for a provider this deployment does not serve). */
 async function sendLimit(ctx: BrokerContext, queue: RefreshQueue, provider: string, summary: SchedulerSummary): Promise<number> {
-  const enabled = ctx.catalogue.has(provider) && (ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(provider));
-  if (!enabled) return 0;
   const gate = providerGate({ health: await health(ctx, provider), now: ctx.clock.now(), force: false, awaitedProbe: false });
   if (gate.action !== 'call') {
     summary.circuit_open.push(provider);
@@ -135,4 +180,59 @@ async function readDue(ctx: BrokerContext, dueBy: number, max: number, mayRead: 
     }),
   );
   return { due: perShard.flat(), unreadable };
+}
+
+/**
+ * Every cycle's turns in (`after`, `dueBy`], each entry at its latest turn by `dueBy`, in turn order
+ * per partition; and `through`, the time up to which every partition was read whole (`dueBy` unless
+ * reading stopped at `max` entries or for lack of time: then a later run reads on from there).
+ */
+async function readTurns(
+  ctx: BrokerContext,
+  after: number,
+  dueBy: number,
+  max: number,
+  mayRead: () => boolean,
+): Promise<{ due: Candidate[]; unreadable: UnreadableConnection[]; through: number }> {
+  const due: Candidate[] = [];
+  const unreadable: UnreadableConnection[] = [];
+  let through = dueBy;
+  let read = 0;
+  const partitions = CYCLE_PERIODS_MIN.flatMap((minutes) => cycleKeys(minutes * 60_000).map((key) => ({ key, periodMs: minutes * 60_000 })));
+  await Promise.all(
+    partitions.map(async ({ key, periodMs }) => {
+      const found: Candidate[] = [];
+      try {
+        for (const [from, to] of turnRanges(after, dueBy, periodMs)) {
+          let cursor: string | undefined;
+          do {
+            const page = await ctx.store.listCycle(key, from, to, { limit: DUE_PAGE, cursor });
+            read += page.items.length;
+            for (const entry of page.items) {
+              found.push({ id: entry.id, provider: entry.provider, refreshDueAt: latestTurn({ periodMs, phaseMs: entry.phase, by: dueBy }), onCycle: true });
+            }
+            unreadable.push(...(page.unreadable ?? []));
+            cursor = page.cursor;
+            if (cursor && (read >= max || !mayRead())) {
+              // Stopped with more to read: from the last turn read on (it may have more entries), nothing counts as sent.
+              through = Math.min(through, (found.at(-1)?.refreshDueAt ?? latestTurn({ periodMs, phaseMs: from, by: dueBy })) - 1);
+              return;
+            }
+          } while (cursor);
+        }
+      } finally {
+        due.push(...found);
+      }
+    }),
+  );
+  return { due, unreadable, through };
+}
+
+/** The phase ranges of a cycle of `periodMs` whose turns fall in (`after`, `dueBy`], in turn order (at most one whole period). */
+export function turnRanges(after: number, dueBy: number, periodMs: number): Array<[number, number]> {
+  const start = Math.max(after, dueBy - periodMs);
+  if (start >= dueBy) return [];
+  const from = (((start + 1) % periodMs) + periodMs) % periodMs;
+  const to = ((dueBy % periodMs) + periodMs) % periodMs;
+  return from <= to ? [[from, to]] : [[from, periodMs - 1], [0, to]];
 }

@@ -55,7 +55,7 @@ import {
 } from './refresh-policy';
 import { backedOffError, failureFacts, recordDeadGrant, recordedFailure, reportRefreshFailure, withRetryAfter } from './refresh-failures';
 import { prepareSealing, unseal, type Sealer } from './sealing';
-import { grantCommitted, leaseReleased, leaseTaken, providerFailureNoted, refreshFailed, rescueParked } from './transitions';
+import { grantCommitted, leaseReleased, leaseTaken, providerFailureNoted, refreshFailed, rescueParked, turnMissed } from './transitions';
 import { accessTokenView } from './views';
 import { checkDeadline, pollUntil, refreshInProgress } from './waiting';
 
@@ -116,6 +116,8 @@ export interface ScheduledRefresh {
   outcome: 'refreshed' | 'current' | 'gone' | 'leased' | 'deferred' | 'failed';
   /** With `deferred` and `failed`: why (`backed_off`, `circuit_open`, or the error code); with `gone`, `other_provider` or the error code. */
   reason?: string;
+  /** Not settled: the job must come back (after the queue's visibility timeout) and be tried again. */
+  comeBack?: boolean;
 }
 
 const COMMIT_ATTEMPTS = 5;
@@ -201,6 +203,12 @@ export class TokenService {
    * costs that read and nothing more — no decrypt, no provider call. A job naming another provider
    * than the connection's (`provider`) is not this connection's: it is settled untouched, or the
    * other provider's budget would pay for the call; the scheduler sends the connection to its own queue.
+   *
+   * An entry on a cycle is sent once a turn, not again while it stays due (refresh-scheduler.ts). So a
+   * job it leaves undone must not be lost: one deferred by an open circuit moves the entry to the
+   * due-time index, due as it was (`turnMissed`: there every run sees it); one whose connection
+   * another process has leased is not settled (it comes back after the queue's visibility timeout,
+   * and then finds the token committed, or takes over a lease its holder died with).
    */
   async refreshScheduled(id: string, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall'], provider?: string): Promise<ScheduledRefresh> {
     const record = await this.ctx.store.get(id, { consistent: true });
@@ -209,7 +217,24 @@ export class TokenService {
     const input = this.policyInput(record);
     if (!scheduledDue({ ...input, dueBy })) return { outcome: 'current' };
     if (inBackoff(input)) return { outcome: 'deferred', reason: 'backed_off' };
-    if (leaseHeldByOther(input)) return { outcome: 'leased' };
+    if (leaseHeldByOther(input)) return record.cycle !== undefined ? { outcome: 'leased', comeBack: true } : { outcome: 'leased' };
+    const done = await this.attemptScheduled(record, dueBy, aroundProviderCall);
+    if (done.outcome === 'deferred' && done.reason === 'circuit_open') await this.keepDue(record);
+    return done;
+  }
+
+  /** A cycle entry whose turn was deferred moves to the due-time index, due as it was; a lost race means another write decided. */
+  private async keepDue(record: ConnectionRecord): Promise<void> {
+    const changes = turnMissed(record, this.ctx.config);
+    if (!changes) return;
+    try {
+      await this.ctx.store.update(record.id, record.version, changes);
+    } catch (err) {
+      if (!isBrokerError(err, 'conflict')) throw err;
+    }
+  }
+
+  private async attemptScheduled(record: ConnectionRecord, dueBy: number, aroundProviderCall: RefreshRequest['aroundProviderCall']): Promise<ScheduledRefresh> {
     if (this.circuit.knownClosedToUnforced(record.provider)) return { outcome: 'deferred', reason: 'circuit_open' };
     try {
       const resolved = await this.flights.run(record.id, false, () =>
@@ -530,7 +555,7 @@ export class TokenService {
     const now = this.ctx.clock.now();
     const retryAt = circuitOpen({ health }) ? (health!.nextProbeAt ?? now) : now + this.ctx.config.providerCircuit.probeIntervalMs;
     try {
-      await this.ctx.store.update(leased.id, leased.version, providerFailureNoted(failure, now));
+      await this.ctx.store.update(leased.id, leased.version, providerFailureNoted(leased, failure, now, this.ctx.config));
     } catch (writeErr) {
       if (!isBrokerError(writeErr, 'conflict')) logger.error('could not release the lease after a provider failure', { connection_id: leased.id, error: errorName(writeErr) });
     }
