@@ -38,15 +38,6 @@ export class BrokerTable extends Construct {
       projectionType: dynamodb.ProjectionType.INCLUDE,
       nonKeyAttributes: [...TABLE.dueIndexProjected],
     });
-    // Schedule entries on a cycle (docs/design.md, "A schedule entry that does not move"): sparse,
-    // projected like `refresh-due`; a refresh on its turn changes neither key, so it writes nothing here.
-    this.table.addGlobalSecondaryIndex({
-      indexName: TABLE.cycleIndexName,
-      partitionKey: { name: TABLE.cycleIndexPartitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE.cycleIndexSortKey, type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: [...TABLE.dueIndexProjected],
-    });
     // Filtered admin lists (lib/adapters/dynamodb-store.ts `listFiltered`): sparse like the
     // schedule index (only connections carry its keys), KEYS_ONLY so a refresh, which changes
     // no key of it, writes nothing to it; status partitions sharded 16 ways against hot keys.
@@ -55,6 +46,15 @@ export class BrokerTable extends Construct {
       partitionKey: { name: TABLE.listIndexPartitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: TABLE.listIndexSortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+    });
+    // Schedule entries on a cycle (docs/design.md, "A schedule entry that does not move"): sparse,
+    // projected like `refresh-due`; a refresh on its turn changes neither key, so it writes nothing here.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.cycleIndexName,
+      partitionKey: { name: TABLE.cycleIndexPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.cycleIndexSortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...TABLE.dueIndexProjected],
     });
   }
 }

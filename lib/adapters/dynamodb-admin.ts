@@ -77,7 +77,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
           BillingMode: 'PAY_PER_REQUEST',
           AttributeDefinitions: ATTRIBUTE_DEFINITIONS,
           KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: [SCHEDULE_INDEX, CYCLE_INDEX, LIST_INDEX],
+          GlobalSecondaryIndexes: [SCHEDULE_INDEX, LIST_INDEX, CYCLE_INDEX],
         }),
       );
     } catch (err) {

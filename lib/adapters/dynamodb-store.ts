@@ -2,7 +2,8 @@
  * ConnectionStore on one DynamoDB table (DynamoDB, DynamoDB Local or dynalite).
  *
  * Item layout (key constants in `dynamodb-table.ts`):
- * - a connection: `pk = conn#<id>`, `kind = connection`, the record's fields in snake_case;
+ * - a connection: `pk = conn#<id>`, `kind = connection`, the record's fields in snake_case but the id
+ *   (the key holds it; an item written before this carries an `id` attribute too, read the same);
  * - an install state: `pk = state#<base64url(sha256(nonce))>`, `kind = state`. The nonce itself
  *   is never stored, so a table dump (backup, export, console) yields no usable `state`; the
  *   item holds nothing secret (the PKCE verifier is derived, not stored);
@@ -662,6 +663,13 @@ function readPage(items: readonly Item[]): ConnectionPage {
 
 // ---- keys ------------------------------------------------------------------
 
+/** The connection id a connection item's key holds. */
+function idOfKey(item: Item): string {
+  const pk = item[TABLE.partitionKey];
+  if (typeof pk !== 'string' || !pk.startsWith('conn#')) throw malformed(item, TABLE.partitionKey);
+  return pk.slice('conn#'.length);
+}
+
 function connectionKey(id: string): Key {
   return { [TABLE.partitionKey]: `conn#${id}` };
 }
@@ -778,6 +786,9 @@ function decodeListCursor(cursor: string | undefined, filter: ConnectionFilter, 
 function recordToItem(record: ConnectionRecord): Item {
   const item: Item = { [TABLE.partitionKey]: connectionKey(record.id)[TABLE.partitionKey], kind: KIND_CONNECTION };
   for (const field of Object.keys(ATTRIBUTE) as Field[]) {
+    // The key already holds the id: written again it took 2 + its length of every write's bytes, and
+    // the lease of a HubSpot-sized item over the 1 KB of one write unit (docs/design.md, "Writes per refresh").
+    if (field === 'id') continue;
     const value = record[field];
     if (value !== undefined) item[ATTRIBUTE[field]] = encodeField(field, value);
   }
@@ -803,7 +814,7 @@ function encodeField(field: Field, value: unknown): unknown {
 function itemToRecord(item: Item): ConnectionRecord {
   const read = new ItemReader(item);
   const record: ConnectionRecord = {
-    id: read.string(ATTRIBUTE.id),
+    id: item[ATTRIBUTE.id] === undefined ? idOfKey(item) : read.string(ATTRIBUTE.id),
     provider: read.string(ATTRIBUTE.provider),
     authMode: read.oneOf(ATTRIBUTE.authMode, AUTH_MODES),
     tenant: read.optionalString(ATTRIBUTE.tenant),

@@ -7,6 +7,8 @@ import { DEFAULT_REFRESH_POLICY, refreshDueAt, type ProviderRefreshPolicy } from
 import {
   connectionCreated,
   grantCommitted,
+  providerFailureNoted,
+  turnMissed,
   grantReplaced,
   isRefreshable,
   leaseReleased,
@@ -177,6 +179,40 @@ describe('grantCommitted', () => {
   it('for a client-credentials token without a refresh token, schedules', () => {
     const changes = committed({ token: token({ refresh_token: undefined }) }, { ...record, authMode: 'OAUTH2_CC' });
     expect(changes.set).toMatchObject(ON_CYCLE);
+  });
+});
+
+describe('an entry on a cycle', () => {
+  const onCycle: ConnectionRecord = { ...record, shard: undefined, ...ON_CYCLE };
+  const turn = DUE_ON_CYCLE;
+
+  it('a commit on its turn keeps the entry where it is: due one period on, no cycle key and no shard in the change (no index is written)', () => {
+    const refreshedAt = turn - 30_000; // sent within the horizon
+    const changes = grantCommitted(onCycle, { sealed: 's', token: token({ expires_at: refreshedAt + HOUR }), sameAccessToken: false, policy: EAGER, random: 0.9 }, refreshedAt, config);
+    expect(changes.set?.refreshDueAt).toBe(turn + CYCLE_46);
+    expect(changes.set).not.toHaveProperty('cycle');
+    expect(changes.set).not.toHaveProperty('cyclePhase');
+    expect(changes.set).not.toHaveProperty('shard');
+    expect(changes.remove).not.toContain('cycle');
+    expect(changes.remove).not.toContain('cyclePhase');
+  });
+
+  it('a token of another lifetime moves the entry to its own cycle (a 30-minute token: the 23-minute one)', () => {
+    const changes = grantCommitted(onCycle, { sealed: 's', token: token({ expires_at: NOW + 30 * 60_000 }), sameAccessToken: false, policy: EAGER, random: 0.5 }, NOW, config);
+    expect(changes.set).toMatchObject({ cycle: cycleKey('conn-1', 23 * 60_000) });
+  });
+
+  it('a provider failure for everyone moves it to the due-time index, due as it was, so it stays due until refreshed', () => {
+    const changes = providerFailureNoted(onCycle, { code: 'provider_unavailable', message: 'HTTP 503' }, NOW, config);
+    expect(changes.set).toMatchObject({ refreshDueAt: turn, shard: SHARD });
+    expect(changes.remove).toEqual(expect.arrayContaining([...LEASE, 'cycle', 'cyclePhase']));
+    expect(turnMissed(onCycle, config)).toEqual({ set: { refreshDueAt: turn, shard: SHARD }, remove: ['cycle', 'cyclePhase'] });
+  });
+
+  it('a provider failure for an entry by due time changes no schedule field; turnMissed has nothing to do', () => {
+    const changes = providerFailureNoted(record, { code: 'provider_unavailable', message: 'HTTP 503' }, NOW, config);
+    expect(changes).toEqual({ set: { lastError: { code: 'provider_unavailable', message: 'HTTP 503', at: NOW } }, remove: LEASE });
+    expect(turnMissed(record, config)).toBeUndefined();
   });
 });
 
