@@ -46,7 +46,7 @@ import {
 import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError, UnreadableConnection } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
-import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type CycleEntry, type CyclePage, type DueConnection, type DuePage, type ListOptions, type Page, type RecordChanges, type ScheduleMarks } from '../ports';
+import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type CycleEntry, type CyclePage, type DueConnection, type DuePage, type ListOptions, type Page, type RecordChanges, type ScheduleMarks, type TurnMark } from '../ports';
 import { TABLE } from './dynamodb-table';
 import { packSealed, unpackSealed } from './sealed-binary';
 
@@ -439,7 +439,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE.partitionKey]: SCHEDULE_MARKS_PK }, ConsistentRead: true }));
     if (Item === undefined) return undefined;
     const read = new ItemReader(Item);
-    return { through: read.number('through'), held: read.optionalNumberMap('held') ?? {}, version: read.number('version') };
+    return { through: read.number('through'), held: read.optionalTurnMarks('held') ?? {}, version: read.number('version') };
   }
 
   async putScheduleMarks(marks: ScheduleMarks): Promise<boolean> {
@@ -951,13 +951,12 @@ class ItemReader {
     return value as Record<string, string>;
   }
 
-  optionalNumberMap(attribute: string): Record<string, number> | undefined {
+  optionalTurnMarks(attribute: string): Record<string, TurnMark> | undefined {
     const value = this.item[attribute];
     if (value === undefined) return undefined;
-    if (!isPlainObject(value) || !Object.values(value).every((entry) => typeof entry === 'number')) {
-      throw malformed(this.item, attribute);
-    }
-    return value as Record<string, number>;
+    const isMark = (entry: unknown) => isPlainObject(entry) && typeof entry.at === 'number' && typeof entry.id === 'string';
+    if (!isPlainObject(value) || !Object.values(value).every(isMark)) throw malformed(this.item, attribute);
+    return Object.fromEntries(Object.entries(value).map(([provider, mark]) => [provider, { at: (mark as TurnMark).at, id: (mark as TurnMark).id }]));
   }
 
   optionalLastError(attribute: string): LastError | undefined {

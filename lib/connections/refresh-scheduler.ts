@@ -21,7 +21,7 @@
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { ProviderHealth, UnreadableConnection } from '../model';
-import { BROKER_METRICS, type DueConnection, type RefreshJob, type RefreshQueue, type ScheduleMarks } from '../ports';
+import { BROKER_METRICS, type DueConnection, type RefreshJob, type RefreshQueue, type ScheduleMarks, type TurnMark } from '../ports';
 import { refreshPolicyOf, type BrokerContext } from './context';
 import { CYCLE_PERIODS_MIN, latestTurn, providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
 import { cycleKeys } from './transitions';
@@ -69,11 +69,11 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   const mayRead = () => timeLeft() > SEND_RESERVE_MS;
   const readMax = options.readMax ?? DEFAULT_SCHEDULER_READ_MAX;
   const marks = await ctx.store.getScheduleMarks();
-  const markOf = (provider: string): number => marks?.held[provider] ?? marks?.through ?? Number.NEGATIVE_INFINITY;
-  const earliestMark = marks ? Math.min(marks.through, ...Object.values(marks.held)) : Number.NEGATIVE_INFINITY;
-  const [byDue, onCycle] = await Promise.all([readDue(ctx, dueBy, readMax, mayRead), readTurns(ctx, earliestMark, dueBy, readMax, mayRead)]);
-  // A turn at or before its provider's mark was sent by an earlier run.
-  const turns = onCycle.due.filter((turn) => turn.refreshDueAt > markOf(turn.provider));
+  // Up to here (in turn order) each provider's turns were sent by earlier runs.
+  const markOf = (provider: string): TurnMark => marks?.held[provider] ?? { at: marks?.through ?? Number.NEGATIVE_INFINITY, id: LAST_ID };
+  const earliestMark = marks ? Math.min(marks.through, ...Object.values(marks.held).map((mark) => mark.at)) : Number.NEGATIVE_INFINITY;
+  const [byDue, onCycle] = await Promise.all([readDue(ctx, dueBy, readMax, mayRead), readTurns(ctx, earliestMark - 1, dueBy, readMax, mayRead)]);
+  const turns = onCycle.due.filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
   const due: Candidate[] = [...byDue.due.map((entry) => ({ ...entry, onCycle: false })), ...turns];
   const unreadable = [...byDue.unreadable, ...onCycle.unreadable];
   const summary: SchedulerSummary = { due: due.length, cycle_turns: turns.length, sent: {}, held_back: {}, circuit_open: [], unreadable: unreadable.length, duration_ms: 0 };
@@ -89,11 +89,11 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
     list.push(connection);
     byProvider.set(connection.provider, list);
   }
-  const held: Record<string, number> = {};
+  const held: Record<string, TurnMark> = {};
   await Promise.all(
     [...byProvider].map(async ([provider, connections]) => {
       // Most overdue first: a run that may not send everything spends its limit where expiry is nearest.
-      connections.sort((a, b) => a.refreshDueAt - b.refreshDueAt);
+      connections.sort((a, b) => inTurnOrder({ at: a.refreshDueAt, id: a.id }, { at: b.refreshDueAt, id: b.id }));
       let sent = 0;
       let atStake = connections.length; // until the limit is known, every due connection of this provider
       let served = true;
@@ -114,16 +114,27 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
       }
       if (sent > 0) summary.sent[provider] = sent;
       if (connections.length > sent) summary.held_back[provider] = connections.length - sent;
-      // Turns not sent are held: the provider's mark stays before the earliest of them. A provider
-      // this deployment does not serve holds nothing (its entries come round again next period).
-      const firstUnsentTurn = served ? connections.slice(sent).find((c) => c.onCycle)?.refreshDueAt : undefined;
-      if (firstUnsentTurn !== undefined) held[provider] = firstUnsentTurn - 1;
+      // Turns not sent are held: the provider's mark is its last turn sent (what was sent is a prefix
+      // in turn order), or stays where it was. A provider this deployment does not serve holds
+      // nothing (its entries come round again next period).
+      if (served && connections.slice(sent).some((c) => c.onCycle)) {
+        const lastSent = connections.slice(0, sent).findLast((c) => c.onCycle);
+        held[provider] = lastSent ? { at: lastSent.refreshDueAt, id: lastSent.id } : markOf(provider);
+      }
     }),
   );
   await writeMarks(ctx, marks, onCycle.through, held);
   summary.duration_ms = ctx.clock.now() - started;
   logger.info('refresh scheduler finished', { ...summary });
   return summary;
+}
+
+/** After every id: a mark at `through` covers every turn at that time. */
+const LAST_ID = '\u{10FFFF}';
+
+/** Negative when `a` comes before `b` in the order turns are sent in (time, then connection id). */
+function inTurnOrder(a: TurnMark, b: TurnMark): number {
+  return a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
 /** This deployment refreshes `provider`'s connections (it is in the catalogue and enabled). */
@@ -135,8 +146,9 @@ function serves(ctx: BrokerContext, provider: string): boolean {
  * Stores how far this run sent the cycle's turns. A lost race (another run wrote first) keeps the
  * other run's marks: each run read the same marks and sent from them, so either run's are right.
  */
-async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, through: number, held: Record<string, number>): Promise<void> {
-  for (const provider of Object.keys(held)) held[provider] = Math.min(held[provider]!, through);
+async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, through: number, held: Record<string, TurnMark>): Promise<void> {
+  // A read cut short (`through` before the horizon) left turns unread in some partition: no mark may pass them.
+  for (const [provider, mark] of Object.entries(held)) if (mark.at > through) held[provider] = { at: through, id: LAST_ID };
   const written = await ctx.store.putScheduleMarks({ through, held, version: previous?.version ?? 0 });
   if (!written) logger.warn('refresh scheduler: another run stored its marks first; keeping them');
 }

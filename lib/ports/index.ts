@@ -280,6 +280,12 @@ export interface CycleEntry {
   phase: number;
 }
 
+/** A place in the order turns are sent in: by time, then by connection id (many connections may share a turn's millisecond). */
+export interface TurnMark {
+  at: number;
+  id: string;
+}
+
 /** A page of the cycle index; entries that do not read as one are named, never fatal. */
 export interface CyclePage extends Page<CycleEntry> {
   unreadable?: UnreadableConnection[];
@@ -292,7 +298,7 @@ export interface CyclePage extends Page<CycleEntry> {
  */
 export interface ScheduleMarks {
   through: number;
-  held: Record<string, number>;
+  held: Record<string, TurnMark>;
   /** Every write is conditional on it (0: none stored yet). */
   version: number;
 }

@@ -392,7 +392,7 @@ describe('least privilege', () => {
   });
 
   it('lets the refresh scheduler write one item, its marks, and no connection (dynamodb:LeadingKeys)', () => {
-    const conditioned = (handler: string) => accessStatements(handler).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')) && s.Condition !== undefined);
+    const conditioned = (handler: (typeof HANDLERS)[number]) => accessStatements(handler).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')) && s.Condition !== undefined);
     expect(conditioned('refresh-scheduler')).toEqual([
       { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: getAtt(ids.table), Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [TABLE.scheduleMarksKey] } } },
     ]);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
 import { DEFAULT_CONFIG } from '../../lib/connections/context';
+import { drainRefreshQueue } from '../../lib/connections/refresh-worker';
 import { faultBroker, installFault } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
 import { MovableClock } from '../support/local-broker';
@@ -30,6 +31,32 @@ describe('the scheduler and what waits in the queue', () => {
     });
     for (let i = 0; i < 5; i++) await installFault(broker, provider, `limit-${i}`);
     clock.advance(1800_000);
+    const queue = new MemoryRefreshQueue({ clock });
+    expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 5, sent: { fault: 3 }, held_back: { fault: 2 } });
+    // The entries are on a cycle: a turn sent is not sent again, and the two held back stay due (the scheduler's marks).
+    expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 2, sent: {}, held_back: { fault: 2 } });
+    expect(await queue.depth('fault')).toBe(3);
+    // Once the workers have done the three, the next run sends the two held back, and then nothing is left.
+    await drainRefreshQueue(queue, 'fault', broker.refreshWorker({ workers: () => 1 }));
+    expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 2, sent: { fault: 2 } });
+    await drainRefreshQueue(queue, 'fault', broker.refreshWorker({ workers: () => 1 }));
+    expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 0 });
+    expect(provider.calls.byGrant.refresh_token).toBe(5);
+  });
+
+  it('the same five kept by due time (2-day tokens: no cycle fits) stay due, and a run sends only what the queue does not hold', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 2 * 86_400 });
+    providers.push(provider);
+    const { broker } = faultBroker({
+      store: new MemoryConnectionStore(clock),
+      provider,
+      clock,
+      catalogueExtra: { fault: { refresh_rate_per_s: 1, refresh_concurrency: 1 } },
+      config: { refreshPolicy: { ...DEFAULT_CONFIG.refreshPolicy, schedulerIntervalMs: 3_000 } },
+    });
+    for (let i = 0; i < 5; i++) await installFault(broker, provider, `limit-${i}`);
+    clock.advance(2 * 86_400_000);
     const queue = new MemoryRefreshQueue({ clock });
     expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 5, sent: { fault: 3 }, held_back: { fault: 2 } });
     expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 5, sent: {}, held_back: { fault: 5 } });

@@ -294,9 +294,9 @@ describe.each(subjects)('$name', (subject) => {
     expect(await store.putScheduleMarks({ through: T0 + 1, held: {}, version: 0 })).toBe(false);
     const marks = (await store.getScheduleMarks())!;
     expect(marks).toEqual({ through: T0, held: {}, version: 1 });
-    expect(await store.putScheduleMarks({ through: T0 + 60_000, held: { hubspot: T0 + 5_000 }, version: 1 })).toBe(true);
+    expect(await store.putScheduleMarks({ through: T0 + 60_000, held: { hubspot: { at: T0 + 5_000, id: 'conn-9' } }, version: 1 })).toBe(true);
     expect(await store.putScheduleMarks({ through: T0 + 70_000, held: {}, version: 1 })).toBe(false);
-    expect(await store.getScheduleMarks()).toEqual({ through: T0 + 60_000, held: { hubspot: T0 + 5_000 }, version: 2 });
+    expect(await store.getScheduleMarks()).toEqual({ through: T0 + 60_000, held: { hubspot: { at: T0 + 5_000, id: 'conn-9' } }, version: 2 });
     // The marks item is no connection: not listed, not due.
     expect((await store.list()).items).toEqual([]);
   });
