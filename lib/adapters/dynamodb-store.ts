@@ -612,39 +612,29 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   }
 }
 
-/** Schedule-index entries as the index holds them (keys, provider, TTL), with the ones that do not read named. */
-function readDuePage(items: readonly Item[]): DuePage {
-  const entries: DueConnection[] = [];
+/**
+ * Entries of a schedule index as it holds them (keys, provider, TTL): the id from the table key, the
+ * provider, and the index's sort key (`sortKey`: a due time or a phase), each made into an entry by
+ * `entry`; the items that do not read as one are named, never fatal.
+ */
+function readIndexPage<E>(items: readonly Item[], sortKey: string, entry: (id: string, provider: string, sort: number) => E): { items: E[]; unreadable?: UnreadableConnection[] } {
+  const entries: E[] = [];
   const unreadable: UnreadableConnection[] = [];
   for (const item of items) {
     const pk = item[TABLE.partitionKey];
     const id = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : undefined;
     const provider = item[ATTRIBUTE.provider];
-    const refreshDueAt = item[TABLE.dueIndexSortKey];
+    const sort = item[sortKey];
     if (id === undefined) unreadable.push({ id: '?', reason: `${TABLE.partitionKey} is not a connection key` });
     else if (typeof provider !== 'string' || provider === '') unreadable.push({ id, reason: `${ATTRIBUTE.provider} is missing or not a string` });
-    else if (typeof refreshDueAt !== 'number') unreadable.push({ id, reason: `${TABLE.dueIndexSortKey} is not a number` });
-    else entries.push({ id, provider, refreshDueAt });
+    else if (typeof sort !== 'number') unreadable.push({ id, reason: `${sortKey} is not a number` });
+    else entries.push(entry(id, provider, sort));
   }
   return { items: entries, ...(unreadable.length > 0 ? { unreadable } : {}) };
 }
 
-/** Cycle-index entries as the index holds them (keys, provider, TTL), with the ones that do not read named. */
-function readCyclePage(items: readonly Item[]): CyclePage {
-  const entries: CycleEntry[] = [];
-  const unreadable: UnreadableConnection[] = [];
-  for (const item of items) {
-    const pk = item[TABLE.partitionKey];
-    const id = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : undefined;
-    const provider = item[ATTRIBUTE.provider];
-    const phase = item[TABLE.cycleIndexSortKey];
-    if (id === undefined) unreadable.push({ id: '?', reason: `${TABLE.partitionKey} is not a connection key` });
-    else if (typeof provider !== 'string' || provider === '') unreadable.push({ id, reason: `${ATTRIBUTE.provider} is missing or not a string` });
-    else if (typeof phase !== 'number') unreadable.push({ id, reason: `${TABLE.cycleIndexSortKey} is not a number` });
-    else entries.push({ id, provider, phase });
-  }
-  return { items: entries, ...(unreadable.length > 0 ? { unreadable } : {}) };
-}
+const readDuePage = (items: readonly Item[]): DuePage => readIndexPage(items, TABLE.dueIndexSortKey, (id, provider, refreshDueAt): DueConnection => ({ id, provider, refreshDueAt }));
+const readCyclePage = (items: readonly Item[]): CyclePage => readIndexPage(items, TABLE.cycleIndexSortKey, (id, provider, phase): CycleEntry => ({ id, provider, phase }));
 
 /** The records of a page, with the items that do not read as one named instead of failing the page. */
 function readPage(items: readonly Item[]): ConnectionPage {
