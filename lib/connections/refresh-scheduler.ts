@@ -129,6 +129,8 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   return summary;
 }
 
+const LONGEST_PERIOD_MS = Math.max(...CYCLE_PERIODS_MIN) * 60_000;
+
 /** After every id: a mark at `through` covers every turn at that time. */
 const LAST_ID = '\u{10FFFF}';
 
@@ -147,8 +149,12 @@ function serves(ctx: BrokerContext, provider: string): boolean {
  * other run's marks: each run read the same marks and sent from them, so either run's are right.
  */
 async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, through: number, held: Record<string, TurnMark>): Promise<void> {
-  // A read cut short (`through` before the horizon) left turns unread in some partition: no mark may pass them.
-  for (const [provider, mark] of Object.entries(held)) if (mark.at > through) held[provider] = { at: through, id: LAST_ID };
+  for (const [provider, mark] of Object.entries(held)) {
+    // A read cut short (`through` before the horizon) left turns unread in some partition: no mark may pass them.
+    if (mark.at > through) held[provider] = { at: through, id: LAST_ID };
+    // Nothing of this provider's ever sent (a first run held it all back): a mark before any turn a run reads (at most a period back).
+    else if (!Number.isFinite(mark.at)) held[provider] = { at: through - LONGEST_PERIOD_MS, id: '' };
+  }
   const written = await ctx.store.putScheduleMarks({ through, held, version: previous?.version ?? 0 });
   if (!written) logger.warn('refresh scheduler: another run stored its marks first; keeping them');
 }
