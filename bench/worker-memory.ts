@@ -91,6 +91,9 @@ class GeneratedStore implements ConnectionStore {
   async listCycle(): Promise<CyclePage> {
     return { items: [] };
   }
+  async dueTimes(): Promise<Map<string, number>> {
+    return new Map();
+  }
   async getScheduleMarks(): Promise<ScheduleMarks | undefined> {
     return undefined;
   }

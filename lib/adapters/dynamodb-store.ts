@@ -460,8 +460,23 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     }
   }
 
-  /** Items by key, eventually consistent, 100 keys per BatchGetItem, unprocessed keys asked again. */
-  private async batchGet(keys: Key[]): Promise<Map<string, Item>> {
+  /** Each connection's `refreshDueAt`, read alone (BatchGetItem of the key and that attribute, eventually consistent); absent ids are left out. */
+  async dueTimes(ids: readonly string[]): Promise<Map<string, number>> {
+    const items = await this.batchGet(ids.map(connectionKey), { projection: [TABLE.partitionKey, TABLE.dueIndexSortKey, TABLE.ttlAttribute] });
+    const due = new Map<string, number>();
+    const now = this.clock.now();
+    for (const [pk, item] of items) {
+      const at = item[TABLE.dueIndexSortKey];
+      if (typeof at === 'number' && !isExpired(item, now)) due.set(pk.slice('conn#'.length), at);
+    }
+    return due;
+  }
+
+  /** Items by key, eventually consistent, 100 keys per BatchGetItem, unprocessed keys asked again; `projection`: only these attributes. */
+  private async batchGet(keys: Key[], options: { projection?: readonly string[] } = {}): Promise<Map<string, Item>> {
+    const projection = options.projection
+      ? { ProjectionExpression: options.projection.map((_, i) => `#p${i}`).join(', '), ExpressionAttributeNames: Object.fromEntries(options.projection.map((name, i) => [`#p${i}`, name])) }
+      : {};
     const found = new Map<string, Item>();
     for (let start = 0; start < keys.length; start += MAX_BATCH_GET) {
       let pending: Key[] = keys.slice(start, start + MAX_BATCH_GET);
@@ -469,7 +484,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
         if (attempt > BATCH_GET_ATTEMPTS) throw new BrokerError('internal_error', `BatchGetItem left ${pending.length} keys unprocessed`);
         if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
         const { Responses, UnprocessedKeys } = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: false } } }),
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: false, ...projection } } }),
         );
         for (const item of Responses?.[this.tableName] ?? []) found.set(item[TABLE.partitionKey] as string, item);
         pending = (UnprocessedKeys?.[this.tableName]?.Keys as Key[] | undefined) ?? [];

@@ -178,6 +178,15 @@ export class MemoryConnectionStore implements ConnectionStore {
     return { items };
   }
 
+  async dueTimes(ids: readonly string[]): Promise<Map<string, number>> {
+    const due = new Map<string, number>();
+    for (const id of ids) {
+      const at = this.live(id)?.refreshDueAt;
+      if (at !== undefined) due.set(id, at);
+    }
+    return due;
+  }
+
   async getScheduleMarks(): Promise<ScheduleMarks | undefined> {
     return this.marks && clone(this.marks);
   }

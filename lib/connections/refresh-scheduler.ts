@@ -69,13 +69,31 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   const mayRead = () => timeLeft() > SEND_RESERVE_MS;
   const readMax = options.readMax ?? DEFAULT_SCHEDULER_READ_MAX;
   const marks = await ctx.store.getScheduleMarks();
+  const previous = marks?.through ?? Number.NEGATIVE_INFINITY;
   // Up to here (in turn order) each provider's turns were sent by earlier runs.
-  const markOf = (provider: string): TurnMark => marks?.held[provider] ?? { at: marks?.through ?? Number.NEGATIVE_INFINITY, id: LAST_ID };
-  const earliestMark = marks ? Math.min(marks.through, ...Object.values(marks.held).map((mark) => mark.at)) : Number.NEGATIVE_INFINITY;
-  const [byDue, onCycle] = await Promise.all([readDue(ctx, dueBy, readMax, mayRead), readTurns(ctx, earliestMark - 1, dueBy, readMax, mayRead)]);
-  const turns = onCycle.due.filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
+  const markOf = (provider: string): TurnMark => marks?.held[provider] ?? { at: previous, id: LAST_ID };
+  const heldBack = new Set(Object.keys(marks?.held ?? {}));
+  const [byDue, forward, catchUp] = await Promise.all([
+    readDue(ctx, dueBy, readMax, mayRead),
+    // The turns since the last run's horizon (without marks, the whole last period), which alone move `through` on ...
+    readTurns(ctx, { after: previous, upTo: dueBy, max: readMax, mayRead }),
+    // ... and, apart with a budget of their own, the turns providers held back before it: one provider
+    // held back long must not hold back the reading of the others'.
+    heldBack.size > 0
+      ? readTurns(ctx, { after: Math.min(...Object.values(marks!.held).map((mark) => mark.at)) - 1, upTo: previous, max: readMax, mayRead, providers: heldBack })
+      : { due: [], unreadable: [], through: previous },
+  ]);
+  let turns = [...catchUp.due, ...forward.due].filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
+  turns = earliestPerConnection(turns);
+  // Without marks (a new table, or the item lost) a run reads every turn of the last period; most are
+  // turns already refreshed. Their records' due times say which are due, so a fleet's first run does
+  // not fill the queues with jobs that are not (one read unit per 2 connections, once).
+  if (!marks) turns = await dueNow(ctx, turns, dueBy);
+  // How far each provider's turns were read whole: a held provider's catch-up cut short keeps it there.
+  const through = Math.max(previous, forward.through);
+  const readWhole = (provider: string): number => (heldBack.has(provider) && catchUp.through < previous ? catchUp.through : forward.through);
   const due: Candidate[] = [...byDue.due.map((entry) => ({ ...entry, onCycle: false })), ...turns];
-  const unreadable = [...byDue.unreadable, ...onCycle.unreadable];
+  const unreadable = [...byDue.unreadable, ...forward.unreadable, ...catchUp.unreadable];
   const summary: SchedulerSummary = { due: due.length, cycle_turns: turns.length, sent: {}, held_back: {}, circuit_open: [], unreadable: unreadable.length, duration_ms: 0 };
   if (unreadable.length > 0) {
     // Skipped, not fatal: one bad item must not stop every other connection's refresh.
@@ -114,16 +132,22 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
       }
       if (sent > 0) summary.sent[provider] = sent;
       if (connections.length > sent) summary.held_back[provider] = connections.length - sent;
-      // Turns not sent are held: the provider's mark is its last turn sent (what was sent is a prefix
-      // in turn order), or stays where it was. A provider this deployment does not serve holds
-      // nothing (its entries come round again next period).
-      if (served && connections.slice(sent).some((c) => c.onCycle)) {
+      // The provider's new mark: its last turn sent when some were not (what was sent is a prefix in
+      // turn order; none sent: where it was), else how far its turns were read. A provider this
+      // deployment does not serve holds nothing (its entries come round again next period).
+      if (served) {
         const lastSent = connections.slice(0, sent).findLast((c) => c.onCycle);
-        held[provider] = lastSent ? { at: lastSent.refreshDueAt, id: lastSent.id } : markOf(provider);
+        const mark = connections.slice(sent).some((c) => c.onCycle) ? (lastSent ? { at: lastSent.refreshDueAt, id: lastSent.id } : markOf(provider)) : { at: Number.POSITIVE_INFINITY, id: LAST_ID };
+        const whole = { at: readWhole(provider), id: LAST_ID };
+        held[provider] = inTurnOrder(mark, whole) < 0 ? mark : whole;
       }
     }),
   );
-  await writeMarks(ctx, marks, onCycle.through, held);
+  // A held provider with no turn in what this run read moves to where its reading stopped.
+  for (const provider of heldBack) {
+    if (!byProvider.has(provider) && serves(ctx, provider)) held[provider] = { at: readWhole(provider), id: LAST_ID };
+  }
+  await writeMarks(ctx, marks, through, held);
   summary.duration_ms = ctx.clock.now() - started;
   logger.info('refresh scheduler finished', { ...summary });
   return summary;
@@ -139,6 +163,15 @@ function inTurnOrder(a: TurnMark, b: TurnMark): number {
   return a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 
+/** The turns whose connections are due by `dueBy`, by their records' due times. */
+async function dueNow(ctx: BrokerContext, turns: Candidate[], dueBy: number): Promise<Candidate[]> {
+  const dueTimes = new Map<string, number>();
+  for (let start = 0; start < turns.length; start += DUE_PAGE) {
+    for (const [id, at] of await ctx.store.dueTimes(turns.slice(start, start + DUE_PAGE).map((turn) => turn.id))) dueTimes.set(id, at);
+  }
+  return turns.filter((turn) => (dueTimes.get(turn.id) ?? Number.POSITIVE_INFINITY) <= dueBy);
+}
+
 /** This deployment refreshes `provider`'s connections (it is in the catalogue and enabled). */
 function serves(ctx: BrokerContext, provider: string): boolean {
   return ctx.catalogue.has(provider) && (ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(provider));
@@ -148,12 +181,13 @@ function serves(ctx: BrokerContext, provider: string): boolean {
  * Stores how far this run sent the cycle's turns. A lost race (another run wrote first) keeps the
  * other run's marks: each run read the same marks and sent from them, so either run's are right.
  */
-async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, through: number, held: Record<string, TurnMark>): Promise<void> {
-  for (const [provider, mark] of Object.entries(held)) {
-    // A read cut short (`through` before the horizon) left turns unread in some partition: no mark may pass them.
-    if (mark.at > through) held[provider] = { at: through, id: LAST_ID };
+async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, through: number, marks: Record<string, TurnMark>): Promise<void> {
+  const held: Record<string, TurnMark> = {};
+  for (const [provider, mark] of Object.entries(marks)) {
+    // At `through` (or past it): nothing held; `through` says it.
+    if (inTurnOrder(mark, { at: through, id: LAST_ID }) >= 0) continue;
     // Nothing of this provider's ever sent (a first run held it all back): a mark before any turn a run reads (at most a period back).
-    else if (!Number.isFinite(mark.at)) held[provider] = { at: through - LONGEST_PERIOD_MS, id: '' };
+    held[provider] = Number.isFinite(mark.at) ? mark : { at: through - LONGEST_PERIOD_MS, id: '' };
   }
   const written = await ctx.store.putScheduleMarks({ through, held, version: previous?.version ?? 0 });
   if (!written) logger.warn('refresh scheduler: another run stored its marks first; keeping them');
@@ -201,49 +235,55 @@ async function readDue(ctx: BrokerContext, dueBy: number, max: number, mayRead: 
 }
 
 /**
- * Every cycle's turns in (`after`, `dueBy`], each entry at its latest turn by `dueBy`, in turn order
- * per partition; and `through`, the time up to which every partition was read whole (`dueBy` unless
- * reading stopped at `max` entries or for lack of time: then a later run reads on from there).
+ * Every cycle's turns in (`after`, `upTo`], each entry at its latest turn by `upTo`, in turn order per
+ * partition (of `providers` only, when given); and `through`, the time up to which every partition
+ * was read whole (`upTo` unless reading stopped at `max` entries or for lack of time: then a later
+ * run reads on from there).
  */
 async function readTurns(
   ctx: BrokerContext,
-  after: number,
-  dueBy: number,
-  max: number,
-  mayRead: () => boolean,
+  window: { after: number; upTo: number; max: number; mayRead: () => boolean; providers?: ReadonlySet<string> },
 ): Promise<{ due: Candidate[]; unreadable: UnreadableConnection[]; through: number }> {
+  const { after, upTo, max, mayRead, providers } = window;
   const due: Candidate[] = [];
   const unreadable: UnreadableConnection[] = [];
-  let through = dueBy;
+  let through = upTo;
   let read = 0;
   const partitions = CYCLE_PERIODS_MIN.flatMap((minutes) => cycleKeys(minutes * 60_000).map((key) => ({ key, periodMs: minutes * 60_000 })));
   await Promise.all(
     partitions.map(async ({ key, periodMs }) => {
-      const found: Candidate[] = [];
-      try {
-        for (const [from, to] of turnRanges(after, dueBy, periodMs)) {
-          let cursor: string | undefined;
-          do {
-            const page = await ctx.store.listCycle(key, from, to, { limit: DUE_PAGE, cursor });
-            read += page.items.length;
-            for (const entry of page.items) {
-              found.push({ id: entry.id, provider: entry.provider, refreshDueAt: latestTurn({ periodMs, phaseMs: entry.phase, by: dueBy }), onCycle: true });
-            }
-            unreadable.push(...(page.unreadable ?? []));
-            cursor = page.cursor;
-            if (cursor && (read >= max || !mayRead())) {
-              // Stopped with more to read: from the last turn read on (it may have more entries), nothing counts as sent.
-              through = Math.min(through, (found.at(-1)?.refreshDueAt ?? latestTurn({ periodMs, phaseMs: from, by: dueBy })) - 1);
-              return;
-            }
-          } while (cursor);
-        }
-      } finally {
-        due.push(...found);
+      for (const [from, to] of turnRanges(after, upTo, periodMs)) {
+        let cursor: string | undefined;
+        do {
+          const page = await ctx.store.listCycle(key, from, to, { limit: DUE_PAGE, cursor });
+          read += page.items.length;
+          let lastTurn: number | undefined;
+          for (const entry of page.items) {
+            lastTurn = latestTurn({ periodMs, phaseMs: entry.phase, by: upTo });
+            if (!providers || providers.has(entry.provider)) due.push({ id: entry.id, provider: entry.provider, refreshDueAt: lastTurn, onCycle: true });
+          }
+          unreadable.push(...(page.unreadable ?? []));
+          cursor = page.cursor;
+          if (cursor && (read >= max || !mayRead())) {
+            // Stopped with more to read: from the last turn read on (it may have more entries), nothing counts as read.
+            through = Math.min(through, (lastTurn ?? latestTurn({ periodMs, phaseMs: from, by: upTo })) - 1);
+            return;
+          }
+        } while (cursor);
       }
     }),
   );
   return { due, unreadable, through };
+}
+
+/** One turn per connection, its earliest (the catch-up and the forward read may both find an entry). */
+function earliestPerConnection(turns: Candidate[]): Candidate[] {
+  const earliest = new Map<string, Candidate>();
+  for (const turn of turns) {
+    const seen = earliest.get(turn.id);
+    if (!seen || turn.refreshDueAt < seen.refreshDueAt) earliest.set(turn.id, turn);
+  }
+  return [...earliest.values()];
 }
 
 /** The phase ranges of a cycle of `periodMs` whose turns fall in (`after`, `dueBy`], in turn order (at most one whole period). */

@@ -327,6 +327,8 @@ export interface ConnectionStore {
    * by phase, read from the index alone (keys, provider).
    */
   listCycle(cycle: string, from: number, to: number, options?: { limit?: number; cursor?: string }): Promise<CyclePage>;
+  /** Each connection's `refreshDueAt` (live connections that have one), read without the rest of the record. */
+  dueTimes(ids: readonly string[]): Promise<Map<string, number>>;
   /** The scheduler's marks; undefined before its first run. */
   getScheduleMarks(): Promise<ScheduleMarks | undefined>;
   /** Stores the marks if the stored version is `marks.version` (0: none stored); false when another run wrote first. */

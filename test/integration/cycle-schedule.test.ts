@@ -63,6 +63,21 @@ describe('a steady connection', () => {
   });
 });
 
+describe('a refresh out of turn', () => {
+  it('getToken forcing a refresh keeps the entry where it is (no index write): the next turn is the latest its lead allows', async () => {
+    const workers = await setup({ expiresIn: 1800 });
+    const id = await installFault(workers.a, workers.provider, 'forced-1');
+    const placed = await stored(workers, id);
+    workers.clock.advance(5 * MINUTE);
+    await workers.b.getToken(id, { forceRefresh: true });
+    const after = await stored(workers, id);
+    expect(after.tokenGen).toBe(2);
+    expect({ cycle: after.cycle, cyclePhase: after.cyclePhase }).toEqual({ cycle: placed.cycle, cyclePhase: placed.cyclePhase });
+    // Refreshed 5 minutes after the install, the token allows a turn up to 5 + 24 minutes on: the first turn (about 22.7) is that turn.
+    expect(after.refreshDueAt).toBe(placed.refreshDueAt);
+  });
+});
+
 describe('a turn that is not refreshed when it is sent', () => {
   it('refused by the queue: the next run sends it', async () => {
     const workers = await setup({ expiresIn: 1800 });
@@ -105,10 +120,10 @@ describe('a turn that is not refreshed when it is sent', () => {
     expect(await stored(workers, id)).toMatchObject({ cycle: expect.stringMatching(/^23m#/), tokenGen: 2 });
   });
 
-  it('leased by a process that died: the job is not settled, comes back after the visibility timeout, and takes the lease over', async () => {
+  it('leased by a process that died: the entry moves to the due-time index, due as it was, and a run after the lease ends sends it and takes the lease over', async () => {
     const workers = await setup({ expiresIn: 1800 });
     const id = await installFault(workers.a, workers.provider, 'leased-1');
-    const queue = new MemoryRefreshQueue({ clock: workers.clock, visibilityTimeoutMs: MINUTE });
+    const queue = new MemoryRefreshQueue({ clock: workers.clock });
     await workers.a.sweep(); // the scheduler's first run
     const record = await stored(workers, id);
     workers.clock.set(record.refreshDueAt! - 30_000);
@@ -116,14 +131,16 @@ describe('a turn that is not refreshed when it is sent', () => {
     await workers.store.update(id, record.version, leaseTaken(record, { owner: 'a-dead-worker' }, workers.clock.now(), { leaseMs: 25_000 }));
     expect(await workers.a.scheduleRefreshes(queue)).toMatchObject({ sent: { fault: 1 } });
     const worker = workers.b.refreshWorker({ workers: () => 1 });
-    const first = await drainRefreshQueue(queue, 'fault', worker);
-    expect(first.outcomes).toEqual({ leased: 1 });
-    expect(first.retry.map((job) => job.connectionId)).toEqual([id]);
-    // The next run does not send it again: the job itself comes back.
-    workers.clock.advance(MINUTE + 1);
-    expect((await workers.a.scheduleRefreshes(queue)).due).toBe(0);
+    expect((await drainRefreshQueue(queue, 'fault', worker)).outcomes).toEqual({ leased: 1 });
+    const moved = await stored(workers, id);
+    expect(moved).toMatchObject({ refreshDueAt: record.refreshDueAt, shard: expect.any(Number), leaseOwner: 'a-dead-worker' });
+    expect(moved.cycle).toBeUndefined();
+    // The next run, a minute on (the lease has ended), sends it from the due-time index; the worker takes the lease over.
+    workers.clock.advance(MINUTE);
+    expect(await workers.a.scheduleRefreshes(queue)).toMatchObject({ due: 1, sent: { fault: 1 } });
     expect((await drainRefreshQueue(queue, 'fault', worker)).outcomes).toEqual({ refreshed: 1 });
     expect(workers.provider.calls.byGrant.refresh_token).toBe(1);
-    expect(await stored(workers, id)).toMatchObject({ tokenGen: 2, cycle: record.cycle });
+    // Its commit puts it back on a cycle.
+    expect(await stored(workers, id)).toMatchObject({ tokenGen: 2, cycle: expect.stringMatching(/^23m#/) });
   });
 });

@@ -141,6 +141,9 @@ export class RecordingStore implements ConnectionStore {
   listCycle(cycle: string, from: number, to: number, options?: { limit?: number; cursor?: string }): Promise<CyclePage> {
     return this.inner.listCycle(cycle, from, to, options);
   }
+  dueTimes(ids: readonly string[]): Promise<Map<string, number>> {
+    return this.inner.dueTimes(ids);
+  }
   getScheduleMarks(): Promise<ScheduleMarks | undefined> {
     return this.inner.getScheduleMarks();
   }
