@@ -85,10 +85,15 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   ]);
   let turns = [...catchUp.due, ...forward.due].filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
   turns = earliestPerConnection(turns);
-  // Without marks (a new table, or the item lost) a run reads every turn of the last period; most are
-  // turns already refreshed. Their records' due times say which are due, so a fleet's first run does
-  // not fill the queues with jobs that are not (one read unit per 2 connections, once).
-  if (!marks) turns = await dueNow(ctx, turns, dueBy);
+  // A turn before an entry was placed is no turn of it (a connection installed at x is first due near
+  // x + period, and its phase's turn before that lies before x). Runs in step with time never see
+  // one: `through` passed x before the entry existed. A run that reads further back does — without
+  // marks (a new table, the item lost: every turn of the last period), behind on its reading (a run
+  // cut short, a scheduler stopped for a while), or catching up a held provider — and most of what it
+  // reads there may be such turns. Their records' due times say which are due, so those runs do not
+  // fill the queues with jobs that are not (half a read unit per connection, in those runs only).
+  const behind = previous < dueBy - 2 * ctx.config.refreshPolicy.schedulerIntervalMs;
+  if (behind || heldBack.size > 0) turns = await dueNow(ctx, turns, dueBy);
   // How far each provider's turns were read whole: a held provider's catch-up cut short keeps it there.
   const through = Math.max(previous, forward.through);
   const readWhole = (provider: string): number => (heldBack.has(provider) && catchUp.through < previous ? catchUp.through : forward.through);
