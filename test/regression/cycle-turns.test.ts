@@ -258,3 +258,22 @@ describe('runs cut short, runs racing', () => {
     expect((await broker.scheduleRefreshes(queue)).due).toBe(0);
   });
 });
+
+describe('a scheduler that was stopped for a while', () => {
+  it('sends the turns that are due and none of the entries installed meanwhile (their phases\' earlier turns came before them)', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+    providers.push(provider);
+    const store = new MemoryConnectionStore(clock);
+    const { broker } = faultBroker({ store, provider, clock });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await installFault(broker, provider, `meanwhile-${i}`));
+    // The last run was half an hour ago; the five were installed since.
+    expect(await store.putScheduleMarks({ through: clock.now() - 30 * MINUTE, held: {}, version: 0 })).toBe(true);
+    const queue = new MemoryRefreshQueue({ clock });
+    expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 0, sent: {} });
+    // At their due time, the next run sends them.
+    clock.set((await store.get(ids[0]!))!.refreshDueAt! - 30_000);
+    expect((await broker.scheduleRefreshes(queue)).sent.fault).toBeGreaterThanOrEqual(1);
+  });
+});
