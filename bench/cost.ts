@@ -36,7 +36,7 @@ import type { ConnectionRecord } from '../lib/model';
 import type { Clock, RefreshQueue, TokenCipher } from '../lib/ports';
 import { SqsRefreshQueue } from '../lib/adapters/sqs-refresh-queue';
 import { refreshPolicyOf } from '../lib/connections/context';
-import { nextRefreshAt } from '../lib/connections/refresh-policy';
+import { cyclePeriodFor } from '../lib/connections/refresh-policy';
 import { REFRESH_BATCH, runBatch } from '../lib/connections/refresh-worker';
 import type { ProviderInput } from '../lib/providers/schema';
 import { fakeSqs } from '../test/support/fake-sqs';
@@ -94,8 +94,15 @@ const TARGETS: ReadonlyArray<{ policy: RefreshMode; lifetimeS: number; usd: numb
 ];
 
 const MONTH_MS = 30 * 24 * 3_600_000;
-/** A fenced refresh's writes: the lease (1), the commit (1), the schedule index entry moved (delete + put: 2). */
-const DESIGN_WRITE_UNITS = 4;
+/**
+ * A fenced refresh's writes: the lease (1) and the commit (1); an entry kept by due time is moved too
+ * (delete + put: 2 more), one on a cycle is not (docs/design.md, "A schedule entry that does not move").
+ */
+function designWriteUnits(costCase: CostCase): number {
+  if (costCase.policy === 'on_demand') return 2;
+  if (costCase.policy === 'keep_alive') return 4;
+  return cyclePeriodFor({ lifetimeMs: costCase.lifetimeS * 1000, skewMs: DEFAULT_CONFIG.refreshSkewMs, config: DEFAULT_CONFIG }) !== undefined ? 2 : 4;
+}
 /** A Lambda function gets one full vCPU at 1,769 MB and a share in proportion below that. */
 const FULL_VCPU_MB = 1769;
 const KEY_ID = 'arn:aws:kms:us-east-1:111122223333:key/00000000-0000-4000-8000-00000000c057';
@@ -307,17 +314,20 @@ async function runCase(costCase: CostCase, env: CaseEnvironment): Promise<{ coun
     const scheduler = instance('scheduler');
     const app = instance('app');
     const fleet = fleetFor({ workers, scheduler, app, clock, counted: () => counted });
-    // The first due time of each installed connection, by the provider's policy (the policy code's own rule).
+    // Each installed connection scheduled as an install leaves it, by the provider's policy (on a cycle where its lifetime fits one).
     const policy = refreshPolicyOf(scheduler.ctx, PROVIDER_KEY);
-    const dueAt = (issuedAt: number, expiresAt: number) => nextRefreshAt({ issuedAt, expiresAt, policy, config: scheduler.ctx.config, random: Math.random() });
 
     // Installs (not counted): what the callback function leaves, sealed by another instance's cipher.
     const store = new DynamoDbConnectionStore({ tableName, client: env.dynamo.client(), clock });
     const ids = connectionIds(`cost-${costCase.policy}-${costCase.lifetimeS}`, env.connections);
     await provider.prepareCodes(ids.length);
-    await seedConnections({ store, cipher: cipherFor(), provider, clock, ids, dueAt });
+    await seedConnections({ store, cipher: cipherFor(), provider, clock, ids, policy });
 
+    // The scheduler's first run (not counted): with no marks yet it reads every cycle turn once.
+    await fleet.tick();
+    counted = emptyCounted();
     // The fixed cost of a period: one scheduler run with nothing due.
+    clock.advance(fleet.periodMs);
     await fleet.tick();
     const empty = counted;
     counted = emptyCounted();
@@ -328,7 +338,7 @@ async function runCase(costCase: CostCase, env: CaseEnvironment): Promise<{ coun
     const horizon = started + env.cycles * 1000 * Math.max(costCase.lifetimeS, costCase.keepAliveS ?? 0);
     let cpuMicros = 0;
     let nextUse = costCase.useEveryS === undefined ? Number.POSITIVE_INFINITY : started;
-    let lastTick = started - fleet.periodMs;
+    let lastTick = started;
     let due = Number.POSITIVE_INFINITY;
     let writesSeen = -1;
     while (clock.now() < horizon) {
@@ -337,7 +347,7 @@ async function runCase(costCase: CostCase, env: CaseEnvironment): Promise<{ coun
       const writes = sumOf(Object.entries(counted.dynamodb).filter(([name]) => WRITES.has(name)).map(([, d]) => d.requests));
       if (writes !== writesSeen) {
         writesSeen = writes;
-        due = await earliestDue(store, scheduler.ctx.config.shards);
+        due = await earliestDue(store, ids);
       }
       const onGrid = due === Number.POSITIVE_INFINITY ? due : started + Math.ceil((due - started) / fleet.periodMs) * fleet.periodMs;
       const nextTick = Math.max(lastTick + fleet.periodMs, onGrid);
@@ -369,9 +379,10 @@ async function runCase(costCase: CostCase, env: CaseEnvironment): Promise<{ coun
 }
 
 /** The earliest due time in the schedule index (uncounted): the first entry of each shard. */
-async function earliestDue(store: DynamoDbConnectionStore, shards: number): Promise<number> {
-  const firsts = await Promise.all(Array.from({ length: shards }, (_, shard) => store.listDue(shard, Number.MAX_SAFE_INTEGER, { limit: 1 })));
-  return Math.min(...firsts.map((page) => page.items[0]?.refreshDueAt ?? Number.POSITIVE_INFINITY));
+/** The earliest due time among the connections (read from the records: an entry on a cycle is in no due-time index). */
+async function earliestDue(store: DynamoDbConnectionStore, ids: readonly string[]): Promise<number> {
+  const records = await readAll(store, ids);
+  return Math.min(...records.map((record) => record.refreshDueAt ?? Number.POSITIVE_INFINITY));
 }
 
 async function readAll(store: DynamoDbConnectionStore, ids: readonly string[]): Promise<ConnectionRecord[]> {
@@ -467,7 +478,7 @@ function priced(
     empty_period: emptyPeriod,
     usd: Object.fromEntries(Object.entries(usd).map(([k, v]) => [k, Number(v.toPrecision(3))])) as unknown as CostLines,
     floor_usd: Number((forcedRefreshes(costCase) * PRICES.dynamodbWriteUnit.usd).toPrecision(3)),
-    design_floor_usd: Number((forcedRefreshes(costCase) * DESIGN_WRITE_UNITS * PRICES.dynamodbWriteUnit.usd).toPrecision(3)),
+    design_floor_usd: Number((forcedRefreshes(costCase) * designWriteUnits(costCase) * PRICES.dynamodbWriteUnit.usd).toPrecision(3)),
   };
 }
 
@@ -655,7 +666,8 @@ function printCost(cases: CostFigures['cases'], knobs: PriceKnobs, checks: Check
     console.log(`      fixed: ${(MONTH_MS / periodOf(c)).toFixed(0)} scheduler runs/month x (${c.empty_period.read_units} RRU + ${c.empty_period.sqs} SQS + 1 invocation) / ${knobs.fleet.toLocaleString('en')} connections = ${usdText(c.usd.fixed)}`);
     const perLifetime = forcedRefreshes(c).toFixed(1);
     console.log(`      floor, any broker: ${perLifetime} refreshes (one per ${c.policy === 'keep_alive' ? 'keep-alive period' : 'lifetime, at expiry'}) x 1 WRU (the new token written, nothing else) x $0.625/M = ${usdText(c.floor_usd)}`);
-    console.log(`      floor, this design: ${perLifetime} refreshes x ${DESIGN_WRITE_UNITS} WRU (lease, commit, schedule entry moved) x $0.625/M = ${usdText(c.design_floor_usd)}; measured / floor = ${(c.usd.total / c.design_floor_usd).toFixed(2)}`);
+    const units = designWriteUnits(c);
+    console.log(`      floor, this design: ${perLifetime} refreshes x ${units} WRU (lease, commit${units === 4 ? ', schedule entry moved' : ''}) x $0.625/M = ${usdText(c.design_floor_usd)}; measured / floor = ${(c.usd.total / c.design_floor_usd).toFixed(2)}`);
   }
   console.log('\n  Prices (us-east-1, on demand, no free tier, looked up 2026-11-30):');
   for (const price of Object.values(PRICES)) console.log(`  - ${price.what}: ${price.source}`);

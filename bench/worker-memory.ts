@@ -21,7 +21,7 @@ import { DEFAULT_CONFIG } from '../lib/connections/context';
 import { seal } from '../lib/connections/sealing';
 import { shardOf } from '../lib/connections/transitions';
 import type { ConnectionRecord, InstallState, KeyCheck } from '../lib/model';
-import type { Clock, ConnectionStore, DuePage, Page, RecordChanges } from '../lib/ports';
+import type { Clock, ConnectionStore, CyclePage, DuePage, Page, RecordChanges, ScheduleMarks } from '../lib/ports';
 import { FAULT_CLIENT, StaticSecrets, faultCatalogue } from '../test/support/fault-broker';
 import type { FaultProvider } from '../test/support/fault-provider';
 import { connectionIds, runPool } from './support/fixtures';
@@ -87,6 +87,18 @@ class GeneratedStore implements ConnectionStore {
   }
   async listDue(): Promise<DuePage> {
     return { items: [] };
+  }
+  async listCycle(): Promise<CyclePage> {
+    return { items: [] };
+  }
+  async dueTimes(): Promise<Map<string, number>> {
+    return new Map();
+  }
+  async getScheduleMarks(): Promise<ScheduleMarks | undefined> {
+    return undefined;
+  }
+  async putScheduleMarks(): Promise<boolean> {
+    return true;
   }
   async putState(_state: InstallState): Promise<void> {}
   async consumeState(): Promise<InstallState | undefined> {

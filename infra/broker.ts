@@ -302,8 +302,9 @@ export class OAuthTokenBroker extends Construct {
       authorize: { table: ['GetItem', 'PutItem'], key: [], secrets: 'catalogue', signingKey: true },
       // Consumes the state (conditional delete), marks a signed link used, writes the new connection sealed under the key.
       callback: { table: ['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: 'catalogue', putEvents: true, signingKey: true },
-      // Reads the schedule index and the providers' health items; decrypts nothing, calls no provider (the queues: below).
-      'refresh-scheduler': { table: ['GetItem'], queryDueIndex: true, key: [] },
+      // Reads the schedule indexes, the providers' health items and its marks, and writes its marks item alone;
+      // decrypts nothing, calls no provider (the queues: below).
+      'refresh-scheduler': { table: ['GetItem'], queryDueIndex: true, writeScheduleMarks: true, key: [] },
       'refresh-worker': { table: ['GetItem', 'UpdateItem'], key: ['GenerateDataKey', 'Decrypt'], secrets: secretsForRenewal, putEvents: true },
       'get-token': { ...GET_TOKEN_ACCESS_BASE, secrets: secretsForRenewal },
       // Lists (Scan unfiltered; Query on the list index + BatchGetItem filtered), registers client-credentials

@@ -44,10 +44,20 @@ export interface ConnectionRecord {
   expiresAt?: number;
   /** When the refresh token dies (its provider-given life or idle limit): the user must reconnect by then unless it is used. */
   refreshExpiresAt?: number;
-  /** When the refresh scheduler sends it to be refreshed (sparse GSI sort key); absent = not scheduled. */
+  /** When the refresh scheduler sends it to be refreshed; absent = not scheduled. */
   refreshDueAt?: number;
-  /** GSI partition key; present exactly when `refreshDueAt` is. */
+  /**
+   * The schedule entry by due time: partition key of the sparse `refresh-due` index (whose sort key is
+   * `refreshDueAt`); present when the entry is kept by due time, absent when it sits on a cycle.
+   */
   shard?: number;
+  /**
+   * The schedule entry on a cycle (docs/design.md, "A schedule entry that does not move"): partition
+   * key of the sparse `refresh-cycle` index, `<period minutes>m#<shard>`, with `cyclePhase` (the due
+   * time modulo the period, ms) its sort key; the two are present together or not at all.
+   */
+  cycle?: string;
+  cyclePhase?: number;
   /** Provider returned the same token on an early renewal (Marketo): do not ask again before this. */
   renewableAfter?: number;
   /** Optimistic-concurrency counter: every write is conditional on it and increments it. */

@@ -8,9 +8,10 @@ import { DynamoDbProviderHealthStore } from '../../lib/adapters/dynamodb-health-
 import { MemoryEventSink } from '../../lib/adapters/log-sink';
 import { Broker } from '../../lib/broker';
 import { DEFAULT_CONFIG, type BrokerConfig } from '../../lib/connections/context';
-import type { ConnectionRecord } from '../../lib/model';
-import { refreshDueAt } from '../../lib/connections/refresh-policy';
-import { shardOf } from '../../lib/connections/transitions';
+import type { ConnectionRecord, TokenSet } from '../../lib/model';
+import { refreshDueAt, type ProviderRefreshPolicy } from '../../lib/connections/refresh-policy';
+import { connectionCreated, shardOf } from '../../lib/connections/transitions';
+import { withoutUndefined } from '../../lib/plain-object';
 import { seal } from '../../lib/connections/sealing';
 import { exchangeCode } from '../../lib/oauth/token-endpoint';
 import type { CipherContext, Clock, SealingKey, SecretStore, TokenCipher } from '../../lib/ports';
@@ -93,6 +94,11 @@ export interface SeedOptions {
   concurrency?: number;
   /** The first due time of a token issued at `issuedAt`; undefined: not scheduled. Defaults to the eager rule. */
   dueAt?: (issuedAt: number, expiresAt: number) => number | undefined;
+  /**
+   * Schedule each connection as an install under this refresh policy would (`connectionCreated`: on a
+   * cycle where its lifetime fits one), instead of `dueAt` by due time.
+   */
+  policy?: ProviderRefreshPolicy;
 }
 
 /**
@@ -124,7 +130,9 @@ export async function seedConnections(options: SeedOptions): Promise<void> {
       sealed: await seal(cipher, { id, provider: PROVIDER_KEY }, { token: tokens }),
       tokenGen: 1,
       expiresAt,
-      ...scheduleOf(options.dueAt ? options.dueAt(now, expiresAt) : refreshDueAt(now, expiresAt, DEFAULT_CONFIG.refreshPolicy, DEFAULT_CONFIG.refreshSkewMs), id),
+      ...(options.policy
+        ? scheduleOfInstall(id, tokens, options.policy, now)
+        : scheduleOf(options.dueAt ? options.dueAt(now, expiresAt) : refreshDueAt(now, expiresAt, DEFAULT_CONFIG.refreshPolicy, DEFAULT_CONFIG.refreshSkewMs), id)),
       version: 1,
       failureCount: 0,
       lastRefreshAt: now,
@@ -133,6 +141,12 @@ export async function seedConnections(options: SeedOptions): Promise<void> {
     };
     await store.create(record);
   });
+}
+
+/** The schedule fields an install of this token set under `policy` writes (the transition's own rule). */
+function scheduleOfInstall(id: string, token: TokenSet, policy: ProviderRefreshPolicy, now: number): Pick<ConnectionRecord, 'refreshDueAt' | 'shard' | 'cycle' | 'cyclePhase'> {
+  const created = connectionCreated(id, { key: PROVIDER_KEY, auth_mode: 'OAUTH2' }, { sealed: 'unused', token, scopes: [], policy, random: Math.random() }, now, DEFAULT_CONFIG);
+  return withoutUndefined({ refreshDueAt: created.refreshDueAt, shard: created.shard, cycle: created.cycle, cyclePhase: created.cyclePhase });
 }
 
 /** The schedule keys, set together or not at all. */

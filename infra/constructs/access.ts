@@ -25,8 +25,10 @@ export type KmsDataKeys = 'cached' | 'per_connection';
 export interface BrokerAccess {
   /** Item actions on the table itself. */
   table: readonly TableAction[];
-  /** `dynamodb:Query` on the schedule GSI (and only on it). */
+  /** `dynamodb:Query` on the schedule GSIs, `refresh-due` and `refresh-cycle` (and only on them). */
   queryDueIndex?: boolean;
+  /** `dynamodb:PutItem` on the refresh scheduler's marks item alone (`dynamodb:LeadingKeys`). */
+  writeScheduleMarks?: boolean;
   /** `dynamodb:Query` on the list GSI (and only on it): filtered admin lists. */
   queryListIndex?: boolean;
   /** Key operations, always under an encryption context that names the provider (and the connection, per connection). */
@@ -79,7 +81,15 @@ function brokerAccessStatements(resources: BrokerResources, access: BrokerAccess
     statements.push({ actions: access.table.map((a) => `dynamodb:${a}`), resources: [resources.table.tableArn] });
   }
   if (access.queryDueIndex) {
-    statements.push({ actions: ['dynamodb:Query'], resources: [dueIndexArn(resources.table)] });
+    statements.push({ actions: ['dynamodb:Query'], resources: [dueIndexArn(resources.table), cycleIndexArn(resources.table)] });
+  }
+  if (access.writeScheduleMarks) {
+    statements.push({
+      actions: ['dynamodb:PutItem'],
+      resources: [resources.table.tableArn],
+      // The one item the scheduler writes: it can overwrite no connection.
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [TABLE.scheduleMarksKey] } },
+    });
   }
   if (access.queryListIndex) {
     statements.push({ actions: ['dynamodb:Query'], resources: [listIndexArn(resources.table)] });
@@ -140,6 +150,11 @@ export function decryptConditions(): Record<string, Record<string, unknown>> {
 /** ARN of the schedule GSI by name: no `index/*` wildcard. */
 export function dueIndexArn(table: dynamodb.ITable): string {
   return `${table.tableArn}/index/${TABLE.dueIndexName}`;
+}
+
+/** ARN of the cycle GSI by name. */
+export function cycleIndexArn(table: dynamodb.ITable): string {
+  return `${table.tableArn}/index/${TABLE.cycleIndexName}`;
 }
 
 /** ARN of the list GSI by name. */

@@ -47,5 +47,14 @@ export class BrokerTable extends Construct {
       sortKey: { name: TABLE.listIndexSortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
+    // Schedule entries on a cycle (docs/design.md, "A schedule entry that does not move"): sparse,
+    // projected like `refresh-due`; a refresh on its turn changes neither key, so it writes nothing here.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.cycleIndexName,
+      partitionKey: { name: TABLE.cycleIndexPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.cycleIndexSortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.INCLUDE,
+      nonKeyAttributes: [...TABLE.dueIndexProjected],
+    });
   }
 }

@@ -26,6 +26,8 @@ const ATTRIBUTE_DEFINITIONS: AttributeDefinition[] = [
   { AttributeName: TABLE.dueIndexSortKey, AttributeType: 'N' },
   { AttributeName: TABLE.listIndexPartitionKey, AttributeType: 'S' },
   { AttributeName: TABLE.listIndexSortKey, AttributeType: 'S' },
+  { AttributeName: TABLE.cycleIndexPartitionKey, AttributeType: 'S' },
+  { AttributeName: TABLE.cycleIndexSortKey, AttributeType: 'N' },
 ];
 
 const SCHEDULE_INDEX: GlobalSecondaryIndex = {
@@ -36,6 +38,16 @@ const SCHEDULE_INDEX: GlobalSecondaryIndex = {
   ],
   // Keys, the provider and the TTL only: a lease or a failure writes nothing to the index, and a
   // commit moves a keys-sized entry (docs/design.md, "Writes per refresh").
+  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] },
+};
+
+/** Entries on a cycle: a refresh on its turn changes no key of it, and it projects what the scheduler reads. */
+const CYCLE_INDEX: GlobalSecondaryIndex = {
+  IndexName: TABLE.cycleIndexName,
+  KeySchema: [
+    { AttributeName: TABLE.cycleIndexPartitionKey, KeyType: 'HASH' },
+    { AttributeName: TABLE.cycleIndexSortKey, KeyType: 'RANGE' },
+  ],
   Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] },
 };
 
@@ -50,10 +62,10 @@ const LIST_INDEX: GlobalSecondaryIndex = {
 };
 
 /**
- * Creates `tableName` if missing (on-demand, `pk` hash key, the sparse `refresh-due` GSI projecting
- * keys, provider and TTL, and the KEYS_ONLY `connection-list` GSI), waits until it and its GSIs are
- * ACTIVE, and enables TTL where the engine supports it. A table made before the list index gets it
- * added (DynamoDB, DynamoDB Local). Throws BrokerError('configuration_error') when an existing
+ * Creates `tableName` if missing (on-demand, `pk` hash key, the sparse `refresh-due` and `refresh-cycle`
+ * GSIs projecting keys, provider and TTL, and the KEYS_ONLY `connection-list` GSI), waits until it and
+ * its GSIs are ACTIVE, and enables TTL where the engine supports it. A table made before the list or
+ * the cycle index gets it added (DynamoDB, DynamoDB Local). Throws BrokerError('configuration_error') when an existing
  * table lacks the schedule GSI, or lacks the list index and the engine cannot add it (dynalite).
  */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {
@@ -65,7 +77,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
           BillingMode: 'PAY_PER_REQUEST',
           AttributeDefinitions: ATTRIBUTE_DEFINITIONS,
           KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: [SCHEDULE_INDEX, LIST_INDEX],
+          GlobalSecondaryIndexes: [SCHEDULE_INDEX, LIST_INDEX, CYCLE_INDEX],
         }),
       );
     } catch (err) {
@@ -81,11 +93,14 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       `Table ${tableName} exists without the ${TABLE.dueIndexName} index; recreate it or point the broker at another table`,
     );
   }
-  if (!hasIndex(table, TABLE.listIndexName)) {
+  // Indexes added after the first release: a table made before one gets it added (DynamoDB, DynamoDB Local; one at a time, as DynamoDB allows).
+  for (const index of [LIST_INDEX, CYCLE_INDEX]) {
+    if (hasIndex(table, index.IndexName!)) continue;
+    const keys = new Set(index.KeySchema!.map((key) => key.AttributeName));
     const cannot = (cause?: unknown) =>
       new BrokerError(
         'configuration_error',
-        `Table ${tableName} predates the ${TABLE.listIndexName} index and this engine cannot add one to an existing table (dynalite cannot): ` +
+        `Table ${tableName} predates the ${index.IndexName} index and this engine cannot add one to an existing table (dynalite cannot): ` +
           "move the data directory's dynamodb/ folder aside to start with a new table, or point the broker at another table",
         { cause },
       );
@@ -93,8 +108,8 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       await client.send(
         new UpdateTableCommand({
           TableName: tableName,
-          AttributeDefinitions: ATTRIBUTE_DEFINITIONS.filter((a) => a.AttributeName === TABLE.listIndexPartitionKey || a.AttributeName === TABLE.listIndexSortKey),
-          GlobalSecondaryIndexUpdates: [{ Create: LIST_INDEX }],
+          AttributeDefinitions: ATTRIBUTE_DEFINITIONS.filter((a) => keys.has(a.AttributeName)),
+          GlobalSecondaryIndexUpdates: [{ Create: index }],
         }),
       );
     } catch (err) {
@@ -103,7 +118,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       throw err;
     }
     table = await waitUntilActive(client, tableName);
-    if (!hasIndex(table, TABLE.listIndexName)) throw cannot();
+    if (!hasIndex(table, index.IndexName!)) throw cannot();
   }
   await enableTtl(client, tableName);
 }

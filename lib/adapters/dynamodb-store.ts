@@ -2,12 +2,14 @@
  * ConnectionStore on one DynamoDB table (DynamoDB, DynamoDB Local or dynalite).
  *
  * Item layout (key constants in `dynamodb-table.ts`):
- * - a connection: `pk = conn#<id>`, `kind = connection`, the record's fields in snake_case;
+ * - a connection: `pk = conn#<id>`, `kind = connection`, the record's fields in snake_case but the id
+ *   (the key holds it; an item written before this carries an `id` attribute too, read the same);
  * - an install state: `pk = state#<base64url(sha256(nonce))>`, `kind = state`. The nonce itself
  *   is never stored, so a table dump (backup, export, console) yields no usable `state`; the
  *   item holds nothing secret (the PKCE verifier is derived, not stored);
  * - a used signed install link: `pk = link#<link id>`, `kind = link`, with a TTL;
- * - the key check: `pk = meta#keys`, `kind = meta` (lib/connections/key-check.ts).
+ * - the key check: `pk = meta#keys`, `kind = meta` (lib/connections/key-check.ts);
+ * - the refresh scheduler's marks: `pk = meta#schedule`, `kind = meta` (lib/connections/refresh-scheduler.ts).
  *
  * Every invariant rests on single-item conditional writes (no transactions: dynalite has none).
  * Items past their `ttl` are treated as absent everywhere, because DynamoDB deletes them lazily
@@ -16,7 +18,9 @@
  * Schedule GSI (`refresh-due`) is sparse: callers must set or remove `shard` and `refreshDueAt`
  * together. An item with only one of them is invisible to the refresh scheduler; the store does not enforce it.
  * It projects the keys, `provider` and the TTL only, so a write that moves no due time (a lease, a
- * failure) writes nothing to it.
+ * failure) writes nothing to it. Cycle GSI (`refresh-cycle`), likewise sparse and projected: `cycle`
+ * and `cyclePhase` together; an entry on a cycle carries `refreshDueAt` without `shard`, so its due
+ * time is in neither index and a refresh on its turn writes to no index at all.
  *
  * Sealed blobs (`sealed`, `rescue`) are stored as binary when they pack losslessly
  * (sealed-binary.ts): a quarter fewer bytes than their base64url text, in every write of the item.
@@ -42,7 +46,7 @@ import {
 import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError, UnreadableConnection } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
-import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type DueConnection, type DuePage, type ListOptions, type Page, type RecordChanges } from '../ports';
+import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type CycleEntry, type CyclePage, type DueConnection, type DuePage, type ListOptions, type Page, type RecordChanges, type ScheduleMarks, type TurnMark } from '../ports';
 import { TABLE } from './dynamodb-table';
 import { packSealed, unpackSealed } from './sealed-binary';
 
@@ -70,6 +74,7 @@ const KIND_STATE = 'state';
 const KIND_LINK = 'link';
 const KIND_META = 'meta';
 const KEY_CHECK_PK = 'meta#keys';
+const SCHEDULE_MARKS_PK = TABLE.scheduleMarksKey;
 
 /** Record field → item attribute: the one naming table, used by writes, updates and reads. */
 const ATTRIBUTE = {
@@ -86,6 +91,8 @@ const ATTRIBUTE = {
   refreshExpiresAt: 'refresh_expires_at',
   refreshDueAt: TABLE.dueIndexSortKey,
   shard: TABLE.dueIndexPartitionKey,
+  cycle: TABLE.cycleIndexPartitionKey,
+  cyclePhase: TABLE.cycleIndexSortKey,
   renewableAfter: 'renewable_after',
   version: 'version',
   leaseOwner: 'lease_owner',
@@ -398,8 +405,78 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     );
   }
 
-  /** Items by key, eventually consistent, 100 keys per BatchGetItem, unprocessed keys asked again. */
-  private async batchGet(keys: Key[]): Promise<Map<string, Item>> {
+  /** Queries the cycle GSI's partition `cycle` for phases in [`from`, `to`], by phase, from the index alone (keys, provider, TTL). */
+  async listCycle(cycle: string, from: number, to: number, options: { limit?: number; cursor?: string } = {}): Promise<CyclePage> {
+    const nowSec = epochSeconds(this.clock.now());
+    return this.collectPage(
+      pageLimit(options.limit, PAGE_LIMITS),
+      decodeCursor(options.cursor, {
+        [TABLE.partitionKey]: 'string',
+        [TABLE.cycleIndexPartitionKey]: 'string',
+        [TABLE.cycleIndexSortKey]: 'number',
+      }),
+      (startKey, limit) =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: TABLE.cycleIndexName,
+            KeyConditionExpression: '#cycle = :cycle AND #phase BETWEEN :from AND :to',
+            FilterExpression: 'attribute_not_exists(#ttl) OR #ttl > :nowSec',
+            ExpressionAttributeNames: { '#cycle': TABLE.cycleIndexPartitionKey, '#phase': TABLE.cycleIndexSortKey, '#ttl': TABLE.ttlAttribute },
+            ExpressionAttributeValues: { ':cycle': cycle, ':from': from, ':to': to, ':nowSec': nowSec },
+            ScanIndexForward: true,
+            Limit: limit,
+            ExclusiveStartKey: startKey,
+          }),
+        ),
+      (item) => pickKey(item, [TABLE.partitionKey, TABLE.cycleIndexPartitionKey, TABLE.cycleIndexSortKey]),
+      readCyclePage,
+    );
+  }
+
+  /** The scheduler's marks (`meta#schedule`), read consistently: a run must see the last run's. */
+  async getScheduleMarks(): Promise<ScheduleMarks | undefined> {
+    const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE.partitionKey]: SCHEDULE_MARKS_PK }, ConsistentRead: true }));
+    if (Item === undefined) return undefined;
+    const read = new ItemReader(Item);
+    return { through: read.number('through'), held: read.optionalTurnMarks('held') ?? {}, version: read.number('version') };
+  }
+
+  async putScheduleMarks(marks: ScheduleMarks): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { [TABLE.partitionKey]: SCHEDULE_MARKS_PK, kind: KIND_META, through: marks.through, held: marks.held, version: marks.version + 1 },
+          ConditionExpression: marks.version === 0 ? 'attribute_not_exists(#pk)' : '#version = :expected',
+          ExpressionAttributeNames: marks.version === 0 ? { '#pk': TABLE.partitionKey } : { '#version': 'version' },
+          ...(marks.version === 0 ? {} : { ExpressionAttributeValues: { ':expected': marks.version } }),
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Each connection's `refreshDueAt`, read alone (BatchGetItem of the key and that attribute, eventually consistent); absent ids are left out. */
+  async dueTimes(ids: readonly string[]): Promise<Map<string, number>> {
+    const items = await this.batchGet(ids.map(connectionKey), { projection: [TABLE.partitionKey, TABLE.dueIndexSortKey, TABLE.ttlAttribute] });
+    const due = new Map<string, number>();
+    const now = this.clock.now();
+    for (const [pk, item] of items) {
+      const at = item[TABLE.dueIndexSortKey];
+      if (typeof at === 'number' && !isExpired(item, now)) due.set(pk.slice('conn#'.length), at);
+    }
+    return due;
+  }
+
+  /** Items by key, eventually consistent, 100 keys per BatchGetItem, unprocessed keys asked again; `projection`: only these attributes. */
+  private async batchGet(keys: Key[], options: { projection?: readonly string[] } = {}): Promise<Map<string, Item>> {
+    const projection = options.projection
+      ? { ProjectionExpression: options.projection.map((_, i) => `#p${i}`).join(', '), ExpressionAttributeNames: Object.fromEntries(options.projection.map((name, i) => [`#p${i}`, name])) }
+      : {};
     const found = new Map<string, Item>();
     for (let start = 0; start < keys.length; start += MAX_BATCH_GET) {
       let pending: Key[] = keys.slice(start, start + MAX_BATCH_GET);
@@ -407,7 +484,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
         if (attempt > BATCH_GET_ATTEMPTS) throw new BrokerError('internal_error', `BatchGetItem left ${pending.length} keys unprocessed`);
         if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, 25 * 2 ** attempt));
         const { Responses, UnprocessedKeys } = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: false } } }),
+          new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: false, ...projection } } }),
         );
         for (const item of Responses?.[this.tableName] ?? []) found.set(item[TABLE.partitionKey] as string, item);
         pending = (UnprocessedKeys?.[this.tableName]?.Keys as Key[] | undefined) ?? [];
@@ -550,22 +627,29 @@ export class DynamoDbConnectionStore implements ConnectionStore {
   }
 }
 
-/** Schedule-index entries as the index holds them (keys, provider, TTL), with the ones that do not read named. */
-function readDuePage(items: readonly Item[]): DuePage {
-  const entries: DueConnection[] = [];
+/**
+ * Entries of a schedule index as it holds them (keys, provider, TTL): the id from the table key, the
+ * provider, and the index's sort key (`sortKey`: a due time or a phase), each made into an entry by
+ * `entry`; the items that do not read as one are named, never fatal.
+ */
+function readIndexPage<E>(items: readonly Item[], sortKey: string, entry: (id: string, provider: string, sort: number) => E): { items: E[]; unreadable?: UnreadableConnection[] } {
+  const entries: E[] = [];
   const unreadable: UnreadableConnection[] = [];
   for (const item of items) {
     const pk = item[TABLE.partitionKey];
     const id = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : undefined;
     const provider = item[ATTRIBUTE.provider];
-    const refreshDueAt = item[TABLE.dueIndexSortKey];
+    const sort = item[sortKey];
     if (id === undefined) unreadable.push({ id: '?', reason: `${TABLE.partitionKey} is not a connection key` });
     else if (typeof provider !== 'string' || provider === '') unreadable.push({ id, reason: `${ATTRIBUTE.provider} is missing or not a string` });
-    else if (typeof refreshDueAt !== 'number') unreadable.push({ id, reason: `${TABLE.dueIndexSortKey} is not a number` });
-    else entries.push({ id, provider, refreshDueAt });
+    else if (typeof sort !== 'number') unreadable.push({ id, reason: `${sortKey} is not a number` });
+    else entries.push(entry(id, provider, sort));
   }
   return { items: entries, ...(unreadable.length > 0 ? { unreadable } : {}) };
 }
+
+const readDuePage = (items: readonly Item[]): DuePage => readIndexPage(items, TABLE.dueIndexSortKey, (id, provider, refreshDueAt): DueConnection => ({ id, provider, refreshDueAt }));
+const readCyclePage = (items: readonly Item[]): CyclePage => readIndexPage(items, TABLE.cycleIndexSortKey, (id, provider, phase): CycleEntry => ({ id, provider, phase }));
 
 /** The records of a page, with the items that do not read as one named instead of failing the page. */
 function readPage(items: readonly Item[]): ConnectionPage {
@@ -583,6 +667,13 @@ function readPage(items: readonly Item[]): ConnectionPage {
 }
 
 // ---- keys ------------------------------------------------------------------
+
+/** The connection id a connection item's key holds. */
+function idOfKey(item: Item): string {
+  const pk = item[TABLE.partitionKey];
+  if (typeof pk !== 'string' || !pk.startsWith('conn#')) throw malformed(item, TABLE.partitionKey);
+  return pk.slice('conn#'.length);
+}
 
 function connectionKey(id: string): Key {
   return { [TABLE.partitionKey]: `conn#${id}` };
@@ -700,6 +791,9 @@ function decodeListCursor(cursor: string | undefined, filter: ConnectionFilter, 
 function recordToItem(record: ConnectionRecord): Item {
   const item: Item = { [TABLE.partitionKey]: connectionKey(record.id)[TABLE.partitionKey], kind: KIND_CONNECTION };
   for (const field of Object.keys(ATTRIBUTE) as Field[]) {
+    // The key already holds the id: written again it took 2 + its length of every write's bytes, and
+    // the lease of a HubSpot-sized item over the 1 KB of one write unit (docs/design.md, "Writes per refresh").
+    if (field === 'id') continue;
     const value = record[field];
     if (value !== undefined) item[ATTRIBUTE[field]] = encodeField(field, value);
   }
@@ -725,7 +819,7 @@ function encodeField(field: Field, value: unknown): unknown {
 function itemToRecord(item: Item): ConnectionRecord {
   const read = new ItemReader(item);
   const record: ConnectionRecord = {
-    id: read.string(ATTRIBUTE.id),
+    id: item[ATTRIBUTE.id] === undefined ? idOfKey(item) : read.string(ATTRIBUTE.id),
     provider: read.string(ATTRIBUTE.provider),
     authMode: read.oneOf(ATTRIBUTE.authMode, AUTH_MODES),
     tenant: read.optionalString(ATTRIBUTE.tenant),
@@ -738,6 +832,8 @@ function itemToRecord(item: Item): ConnectionRecord {
     refreshExpiresAt: read.optionalNumber(ATTRIBUTE.refreshExpiresAt),
     refreshDueAt: read.optionalNumber(ATTRIBUTE.refreshDueAt),
     shard: read.optionalNumber(ATTRIBUTE.shard),
+    cycle: read.optionalString(ATTRIBUTE.cycle),
+    cyclePhase: read.optionalNumber(ATTRIBUTE.cyclePhase),
     renewableAfter: read.optionalNumber(ATTRIBUTE.renewableAfter),
     version: read.number(ATTRIBUTE.version),
     leaseOwner: read.optionalString(ATTRIBUTE.leaseOwner),
@@ -858,6 +954,14 @@ class ItemReader {
       throw malformed(this.item, attribute);
     }
     return value as Record<string, string>;
+  }
+
+  optionalTurnMarks(attribute: string): Record<string, TurnMark> | undefined {
+    const value = this.item[attribute];
+    if (value === undefined) return undefined;
+    const isMark = (entry: unknown) => isPlainObject(entry) && typeof entry.at === 'number' && typeof entry.id === 'string';
+    if (!isPlainObject(value) || !Object.values(value).every(isMark)) throw malformed(this.item, attribute);
+    return Object.fromEntries(Object.entries(value).map(([provider, mark]) => [provider, { at: (mark as TurnMark).at, id: (mark as TurnMark).id }]));
   }
 
   optionalLastError(attribute: string): LastError | undefined {

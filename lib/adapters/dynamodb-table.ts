@@ -17,6 +17,14 @@ export const TABLE = {
    */
   dueIndexProjected: ['provider', 'ttl'],
   /**
+   * Sparse GSI for schedule entries on a cycle (docs/design.md, "A schedule entry that does not
+   * move"): partition `<period minutes>m#<shard>`, sort key the phase (ms). A refresh on its turn
+   * changes neither, so it writes nothing here; it projects the provider and the TTL like `refresh-due`.
+   */
+  cycleIndexName: 'refresh-cycle',
+  cycleIndexPartitionKey: 'cycle',
+  cycleIndexSortKey: 'cycle_phase',
+  /**
    * Sparse KEYS_ONLY GSI for filtered admin lists; only connection items carry its keys (the
    * store derives them from status, provider and tenant, so a refresh never changes them).
    * Partition key `<status>#<nn>`, `nn` a hash of the id over `listShards`, so no key value takes
@@ -31,6 +39,8 @@ export const TABLE = {
   listIndexSortKey: 'provider_tenant_id',
   /** Partitions of each status in the list index. Part of the stored format: changing it needs every connection rewritten. */
   listShards: 16,
+  /** The refresh scheduler's marks item (its partition key value): the one item the scheduler writes. */
+  scheduleMarksKey: 'meta#schedule',
   /** DynamoDB TTL attribute (epoch seconds). */
   ttlAttribute: 'ttl',
 } as const;

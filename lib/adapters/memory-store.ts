@@ -5,26 +5,28 @@
  * ~1,500 ops/s would make the test about the store instead of the policy. A shared
  * contract test runs the same cases against both adapters.
  *
- * The schedule index is kept like the GSI: by shard, ordered by due time (`DueIndex`), updated
- * on every write, so `listDue` reads only what is due instead of scanning and sorting every
- * connection on every page (which a million connections would not survive).
+ * The schedule indexes are kept like the GSIs: by shard ordered by due time, and by cycle partition
+ * ordered by phase (`SortedIndex`), updated on every write, so `listDue` and `listCycle` read only
+ * what they are asked for instead of scanning and sorting every connection on every page (which a
+ * million connections would not survive).
  */
 import { BrokerError } from '../errors';
 import type { ConnectionRecord, InstallState, KeyCheck } from '../model';
 import { isPlainObject } from '../plain-object';
-import type { Clock, ConnectionPage, ConnectionStore, DueConnection, DuePage, ListOptions, RecordChanges } from '../ports';
+import type { Clock, ConnectionPage, ConnectionStore, CycleEntry, CyclePage, DueConnection, DuePage, ListOptions, RecordChanges, ScheduleMarks } from '../ports';
 import { assertServableFilter, matchesFilter, pageLimit, systemClock } from '../ports';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
 /**
- * The schedule index: per shard, connection ids in buckets of one second of due time, the bucket keys
- * kept sorted. Reading what is due walks the buckets in order and sorts only within a bucket.
+ * A schedule index: per partition, connection ids in buckets of one second of the sort value (a due
+ * time, a phase), the bucket keys kept sorted. Reading a range walks the buckets in order and sorts
+ * only within a bucket.
  */
-class DueIndex {
-  private readonly shards = new Map<number, { keys: number[]; buckets: Map<number, Set<string>> }>();
+class SortedIndex<P> {
+  private readonly shards = new Map<P, { keys: number[]; buckets: Map<number, Set<string>> }>();
 
-  add(shard: number, dueAt: number, id: string): void {
+  add(shard: P, dueAt: number, id: string): void {
     let index = this.shards.get(shard);
     if (!index) this.shards.set(shard, (index = { keys: [], buckets: new Map() }));
     const key = Math.floor(dueAt / 1000);
@@ -36,7 +38,7 @@ class DueIndex {
     bucket.add(id);
   }
 
-  remove(shard: number, dueAt: number, id: string): void {
+  remove(shard: P, dueAt: number, id: string): void {
     const index = this.shards.get(shard);
     const key = Math.floor(dueAt / 1000);
     const bucket = index?.buckets.get(key);
@@ -48,8 +50,8 @@ class DueIndex {
     }
   }
 
-  /** Ids of `shard` whose bucket may hold due times ≤ `dueBy`, a bucket at a time, from the bucket of `from` on. */
-  *buckets(shard: number, dueBy: number, from: number): Generator<Set<string>> {
+  /** Ids of `shard` whose bucket may hold values ≤ `dueBy`, a bucket at a time, from the bucket of `from` on. */
+  *buckets(shard: P, dueBy: number, from: number): Generator<Set<string>> {
     const index = this.shards.get(shard);
     if (!index) return;
     const last = Math.floor(dueBy / 1000);
@@ -73,7 +75,9 @@ function lowerBound(keys: readonly number[], key: number): number {
 
 export class MemoryConnectionStore implements ConnectionStore {
   private readonly connections = new Map<string, ConnectionRecord>();
-  private readonly due = new DueIndex();
+  private readonly due = new SortedIndex<number>();
+  private readonly cycles = new SortedIndex<string>();
+  private marks: ScheduleMarks | undefined;
   private readonly states = new Map<string, InstallState>();
   /** Used install links: id → until (epoch ms). */
   private readonly usedLinks = new Map<string, number>();
@@ -154,11 +158,55 @@ export class MemoryConnectionStore implements ConnectionStore {
     return { items };
   }
 
-  /** Keeps the schedule index in step with a write: the item leaves its old (shard, due) slot and takes its new one. */
+  async listCycle(cycle: string, from: number, to: number, options: { limit?: number; cursor?: string } = {}): Promise<CyclePage> {
+    const limit = options.limit ?? 100;
+    // The cursor is the last (phase, id) handed out: the next page starts after it.
+    const after = options.cursor ? { phase: Number(options.cursor.slice(0, options.cursor.indexOf(':'))), id: options.cursor.slice(options.cursor.indexOf(':') + 1) } : undefined;
+    const items: CycleEntry[] = [];
+    for (const bucket of this.cycles.buckets(cycle, to, after?.phase ?? from)) {
+      const inRange = [...bucket]
+        .map((id) => this.live(id))
+        .filter((r): r is ConnectionRecord => r !== undefined && r.cycle === cycle && r.cyclePhase! >= from && r.cyclePhase! <= to)
+        .filter((r) => !after || r.cyclePhase! > after.phase || (r.cyclePhase === after.phase && r.id > after.id))
+        .sort((a, b) => a.cyclePhase! - b.cyclePhase! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      for (const record of inRange) {
+        if (items.length === limit) return { items, cursor: `${items.at(-1)!.phase}:${items.at(-1)!.id}` };
+        // What the DynamoDB cycle index projects: id, provider, phase.
+        items.push({ id: record.id, provider: record.provider, phase: record.cyclePhase! });
+      }
+    }
+    return { items };
+  }
+
+  async dueTimes(ids: readonly string[]): Promise<Map<string, number>> {
+    const due = new Map<string, number>();
+    for (const id of ids) {
+      const at = this.live(id)?.refreshDueAt;
+      if (at !== undefined) due.set(id, at);
+    }
+    return due;
+  }
+
+  async getScheduleMarks(): Promise<ScheduleMarks | undefined> {
+    return this.marks && clone(this.marks);
+  }
+
+  async putScheduleMarks(marks: ScheduleMarks): Promise<boolean> {
+    if ((this.marks?.version ?? 0) !== marks.version) return false;
+    this.marks = { ...clone(marks), version: marks.version + 1 };
+    return true;
+  }
+
+  /** Keeps the schedule indexes in step with a write: the item leaves its old slots and takes its new ones. */
   private reindex(before: ConnectionRecord | undefined, after: ConnectionRecord): void {
-    if (before?.shard === after.shard && before?.refreshDueAt === after.refreshDueAt) return;
-    if (before?.shard !== undefined && before.refreshDueAt !== undefined) this.due.remove(before.shard, before.refreshDueAt, before.id);
-    if (after.shard !== undefined && after.refreshDueAt !== undefined) this.due.add(after.shard, after.refreshDueAt, after.id);
+    if (before?.shard !== after.shard || before?.refreshDueAt !== after.refreshDueAt) {
+      if (before?.shard !== undefined && before.refreshDueAt !== undefined) this.due.remove(before.shard, before.refreshDueAt, before.id);
+      if (after.shard !== undefined && after.refreshDueAt !== undefined) this.due.add(after.shard, after.refreshDueAt, after.id);
+    }
+    if (before?.cycle !== after.cycle || before?.cyclePhase !== after.cyclePhase) {
+      if (before?.cycle !== undefined && before.cyclePhase !== undefined) this.cycles.remove(before.cycle, before.cyclePhase, before.id);
+      if (after.cycle !== undefined && after.cyclePhase !== undefined) this.cycles.add(after.cycle, after.cyclePhase, after.id);
+    }
   }
 
   async putState(state: InstallState): Promise<void> {

@@ -249,6 +249,79 @@ export function nextRefreshAt(input: {
   }
 }
 
+// ---- the cycle: a schedule entry that does not move ----------------------------------------
+
+/**
+ * The periods (minutes) a connection's schedule entry may sit on as a *cycle*: an entry in the
+ * `refresh-cycle` index keyed by its period and its phase (its due time modulo the period), woken
+ * every period at that phase. A connection refreshed on its turn keeps its entry, so a steady
+ * connection's refresh writes the lease and the commit and nothing to any index (an entry keyed by
+ * the due time itself is deleted and put again by every commit: 2 more write units). Each period is
+ * what the default rules allow a common lifetime (`cyclePeriodFor`: 10, 15, 20, 30, 45 minutes; an
+ * hour as 3,599 s; 90 minutes; 2 h as 7,199 s; 3, 4, 6, 8, 12 and 24 hours).
+ * Part of the stored format: the scheduler reads exactly these periods, so one may be added, never
+ * removed or changed while entries sit on it.
+ */
+export const CYCLE_PERIODS_MIN: readonly number[] = [5, 10, 15, 23, 35, 46, 71, 94, 143, 191, 287, 383, 575, 1150];
+
+/** Partitions per cycle period in the `refresh-cycle` index (install bursts spread over them). Part of the stored format. */
+export const CYCLE_SHARDS = 4;
+
+/** A cycle period may cost at most this many more refreshes than the ideal period (else the entry is kept by due time). */
+const CYCLE_WASTE_MAX = 0.1;
+
+/**
+ * The cycle period a token of `lifetimeMs` is woken on, or undefined when none fits well enough
+ * (the entry is then kept by its due time). A refresh woken at its turn `o` may run from `o − horizon`
+ * on (the scheduler sends what is due within the horizon), and the token it gets must be due again
+ * (expiry less the lead) no earlier than the next turn: so the period is at most
+ * `lifetime − lead − horizon`, the longest listed period under that, and no more than 10 % shorter.
+ */
+export function cyclePeriodFor(input: { lifetimeMs: number; skewMs: number; config: Pick<PolicyConfig, 'refreshPolicy' | 'horizonMs'> }): number | undefined {
+  const { lifetimeMs, skewMs, config } = input;
+  const ideal = lifetimeMs - refreshLead(lifetimeMs, config.refreshPolicy, skewMs) - config.horizonMs;
+  let best: number | undefined;
+  for (const minutes of CYCLE_PERIODS_MIN) if (minutes * 60_000 <= ideal) best = minutes * 60_000;
+  return best !== undefined && best >= ideal * (1 - CYCLE_WASTE_MAX) ? best : undefined;
+}
+
+/** The latest turn at or before `by` of an entry on a cycle of `periodMs` at `phaseMs`. */
+export function latestTurn(input: { periodMs: number; phaseMs: number; by: number }): number {
+  const { periodMs, phaseMs, by } = input;
+  return by - ((((by - phaseMs) % periodMs) + periodMs) % periodMs);
+}
+
+/** Where a cycle entry sits: its period and its phase (the due time modulo the period). */
+export interface CyclePlace {
+  periodMs: number;
+  phaseMs: number;
+}
+
+/**
+ * When a token just granted is due, on a cycle: the latest turn of the entry's present place that
+ * leaves the token due no later than `latestAt` (its expiry less the lead, no jitter) and comes after
+ * this horizon, so the entry stays where it is. Otherwise a new place, due one period from now less
+ * the jitter the lead rule gave `dueAt` (so a fleet installed together spreads over the cycle): due no
+ * later than `latestAt`, and its turn before that is not after now, so no run finds a turn of the new
+ * place before its first real one.
+ */
+export function cycleDue(input: {
+  periodMs: number;
+  present?: CyclePlace;
+  latestAt: number;
+  dueAt: number;
+  now: number;
+  config: Pick<PolicyConfig, 'horizonMs'>;
+}): { dueAt: number; place: CyclePlace; moved: boolean } {
+  const { periodMs, present, latestAt, now } = input;
+  if (present?.periodMs === periodMs) {
+    const turn = latestTurn({ periodMs, phaseMs: present.phaseMs, by: latestAt });
+    if (turn > now + input.config.horizonMs) return { dueAt: turn, place: present, moved: false };
+  }
+  const dueAt = Math.min(input.dueAt, now + periodMs - (latestAt - input.dueAt));
+  return { dueAt, place: { periodMs, phaseMs: ((dueAt % periodMs) + periodMs) % periodMs }, moved: true };
+}
+
 /** The scheduler run at `now` sends what is due by this time; a worker refreshes what is due by it. */
 export function refreshDueBy(input: { now: number; config: Pick<PolicyConfig, 'horizonMs'> }): number {
   return input.now + input.config.horizonMs;

@@ -10,13 +10,21 @@
  * not sent twice. What it holds back stays due in the index, for the next run. A provider whose
  * circuit is open gets nothing but one job when a probe is due (so an outage is noticed to end even
  * when no app asks for a token).
+ *
+ * Two indexes hold the schedule. Entries by due time (`refresh-due`) stay due until a write moves
+ * them, so a run reads everything due by its horizon. Entries on a cycle (`refresh-cycle`: a period
+ * and a phase, docs/design.md "A schedule entry that does not move") come round every period, and
+ * a run reads the turns that came round since the last run's: the scheduler's marks (one item, read
+ * and written once a run) say how far turns were sent, per provider where something was held back,
+ * so a turn held back or refused is sent by a later run, as an entry by due time would be.
  */
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { ProviderHealth, UnreadableConnection } from '../model';
-import { BROKER_METRICS, type DueConnection, type RefreshJob, type RefreshQueue } from '../ports';
+import { BROKER_METRICS, type DueConnection, type RefreshJob, type RefreshQueue, type ScheduleMarks, type TurnMark } from '../ports';
 import { refreshPolicyOf, type BrokerContext } from './context';
-import { providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
+import { CYCLE_PERIODS_MIN, latestTurn, providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
+import { cycleKeys } from './transitions';
 
 export interface SchedulerOptions {
   /** Milliseconds left in this invocation (Lambda `context.getRemainingTimeInMillis`): reading stops with time to send what was read. */
@@ -41,9 +49,16 @@ export interface SchedulerSummary {
   held_back: Record<string, number>;
   /** Providers whose circuit was open (at most one probe job each). */
   circuit_open: string[];
+  /** Of `due`, turns of entries on a cycle. */
+  cycle_turns: number;
   /** Due index items that do not read as connections: skipped and logged, never stopping the run. */
   unreadable: number;
   duration_ms: number;
+}
+
+/** A due connection as this run found it: `refreshDueAt` is the entry's due time, or its turn when it is on a cycle. */
+interface Candidate extends DueConnection {
+  onCycle: boolean;
 }
 
 /** One scheduler run: what is due goes to the refresh queues. */
@@ -51,28 +66,63 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   const started = ctx.clock.now();
   const dueBy = refreshDueBy({ now: started, config: ctx.config });
   const timeLeft = options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY);
-  const { due, unreadable } = await readDue(ctx, dueBy, options.readMax ?? DEFAULT_SCHEDULER_READ_MAX, () => timeLeft() > SEND_RESERVE_MS);
-  const summary: SchedulerSummary = { due: due.length, sent: {}, held_back: {}, circuit_open: [], unreadable: unreadable.length, duration_ms: 0 };
+  const mayRead = () => timeLeft() > SEND_RESERVE_MS;
+  const readMax = options.readMax ?? DEFAULT_SCHEDULER_READ_MAX;
+  const marks = await ctx.store.getScheduleMarks();
+  const previous = marks?.through ?? Number.NEGATIVE_INFINITY;
+  // Up to here (in turn order) each provider's turns were sent by earlier runs.
+  const markOf = (provider: string): TurnMark => marks?.held[provider] ?? { at: previous, id: LAST_ID };
+  const heldBack = new Set(Object.keys(marks?.held ?? {}));
+  const [byDue, forward, catchUp] = await Promise.all([
+    readDue(ctx, dueBy, readMax, mayRead),
+    // The turns since the last run's horizon (without marks, the whole last period), which alone move `through` on ...
+    readTurns(ctx, { after: previous, upTo: dueBy, max: readMax, mayRead }),
+    // ... and, apart with a budget of their own, the turns providers held back before it: one provider
+    // held back long must not hold back the reading of the others'.
+    heldBack.size > 0
+      ? readTurns(ctx, { after: Math.min(...Object.values(marks!.held).map((mark) => mark.at)) - 1, upTo: previous, max: readMax, mayRead, providers: heldBack })
+      : { due: [], unreadable: [], through: previous },
+  ]);
+  let turns = [...catchUp.due, ...forward.due].filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
+  turns = earliestPerConnection(turns);
+  // A turn before an entry was placed is no turn of it (a connection installed at x is first due near
+  // x + period, and its phase's turn before that lies before x). Runs in step with time never see
+  // one: `through` passed x before the entry existed. A run that reads further back does — without
+  // marks (a new table, the item lost: every turn of the last period), behind on its reading (a run
+  // cut short, a scheduler stopped for a while), or catching up a held provider — and most of what it
+  // reads there may be such turns. Their records' due times say which are due, so those runs do not
+  // fill the queues with jobs that are not (half a read unit per connection, in those runs only).
+  const behind = previous < dueBy - 2 * ctx.config.refreshPolicy.schedulerIntervalMs;
+  if (behind || heldBack.size > 0) turns = await dueNow(ctx, turns, dueBy);
+  // How far each provider's turns were read whole: a held provider's catch-up cut short keeps it there.
+  const through = Math.max(previous, forward.through);
+  const readWhole = (provider: string): number => (heldBack.has(provider) && catchUp.through < previous ? catchUp.through : forward.through);
+  const due: Candidate[] = [...byDue.due.map((entry) => ({ ...entry, onCycle: false })), ...turns];
+  const unreadable = [...byDue.unreadable, ...forward.unreadable, ...catchUp.unreadable];
+  const summary: SchedulerSummary = { due: due.length, cycle_turns: turns.length, sent: {}, held_back: {}, circuit_open: [], unreadable: unreadable.length, duration_ms: 0 };
   if (unreadable.length > 0) {
     // Skipped, not fatal: one bad item must not stop every other connection's refresh.
     logger.error('refresh scheduler: due items that do not read as connections were skipped', { unreadable: unreadable.map((item) => item.id) });
     ctx.metrics.record({ name: BROKER_METRICS.unreadableDueItems, value: unreadable.length });
   }
 
-  const byProvider = new Map<string, DueConnection[]>();
+  const byProvider = new Map<string, Candidate[]>();
   for (const connection of due) {
     const list = byProvider.get(connection.provider) ?? [];
     list.push(connection);
     byProvider.set(connection.provider, list);
   }
+  const held: Record<string, TurnMark> = {};
   await Promise.all(
     [...byProvider].map(async ([provider, connections]) => {
       // Most overdue first: a run that may not send everything spends its limit where expiry is nearest.
-      connections.sort((a, b) => a.refreshDueAt - b.refreshDueAt);
+      connections.sort((a, b) => inTurnOrder({ at: a.refreshDueAt, id: a.id }, { at: b.refreshDueAt, id: b.id }));
       let sent = 0;
       let atStake = connections.length; // until the limit is known, every due connection of this provider
+      let served = true;
       try {
-        const limit = await sendLimit(ctx, queue, provider, summary);
+        served = serves(ctx, provider);
+        const limit = served ? await sendLimit(ctx, queue, provider, summary) : 0;
         const jobs = connections.slice(0, limit).map((c): RefreshJob => ({ connectionId: c.id, provider, dueAt: c.refreshDueAt }));
         atStake = jobs.length;
         if (jobs.length > 0) await queue.send(jobs);
@@ -87,17 +137,69 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
       }
       if (sent > 0) summary.sent[provider] = sent;
       if (connections.length > sent) summary.held_back[provider] = connections.length - sent;
+      // The provider's new mark: its last turn sent when some were not (what was sent is a prefix in
+      // turn order; none sent: where it was), else how far its turns were read. A provider this
+      // deployment does not serve holds nothing (its entries come round again next period).
+      if (served) {
+        const lastSent = connections.slice(0, sent).findLast((c) => c.onCycle);
+        const mark = connections.slice(sent).some((c) => c.onCycle) ? (lastSent ? { at: lastSent.refreshDueAt, id: lastSent.id } : markOf(provider)) : { at: Number.POSITIVE_INFINITY, id: LAST_ID };
+        const whole = { at: readWhole(provider), id: LAST_ID };
+        held[provider] = inTurnOrder(mark, whole) < 0 ? mark : whole;
+      }
     }),
   );
+  // A held provider with no turn in what this run read moves to where its reading stopped.
+  for (const provider of heldBack) {
+    if (!byProvider.has(provider) && serves(ctx, provider)) held[provider] = { at: readWhole(provider), id: LAST_ID };
+  }
+  await writeMarks(ctx, marks, through, held);
   summary.duration_ms = ctx.clock.now() - started;
   logger.info('refresh scheduler finished', { ...summary });
   return summary;
 }
 
+const LONGEST_PERIOD_MS = Math.max(...CYCLE_PERIODS_MIN) * 60_000;
+
+/** After every id: a mark at `through` covers every turn at that time. */
+const LAST_ID = '\u{10FFFF}';
+
+/** Negative when `a` comes before `b` in the order turns are sent in (time, then connection id). */
+function inTurnOrder(a: TurnMark, b: TurnMark): number {
+  return a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+/** The turns whose connections are due by `dueBy`, by their records' due times. */
+async function dueNow(ctx: BrokerContext, turns: Candidate[], dueBy: number): Promise<Candidate[]> {
+  const dueTimes = new Map<string, number>();
+  for (let start = 0; start < turns.length; start += DUE_PAGE) {
+    for (const [id, at] of await ctx.store.dueTimes(turns.slice(start, start + DUE_PAGE).map((turn) => turn.id))) dueTimes.set(id, at);
+  }
+  return turns.filter((turn) => (dueTimes.get(turn.id) ?? Number.POSITIVE_INFINITY) <= dueBy);
+}
+
+/** This deployment refreshes `provider`'s connections (it is in the catalogue and enabled). */
+function serves(ctx: BrokerContext, provider: string): boolean {
+  return ctx.catalogue.has(provider) && (ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(provider));
+}
+
+/**
+ * Stores how far this run sent the cycle's turns. A lost race (another run wrote first) keeps the
+ * other run's marks: each run read the same marks and sent from them, so either run's are right.
+ */
+async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, through: number, marks: Record<string, TurnMark>): Promise<void> {
+  const held: Record<string, TurnMark> = {};
+  for (const [provider, mark] of Object.entries(marks)) {
+    // At `through` (or past it): nothing held; `through` says it.
+    if (inTurnOrder(mark, { at: through, id: LAST_ID }) >= 0) continue;
+    // Nothing of this provider's ever sent (a first run held it all back): a mark before any turn a run reads (at most a period back).
+    held[provider] = Number.isFinite(mark.at) ? mark : { at: through - LONGEST_PERIOD_MS, id: '' };
+  }
+  const written = await ctx.store.putScheduleMarks({ through, held, version: previous?.version ?? 0 });
+  if (!written) logger.warn('refresh scheduler: another run stored its marks first; keeping them');
+}
+
 /** How many of `provider`'s due connections this run may send (0 for a provider this deployment does not serve). */
 async function sendLimit(ctx: BrokerContext, queue: RefreshQueue, provider: string, summary: SchedulerSummary): Promise<number> {
-  const enabled = ctx.catalogue.has(provider) && (ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(provider));
-  if (!enabled) return 0;
   const gate = providerGate({ health: await health(ctx, provider), now: ctx.clock.now(), force: false, awaitedProbe: false });
   if (gate.action !== 'call') {
     summary.circuit_open.push(provider);
@@ -135,4 +237,65 @@ async function readDue(ctx: BrokerContext, dueBy: number, max: number, mayRead: 
     }),
   );
   return { due: perShard.flat(), unreadable };
+}
+
+/**
+ * Every cycle's turns in (`after`, `upTo`], each entry at its latest turn by `upTo`, in turn order per
+ * partition (of `providers` only, when given); and `through`, the time up to which every partition
+ * was read whole (`upTo` unless reading stopped at `max` entries or for lack of time: then a later
+ * run reads on from there).
+ */
+async function readTurns(
+  ctx: BrokerContext,
+  window: { after: number; upTo: number; max: number; mayRead: () => boolean; providers?: ReadonlySet<string> },
+): Promise<{ due: Candidate[]; unreadable: UnreadableConnection[]; through: number }> {
+  const { after, upTo, max, mayRead, providers } = window;
+  const due: Candidate[] = [];
+  const unreadable: UnreadableConnection[] = [];
+  let through = upTo;
+  let read = 0;
+  const partitions = CYCLE_PERIODS_MIN.flatMap((minutes) => cycleKeys(minutes * 60_000).map((key) => ({ key, periodMs: minutes * 60_000 })));
+  await Promise.all(
+    partitions.map(async ({ key, periodMs }) => {
+      for (const [from, to] of turnRanges(after, upTo, periodMs)) {
+        let cursor: string | undefined;
+        do {
+          const page = await ctx.store.listCycle(key, from, to, { limit: DUE_PAGE, cursor });
+          read += page.items.length;
+          let lastTurn: number | undefined;
+          for (const entry of page.items) {
+            lastTurn = latestTurn({ periodMs, phaseMs: entry.phase, by: upTo });
+            if (!providers || providers.has(entry.provider)) due.push({ id: entry.id, provider: entry.provider, refreshDueAt: lastTurn, onCycle: true });
+          }
+          unreadable.push(...(page.unreadable ?? []));
+          cursor = page.cursor;
+          if (cursor && (read >= max || !mayRead())) {
+            // Stopped with more to read: from the last turn read on (it may have more entries), nothing counts as read.
+            through = Math.min(through, (lastTurn ?? latestTurn({ periodMs, phaseMs: from, by: upTo })) - 1);
+            return;
+          }
+        } while (cursor);
+      }
+    }),
+  );
+  return { due, unreadable, through };
+}
+
+/** One turn per connection, its earliest (the catch-up and the forward read may both find an entry). */
+function earliestPerConnection(turns: Candidate[]): Candidate[] {
+  const earliest = new Map<string, Candidate>();
+  for (const turn of turns) {
+    const seen = earliest.get(turn.id);
+    if (!seen || turn.refreshDueAt < seen.refreshDueAt) earliest.set(turn.id, turn);
+  }
+  return [...earliest.values()];
+}
+
+/** The phase ranges of a cycle of `periodMs` whose turns fall in (`after`, `dueBy`], in turn order (at most one whole period). */
+export function turnRanges(after: number, dueBy: number, periodMs: number): Array<[number, number]> {
+  const start = Math.max(after, dueBy - periodMs);
+  if (start >= dueBy) return [];
+  const from = (((start + 1) % periodMs) + periodMs) % periodMs;
+  const to = ((dueBy % periodMs) + periodMs) % periodMs;
+  return from <= to ? [[from, to]] : [[from, periodMs - 1], [0, to]];
 }

@@ -8,7 +8,8 @@
  * A job is *settled* — deleted from the queue — once the connection's state is decided: refreshed,
  * no longer due, gone, leased by a live worker, deferred (back-off, open circuit: it stays due and a
  * later scheduler run sends it again) or failed with the failure recorded on the connection or the
- * provider. A job that could not be decided (the store or KMS failed, the invocation ran out of time,
+ * provider. A connection on a cycle that another process has leased is the exception: the scheduler
+ * sends its turn once, so its job is left to come back (token-service.ts `refreshScheduled`). A job that could not be decided (the store or KMS failed, the invocation ran out of time,
  * a message that is not a job) throws: it comes back after the visibility timeout, and after the
  * redrive limit it waits in the dead-letter queue.
  */
@@ -88,7 +89,8 @@ export async function runBatch<J extends RefreshJob>(worker: RefreshWorker, jobs
         const done = await worker.run(job, options);
         const key = done.reason ? `${done.outcome}:${done.reason}` : done.outcome;
         result.outcomes[key] = (result.outcomes[key] ?? 0) + 1;
-        result.settled.push(job);
+        if (done.comeBack) result.retry.push(job);
+        else result.settled.push(job);
       } catch (err) {
         const code = err instanceof BrokerError ? err.code : 'internal_error';
         result.outcomes[`retry:${code}`] = (result.outcomes[`retry:${code}`] ?? 0) + 1;

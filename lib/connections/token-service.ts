@@ -55,7 +55,7 @@ import {
 } from './refresh-policy';
 import { backedOffError, failureFacts, recordDeadGrant, recordedFailure, reportRefreshFailure, withRetryAfter } from './refresh-failures';
 import { prepareSealing, unseal, type Sealer } from './sealing';
-import { grantCommitted, leaseReleased, leaseTaken, providerFailureNoted, refreshFailed, rescueParked } from './transitions';
+import { grantCommitted, leaseReleased, leaseTaken, providerFailureNoted, refreshFailed, rescueParked, turnMissed } from './transitions';
 import { accessTokenView } from './views';
 import { checkDeadline, pollUntil, refreshInProgress } from './waiting';
 
@@ -69,6 +69,8 @@ export interface Resolved {
   failure?: string;
   /** The frozen caller's view, once this result was cached (the same object warm callers get). */
   view?: AccessToken;
+  /** With `refreshed`: the token set is not stored yet (kept in this process's memory for the next attempt's commit). */
+  unsaved?: true;
 }
 
 export interface GetTokenOptions {
@@ -116,6 +118,8 @@ export interface ScheduledRefresh {
   outcome: 'refreshed' | 'current' | 'gone' | 'leased' | 'deferred' | 'failed';
   /** With `deferred` and `failed`: why (`backed_off`, `circuit_open`, or the error code); with `gone`, `other_provider` or the error code. */
   reason?: string;
+  /** Not settled: the job must come back (after the queue's visibility timeout) and be tried again. */
+  comeBack?: boolean;
 }
 
 const COMMIT_ATTEMPTS = 5;
@@ -201,6 +205,11 @@ export class TokenService {
    * costs that read and nothing more — no decrypt, no provider call. A job naming another provider
    * than the connection's (`provider`) is not this connection's: it is settled untouched, or the
    * other provider's budget would pay for the call; the scheduler sends the connection to its own queue.
+   *
+   * An entry on a cycle is sent once a turn, not again while it stays due (refresh-scheduler.ts). So a
+   * turn this job leaves without a commit — another process holds the lease (and may die with it), the
+   * provider's circuit is open — moves the entry to the due-time index, due as it was (`turnLeft`),
+   * where every scheduler run sees it until it is refreshed.
    */
   async refreshScheduled(id: string, dueBy: number, aroundProviderCall?: RefreshRequest['aroundProviderCall'], provider?: string): Promise<ScheduledRefresh> {
     const record = await this.ctx.store.get(id, { consistent: true });
@@ -209,7 +218,44 @@ export class TokenService {
     const input = this.policyInput(record);
     if (!scheduledDue({ ...input, dueBy })) return { outcome: 'current' };
     if (inBackoff(input)) return { outcome: 'deferred', reason: 'backed_off' };
-    if (leaseHeldByOther(input)) return { outcome: 'leased' };
+    const onCycle = record.cycle !== undefined;
+    if (leaseHeldByOther(input)) return onCycle ? this.turnLeft(record, dueBy, { outcome: 'leased' }) : { outcome: 'leased' };
+    const done = await this.attemptScheduled(record, dueBy, aroundProviderCall);
+    if (!onCycle) return done;
+    // The turn was sent once: one that ends without a commit must not leave the entry waiting on its
+    // cycle for a turn that has passed (the holder of a lease may die; a circuit stays open).
+    if (done.outcome === 'deferred' && done.reason === 'circuit_open') return this.turnLeft(record, dueBy, done);
+    if (done.outcome === 'current') {
+      // Served while another process held the lease (it took the lease after our read), or done by it.
+      const again = await this.ctx.store.get(id, { consistent: true });
+      if (again?.cycle !== undefined && again.status === 'active' && scheduledDue({ record: again, dueBy })) return this.turnLeft(again, dueBy, { outcome: 'leased' });
+    }
+    return done;
+  }
+
+  /**
+   * A turn left without a commit: the entry moves to the due-time index, due as it was (`turnMissed`),
+   * where every scheduler run sees it until it is refreshed (so a lease holder that dies is taken over
+   * a run after its lease ends, as for any entry by due time). If races leave it due on its cycle all
+   * the same, the job comes back instead of being settled.
+   */
+  private async turnLeft(record: ConnectionRecord, dueBy: number, done: ScheduledRefresh): Promise<ScheduledRefresh> {
+    let current: ConnectionRecord | undefined = record;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const changes = current && current.status === 'active' && scheduledDue({ record: current, dueBy }) ? turnMissed(current, this.ctx.config) : undefined;
+      if (!current || !changes) return done;
+      try {
+        await this.ctx.store.update(current.id, current.version, changes);
+        return done;
+      } catch (err) {
+        if (!isBrokerError(err, 'conflict')) throw err;
+        current = await this.ctx.store.get(record.id, { consistent: true });
+      }
+    }
+    return { ...done, comeBack: true };
+  }
+
+  private async attemptScheduled(record: ConnectionRecord, dueBy: number, aroundProviderCall: RefreshRequest['aroundProviderCall']): Promise<ScheduledRefresh> {
     if (this.circuit.knownClosedToUnforced(record.provider)) return { outcome: 'deferred', reason: 'circuit_open' };
     try {
       const resolved = await this.flights.run(record.id, false, () =>
@@ -217,7 +263,8 @@ export class TokenService {
           this.refresh(record, { force: false, startGen: record.tokenGen, due: (again) => scheduledDue({ ...again, dueBy }), aroundProviderCall }),
         ),
       );
-      if (resolved.outcome === 'refreshed') return { outcome: 'refreshed' };
+      // Refreshed but not stored (the store refused every commit): the token waits in this process's memory for the next attempt.
+      if (resolved.outcome === 'refreshed') return resolved.unsaved ? { outcome: 'refreshed', comeBack: true } : { outcome: 'refreshed' };
       if (resolved.outcome === 'current') return { outcome: 'current' };
       return resolved.failure === 'backed_off' || resolved.failure === 'circuit_open' ? { outcome: 'deferred', reason: resolved.failure } : { outcome: 'failed', reason: resolved.failure };
     } catch (err) {
@@ -434,7 +481,7 @@ export class TokenService {
         if (attempt >= COMMIT_ATTEMPTS) {
           this.unsaved.set(leased.id, { fromGen: leased.tokenGen, payload });
           logger.error('could not commit refreshed token; kept in memory for the next attempt', { connection_id: leased.id, error: errorName(err) });
-          return { record: { ...leased, ...changes.set } as ConnectionRecord, token, outcome: 'refreshed' };
+          return { record: { ...leased, ...changes.set } as ConnectionRecord, token, outcome: 'refreshed', unsaved: true };
         }
         await this.ctx.sleep(100 * 2 ** (attempt - 1));
       }
@@ -477,7 +524,7 @@ export class TokenService {
       }
     }
     this.unsaved.set(leased.id, { fromGen: leased.tokenGen, payload });
-    return { record: leased, token, outcome: 'refreshed' };
+    return { record: leased, token, outcome: 'refreshed', unsaved: true };
   }
 
   /**
@@ -530,7 +577,7 @@ export class TokenService {
     const now = this.ctx.clock.now();
     const retryAt = circuitOpen({ health }) ? (health!.nextProbeAt ?? now) : now + this.ctx.config.providerCircuit.probeIntervalMs;
     try {
-      await this.ctx.store.update(leased.id, leased.version, providerFailureNoted(failure, now));
+      await this.ctx.store.update(leased.id, leased.version, providerFailureNoted(leased, failure, now, this.ctx.config));
     } catch (writeErr) {
       if (!isBrokerError(writeErr, 'conflict')) logger.error('could not release the lease after a provider failure', { connection_id: leased.id, error: errorName(writeErr) });
     }

@@ -10,11 +10,23 @@ import type { AuthMode, ConnectionRecord, LastError, TokenSet } from '../model';
 import { withoutUndefined } from '../plain-object';
 import type { RecordChanges } from '../ports';
 import type { Provider } from '../providers/schema';
-import { nextRefreshAt, refreshDueAt, type ProviderRefreshPolicy, type RefreshPolicyConfig } from './refresh-policy';
+import {
+  CYCLE_SHARDS,
+  cycleDue,
+  cyclePeriodFor,
+  nextRefreshAt,
+  refreshDueAt,
+  refreshLead,
+  type CyclePlace,
+  type ProviderRefreshPolicy,
+  type RefreshPolicyConfig,
+} from './refresh-policy';
 
 /** The tuning transitions read; a `BrokerConfig` is one. */
 export interface TransitionConfig {
   refreshPolicy: RefreshPolicyConfig;
+  /** The scheduler sends what is due within this window (a cycle's period leaves room for it). */
+  horizonMs: number;
   /** Partitions of the schedule index. */
   shards: number;
   /** How long a refresh lease lasts. */
@@ -28,7 +40,7 @@ type Fields = NonNullable<RecordChanges['set']>;
 
 const LEASE: readonly Field[] = ['leaseOwner', 'leaseUntil', 'leaseGen'];
 const RESCUE: readonly Field[] = ['rescue', 'rescueGen'];
-const SCHEDULE: readonly Field[] = ['refreshDueAt', 'shard'];
+const SCHEDULE: readonly Field[] = ['refreshDueAt', 'shard', 'cycle', 'cyclePhase'];
 
 // ---- rules the transitions share -------------------------------------------------------
 
@@ -41,6 +53,12 @@ export function isRefreshable(authMode: AuthMode, token: TokenSet | undefined): 
   return token?.refresh_token !== undefined && (token.expires_at !== undefined || token.refresh_expires_at !== undefined);
 }
 
+/** When a connection is next due, and whether its schedule entry sits on a cycle (`CyclePlace`) or by its due time. */
+export interface NextRefresh {
+  at: number;
+  cycle?: CyclePlace;
+}
+
 /**
  * When the scheduler next sends a token set just granted, whichever comes first:
  * - by its provider's refresh policy (`nextRefreshAt`: ahead of the access token's expiry for
@@ -48,17 +66,34 @@ export function isRefreshable(authMode: AuthMode, token: TokenSet | undefined): 
  * - ahead of its refresh token's recorded end, whatever the policy: refreshing uses the refresh
  *   token, which restarts an idle limit and brings a new one where the provider rotates, and a
  *   refresh token left to die is a customer who must install again.
- * Undefined = not scheduled.
+ * An `eager` token whose lifetime fits a cycle period (`cyclePeriodFor`) is due on its entry's cycle:
+ * at the latest turn of its present place that the lead allows, so a refresh on its turn leaves the
+ * entry where it is (`cycleDue`). Undefined = not scheduled.
  */
-function nextDue(authMode: AuthMode, token: TokenSet | undefined, facts: { now: number; sameAccessToken: boolean; policy: ProviderRefreshPolicy; random: number }, config: Pick<TransitionConfig, 'refreshPolicy'>): number | undefined {
+function nextDue(
+  present: CyclePlace | undefined,
+  authMode: AuthMode,
+  token: TokenSet | undefined,
+  facts: { now: number; sameAccessToken: boolean; policy: ProviderRefreshPolicy; random: number },
+  config: Pick<TransitionConfig, 'refreshPolicy' | 'horizonMs'>,
+): NextRefresh | undefined {
   if (!isRefreshable(authMode, token)) return undefined;
   const { expires_at: expiresAt, refresh_expires_at: refreshEndsAt } = token!;
   const { now, policy, random } = facts;
-  const dues: number[] = [];
   const byPolicy = nextRefreshAt({ issuedAt: now, expiresAt, sameAccessToken: facts.sameAccessToken, policy, config, random });
-  if (byPolicy !== undefined) dues.push(byPolicy);
-  if (refreshEndsAt !== undefined && authMode === 'OAUTH2') dues.push(refreshDueAt(now, refreshEndsAt, config.refreshPolicy, policy.skewMs, random));
-  return dues.length > 0 ? Math.min(...dues) : undefined;
+  const byRefreshEnd = refreshEndsAt !== undefined && authMode === 'OAUTH2' ? refreshDueAt(now, refreshEndsAt, config.refreshPolicy, policy.skewMs, random) : undefined;
+  let next: NextRefresh | undefined = byPolicy !== undefined ? { at: byPolicy } : undefined;
+  if (byPolicy !== undefined && policy.mode === 'eager' && expiresAt !== undefined && !facts.sameAccessToken) {
+    const lifetimeMs = expiresAt - now;
+    const periodMs = cyclePeriodFor({ lifetimeMs, skewMs: policy.skewMs, config });
+    if (periodMs !== undefined) {
+      const latestAt = expiresAt - refreshLead(lifetimeMs, config.refreshPolicy, policy.skewMs);
+      const due = cycleDue({ periodMs, present, latestAt, dueAt: byPolicy, now, config });
+      next = { at: due.dueAt, cycle: due.place };
+    }
+  }
+  if (byRefreshEnd !== undefined && (next === undefined || byRefreshEnd < next.at)) next = { at: byRefreshEnd };
+  return next;
 }
 
 /** The schedule shard of a connection: stable, and spread evenly over `shards`. */
@@ -66,17 +101,57 @@ export function shardOf(connectionId: string, shards: number): number {
   return createHash('sha256').update(connectionId).digest().readUInt32BE(0) % shards;
 }
 
+/** The `refresh-cycle` partition of an entry on a cycle of `periodMs`: `<minutes>m#<shard>`. */
+export function cycleKey(connectionId: string, periodMs: number): string {
+  return `${Math.round(periodMs / 60_000)}m#${shardOf(connectionId, CYCLE_SHARDS)}`;
+}
+
+/** Every `refresh-cycle` partition of a cycle of `periodMs`. */
+export function cycleKeys(periodMs: number): string[] {
+  return Array.from({ length: CYCLE_SHARDS }, (_, shard) => `${Math.round(periodMs / 60_000)}m#${shard}`);
+}
+
+/** Where the record's schedule entry sits on a cycle; undefined when it is kept by due time, or not at all. */
+export function cyclePlaceOf(record: Pick<ConnectionRecord, 'cycle' | 'cyclePhase'>): CyclePlace | undefined {
+  if (record.cycle === undefined || record.cyclePhase === undefined) return undefined;
+  const minutes = Number.parseInt(record.cycle, 10);
+  return Number.isFinite(minutes) ? { periodMs: minutes * 60_000, phaseMs: record.cyclePhase } : undefined;
+}
+
 /**
- * The schedule keys, always as a pair: the sparse index holds only items with both, so an
- * item with one of them would be invisible to the refresh scheduler. `at` undefined = not scheduled.
+ * The schedule fields for `next`: an entry by due time (`shard`, `refreshDueAt`: the sparse
+ * `refresh-due` index), on a cycle (`cycle`, `cyclePhase`: the sparse `refresh-cycle` index; the due
+ * time is then the record's alone, in neither index), or none. Each index's keys are written or
+ * removed as a pair, so an item never carries one of them without the other. An entry that stays on
+ * its cycle has its index keys left out of the change, so the write touches no index.
  */
-export function schedule(connectionId: string, at: number | undefined, shards: number): Pick<ConnectionRecord, 'refreshDueAt' | 'shard'> {
-  return at === undefined ? { refreshDueAt: undefined, shard: undefined } : { refreshDueAt: at, shard: shardOf(connectionId, shards) };
+export function schedule(record: Pick<ConnectionRecord, 'id' | 'cycle' | 'cyclePhase'>, next: NextRefresh | undefined, shards: number): Pick<ConnectionRecord, 'refreshDueAt' | 'shard' | 'cycle' | 'cyclePhase'> {
+  if (next === undefined) return { refreshDueAt: undefined, shard: undefined, cycle: undefined, cyclePhase: undefined };
+  if (next.cycle === undefined) return { refreshDueAt: next.at, shard: shardOf(record.id, shards), cycle: undefined, cyclePhase: undefined };
+  const present = cyclePlaceOf(record);
+  if (present?.periodMs === next.cycle.periodMs && present.phaseMs === next.cycle.phaseMs) return { refreshDueAt: next.at, shard: undefined };
+  return { refreshDueAt: next.at, shard: undefined, cycle: cycleKey(record.id, next.cycle.periodMs), cyclePhase: next.cycle.phaseMs };
+}
+
+/**
+ * A cycle entry whose turn passed without a refresh (the provider failed for everyone, its circuit is
+ * open) moves to the due-time index at the same due time: there it stays due, and every scheduler run
+ * sees it until it is refreshed, as any entry by due time. Nothing for an entry that is not on a cycle.
+ */
+export function turnMissed(record: ConnectionRecord, config: Pick<TransitionConfig, 'shards'>): RecordChanges | undefined {
+  if (record.cycle === undefined || record.refreshDueAt === undefined) return undefined;
+  return replacing(schedule(record, { at: record.refreshDueAt }, config.shards), []);
 }
 
 /** The TTL (epoch seconds) of a record that is kept only for the record's sake from `now` on. */
 function retentionTtl(now: number, retentionMs: number): number {
   return Math.ceil((now + retentionMs) / 1000);
+}
+
+/** `a` then `b`, as one write. */
+function mergeChanges(a: RecordChanges, b: RecordChanges | undefined): RecordChanges {
+  if (!b) return a;
+  return { set: { ...a.set, ...b.set }, remove: [...(a.remove ?? []), ...(b.remove ?? [])] };
 }
 
 /** Fields given as `undefined` are removed, the others set: the record holds exactly the new facts. */
@@ -124,10 +199,10 @@ export interface CommittedGrant {
  * A new token set is committed under the lease: the next token generation, a clean slate
  * (no lease, parked rescue, error or retention TTL), and the next refresh scheduled.
  */
-export function grantCommitted(record: ConnectionRecord, grant: CommittedGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>): RecordChanges {
+export function grantCommitted(record: ConnectionRecord, grant: CommittedGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards' | 'horizonMs'>): RecordChanges {
   const { token } = grant;
   const expiresAt = token.expires_at;
-  const dueAt = nextDue(record.authMode, token, { now, sameAccessToken: grant.sameAccessToken, policy: grant.policy, random: grant.random }, config);
+  const next = nextDue(cyclePlaceOf(record), record.authMode, token, { now, sameAccessToken: grant.sameAccessToken, policy: grant.policy, random: grant.random }, config);
   const responseValues = grant.connectionConfig ?? {};
   return replacing(
     {
@@ -141,7 +216,7 @@ export function grantCommitted(record: ConnectionRecord, grant: CommittedGrant, 
       ...(Object.keys(responseValues).length > 0 ? { connectionConfig: { ...record.connectionConfig, ...responseValues } } : {}),
       expiresAt,
       refreshExpiresAt: token.refresh_expires_at,
-      ...schedule(record.id, dueAt, config.shards),
+      ...schedule(record, next, config.shards),
       renewableAfter: grant.sameAccessToken ? expiresAt : undefined,
     },
     [...LEASE, ...RESCUE, 'lastError', 'ttl'],
@@ -169,20 +244,19 @@ export interface RefreshFailure {
 /** A per-connection failure (unknown 4xx, unusable answer, per-account 429): the token is kept, the failure counted, and the next attempt scheduled at the back-off's end. */
 export function refreshFailed(record: ConnectionRecord, failure: RefreshFailure, now: number, config: Pick<TransitionConfig, 'shards'>): RecordChanges {
   const lastError: LastError = withoutUndefined({ code: failure.code, message: failure.message, providerCode: failure.providerCode, at: now });
-  return {
-    set: { failureCount: record.failureCount + 1, lastError, ...schedule(record.id, failure.retryAt, config.shards) },
-    remove: [...LEASE],
-  };
+  // By due time, whatever the entry was: a back-off's end is no turn of a cycle.
+  return mergeChanges({ set: { failureCount: record.failureCount + 1, lastError }, remove: [...LEASE] }, replacing(schedule(record, { at: failure.retryAt }, config.shards), []));
 }
 
 /**
  * The provider failed for everyone (5xx, timeout, network, app-wide 429): the lease goes and the
  * failure is noted for the admin view, but the connection is not charged (no failure count, no
- * back-off, schedule unchanged): the provider's health decides when anyone tries again.
+ * back-off, due time unchanged): the provider's health decides when anyone tries again. An entry on a
+ * cycle moves to the due-time index at that due time (`turnMissed`), where it stays due.
  */
-export function providerFailureNoted(failure: Omit<RefreshFailure, 'retryAt'>, now: number): RecordChanges {
+export function providerFailureNoted(record: ConnectionRecord, failure: Omit<RefreshFailure, 'retryAt'>, now: number, config: Pick<TransitionConfig, 'shards'>): RecordChanges {
   const lastError: LastError = withoutUndefined({ code: failure.code, message: failure.message, providerCode: failure.providerCode, at: now });
-  return { set: { lastError }, remove: [...LEASE] };
+  return mergeChanges({ set: { lastError }, remove: [...LEASE] }, turnMissed(record, config));
 }
 
 /** The grant is dead: only the user can revive it. Unscheduled, and kept for the record until its TTL. */
@@ -231,9 +305,16 @@ export interface NewGrant {
 type GrantProvider = Pick<Provider, 'key' | 'auth_mode'>;
 
 /** The fields a grant decides, whole: a field the grant lacks is `undefined` (absent from the record). */
-function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>) {
+function grantFields(
+  id: string,
+  present: Pick<ConnectionRecord, 'cycle' | 'cyclePhase'>,
+  provider: GrantProvider,
+  grant: NewGrant,
+  now: number,
+  config: Pick<TransitionConfig, 'refreshPolicy' | 'shards' | 'horizonMs'>,
+) {
   const { token } = grant;
-  const dueAt = nextDue(provider.auth_mode, token, { now, sameAccessToken: false, policy: grant.policy, random: grant.random }, config);
+  const next = nextDue(cyclePlaceOf(present), provider.auth_mode, token, { now, sameAccessToken: false, policy: grant.policy, random: grant.random }, config);
   return {
     provider: provider.key,
     authMode: provider.auth_mode,
@@ -244,7 +325,7 @@ function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: 
     sealed: grant.sealed,
     expiresAt: token?.expires_at,
     refreshExpiresAt: token?.refresh_expires_at,
-    ...schedule(id, dueAt, config.shards),
+    ...schedule({ id, ...present }, next, config.shards),
     failureCount: 0,
     lastRefreshAt: token ? now : undefined,
     connectionConfig: grant.connectionConfig,
@@ -255,8 +336,8 @@ function grantFields(id: string, provider: GrantProvider, grant: NewGrant, now: 
 }
 
 /** The record of a connection that did not exist: version 1, token generation 1 (0 without a token yet). */
-export function connectionCreated(id: string, provider: GrantProvider, grant: NewGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>): ConnectionRecord {
-  return withoutUndefined({ id, version: 1, tokenGen: grant.token ? 1 : 0, createdAt: now, updatedAt: now, ...grantFields(id, provider, grant, now, config) });
+export function connectionCreated(id: string, provider: GrantProvider, grant: NewGrant, now: number, config: Pick<TransitionConfig, 'refreshPolicy' | 'shards' | 'horizonMs'>): ConnectionRecord {
+  return withoutUndefined({ id, version: 1, tokenGen: grant.token ? 1 : 0, createdAt: now, updatedAt: now, ...grantFields(id, {}, provider, grant, now, config) });
 }
 
 /**
@@ -268,9 +349,9 @@ export function grantReplaced(
   provider: GrantProvider,
   grant: NewGrant,
   now: number,
-  config: Pick<TransitionConfig, 'refreshPolicy' | 'shards'>,
+  config: Pick<TransitionConfig, 'refreshPolicy' | 'shards' | 'horizonMs'>,
 ): RecordChanges {
-  return replacing({ ...grantFields(existing.id, provider, grant, now, config), tokenGen: existing.tokenGen + 1 }, [...LEASE, ...RESCUE, 'lastError', 'ttl', 'renewableAfter']);
+  return replacing({ ...grantFields(existing.id, existing, provider, grant, now, config), tokenGen: existing.tokenGen + 1 }, [...LEASE, ...RESCUE, 'lastError', 'ttl', 'renewableAfter']);
 }
 
 // ---- re-authorization: who may replace an existing connection's grant -------------------------

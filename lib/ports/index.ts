@@ -272,6 +272,37 @@ export interface DuePage extends Page<DueConnection> {
   unreadable?: UnreadableConnection[];
 }
 
+/** One entry of the cycle index: a connection woken every period at its phase (docs/design.md, "A schedule entry that does not move"). */
+export interface CycleEntry {
+  id: string;
+  provider: string;
+  /** Its due time modulo the period (ms). */
+  phase: number;
+}
+
+/** A place in the order turns are sent in: by time, then by connection id (many connections may share a turn's millisecond). */
+export interface TurnMark {
+  at: number;
+  id: string;
+}
+
+/** A page of the cycle index; entries that do not read as one are named, never fatal. */
+export interface CyclePage extends Page<CycleEntry> {
+  unreadable?: UnreadableConnection[];
+}
+
+/**
+ * How far the refresh scheduler has sent the cycle index's turns: every turn up to `through` was sent,
+ * except a provider's in `held`, sent only up to its own mark (what the provider's per-run limit, an
+ * open circuit or a refusing queue held back). One small item, read and written once per run.
+ */
+export interface ScheduleMarks {
+  through: number;
+  held: Record<string, TurnMark>;
+  /** Every write is conditional on it (0: none stored yet). */
+  version: number;
+}
+
 export interface ConnectionStore {
   /** Reads a connection; `consistent` for reads that decide a refresh. */
   get(id: string, options?: { consistent?: boolean }): Promise<ConnectionRecord | undefined>;
@@ -291,6 +322,17 @@ export interface ConnectionStore {
    * lease or a failure writes nothing to it). The refresh worker reads the record itself.
    */
   listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<DuePage>;
+  /**
+   * Entries of the cycle partition `cycle` (`<minutes>m#<shard>`) whose phase is in [`from`, `to`],
+   * by phase, read from the index alone (keys, provider).
+   */
+  listCycle(cycle: string, from: number, to: number, options?: { limit?: number; cursor?: string }): Promise<CyclePage>;
+  /** Each connection's `refreshDueAt` (live connections that have one), read without the rest of the record. */
+  dueTimes(ids: readonly string[]): Promise<Map<string, number>>;
+  /** The scheduler's marks; undefined before its first run. */
+  getScheduleMarks(): Promise<ScheduleMarks | undefined>;
+  /** Stores the marks if the stored version is `marks.version` (0: none stored); false when another run wrote first. */
+  putScheduleMarks(marks: ScheduleMarks): Promise<boolean>;
 
   /** Stores a new install state (its `expiresAt` also sets the item's TTL). */
   putState(state: InstallState): Promise<void>;

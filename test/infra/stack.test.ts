@@ -146,15 +146,17 @@ describe('DynamoDB table', () => {
     });
   });
 
-  it('has the sparse schedule GSI keyed by shard and refresh_due_at (numbers), and the KEYS_ONLY list GSI (strings)', () => {
+  it('has the sparse schedule GSIs, by due time (shard and refresh_due_at, numbers) and on a cycle (cycle string, cycle_phase number), and the KEYS_ONLY list GSI (strings)', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       AttributeDefinitions: Match.arrayWith([
         { AttributeName: TABLE.dueIndexPartitionKey, AttributeType: 'N' },
         { AttributeName: TABLE.dueIndexSortKey, AttributeType: 'N' },
         { AttributeName: TABLE.listIndexPartitionKey, AttributeType: 'S' },
         { AttributeName: TABLE.listIndexSortKey, AttributeType: 'S' },
+        { AttributeName: TABLE.cycleIndexPartitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE.cycleIndexSortKey, AttributeType: 'N' },
       ]),
-      // One index per deploy is all CloudFormation adds to an existing table: a 0.2 stack gains exactly one.
+      // One index per deploy is all CloudFormation adds to an existing table: a 0.2 stack (which has the list index) gains exactly one.
       GlobalSecondaryIndexes: [
         {
           IndexName: TABLE.dueIndexName,
@@ -171,6 +173,14 @@ describe('DynamoDB table', () => {
             { AttributeName: TABLE.listIndexSortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+        {
+          IndexName: TABLE.cycleIndexName,
+          KeySchema: [
+            { AttributeName: TABLE.cycleIndexPartitionKey, KeyType: 'HASH' },
+            { AttributeName: TABLE.cycleIndexSortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['provider', 'ttl'] },
         },
       ],
     });
@@ -365,19 +375,28 @@ describe('least privilege', () => {
   };
 
   it.each(HANDLERS)('%s: only its item actions, on the table ARN', (handler) => {
-    const tableStatements = accessStatements(handler).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:Query'));
+    const tableStatements = accessStatements(handler).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:') && a !== 'dynamodb:Query') && s.Condition === undefined);
     expect(tableStatements).toHaveLength(1);
     expect(actionsOf(tableStatements[0] ?? {})).toEqual(TABLE_ACTIONS[handler]);
     expect(tableStatements[0]?.Resource).toEqual(getAtt(ids.table));
   });
 
-  it('lets only the refresh scheduler query the schedule index and only admin the list index, each by name', () => {
-    const queryOn = (index: string) => [{ Action: 'dynamodb:Query', Effect: 'Allow', Resource: { 'Fn::Join': ['', [getAtt(ids.table), `/index/${index}`]] } }];
+  it('lets only the refresh scheduler query the schedule indexes and only admin the list index, each by name', () => {
+    const indexArn = (index: string) => ({ 'Fn::Join': ['', [getAtt(ids.table), `/index/${index}`]] });
+    const queryOn = (...indexes: string[]) => [{ Action: 'dynamodb:Query', Effect: 'Allow', Resource: indexes.length === 1 ? indexArn(indexes[0]!) : indexes.map(indexArn) }];
     for (const handler of HANDLERS) {
       const queries = accessStatements(handler).filter((s) => actionsOf(s).includes('dynamodb:Query'));
-      const expected = { 'refresh-scheduler': queryOn(TABLE.dueIndexName), admin: queryOn(TABLE.listIndexName) }[handler as string] ?? [];
+      const expected = { 'refresh-scheduler': queryOn(TABLE.dueIndexName, TABLE.cycleIndexName), admin: queryOn(TABLE.listIndexName) }[handler as string] ?? [];
       expect(queries, handler).toEqual(expected);
     }
+  });
+
+  it('lets the refresh scheduler write one item, its marks, and no connection (dynamodb:LeadingKeys)', () => {
+    const conditioned = (handler: (typeof HANDLERS)[number]) => accessStatements(handler).filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')) && s.Condition !== undefined);
+    expect(conditioned('refresh-scheduler')).toEqual([
+      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: getAtt(ids.table), Condition: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [TABLE.scheduleMarksKey] } } },
+    ]);
+    for (const handler of HANDLERS.filter((h) => h !== 'refresh-scheduler')) expect(conditioned(handler), handler).toEqual([]);
   });
 
   /** Decrypt reads both formats (a provider-only data key, or one per connection), so it only ever needs the provider named. */

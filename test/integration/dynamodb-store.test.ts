@@ -153,6 +153,15 @@ describe.each(engines)('DynamoDbConnectionStore on $engine', ({ use }) => {
       expect(Object.keys(item ?? {}).filter((name) => /[A-Z]/.test(name))).toEqual([]);
     });
 
+    it('writes no id attribute (the key holds it), and reads an item written with one, as older versions wrote it, the same', async () => {
+      const record = minimalRecord(randomUUID());
+      await store.create(record);
+      const item = (await rawItem(`conn#${record.id}`))!;
+      expect(item).not.toHaveProperty('id');
+      await DynamoDBDocumentClient.from(dynamo.client).send(new PutCommand({ TableName: dynamo.tableName, Item: { ...item, pk: 'conn#older-item', id: 'older-item' } }));
+      expect(await store.get('older-item')).toEqual({ ...record, id: 'older-item' });
+    });
+
     it('leaves absent optionals absent, on the item and on the record read back', async () => {
       const record = minimalRecord(randomUUID());
       await store.create(record);
@@ -161,7 +170,7 @@ describe.each(engines)('DynamoDbConnectionStore on $engine', ({ use }) => {
       expect(read).toEqual(record);
       expect(Object.keys(read ?? {}).sort()).toEqual(Object.keys(record).sort());
       expect(Object.keys((await rawItem(`conn#${record.id}`)) ?? {}).sort()).toEqual(
-        ['pk', 'kind', 'id', 'provider', 'auth_mode', 'status', 'scopes', 'token_gen', 'version', 'failure_count', 'created_at', 'updated_at', 'status_shard', 'provider_tenant_id'].sort(),
+        ['pk', 'kind', 'provider', 'auth_mode', 'status', 'scopes', 'token_gen', 'version', 'failure_count', 'created_at', 'updated_at', 'status_shard', 'provider_tenant_id'].sort(),
       );
     });
 

@@ -25,7 +25,7 @@ describe('AWS_ENDPOINT_URL_DYNAMODB', () => {
   it('creates the named table on that endpoint and stores connections there', async () => {
     const client = localDynamoClient(external.endpoint);
     const table = await client.send(new DescribeTableCommand({ TableName: 'external-table' }));
-    expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['refresh-due', 'connection-list']);
+    expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['refresh-due', 'connection-list', 'refresh-cycle']);
 
     const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'ext-1'));
     expect((await fetch(callbackUrl)).status).toBe(200);

@@ -253,6 +253,54 @@ describe.each(subjects)('$name', (subject) => {
     expect((await store.listDue(3, T0 + 5_000)).items.map((r) => r.id)).toContain('p8');
   });
 
+  it('lists a cycle partition by phase, within the range, across pages: id, provider and phase only; an entry by due time is not in it', async () => {
+    const { store } = await setup();
+    for (let i = 0; i < 6; i++) await store.create(record(`c${i}`, { refreshDueAt: T0 + 60_000 * i, cycle: '23m#1', cyclePhase: 1_000 * (6 - i), tags: { n: String(i) } }));
+    await store.create(record('other-partition', { refreshDueAt: T0, cycle: '23m#2', cyclePhase: 3_000 }));
+    await store.create(record('by-due-time', { refreshDueAt: T0, shard: 1 }));
+    const seen: Array<{ id: string; phase: number }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.listCycle('23m#1', 2_000, 5_000, { limit: 2, cursor });
+      seen.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor);
+    expect(seen).toStrictEqual([
+      { id: 'c4', provider: 'sandbox', phase: 2_000 },
+      { id: 'c3', provider: 'sandbox', phase: 3_000 },
+      { id: 'c2', provider: 'sandbox', phase: 4_000 },
+      { id: 'c1', provider: 'sandbox', phase: 5_000 },
+    ]);
+    // An entry on a cycle carries its due time without a shard: it is in no due-time list.
+    expect((await store.listDue(1, T0 + 3600_000)).items.map((e) => e.id)).toEqual(['by-due-time']);
+  });
+
+  it('follows writes in the cycle index: a write that keeps the keys keeps the entry; a move to the due-time index removes it', async () => {
+    const { store } = await setup();
+    const created = await store.create(record('m1', { refreshDueAt: T0 + 1_000, cycle: '46m#0', cyclePhase: 7_000 }));
+    const kept = await store.update('m1', created.version, { set: { refreshDueAt: T0 + 46 * 60_000 + 1_000, sealed: 'local1.a.b.c' } });
+    expect((await store.listCycle('46m#0', 0, 46 * 60_000)).items.map((e) => e.id)).toEqual(['m1']);
+    await store.update('m1', kept.version, { set: { refreshDueAt: T0 + 5_000, shard: 2 }, remove: ['cycle', 'cyclePhase'] });
+    expect((await store.listCycle('46m#0', 0, 46 * 60_000)).items).toEqual([]);
+    expect((await store.listDue(2, T0 + 5_000)).items.map((e) => e.id)).toEqual(['m1']);
+    expect(await store.get('m1', { consistent: true })).toMatchObject({ refreshDueAt: T0 + 5_000, shard: 2 });
+    expect(await store.get('m1', { consistent: true })).not.toHaveProperty('cycle');
+  });
+
+  it("the scheduler's marks: none before the first write; each write only at the version read, so of two runs one keeps its marks", async () => {
+    const { store } = await setup();
+    expect(await store.getScheduleMarks()).toBeUndefined();
+    expect(await store.putScheduleMarks({ through: T0, held: {}, version: 0 })).toBe(true);
+    expect(await store.putScheduleMarks({ through: T0 + 1, held: {}, version: 0 })).toBe(false);
+    const marks = (await store.getScheduleMarks())!;
+    expect(marks).toEqual({ through: T0, held: {}, version: 1 });
+    expect(await store.putScheduleMarks({ through: T0 + 60_000, held: { hubspot: { at: T0 + 5_000, id: 'conn-9' } }, version: 1 })).toBe(true);
+    expect(await store.putScheduleMarks({ through: T0 + 70_000, held: {}, version: 1 })).toBe(false);
+    expect(await store.getScheduleMarks()).toEqual({ through: T0 + 60_000, held: { hubspot: { at: T0 + 5_000, id: 'conn-9' } }, version: 2 });
+    // The marks item is no connection: not listed, not due.
+    expect((await store.list()).items).toEqual([]);
+  });
+
   it('gives an install state once, and never after it expires', async () => {
     const { store, clock } = await setup();
     await store.putState(state('n1'));

@@ -1,9 +1,10 @@
 /**
  * What one refresh costs in DynamoDB write units, measured on DynamoDB Local
  * (`ReturnConsumedCapacity: INDEXES` reports units per table and per index; dynalite reports no
- * index units): the lease write touches no index, the commit moves the schedule entry (a small
- * KEYS-sized item), and a token set of ordinary size keeps the item within one write unit
- * (sealed blobs are stored as binary, not base64). docs/design.md, "Writes per refresh".
+ * index units): the lease write touches no index; a refresh on its cycle's turn writes no index
+ * either, where an entry kept by due time is moved by the commit (a small keys-sized item deleted
+ * and put); and a token set of ordinary size keeps the item within one write unit (sealed blobs are
+ * stored as binary, not base64). docs/design.md, "Writes per refresh".
  *
  * On dynalite, what can be seen there: the stored attribute types and the index projection.
  */
@@ -15,7 +16,7 @@ import { TABLE } from '../../lib/adapters/dynamodb-table';
 import { DEFAULT_CONFIG } from '../../lib/connections/context';
 import { encodeSealedPayload } from '../../lib/connections/sealing';
 import type { ProviderRefreshPolicy } from '../../lib/connections/refresh-policy';
-import { grantCommitted, leaseTaken } from '../../lib/connections/transitions';
+import { grantCommitted, leaseTaken, shardOf } from '../../lib/connections/transitions';
 import { localDynamoClient } from '../../lib/local/dynalite';
 import type { ConnectionRecord } from '../../lib/model';
 import { useDynalite } from '../support/dynamo';
@@ -88,28 +89,59 @@ function unitsClient(endpoint: string): { client: DynamoDBClient; last: () => Un
   return { client, last: () => units };
 }
 
-/** The two writes of a refresh, as token-service.ts makes them (the transitions), with their units. */
-async function refreshUnits(store: DynamoDbConnectionStore, last: () => Units, record: ConnectionRecord, plaintext: number) {
-  const leased = await store.update(record.id, record.version, leaseTaken(record, { owner: 'worker-1' }, T0, DEFAULT_CONFIG));
+/** A lease owner as long as a real one (context.ts: `<hostname>:<pid>:<8 hex>`) on a host with a long name. */
+const LEASE_OWNER = 'ip-10-0-123-45.ec2.internal:12345:a1b2c3d4';
+
+/** The two writes of a refresh at `at`, as token-service.ts makes them (the transitions), with their units; the token lives `lifetimeMs`. */
+async function refreshUnits(store: DynamoDbConnectionStore, last: () => Units, record: ConnectionRecord, plaintext: number, at = T0 + 1_000, lifetimeMs = 3_600_000) {
+  const leased = await store.update(record.id, record.version, leaseTaken(record, { owner: LEASE_OWNER }, at, DEFAULT_CONFIG));
   const lease = last();
-  const token = { access_token: 'a', token_type: 'bearer', refresh_token: 'r', expires_at: T0 + 3_600_000 };
-  await store.update(leased.id, leased.version, grantCommitted(leased, { sealed: kmsBlob(plaintext), token, sameAccessToken: false, policy: EAGER, random: 0.5 }, T0 + 1_000, DEFAULT_CONFIG));
-  return { lease, commit: last() };
+  const token = { access_token: 'a', token_type: 'bearer', refresh_token: 'r', expires_at: at + lifetimeMs };
+  const committed = await store.update(leased.id, leased.version, grantCommitted(leased, { sealed: kmsBlob(plaintext), token, sameAccessToken: false, policy: EAGER, random: 0.5 }, at, DEFAULT_CONFIG));
+  return { lease, commit: last(), committed };
 }
+
+/** Index names with units in `units`. */
+const written = (units: Units) => Object.keys(units.indexes).filter((name) => (units.indexes[name] ?? 0) > 0);
 
 describe('write units of a refresh', () => {
   if (!runsOnDynamoDbLocal('write units')) return;
   const dynamo = useDynamoDbLocal();
 
-  it('lease: one unit, no index; commit: one unit plus the schedule entry moved (delete + put of a keys-sized item), for a HubSpot-sized token set', async () => {
+  it('on its turn, a refresh of an entry on a cycle is two units: lease 1, commit 1, nothing written to any index (HubSpot-sized token set, 30-minute tokens)', async () => {
     const { client, last } = unitsClient(dynamo.endpoint);
     const store = new DynamoDbConnectionStore({ tableName: dynamo.tableName, client, clock });
     const record = await store.create(connection(`hubspot-${randomUUID()}`, HUBSPOT_PLAINTEXT));
-    const { lease, commit } = await refreshUnits(store, last, record, HUBSPOT_PLAINTEXT);
+    // The first refresh puts the entry on the 23-minute cycle (the entry by due time goes: 1 unit; the cycle entry comes: 1 unit).
+    const first = await refreshUnits(store, last, record, HUBSPOT_PLAINTEXT, T0 + 1_000, 1_800_000);
+    expect(first.commit).toEqual({ table: 1, indexes: { [TABLE.dueIndexName]: 1, [TABLE.cycleIndexName]: 1 } });
+    expect(first.committed).toMatchObject({ cycle: expect.stringMatching(/^23m#/) });
+    expect(first.committed.shard).toBeUndefined();
+    // Then on each turn (sent within the horizon, half a minute before it): the lease and the commit alone.
+    let current = first.committed;
+    for (let turn = 0; turn < 3; turn++) {
+      const at = current.refreshDueAt! - 30_000;
+      const next = await refreshUnits(store, last, current, HUBSPOT_PLAINTEXT, at, 1_800_000);
+      expect(next.lease).toEqual({ table: 1, indexes: {} });
+      expect(next.commit.table).toBe(1);
+      expect(written(next.commit)).toEqual([]);
+      expect(next.committed.refreshDueAt).toBe(current.refreshDueAt! + 23 * 60_000);
+      expect(next.committed.cycle).toBe(first.committed.cycle);
+      current = next.committed;
+    }
+    client.destroy();
+  });
+
+  it('an entry kept by due time (a 2-day token: no cycle fits) is moved by every commit: lease 1; commit 1 plus 2 on the due-time index', async () => {
+    const { client, last } = unitsClient(dynamo.endpoint);
+    const store = new DynamoDbConnectionStore({ tableName: dynamo.tableName, client, clock });
+    const record = await store.create(connection(`hubspot-${randomUUID()}`, HUBSPOT_PLAINTEXT));
+    const { lease, commit, committed } = await refreshUnits(store, last, record, HUBSPOT_PLAINTEXT, T0 + 1_000, 2 * 86_400_000);
     expect(lease).toEqual({ table: 1, indexes: {} });
     expect(commit.table).toBe(1);
     expect(commit.indexes[TABLE.dueIndexName]).toBe(2);
-    expect(Object.keys(commit.indexes).filter((name) => name !== TABLE.dueIndexName && (commit.indexes[name] ?? 0) > 0)).toEqual([]);
+    expect(written(commit)).toEqual([TABLE.dueIndexName]);
+    expect(committed.shard).toBe(shardOf(record.id, DEFAULT_CONFIG.shards));
     client.destroy();
   });
 });

@@ -21,7 +21,7 @@ import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { Broker } from '../../lib/broker';
 import { upsertConnection } from '../../lib/connections/install';
-import { DEFAULT_REFRESH_POLICY, refreshLead } from '../../lib/connections/refresh-policy';
+import { cyclePeriodFor, DEFAULT_REFRESH_POLICY, refreshLead } from '../../lib/connections/refresh-policy';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import { StaticSecrets } from '../support/fault-broker';
 import { seeded } from './scale-simulation';
@@ -167,8 +167,10 @@ describe('refresh schedule simulation', () => {
       const lead = refreshLead(lifetime, policy, SKEW_MS);
       const longestLead = Math.min(lead * (1 + policy.jitterFraction), lifetime / 2);
       // A sweep refreshes what is due within its horizon, so up to one horizon early; a missed run, one period late.
-      const shortestGap = lifetime - longestLead - MINUTE;
-      const longestGap = lifetime - lead + MINUTE;
+      // On a cycle the turns are one period apart, each refreshed from one horizon before it to a missed run after it.
+      const periodMs = cyclePeriodFor({ lifetimeMs: lifetime, skewMs: SKEW_MS, config: { refreshPolicy: policy, horizonMs: MINUTE } });
+      const shortestGap = periodMs !== undefined ? periodMs - 2 * MINUTE : lifetime - longestLead - MINUTE;
+      const longestGap = periodMs !== undefined ? periodMs + 2 * MINUTE : lifetime - lead + MINUTE;
       const times = provider.refreshesAt.get(id) ?? [];
       expect(times.length, `${id} (${lifetimeS}s) was never refreshed`).toBeGreaterThan(0);
       for (let k = 1; k < times.length; k++) {

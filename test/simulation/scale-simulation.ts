@@ -361,6 +361,11 @@ export async function runScaleSimulation(options: ScaleOptions): Promise<ScaleFi
     await store.create(connectionCreated(id, { key: cohort.provider, auth_mode: 'OAUTH2' }, { sealed, token, scopes: [], policy, random: random() }, issuedAt, seeder.ctx.config));
   }
 
+  // A fleet in steady state has a scheduler that has been running, and its marks. Here they say every
+  // turn up to an hour before the start was sent: the first run reads the hour since (and a backlog
+  // cohort's overdue turns in it), keeping what the records say is due. Without marks a first run
+  // would read every turn of every cycle (docs/design.md, "A schedule entry that does not move").
+  await store.putScheduleMarks({ through: START - 3600 * SECOND, held: {}, version: 0 });
   const queue = new MemoryRefreshQueue({ clock: time, visibilityTimeoutMs: 6 * MINUTE, maxReceiveCount: 5 });
   // The event source mapping long-polls: an idle worker wakes when jobs arrive (or after 20 s), not on a timer of its own.
   const arrivals = new Map<string, Array<() => void>>();

@@ -18,7 +18,7 @@ import { pkceVerifierFor } from '../../lib/connections/signing';
 import { BrokerError, ERROR_STATUS, type BrokerErrorCode } from '../../lib/errors';
 import { logger } from '../../lib/logger';
 import type { ClientCredentials, ConnectionRecord, InstallState, KeyCheck } from '../../lib/model';
-import type { Clock, ConnectionPage, ConnectionStore, DuePage, RecordChanges, SecretStore, SigningKey } from '../../lib/ports';
+import type { Clock, ConnectionPage, ConnectionStore, CyclePage, DuePage, RecordChanges, ScheduleMarks, SecretStore, SigningKey } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
 import type { Catalogue } from '../../lib/providers/schema';
 
@@ -113,7 +113,8 @@ export type StoreWrite =
   | { op: 'putState'; state: InstallState }
   | { op: 'consumeState' }
   | { op: 'claimInstallLink' | 'releaseInstallLink'; linkId: string }
-  | { op: 'putKeyCheck' };
+  | { op: 'putKeyCheck' }
+  | { op: 'putScheduleMarks' };
 
 /** A ConnectionStore that records every write it passes on: "nothing stored" is an empty list. */
 export class RecordingStore implements ConnectionStore {
@@ -136,6 +137,19 @@ export class RecordingStore implements ConnectionStore {
   }
   listDue(shard: number, dueBy: number, options?: { limit?: number; cursor?: string }): Promise<DuePage> {
     return this.inner.listDue(shard, dueBy, options);
+  }
+  listCycle(cycle: string, from: number, to: number, options?: { limit?: number; cursor?: string }): Promise<CyclePage> {
+    return this.inner.listCycle(cycle, from, to, options);
+  }
+  dueTimes(ids: readonly string[]): Promise<Map<string, number>> {
+    return this.inner.dueTimes(ids);
+  }
+  getScheduleMarks(): Promise<ScheduleMarks | undefined> {
+    return this.inner.getScheduleMarks();
+  }
+  putScheduleMarks(marks: ScheduleMarks): Promise<boolean> {
+    this.writes.push({ op: 'putScheduleMarks' });
+    return this.inner.putScheduleMarks(marks);
   }
   putState(state: InstallState): Promise<void> {
     this.writes.push({ op: 'putState', state });

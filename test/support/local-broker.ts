@@ -33,6 +33,10 @@ export class MovableClock {
   advance(ms: number): void {
     this.offsetMs += ms;
   }
+  /** Moves the clock to `at` (epoch ms). */
+  set(at: number): void {
+    this.offsetMs += at - this.now();
+  }
 }
 
 export interface LocalFixture {

@@ -2,6 +2,10 @@ import fc from 'fast-check';
 import type { ConnectionRecord, ProviderHealth } from '../../../lib/model';
 import { describe, expect, it } from 'vitest';
 import {
+  CYCLE_PERIODS_MIN,
+  cycleDue,
+  cyclePeriodFor,
+  latestTurn,
   DEFAULT_CIRCUIT,
   DEFAULT_REFRESH_POLICY as policy,
   failureScope,
@@ -32,6 +36,7 @@ import {
   type PolicyConfig,
   type RefreshPolicyInput,
 } from '../../../lib/connections/refresh-policy';
+import { turnRanges } from '../../../lib/connections/refresh-scheduler';
 import { shardOf } from '../../../lib/connections/transitions';
 
 const MIN = 60_000;
@@ -90,6 +95,83 @@ describe('refreshLead', () => {
         expect(lead).toBeGreaterThanOrEqual(Math.min(2 * policy.schedulerIntervalMs + policy.queueDelayMs + skew, lifetime / 2));
       }),
     );
+  });
+});
+
+describe('the cycle (a schedule entry that does not move)', () => {
+  const period = (lifetimeMs: number, skewMs = SKEW) => cyclePeriodFor({ lifetimeMs, skewMs, config });
+
+  it('gives each common lifetime the listed period at lifetime − lead − horizon (30 min → 23, an hour as 3,599 s → 46, 24 h → 1,150)', () => {
+    expect(period(30 * MIN)).toBe(23 * MIN);
+    expect(period(3599_000)).toBe(46 * MIN);
+    expect(period(3600_000)).toBe(46 * MIN);
+    expect(period(10 * MIN)).toBe(5 * MIN);
+    expect(period(7199_000)).toBe(94 * MIN);
+    expect(period(86_399_000)).toBe(1150 * MIN);
+  });
+
+  it('gives none where the best listed period would refresh over 10 % more often than needed (2 days, 7 min), and none below the shortest', () => {
+    expect(period(2 * 24 * 60 * MIN)).toBeUndefined();
+    expect(period(7 * MIN)).toBeUndefined(); // ideal 2 min: under the 5-minute period
+    expect(period(5 * MIN)).toBeUndefined();
+  });
+
+  it("follows the provider's skew: a 10-minute skew puts a 30-minute token on the 15-minute cycle", () => {
+    expect(period(30 * MIN, 10 * MIN)).toBe(15 * MIN);
+  });
+
+  it('never gives a period longer than lifetime − lead − horizon, for any lifetime and skew (so a token refreshed a horizon before its turn is due again by the next)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 60_000, max: 3 * 24 * 60 * MIN }), fc.integer({ min: 0, max: 20 * MIN }), (lifetime, skew) => {
+        const p = period(lifetime, skew);
+        if (p === undefined) return;
+        expect(CYCLE_PERIODS_MIN).toContain(p / MIN);
+        expect(p).toBeLessThanOrEqual(lifetime - refreshLead(lifetime, policy, skew) - config.horizonMs);
+      }),
+    );
+  });
+
+  it('latestTurn: the turn of a phase at or before a time, one period apart', () => {
+    const P = 23 * MIN;
+    expect(latestTurn({ periodMs: P, phaseMs: 5_000, by: 10 * P + 5_000 })).toBe(10 * P + 5_000);
+    expect(latestTurn({ periodMs: P, phaseMs: 5_000, by: 10 * P + 4_999 })).toBe(9 * P + 5_000);
+    expect(latestTurn({ periodMs: P, phaseMs: 5_000, by: NOW }) % P).toBe(5_000);
+  });
+
+  it('cycleDue: a token granted on its turn keeps its place and is due on the next turn', () => {
+    const P = 23 * MIN;
+    const turn = NOW - 30_000; // refreshed half a minute before its turn (within the horizon)
+    const present = { periodMs: P, phaseMs: ((turn % P) + P) % P };
+    const due = cycleDue({ periodMs: P, present, latestAt: NOW + 24 * MIN, dueAt: NOW + 23.7 * MIN, now: NOW, config });
+    expect(due).toEqual({ dueAt: turn + P, place: present, moved: false });
+  });
+
+  it('cycleDue: a token refreshed out of turn (getToken) keeps its place too, due at the latest turn its lead allows', () => {
+    const P = 23 * MIN;
+    const present = { periodMs: P, phaseMs: ((NOW % P) + P) % P };
+    const refreshedAt = NOW + 5 * MIN;
+    const due = cycleDue({ periodMs: P, present, latestAt: refreshedAt + 24 * MIN, dueAt: refreshedAt + 23.7 * MIN, now: refreshedAt, config });
+    // Its lead allows up to 5 + 24 minutes; the latest turn by then is the one at 23.
+    expect(due).toEqual({ dueAt: NOW + P, place: present, moved: false });
+  });
+
+  it('cycleDue: a new place, or one whose period no longer fits, is due one period from now less the jitter, and its turn before that is not after now', () => {
+    const P = 23 * MIN;
+    const fresh = cycleDue({ periodMs: P, latestAt: NOW + 24 * MIN, dueAt: NOW + 23.7 * MIN, now: NOW, config });
+    expect(fresh.dueAt).toBe(NOW + 22.7 * MIN);
+    expect(fresh.moved).toBe(true);
+    expect(fresh.dueAt - P).toBeLessThanOrEqual(NOW);
+    const otherPeriod = cycleDue({ periodMs: P, present: { periodMs: 46 * MIN, phaseMs: 0 }, latestAt: NOW + 24 * MIN, dueAt: NOW + 23.7 * MIN, now: NOW, config });
+    expect(otherPeriod.moved).toBe(true);
+    expect(otherPeriod.place.periodMs).toBe(P);
+  });
+
+  it('turnRanges: the phases whose turns fall after one time and by another, in turn order, at most one whole period', () => {
+    const P = 10_000;
+    expect(turnRanges(3 * P + 2_000, 3 * P + 6_000, P)).toEqual([[2_001, 6_000]]);
+    expect(turnRanges(3 * P + 8_000, 4 * P + 1_000, P)).toEqual([[8_001, 9_999], [0, 1_000]]);
+    expect(turnRanges(Number.NEGATIVE_INFINITY, 4 * P + 1_000, P)).toEqual([[1_001, 9_999], [0, 1_000]]);
+    expect(turnRanges(4 * P, 4 * P, P)).toEqual([]);
   });
 });
 

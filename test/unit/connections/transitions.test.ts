@@ -7,6 +7,8 @@ import { DEFAULT_REFRESH_POLICY, refreshDueAt, type ProviderRefreshPolicy } from
 import {
   connectionCreated,
   grantCommitted,
+  providerFailureNoted,
+  turnMissed,
   grantReplaced,
   isRefreshable,
   leaseReleased,
@@ -18,16 +20,25 @@ import {
   revoked,
   schedule,
   shardOf,
+  cycleKey,
   type TransitionConfig,
 } from '../../../lib/connections/transitions';
 import type { ConnectionRecord, TokenSet } from '../../../lib/model';
 
 const NOW = Date.UTC(2026, 0, 1);
 const HOUR = 3600_000;
-const config: TransitionConfig = { refreshPolicy: DEFAULT_REFRESH_POLICY, shards: 4, leaseMs: 30_000, retentionMs: 30 * 24 * HOUR };
+const config: TransitionConfig = { refreshPolicy: DEFAULT_REFRESH_POLICY, horizonMs: 60_000, shards: 4, leaseMs: 30_000, retentionMs: 30 * 24 * HOUR };
 const EAGER: ProviderRefreshPolicy = { mode: 'eager', skewMs: 60_000, budget: { concurrency: 8, ratePerSecond: 50 } };
 const SHARD = shardOf('conn-1', 4);
 const RETENTION_TTL = Math.ceil((NOW + config.retentionMs) / 1000);
+/**
+ * An eager one-hour token granted at NOW with jitter 0.5 goes on the 46-minute cycle (60 − 12 lead − 1
+ * horizon = 47, the longest listed period under it): by the lead rule due at 60 − 12 × 1.05 = 47.4
+ * minutes, latest 48; a new place is due one period from now less that jitter, 46 − 0.6 = 45.4 minutes.
+ */
+const CYCLE_46 = 46 * 60_000;
+const DUE_ON_CYCLE = NOW + 45.4 * 60_000;
+const ON_CYCLE = { refreshDueAt: DUE_ON_CYCLE, cycle: cycleKey('conn-1', CYCLE_46), cyclePhase: DUE_ON_CYCLE % CYCLE_46 };
 const LEASE = ['leaseOwner', 'leaseUntil', 'leaseGen'];
 
 const record: ConnectionRecord = {
@@ -69,12 +80,26 @@ describe('isRefreshable', () => {
 });
 
 describe('schedule', () => {
-  it('sets the due time and the shard together', () => {
-    expect(schedule('conn-1', NOW, 4)).toEqual({ refreshDueAt: NOW, shard: SHARD });
+  it('sets the due time and the shard together, and takes the entry off any cycle', () => {
+    expect(schedule({ id: 'conn-1', cycle: '23m#1', cyclePhase: 5 }, { at: NOW }, 4)).toEqual({ refreshDueAt: NOW, shard: SHARD, cycle: undefined, cyclePhase: undefined });
   });
 
-  it('leaves both out when there is no due time', () => {
-    expect(schedule('conn-1', undefined, 4)).toEqual({ refreshDueAt: undefined, shard: undefined });
+  it('leaves every key out when there is no due time', () => {
+    expect(schedule({ id: 'conn-1' }, undefined, 4)).toEqual({ refreshDueAt: undefined, shard: undefined, cycle: undefined, cyclePhase: undefined });
+  });
+
+  it('puts an entry on a cycle with its partition and phase, and without a shard (so it is in no due-time index)', () => {
+    expect(schedule({ id: 'conn-1' }, { at: NOW, cycle: { periodMs: 23 * 60_000, phaseMs: 1234 } }, 4)).toEqual({
+      refreshDueAt: NOW,
+      shard: undefined,
+      cycle: cycleKey('conn-1', 23 * 60_000),
+      cyclePhase: 1234,
+    });
+  });
+
+  it('leaves the cycle keys out of the change when the entry stays where it is (the write touches no index)', () => {
+    const place = { id: 'conn-1', cycle: cycleKey('conn-1', 23 * 60_000), cyclePhase: 1234 };
+    expect(schedule(place, { at: NOW, cycle: { periodMs: 23 * 60_000, phaseMs: 1234 } }, 4)).toEqual({ refreshDueAt: NOW, shard: undefined });
   });
 });
 
@@ -119,10 +144,9 @@ describe('grantCommitted', () => {
         failureCount: 0,
         lastRefreshAt: NOW,
         expiresAt: NOW + HOUR,
-        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
-        shard: SHARD,
+        ...ON_CYCLE,
       },
-      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'refreshExpiresAt', 'renewableAfter'],
+      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'refreshExpiresAt', 'shard', 'renewableAfter'],
     });
   });
 
@@ -143,7 +167,7 @@ describe('grantCommitted', () => {
   it('for a token without expiry, removes the expiry and unschedules', () => {
     const changes = committed({ token: token({ expires_at: undefined }) });
     expect(changes.set).not.toHaveProperty('refreshDueAt');
-    expect(changes.remove).toEqual([...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'expiresAt', 'refreshExpiresAt', 'refreshDueAt', 'shard', 'renewableAfter']);
+    expect(changes.remove).toEqual([...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'expiresAt', 'refreshExpiresAt', 'refreshDueAt', 'shard', 'cycle', 'cyclePhase', 'renewableAfter']);
   });
 
   it('for an authorization-code token without a refresh token, unschedules (nothing can renew it)', () => {
@@ -154,7 +178,41 @@ describe('grantCommitted', () => {
 
   it('for a client-credentials token without a refresh token, schedules', () => {
     const changes = committed({ token: token({ refresh_token: undefined }) }, { ...record, authMode: 'OAUTH2_CC' });
-    expect(changes.set).toMatchObject({ refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5), shard: SHARD });
+    expect(changes.set).toMatchObject(ON_CYCLE);
+  });
+});
+
+describe('an entry on a cycle', () => {
+  const onCycle: ConnectionRecord = { ...record, shard: undefined, ...ON_CYCLE };
+  const turn = DUE_ON_CYCLE;
+
+  it('a commit on its turn keeps the entry where it is: due one period on, no cycle key and no shard in the change (no index is written)', () => {
+    const refreshedAt = turn - 30_000; // sent within the horizon
+    const changes = grantCommitted(onCycle, { sealed: 's', token: token({ expires_at: refreshedAt + HOUR }), sameAccessToken: false, policy: EAGER, random: 0.9 }, refreshedAt, config);
+    expect(changes.set?.refreshDueAt).toBe(turn + CYCLE_46);
+    expect(changes.set).not.toHaveProperty('cycle');
+    expect(changes.set).not.toHaveProperty('cyclePhase');
+    expect(changes.set).not.toHaveProperty('shard');
+    expect(changes.remove).not.toContain('cycle');
+    expect(changes.remove).not.toContain('cyclePhase');
+  });
+
+  it('a token of another lifetime moves the entry to its own cycle (a 30-minute token: the 23-minute one)', () => {
+    const changes = grantCommitted(onCycle, { sealed: 's', token: token({ expires_at: NOW + 30 * 60_000 }), sameAccessToken: false, policy: EAGER, random: 0.5 }, NOW, config);
+    expect(changes.set).toMatchObject({ cycle: cycleKey('conn-1', 23 * 60_000) });
+  });
+
+  it('a provider failure for everyone moves it to the due-time index, due as it was, so it stays due until refreshed', () => {
+    const changes = providerFailureNoted(onCycle, { code: 'provider_unavailable', message: 'HTTP 503' }, NOW, config);
+    expect(changes.set).toMatchObject({ refreshDueAt: turn, shard: SHARD });
+    expect(changes.remove).toEqual(expect.arrayContaining([...LEASE, 'cycle', 'cyclePhase']));
+    expect(turnMissed(onCycle, config)).toEqual({ set: { refreshDueAt: turn, shard: SHARD }, remove: ['cycle', 'cyclePhase'] });
+  });
+
+  it('a provider failure for an entry by due time changes no schedule field; turnMissed has nothing to do', () => {
+    const changes = providerFailureNoted(record, { code: 'provider_unavailable', message: 'HTTP 503' }, NOW, config);
+    expect(changes).toEqual({ set: { lastError: { code: 'provider_unavailable', message: 'HTTP 503', at: NOW } }, remove: LEASE });
+    expect(turnMissed(record, config)).toBeUndefined();
   });
 });
 
@@ -174,7 +232,7 @@ describe('refreshFailed', () => {
         refreshDueAt: NOW + 60_000,
         shard: SHARD,
       },
-      remove: LEASE,
+      remove: [...LEASE, 'cycle', 'cyclePhase'],
     });
   });
 
@@ -193,7 +251,7 @@ describe('needsReauth', () => {
         lastError: { code: 'needs_reauth', message: 'The provider rejected the grant; the user must install again', providerCode: 'invalid_grant', at: NOW },
         ttl: RETENTION_TTL,
       },
-      remove: [...LEASE, 'refreshDueAt', 'shard'],
+      remove: [...LEASE, 'refreshDueAt', 'shard', 'cycle', 'cyclePhase'],
     });
   });
 });
@@ -202,7 +260,7 @@ describe('revoked', () => {
   it('marks the connection revoked with the retention TTL and removes its secrets, schedule, lease, rescue and renewal mark', () => {
     expect(revoked(NOW, config)).toEqual({
       set: { status: 'revoked', ttl: RETENTION_TTL },
-      remove: ['sealed', 'refreshDueAt', 'shard', ...LEASE, 'rescue', 'rescueGen', 'renewableAfter'],
+      remove: ['sealed', 'refreshDueAt', 'shard', 'cycle', 'cyclePhase', ...LEASE, 'rescue', 'rescueGen', 'renewableAfter'],
     });
   });
 });
@@ -225,8 +283,7 @@ describe('connectionCreated', () => {
       scopes: ['contacts'],
       sealed: 'sealed-1',
       expiresAt: NOW + HOUR,
-      refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
-      shard: SHARD,
+      ...ON_CYCLE,
       failureCount: 0,
       lastRefreshAt: NOW,
     });
@@ -276,13 +333,12 @@ describe('grantReplaced', () => {
         scopes: ['contacts'],
         sealed: 'sealed-new',
         expiresAt: NOW + HOUR,
-        refreshDueAt: refreshDueAt(NOW, NOW + HOUR, DEFAULT_REFRESH_POLICY, 60_000, 0.5),
-        shard: SHARD,
+        ...ON_CYCLE,
         failureCount: 0,
         lastRefreshAt: NOW,
         tokenGen: 4,
       },
-      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'tenants', 'refreshExpiresAt', 'connectionConfig', 'metadata', 'credentialsSecretName', 'tags'],
+      remove: [...LEASE, 'rescue', 'rescueGen', 'lastError', 'ttl', 'renewableAfter', 'tenants', 'refreshExpiresAt', 'shard', 'connectionConfig', 'metadata', 'credentialsSecretName', 'tags'],
     });
   });
 

@@ -1,0 +1,279 @@
+/**
+ * Turns of schedule entries on a cycle that an adversarial review found could be lost or sent twice
+ * (docs/design.md, "A schedule entry that does not move"); each case failed on the code it was found
+ * on. Memory stores unless named: the store contract holds both adapters to the same behaviour.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
+import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
+import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
+import { drainRefreshQueue } from '../../lib/connections/refresh-worker';
+import { cycleKey, leaseTaken } from '../../lib/connections/transitions';
+import type { ConnectionRecord } from '../../lib/model';
+import type { ConnectionStore } from '../../lib/ports';
+import { faultBroker, installFault, useFaultWorkers } from '../support/fault-broker';
+import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
+import { MovableClock } from '../support/local-broker';
+
+const MINUTE = 60_000;
+const setup = useFaultWorkers();
+
+describe('a first run without marks on DynamoDB that holds a cycle turn back', () => {
+  it('stores its marks (a held mark of -Infinity cannot be written to DynamoDB)', async () => {
+    const workers = await setup({ expiresIn: 1800 });
+    const id = await installFault(workers.a, workers.provider, 'first-1');
+    workers.clock.set((await workers.store.get(id))!.refreshDueAt! - 30_000);
+    const now = workers.clock.now();
+    await workers.health.updateHealth('fault', 0, { set: { failures: 5, failingSince: now, openedAt: now, nextProbeAt: now + 60 * MINUTE } });
+    const queue = new MemoryRefreshQueue({ clock: workers.clock });
+    await expect(workers.a.scheduleRefreshes(queue)).resolves.toMatchObject({ held_back: { fault: 1 } });
+    expect(await workers.store.getScheduleMarks()).toBeDefined();
+  });
+});
+
+const providers: FaultProvider[] = [];
+afterEach(async () => {
+  await Promise.all(providers.splice(0).map((p) => p.close()));
+});
+
+describe('a lease taken by another process between the worker\'s read and its lease write', () => {
+  it('the turn is not settled as current (the holder may die): the token is refreshed before it expires', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+    providers.push(provider);
+    const inner = new MemoryConnectionStore(clock);
+    const health = new MemoryProviderHealthStore(clock);
+    let armed = false;
+    const racing = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'update') {
+          return async (id: string, version: number, changes: Parameters<ConnectionStore['update']>[2]) => {
+            if (armed && changes.set?.leaseOwner !== undefined) {
+              armed = false;
+              const current = (await target.get(id))!;
+              // Another process (a getToken, a forced refresh) takes the lease first, then dies.
+              await target.update(id, current.version, leaseTaken(current, { owner: 'a-dead-process' }, clock.now(), { leaseMs: 25_000 }));
+            }
+            return target.update(id, version, changes);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as ConnectionStore;
+    const a = faultBroker({ store: inner, health, provider, clock, instanceId: 'worker-a' });
+    const b = faultBroker({ store: racing, health, provider, clock, cipher: a.cipher, instanceId: 'worker-b' });
+    const id = await installFault(a.broker, provider, 'race-1');
+    await a.broker.sweep(); // first run
+    const record = (await inner.get(id))!;
+    expect(record.cycle).toMatch(/^23m#/);
+    const queue = new MemoryRefreshQueue({ clock, visibilityTimeoutMs: MINUTE });
+    clock.set(record.refreshDueAt! - 30_000);
+    expect(await a.broker.scheduleRefreshes(queue)).toMatchObject({ sent: { fault: 1 } });
+    armed = true;
+    const worker = b.broker.refreshWorker({ workers: () => 1 });
+    const first = await drainRefreshQueue(queue, 'fault', worker);
+    // Every minute until the token expires: a scheduler run, and the worker drains what is visible.
+    while (clock.now() < record.expiresAt! + 0) {
+      clock.advance(MINUTE);
+      if (clock.now() >= (await inner.get(id))!.expiresAt!) break;
+      await a.broker.scheduleRefreshes(queue);
+      await drainRefreshQueue(queue, 'fault', worker);
+    }
+    expect(provider.calls.byGrant.refresh_token ?? 0).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('leased by a dead process: a 20-minute token (lead 4 min), the AWS visibility timeout (6 × 60 s)', () => {
+  it('is refreshed before it expires, as it was when every run resent it', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1200 });
+    providers.push(provider);
+    const store = new MemoryConnectionStore(clock);
+    const { broker } = faultBroker({ store, provider, clock, instanceId: 'worker-a' });
+    const id = await installFault(broker, provider, 'short-1');
+    await broker.sweep();
+    const record = (await store.get(id))!;
+    expect(record.cycle).toMatch(/^15m#/);
+    clock.set(record.refreshDueAt! - 30_000);
+    await store.update(id, record.version, leaseTaken(record, { owner: 'a-dead-process' }, clock.now(), { leaseMs: 25_000 }));
+    const queue = new MemoryRefreshQueue({ clock, visibilityTimeoutMs: 6 * MINUTE });
+    const worker = broker.refreshWorker({ workers: () => 1 });
+    for (;;) {
+      await broker.scheduleRefreshes(queue);
+      await drainRefreshQueue(queue, 'fault', worker);
+      if ((provider.calls.byGrant.refresh_token ?? 0) > 0) break;
+      clock.advance(MINUTE);
+      if (clock.now() >= record.expiresAt!) break;
+    }
+    expect({ refreshes: provider.calls.byGrant.refresh_token ?? 0, minutesPastExpiry: (clock.now() - record.expiresAt!) / MINUTE }).toEqual({ refreshes: 1, minutesPastExpiry: expect.any(Number) });
+    expect(clock.now()).toBeLessThan(record.expiresAt!);
+  });
+});
+
+
+describe('a run cut short by its read limit while a held mark lies behind `through`', () => {
+  it('does not move `through` back: the turns earlier runs sent are not sent again', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+    providers.push(provider);
+    const store = new MemoryConnectionStore(clock);
+    const health = new MemoryProviderHealthStore(clock);
+    const { broker } = faultBroker({ store, health, provider, clock, config: { providerRatePerSecond: 100_000 } });
+    const P = 23 * MINUTE;
+    const T = Math.floor(clock.now() / 1000) * 1000;
+    clock.set(T);
+    const put = (id: string, providerKey: string, turn: number) =>
+      store.create({ id, provider: providerKey, authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P), cyclePhase: turn % P } as ConnectionRecord);
+    for (let i = 0; i < 5000; i++) await put(`b-${i}`, 'fault', T + 1 + i * 12);
+    await put('a-0', 'fault-cc', T + 30_000);
+    await health.updateHealth('fault-cc', 0, { set: { failures: 5, failingSince: T, openedAt: T, nextProbeAt: T + 600 * MINUTE } });
+    expect(await store.putScheduleMarks({ through: T, held: {}, version: 0 })).toBe(true);
+    const queue = new MemoryRefreshQueue({ clock });
+    const run1 = await broker.scheduleRefreshes(queue);
+    expect(run1).toMatchObject({ sent: { fault: 5000 }, held_back: { 'fault-cc': 1 } });
+    clock.advance(MINUTE);
+    const run2 = await broker.scheduleRefreshes(queue, { readMax: 1000 });
+    expect(run2.sent).toEqual({});
+    clock.advance(MINUTE);
+    const run3 = await broker.scheduleRefreshes(queue);
+    expect(run3.sent).toEqual({});
+  });
+});
+
+describe('one provider held back (open circuit) while a read limit cuts runs short', () => {
+  it('a healthy provider\'s new turn is sent within a few runs', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+    providers.push(provider);
+    const store = new MemoryConnectionStore(clock);
+    const health = new MemoryProviderHealthStore(clock);
+    const { broker } = faultBroker({ store, health, provider, clock, config: { providerRatePerSecond: 100_000 } });
+    const P = 23 * MINUTE;
+    const T = Math.floor(clock.now() / 1000) * 1000;
+    clock.set(T);
+    const put = (id: string, providerKey: string, turn: number) =>
+      store.create({ id, provider: providerKey, authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P), cyclePhase: turn % P } as ConnectionRecord);
+    for (let i = 0; i < 5000; i++) await put(`b-${i}`, 'fault', T + 1 + i * 12);
+    await put('a-0', 'fault-cc', T + 30_000);
+    await put('b-new', 'fault', T + 150_000); // a healthy provider's turn, 2.5 minutes on
+    await health.updateHealth('fault-cc', 0, { set: { failures: 5, failingSince: T, openedAt: T, nextProbeAt: T + 600 * MINUTE } });
+    expect(await store.putScheduleMarks({ through: T, held: {}, version: 0 })).toBe(true);
+    const queue = new MemoryRefreshQueue({ clock });
+    await broker.scheduleRefreshes(queue, { readMax: 1000 });
+    let sentNew = false;
+    for (let run = 0; run < 10 && !sentNew; run++) {
+      clock.advance(MINUTE);
+      await queue.receive('fault', 10_000).then((jobs) => {
+        sentNew ||= jobs.some((job) => job.connectionId === 'b-new');
+        return queue.delete('fault', jobs);
+      });
+      await broker.scheduleRefreshes(queue, { readMax: 1000 });
+    }
+    const last = await queue.receive('fault', 10_000);
+    sentNew ||= last.some((job) => job.connectionId === 'b-new');
+    expect(sentNew).toBe(true);
+  });
+});
+
+describe('the same without the provider held back (the control)', () => {
+  it('a healthy provider\'s new turn is sent within a few runs', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+    providers.push(provider);
+    const store = new MemoryConnectionStore(clock);
+    const health = new MemoryProviderHealthStore(clock);
+    const { broker } = faultBroker({ store, health, provider, clock, config: { providerRatePerSecond: 100_000 } });
+    const P = 23 * MINUTE;
+    const T = Math.floor(clock.now() / 1000) * 1000;
+    clock.set(T);
+    const put = (id: string, providerKey: string, turn: number) =>
+      store.create({ id, provider: providerKey, authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P), cyclePhase: turn % P } as ConnectionRecord);
+    for (let i = 0; i < 5000; i++) await put(`b-${i}`, 'fault', T + 1 + i * 12);
+    await put('a-0', 'fault-cc', T + 30_000);
+    await put('b-new', 'fault', T + 150_000); // a healthy provider's turn, 2.5 minutes on
+    expect(await store.putScheduleMarks({ through: T, held: {}, version: 0 })).toBe(true);
+    const queue = new MemoryRefreshQueue({ clock });
+    await broker.scheduleRefreshes(queue, { readMax: 1000 });
+    let sentNew = false;
+    for (let run = 0; run < 10 && !sentNew; run++) {
+      clock.advance(MINUTE);
+      await queue.receive('fault', 10_000).then((jobs) => {
+        sentNew ||= jobs.some((job) => job.connectionId === 'b-new');
+        return queue.delete('fault', jobs);
+      });
+      await broker.scheduleRefreshes(queue, { readMax: 1000 });
+    }
+    const last = await queue.receive('fault', 10_000);
+    sentNew ||= last.some((job) => job.connectionId === 'b-new');
+    expect(sentNew).toBe(true);
+  });
+});
+
+/** A broker over a memory store holding `n` cycle entries of the fault provider with turns 12 ms apart from `T` + 1 ms on, and marks at `T`. */
+async function fleetOnCycle(n: number) {
+  const clock = new MovableClock(true);
+  const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+  providers.push(provider);
+  const store = new MemoryConnectionStore(clock);
+  const { broker } = faultBroker({ store, provider, clock, config: { providerRatePerSecond: 100_000 } });
+  const P = 23 * MINUTE;
+  const T = Math.floor(clock.now() / 1000) * 1000;
+  clock.set(T);
+  for (let i = 0; i < n; i++) {
+    const id = `c-${i}`;
+    const turn = T + 1 + i * 12;
+    await store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P), cyclePhase: turn % P } as ConnectionRecord);
+  }
+  expect(await store.putScheduleMarks({ through: T, held: {}, version: 0 })).toBe(true);
+  return { clock, store, broker };
+}
+
+describe('runs cut short, runs racing', () => {
+  it('a run cut short by its read limit leaves the rest to the next: across runs every turn is sent', async () => {
+    // 6,000 turns over the 23-minute cycle's 4 partitions: pages of 1,000, so a limit of 1,000 cuts each run short.
+    const { clock, broker } = await fleetOnCycle(6000);
+    clock.advance(MINUTE);
+    const queue = new MemoryRefreshQueue({ clock });
+    const sent = new Map<string, number>();
+    for (let run = 0; run < 6; run++) {
+      const summary = await broker.scheduleRefreshes(queue, { readMax: 1000 });
+      if (run === 0) expect(summary.sent.fault).toBeLessThan(6000);
+      const jobs = await queue.receive('fault', 10_000);
+      for (const job of jobs) sent.set(job.connectionId, (sent.get(job.connectionId) ?? 0) + 1);
+      await queue.delete('fault', jobs);
+    }
+    // At least once each; a partition read further than the one that stopped first is read again from there (duplicates, never gaps).
+    expect(sent.size).toBe(6000);
+  });
+
+  it('two runs at once send every turn at least once, and the run after them sends none again', async () => {
+    const { clock, broker } = await fleetOnCycle(500);
+    clock.advance(MINUTE);
+    const queue = new MemoryRefreshQueue({ clock });
+    await Promise.all([broker.scheduleRefreshes(queue), broker.scheduleRefreshes(queue)]);
+    const jobs = await queue.receive('fault', 10_000);
+    expect(new Set(jobs.map((job) => job.connectionId)).size).toBe(500);
+    clock.advance(MINUTE);
+    expect((await broker.scheduleRefreshes(queue)).due).toBe(0);
+  });
+});
+
+describe('a scheduler that was stopped for a while', () => {
+  it('sends the turns that are due and none of the entries installed meanwhile (their phases\' earlier turns came before them)', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+    providers.push(provider);
+    const store = new MemoryConnectionStore(clock);
+    const { broker } = faultBroker({ store, provider, clock });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await installFault(broker, provider, `meanwhile-${i}`));
+    // The last run was half an hour ago; the five were installed since.
+    expect(await store.putScheduleMarks({ through: clock.now() - 30 * MINUTE, held: {}, version: 0 })).toBe(true);
+    const queue = new MemoryRefreshQueue({ clock });
+    expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 0, sent: {} });
+    // At their due time, the next run sends them.
+    clock.set((await store.get(ids[0]!))!.refreshDueAt! - 30_000);
+    expect((await broker.scheduleRefreshes(queue)).sent.fault).toBeGreaterThanOrEqual(1);
+  });
+});
