@@ -112,101 +112,63 @@ describe('leased by a dead process: a 20-minute token (lead 4 min), the AWS visi
 });
 
 
+/**
+ * 5,000 turns of the fault provider over the 23-minute cycle from `T` + 1 ms, 12 ms apart; a turn of
+ * `fault-cc` at `T` + 30 s, its circuit open when `heldOpen`; `b-new`, a fault turn at `T` + 150 s,
+ * with `newTurn`; the scheduler's marks at `T`.
+ */
+async function heldAndHealthy(options: { heldOpen: boolean; newTurn: boolean }) {
+  const clock = new MovableClock(true);
+  const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+  providers.push(provider);
+  const store = new MemoryConnectionStore(clock);
+  const health = new MemoryProviderHealthStore(clock);
+  const { broker } = faultBroker({ store, health, provider, clock, config: { providerRatePerSecond: 100_000 } });
+  const P = 23 * MINUTE;
+  const T = Math.floor(clock.now() / 1000) * 1000;
+  clock.set(T);
+  const put = (id: string, providerKey: string, turn: number) =>
+    store.create({ id, provider: providerKey, authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P), cyclePhase: turn % P } as ConnectionRecord);
+  for (let i = 0; i < 5000; i++) await put(`b-${i}`, 'fault', T + 1 + i * 12);
+  await put('a-0', 'fault-cc', T + 30_000);
+  if (options.newTurn) await put('b-new', 'fault', T + 150_000); // a healthy provider's turn, 2.5 minutes on
+  if (options.heldOpen) await health.updateHealth('fault-cc', 0, { set: { failures: 5, failingSince: T, openedAt: T, nextProbeAt: T + 600 * MINUTE } });
+  expect(await store.putScheduleMarks({ through: T, held: {}, version: 0 })).toBe(true);
+  return { clock, broker, queue: new MemoryRefreshQueue({ clock }) };
+}
+
+/** Runs a minute apart, each with a read limit of 1,000, the queue emptied between them: whether `b-new` is ever sent. */
+async function newTurnSent({ clock, broker, queue }: Awaited<ReturnType<typeof heldAndHealthy>>): Promise<boolean> {
+  await broker.scheduleRefreshes(queue, { readMax: 1000 });
+  let sentNew = false;
+  for (let run = 0; run <= 10 && !sentNew; run++) {
+    const jobs = await queue.receive('fault', 10_000);
+    sentNew ||= jobs.some((job) => job.connectionId === 'b-new');
+    await queue.delete('fault', jobs);
+    clock.advance(MINUTE);
+    await broker.scheduleRefreshes(queue, { readMax: 1000 });
+  }
+  return sentNew;
+}
+
 describe('a run cut short by its read limit while a held mark lies behind `through`', () => {
   it('does not move `through` back: the turns earlier runs sent are not sent again', async () => {
-    const clock = new MovableClock(true);
-    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
-    providers.push(provider);
-    const store = new MemoryConnectionStore(clock);
-    const health = new MemoryProviderHealthStore(clock);
-    const { broker } = faultBroker({ store, health, provider, clock, config: { providerRatePerSecond: 100_000 } });
-    const P = 23 * MINUTE;
-    const T = Math.floor(clock.now() / 1000) * 1000;
-    clock.set(T);
-    const put = (id: string, providerKey: string, turn: number) =>
-      store.create({ id, provider: providerKey, authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P), cyclePhase: turn % P } as ConnectionRecord);
-    for (let i = 0; i < 5000; i++) await put(`b-${i}`, 'fault', T + 1 + i * 12);
-    await put('a-0', 'fault-cc', T + 30_000);
-    await health.updateHealth('fault-cc', 0, { set: { failures: 5, failingSince: T, openedAt: T, nextProbeAt: T + 600 * MINUTE } });
-    expect(await store.putScheduleMarks({ through: T, held: {}, version: 0 })).toBe(true);
-    const queue = new MemoryRefreshQueue({ clock });
-    const run1 = await broker.scheduleRefreshes(queue);
-    expect(run1).toMatchObject({ sent: { fault: 5000 }, held_back: { 'fault-cc': 1 } });
+    const { clock, broker, queue } = await heldAndHealthy({ heldOpen: true, newTurn: false });
+    expect(await broker.scheduleRefreshes(queue)).toMatchObject({ sent: { fault: 5000 }, held_back: { 'fault-cc': 1 } });
     clock.advance(MINUTE);
-    const run2 = await broker.scheduleRefreshes(queue, { readMax: 1000 });
-    expect(run2.sent).toEqual({});
+    expect((await broker.scheduleRefreshes(queue, { readMax: 1000 })).sent).toEqual({});
     clock.advance(MINUTE);
-    const run3 = await broker.scheduleRefreshes(queue);
-    expect(run3.sent).toEqual({});
+    expect((await broker.scheduleRefreshes(queue)).sent).toEqual({});
   });
 });
 
 describe('one provider held back (open circuit) while a read limit cuts runs short', () => {
-  it('a healthy provider\'s new turn is sent within a few runs', async () => {
-    const clock = new MovableClock(true);
-    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
-    providers.push(provider);
-    const store = new MemoryConnectionStore(clock);
-    const health = new MemoryProviderHealthStore(clock);
-    const { broker } = faultBroker({ store, health, provider, clock, config: { providerRatePerSecond: 100_000 } });
-    const P = 23 * MINUTE;
-    const T = Math.floor(clock.now() / 1000) * 1000;
-    clock.set(T);
-    const put = (id: string, providerKey: string, turn: number) =>
-      store.create({ id, provider: providerKey, authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P), cyclePhase: turn % P } as ConnectionRecord);
-    for (let i = 0; i < 5000; i++) await put(`b-${i}`, 'fault', T + 1 + i * 12);
-    await put('a-0', 'fault-cc', T + 30_000);
-    await put('b-new', 'fault', T + 150_000); // a healthy provider's turn, 2.5 minutes on
-    await health.updateHealth('fault-cc', 0, { set: { failures: 5, failingSince: T, openedAt: T, nextProbeAt: T + 600 * MINUTE } });
-    expect(await store.putScheduleMarks({ through: T, held: {}, version: 0 })).toBe(true);
-    const queue = new MemoryRefreshQueue({ clock });
-    await broker.scheduleRefreshes(queue, { readMax: 1000 });
-    let sentNew = false;
-    for (let run = 0; run < 10 && !sentNew; run++) {
-      clock.advance(MINUTE);
-      await queue.receive('fault', 10_000).then((jobs) => {
-        sentNew ||= jobs.some((job) => job.connectionId === 'b-new');
-        return queue.delete('fault', jobs);
-      });
-      await broker.scheduleRefreshes(queue, { readMax: 1000 });
-    }
-    const last = await queue.receive('fault', 10_000);
-    sentNew ||= last.some((job) => job.connectionId === 'b-new');
-    expect(sentNew).toBe(true);
+  it("a healthy provider's new turn is sent within a few runs", async () => {
+    expect(await newTurnSent(await heldAndHealthy({ heldOpen: true, newTurn: true }))).toBe(true);
   });
-});
 
-describe('the same without the provider held back (the control)', () => {
-  it('a healthy provider\'s new turn is sent within a few runs', async () => {
-    const clock = new MovableClock(true);
-    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
-    providers.push(provider);
-    const store = new MemoryConnectionStore(clock);
-    const health = new MemoryProviderHealthStore(clock);
-    const { broker } = faultBroker({ store, health, provider, clock, config: { providerRatePerSecond: 100_000 } });
-    const P = 23 * MINUTE;
-    const T = Math.floor(clock.now() / 1000) * 1000;
-    clock.set(T);
-    const put = (id: string, providerKey: string, turn: number) =>
-      store.create({ id, provider: providerKey, authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P), cyclePhase: turn % P } as ConnectionRecord);
-    for (let i = 0; i < 5000; i++) await put(`b-${i}`, 'fault', T + 1 + i * 12);
-    await put('a-0', 'fault-cc', T + 30_000);
-    await put('b-new', 'fault', T + 150_000); // a healthy provider's turn, 2.5 minutes on
-    expect(await store.putScheduleMarks({ through: T, held: {}, version: 0 })).toBe(true);
-    const queue = new MemoryRefreshQueue({ clock });
-    await broker.scheduleRefreshes(queue, { readMax: 1000 });
-    let sentNew = false;
-    for (let run = 0; run < 10 && !sentNew; run++) {
-      clock.advance(MINUTE);
-      await queue.receive('fault', 10_000).then((jobs) => {
-        sentNew ||= jobs.some((job) => job.connectionId === 'b-new');
-        return queue.delete('fault', jobs);
-      });
-      await broker.scheduleRefreshes(queue, { readMax: 1000 });
-    }
-    const last = await queue.receive('fault', 10_000);
-    sentNew ||= last.some((job) => job.connectionId === 'b-new');
-    expect(sentNew).toBe(true);
+  it('the same without the provider held back (the control)', async () => {
+    expect(await newTurnSent(await heldAndHealthy({ heldOpen: false, newTurn: true }))).toBe(true);
   });
 });
 
