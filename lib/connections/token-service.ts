@@ -477,7 +477,9 @@ export class TokenService {
         this.unsaved.delete(leased.id);
         return this.remember({ record: written, token, outcome: 'refreshed' });
       } catch (err) {
-        if (isBrokerError(err, 'conflict')) return this.rescueLateResult(leased, payload, changes, sealer);
+        // The record changed under our lease: the commit is worked out again from what is stored now
+        // (a scheduled job may have moved its schedule entry meanwhile: `turnLeft`).
+        if (isBrokerError(err, 'conflict')) return this.rescueLateResult(leased, payload, (current) => grantCommitted(current, grant, now, this.ctx.config), sealer);
         if (attempt >= COMMIT_ATTEMPTS) {
           this.unsaved.set(leased.id, { fromGen: leased.tokenGen, payload });
           logger.error('could not commit refreshed token; kept in memory for the next attempt', { connection_id: leased.id, error: errorName(err) });
@@ -494,7 +496,7 @@ export class TokenService {
    * only valid one (rotation), so it is never dropped: parked in `rescue` while another worker
    * holds the lease (it will pick it up), or committed if nobody does.
    */
-  private async rescueLateResult(leased: ConnectionRecord, payload: SealedPayload, commit: RecordChanges, sealer: Sealer): Promise<Resolved> {
+  private async rescueLateResult(leased: ConnectionRecord, payload: SealedPayload, commitOn: (current: ConnectionRecord) => RecordChanges, sealer: Sealer): Promise<Resolved> {
     const token = payload.token!;
     for (let attempt = 0; attempt < CONTENTION_ATTEMPTS; attempt++) {
       const record = await this.ctx.store.get(leased.id, { consistent: true });
@@ -516,7 +518,7 @@ export class TokenService {
           logger.warn('lease lost during refresh; token set parked for the lease holder', { connection_id: leased.id });
           return { record: parked, token, outcome: 'refreshed' };
         }
-        const written = await this.ctx.store.update(record.id, record.version, commit);
+        const written = await this.ctx.store.update(record.id, record.version, commitOn(record));
         logger.warn('lease lost during refresh; committed after the other worker finished', { connection_id: leased.id });
         return this.remember({ record: written, token, outcome: 'refreshed' });
       } catch (err) {

@@ -78,6 +78,29 @@ describe('a refresh out of turn', () => {
   });
 });
 
+describe('a turn that meets a live lease holder', () => {
+  it("the job moves the entry to the due-time index; the holder's commit, worked out again on what is stored, leaves it scheduled", async () => {
+    const workers = await setup({ expiresIn: 1800, latencyMs: 400 });
+    const id = await installFault(workers.a, workers.provider, 'live-holder-1');
+    const queue = new MemoryRefreshQueue({ clock: workers.clock });
+    await workers.a.sweep(); // the scheduler's first run
+    workers.clock.set((await stored(workers, id)).refreshDueAt! - 30_000);
+    expect(await workers.a.scheduleRefreshes(queue)).toMatchObject({ sent: { fault: 1 } });
+    // An app's forced refresh on worker a holds the lease while the provider takes 400 ms; worker b's job meets it.
+    const forced = workers.a.getToken(id, { forceRefresh: true });
+    while ((await stored(workers, id)).leaseOwner === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await drainRefreshQueue(queue, 'fault', workers.b.refreshWorker({ workers: () => 1 }))).outcomes).toEqual({ leased: 1 });
+    await forced;
+    const after = await stored(workers, id);
+    expect(after.tokenGen).toBe(2);
+    // Scheduled: on a cycle again (both its keys), or by due time; never in neither index.
+    const onCycle = after.cycle !== undefined && after.cyclePhase !== undefined;
+    expect(onCycle || after.shard !== undefined).toBe(true);
+    expect(after.refreshDueAt).toBeGreaterThan(workers.clock.now());
+    expect(workers.provider.calls.byGrant.refresh_token).toBe(1);
+  });
+});
+
 describe('a turn that is not refreshed when it is sent', () => {
   it('refused by the queue: the next run sends it', async () => {
     const workers = await setup({ expiresIn: 1800 });
