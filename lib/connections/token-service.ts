@@ -220,17 +220,26 @@ export class TokenService {
     if (inBackoff(input)) return { outcome: 'deferred', reason: 'backed_off' };
     const onCycle = record.cycle !== undefined;
     if (leaseHeldByOther(input)) return onCycle ? this.turnLeft(record, dueBy, { outcome: 'leased' }) : { outcome: 'leased' };
-    const done = await this.attemptScheduled(record, dueBy, aroundProviderCall);
-    if (!onCycle) return done;
-    // The turn was sent once: one that ends without a commit must not leave the entry waiting on its
-    // cycle for a turn that has passed (the holder of a lease may die; a circuit stays open).
-    if (done.outcome === 'deferred' && done.reason === 'circuit_open') return this.turnLeft(record, dueBy, done);
-    if (done.outcome === 'current') {
-      // Served while another process held the lease (it took the lease after our read), or done by it.
-      const again = await this.ctx.store.get(id, { consistent: true });
-      if (again?.cycle !== undefined && again.status === 'active' && scheduledDue({ record: again, dueBy })) return this.turnLeft(again, dueBy, { outcome: 'leased' });
+    if (!onCycle) return this.attemptScheduled(record, dueBy, aroundProviderCall);
+    // The turn was sent once: however it ends short of a commit — served during another process's
+    // lease, deferred, a failure whose record lost a race, a dead grant whose mark did, or thrown (the
+    // store, KMS, no time left: the job comes back, and may end in the dead-letter queue) — the entry
+    // must not stay waiting on its cycle for a turn that has passed (one consistent read to know).
+    let done: ScheduledRefresh;
+    try {
+      done = await this.attemptScheduled(record, dueBy, aroundProviderCall);
+    } catch (err) {
+      await this.leaveTurnIfWaiting(id, dueBy, { outcome: 'failed' }).catch(() => undefined);
+      throw err;
     }
-    return done;
+    return done.outcome === 'refreshed' ? done : this.leaveTurnIfWaiting(id, dueBy, done);
+  }
+
+  /** The entry still waits on its cycle for a passed turn: leave the turn (`turnLeft`); `current` then means another process holds it. */
+  private async leaveTurnIfWaiting(id: string, dueBy: number, done: ScheduledRefresh): Promise<ScheduledRefresh> {
+    const again = await this.ctx.store.get(id, { consistent: true });
+    if (again?.cycle === undefined || again.status !== 'active' || !scheduledDue({ record: again, dueBy })) return done;
+    return this.turnLeft(again, dueBy, done.outcome === 'current' ? { outcome: 'leased' } : done);
   }
 
   /**

@@ -8,7 +8,7 @@ import { MemoryConnectionStore } from '../../lib/adapters/memory-store';
 import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
 import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-store';
 import { drainRefreshQueue } from '../../lib/connections/refresh-worker';
-import { cycleKey, leaseTaken } from '../../lib/connections/transitions';
+import { cycleKey, leaseTaken, rescueParked } from '../../lib/connections/transitions';
 import type { ConnectionRecord } from '../../lib/model';
 import type { ConnectionStore } from '../../lib/ports';
 import { faultBroker, installFault, useFaultWorkers } from '../support/fault-broker';
@@ -237,5 +237,64 @@ describe('a scheduler that was stopped for a while', () => {
     // At their due time, the next run sends them.
     clock.set((await store.get(ids[0]!))!.refreshDueAt! - 30_000);
     expect((await broker.scheduleRefreshes(queue)).sent.fault).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('a turn whose attempt ends without a commit in another way (second review)', () => {
+  for (const status of [503, 400]) {
+    it(`a ${status} whose failure record loses a race (a late holder parks its token set): the entry leaves its cycle, due as it was`, async () => {
+      const workers = await setup({ expiresIn: 1800 });
+      const id = await installFault(workers.a, workers.provider, `park-${status}`);
+      const queue = new MemoryRefreshQueue({ clock: workers.clock });
+      await workers.a.sweep();
+      const due = (await workers.store.get(id, { consistent: true }))!.refreshDueAt!;
+      workers.clock.set(due - 30_000);
+      expect(await workers.a.scheduleRefreshes(queue)).toMatchObject({ sent: { fault: 1 } });
+      workers.provider.script.push({ status, body: { error: status === 503 ? 'temporarily_unavailable' : 'invalid_request' }, delayMs: 400 });
+      const drained = drainRefreshQueue(queue, 'fault', workers.b.refreshWorker({ workers: () => 1 }));
+      let leased: ConnectionRecord;
+      while ((leased = (await workers.store.get(id, { consistent: true }))!).leaseOwner === undefined) await new Promise((r) => setTimeout(r, 10));
+      await workers.store.update(id, leased.version, rescueParked(leased, { sealed: leased.sealed! })); // the late holder's park
+      await drained;
+      const after = (await workers.store.get(id, { consistent: true }))!;
+      expect(after).toMatchObject({ refreshDueAt: due, shard: expect.any(Number) });
+      expect(after.cycle).toBeUndefined();
+      workers.clock.advance(MINUTE);
+      expect((await workers.a.scheduleRefreshes(queue)).due).toBe(1);
+    });
+  }
+
+  it('an attempt that throws (the store failing at the lease write): the job comes back, and the entry has left its cycle, so a job in the dead-letter queue loses no turn', async () => {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+    providers.push(provider);
+    const inner = new MemoryConnectionStore(clock);
+    let failLease = false;
+    const failing = new Proxy(inner, {
+      get(target, prop) {
+        if (prop === 'update') {
+          return async (id: string, version: number, changes: Parameters<ConnectionStore['update']>[2]) => {
+            if (failLease && changes.set?.leaseOwner !== undefined) throw new Error('ProvisionedThroughputExceededException');
+            return target.update(id, version, changes);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    }) as ConnectionStore;
+    const a = faultBroker({ store: inner, provider, clock, instanceId: 'worker-a' });
+    const b = faultBroker({ store: failing, provider, clock, cipher: a.cipher, instanceId: 'worker-b' });
+    const id = await installFault(a.broker, provider, 'throws-1');
+    await a.broker.sweep();
+    const due = (await inner.get(id))!.refreshDueAt!;
+    clock.set(due - 30_000);
+    const queue = new MemoryRefreshQueue({ clock });
+    expect(await a.broker.scheduleRefreshes(queue)).toMatchObject({ sent: { fault: 1 } });
+    failLease = true;
+    const first = await drainRefreshQueue(queue, 'fault', b.broker.refreshWorker({ workers: () => 1 }));
+    expect(first.retry.map((job) => job.connectionId)).toEqual([id]);
+    const after = (await inner.get(id))!;
+    expect(after).toMatchObject({ refreshDueAt: due, shard: expect.any(Number) });
+    expect(after.cycle).toBeUndefined();
   });
 });
