@@ -8,7 +8,7 @@ import { clientCredentialsGrant } from '../oauth/token-endpoint';
 import { validateConnectionConfig } from '../providers/connection-config';
 import { assertServableFilter, pageLimit, type ConnectionFilter, type Page } from '../ports';
 import { refuseUnknownFields, withoutUndefined } from '../plain-object';
-import { PROVIDER_KEY_PATTERN } from '../providers/lookup';
+import { isEnabledProvider, PROVIDER_KEY_PATTERN } from '../providers/lookup';
 import type { Provider } from '../providers/schema';
 import { assertSecretAllowed, credentialsFor, enabledProvider, tokenEndpointOptions, type BrokerContext } from './context';
 import { upsertConnection } from './install';
@@ -239,7 +239,7 @@ export interface ProviderList {
 
 /** The providers this broker serves (its enabled catalogue entries), by key: metadata only, never a secret. */
 export async function listProviders(ctx: BrokerContext): Promise<ProviderList> {
-  const enabled = (key: string) => ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(key);
+  const enabled = (key: string) => isEnabledProvider(key, ctx.config.enabledProviders);
   const byKey = <T extends { key: string }>(a: T, b: T) => a.key.localeCompare(b.key);
   const providers = [...ctx.catalogue.values()].filter((p) => enabled(p.key)).sort(byKey);
   const now = ctx.clock.now();

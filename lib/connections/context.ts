@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import type { Branding } from '../branding';
 import { BrokerError, isBrokerError } from '../errors';
 import type { TokenEndpointOptions } from '../oauth/token-endpoint';
-import { findProvider } from '../providers/lookup';
+import { findProvider, isEnabledProvider } from '../providers/lookup';
 import type { Catalogue, Provider } from '../providers/schema';
 import type { ClientCredentials, ConnectionRecord, SealedPayload } from '../model';
 import { NO_METRICS, type Clock, type ConnectionStore, type EventSink, type MetricsSink, type ProviderHealthStore, type SecretStore, type SigningKey, type TokenCipher } from '../ports';
@@ -179,6 +179,11 @@ export function refreshPolicyOf(ctx: Pick<BrokerContext, 'catalogue' | 'config'>
 /** The catalogue entry for `key`, refusing providers that are not enabled in this deployment (or were skipped at load). */
 export function enabledProvider(ctx: Pick<BrokerContext, 'catalogue' | 'config'>, key: string): Provider {
   return findProvider(ctx.catalogue, key, ctx.config.enabledProviders);
+}
+
+/** This deployment serves `key`'s connections: it is in the catalogue and enabled (`enabledProvider` without the error). */
+export function servesProvider(ctx: Pick<BrokerContext, 'catalogue' | 'config'>, key: string): boolean {
+  return ctx.catalogue.has(key) && isEnabledProvider(key, ctx.config.enabledProviders);
 }
 
 export function tokenEndpointOptions(ctx: BrokerContext): TokenEndpointOptions {

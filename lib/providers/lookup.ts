@@ -13,8 +13,13 @@ export const PROVIDER_KEY_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
  * The entry for `key`. A key outside `enabled` (when given) is unknown, like a key the catalogue
  * never had; a key whose entry was skipped at load is `provider_not_supported` (404) with the reason.
  */
+/** `key` is among the operator's enabled providers (every provider when none are named). */
+export function isEnabledProvider(key: string, enabled: readonly string[] | undefined): boolean {
+  return enabled === undefined || enabled.includes(key);
+}
+
 export function findProvider(catalogue: Catalogue, key: string, enabled?: readonly string[]): Provider {
-  const isEnabled = enabled === undefined || enabled.includes(key);
+  const isEnabled = isEnabledProvider(key, enabled);
   const provider = catalogue.get(key);
   if (provider !== undefined && isEnabled) return provider;
   // JSON.stringify quotes and escapes: the key comes from a URL path.
@@ -25,6 +30,6 @@ export function findProvider(catalogue: Catalogue, key: string, enabled?: readon
       details: { provider: key.slice(0, 100) },
     });
   }
-  const known = [...catalogue.keys()].filter((k) => enabled === undefined || enabled.includes(k)).sort().join(', ');
+  const known = [...catalogue.keys()].filter((k) => isEnabledProvider(k, enabled)).sort().join(', ');
   throw new BrokerError('unknown_provider', `Unknown provider ${shown}. Known providers: ${known}`, { details: { provider: key.slice(0, 100) } });
 }
