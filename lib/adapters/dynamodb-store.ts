@@ -46,7 +46,7 @@ import {
 import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError, UnreadableConnection } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
-import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type CycleEntry, type CyclePage, type DueConnection, type DuePage, type ListOptions, type Page, type RecordChanges, type ScheduleMarks, type TurnMark } from '../ports';
+import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type CycleEntry, type CyclePage, type DueConnection, type DuePage, type IndexPage, type ListOptions, type Page, type RecordChanges, type ScheduleMarks, type TurnMark } from '../ports';
 import { TABLE } from './dynamodb-table';
 import { packSealed, unpackSealed } from './sealed-binary';
 
@@ -467,7 +467,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     const now = this.clock.now();
     for (const [pk, item] of items) {
       const at = item[TABLE.dueIndexSortKey];
-      if (typeof at === 'number' && !isExpired(item, now)) due.set(pk.slice('conn#'.length), at);
+      if (typeof at === 'number' && !isExpired(item, now)) due.set(connectionIdOf(pk)!, at);
     }
     return due;
   }
@@ -632,12 +632,12 @@ export class DynamoDbConnectionStore implements ConnectionStore {
  * provider, and the index's sort key (`sortKey`: a due time or a phase), each made into an entry by
  * `entry`; the items that do not read as one are named, never fatal.
  */
-function readIndexPage<E>(items: readonly Item[], sortKey: string, entry: (id: string, provider: string, sort: number) => E): { items: E[]; unreadable?: UnreadableConnection[] } {
+function readIndexPage<E>(items: readonly Item[], sortKey: string, entry: (id: string, provider: string, sort: number) => E): IndexPage<E> {
   const entries: E[] = [];
   const unreadable: UnreadableConnection[] = [];
   for (const item of items) {
     const pk = item[TABLE.partitionKey];
-    const id = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : undefined;
+    const id = connectionIdOf(pk);
     const provider = item[ATTRIBUTE.provider];
     const sort = item[sortKey];
     if (id === undefined) unreadable.push({ id: '?', reason: `${TABLE.partitionKey} is not a connection key` });
@@ -668,15 +668,22 @@ function readPage(items: readonly Item[]): ConnectionPage {
 
 // ---- keys ------------------------------------------------------------------
 
-/** The connection id a connection item's key holds. */
+const CONNECTION_KEY_PREFIX = 'conn#';
+
+/** The connection id a connection item's key (`conn#<id>`) holds; undefined for any other key. */
+function connectionIdOf(pk: unknown): string | undefined {
+  return typeof pk === 'string' && pk.startsWith(CONNECTION_KEY_PREFIX) ? pk.slice(CONNECTION_KEY_PREFIX.length) : undefined;
+}
+
+/** The connection id a connection item's key holds; a malformed item when it holds none. */
 function idOfKey(item: Item): string {
-  const pk = item[TABLE.partitionKey];
-  if (typeof pk !== 'string' || !pk.startsWith('conn#')) throw malformed(item, TABLE.partitionKey);
-  return pk.slice('conn#'.length);
+  const id = connectionIdOf(item[TABLE.partitionKey]);
+  if (id === undefined) throw malformed(item, TABLE.partitionKey);
+  return id;
 }
 
 function connectionKey(id: string): Key {
-  return { [TABLE.partitionKey]: `conn#${id}` };
+  return { [TABLE.partitionKey]: `${CONNECTION_KEY_PREFIX}${id}` };
 }
 
 function linkKey(linkId: string): Key {
@@ -988,7 +995,7 @@ class MalformedItem extends BrokerError {
   readonly connectionId: string;
   constructor(pk: unknown, attribute: string) {
     super('internal_error', `Stored item ${typeof pk === 'string' ? pk : '?'} has a malformed ${attribute}`, { details: { attribute } });
-    this.connectionId = typeof pk === 'string' && pk.startsWith('conn#') ? pk.slice('conn#'.length) : '?';
+    this.connectionId = connectionIdOf(pk) ?? '?';
   }
 }
 

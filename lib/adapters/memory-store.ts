@@ -13,7 +13,7 @@
 import { BrokerError } from '../errors';
 import type { ConnectionRecord, InstallState, KeyCheck } from '../model';
 import { isPlainObject } from '../plain-object';
-import type { Clock, ConnectionPage, ConnectionStore, CycleEntry, CyclePage, DueConnection, DuePage, ListOptions, RecordChanges, ScheduleMarks } from '../ports';
+import type { Clock, ConnectionPage, ConnectionStore, CyclePage, DuePage, ListOptions, RecordChanges, ScheduleMarks } from '../ports';
 import { assertServableFilter, matchesFilter, pageLimit, systemClock } from '../ports';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -140,39 +140,44 @@ export class MemoryConnectionStore implements ConnectionStore {
   }
 
   async listDue(shard: number, dueBy: number, options: { limit?: number; cursor?: string } = {}): Promise<DuePage> {
-    const limit = options.limit ?? 100;
-    // The cursor is the last (due time, id) handed out: the next page starts after it.
-    const after = options.cursor ? { dueAt: Number(options.cursor.slice(0, options.cursor.indexOf(':'))), id: options.cursor.slice(options.cursor.indexOf(':') + 1) } : undefined;
-    const items: DueConnection[] = [];
-    for (const bucket of this.due.buckets(shard, dueBy, after?.dueAt ?? Number.NEGATIVE_INFINITY)) {
-      const due = [...bucket]
-        .map((id) => this.live(id))
-        .filter((r): r is ConnectionRecord => r !== undefined && r.refreshDueAt! <= dueBy && (!after || r.refreshDueAt! > after.dueAt || (r.refreshDueAt === after.dueAt && r.id > after.id)))
-        .sort((a, b) => a.refreshDueAt! - b.refreshDueAt! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      for (const record of due) {
-        if (items.length === limit) return { items, cursor: `${items.at(-1)!.refreshDueAt}:${items.at(-1)!.id}` };
-        // What the DynamoDB schedule index projects: id, provider, due time.
-        items.push({ id: record.id, provider: record.provider, refreshDueAt: record.refreshDueAt! });
-      }
-    }
-    return { items };
+    // What the DynamoDB schedule index projects: id, provider, due time.
+    return this.indexPage(this.due, shard, { from: Number.NEGATIVE_INFINITY, to: dueBy }, (r) => (r.shard === shard ? r.refreshDueAt : undefined), (r, refreshDueAt) => ({ id: r.id, provider: r.provider, refreshDueAt }), options);
   }
 
   async listCycle(cycle: string, from: number, to: number, options: { limit?: number; cursor?: string } = {}): Promise<CyclePage> {
+    // What the DynamoDB cycle index projects: id, provider, phase.
+    return this.indexPage(this.cycles, cycle, { from, to }, (r) => (r.cycle === cycle ? r.cyclePhase : undefined), (r, phase) => ({ id: r.id, provider: r.provider, phase }), options);
+  }
+
+  /**
+   * A page of one partition of a schedule index, as the GSI gives it: the live records whose sort
+   * value (`sortOf`, undefined for a record not in the partition) is in [from, to], by it and then
+   * by id, from after the cursor — the last (value, id) handed out.
+   */
+  private indexPage<P, E>(
+    index: SortedIndex<P>,
+    partition: P,
+    range: { from: number; to: number },
+    sortOf: (record: ConnectionRecord) => number | undefined,
+    entry: (record: ConnectionRecord, sort: number) => E,
+    options: { limit?: number; cursor?: string },
+  ): { items: E[]; cursor?: string } {
     const limit = options.limit ?? 100;
-    // The cursor is the last (phase, id) handed out: the next page starts after it.
-    const after = options.cursor ? { phase: Number(options.cursor.slice(0, options.cursor.indexOf(':'))), id: options.cursor.slice(options.cursor.indexOf(':') + 1) } : undefined;
-    const items: CycleEntry[] = [];
-    for (const bucket of this.cycles.buckets(cycle, to, after?.phase ?? from)) {
+    const split = options.cursor?.indexOf(':') ?? -1;
+    const after = options.cursor ? { sort: Number(options.cursor.slice(0, split)), id: options.cursor.slice(split + 1) } : undefined;
+    const items: E[] = [];
+    let last: { sort: number; id: string } | undefined;
+    for (const bucket of index.buckets(partition, range.to, after?.sort ?? range.from)) {
       const inRange = [...bucket]
         .map((id) => this.live(id))
-        .filter((r): r is ConnectionRecord => r !== undefined && r.cycle === cycle && r.cyclePhase! >= from && r.cyclePhase! <= to)
-        .filter((r) => !after || r.cyclePhase! > after.phase || (r.cyclePhase === after.phase && r.id > after.id))
-        .sort((a, b) => a.cyclePhase! - b.cyclePhase! || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      for (const record of inRange) {
-        if (items.length === limit) return { items, cursor: `${items.at(-1)!.phase}:${items.at(-1)!.id}` };
-        // What the DynamoDB cycle index projects: id, provider, phase.
-        items.push({ id: record.id, provider: record.provider, phase: record.cyclePhase! });
+        .map((record) => ({ record, sort: record && sortOf(record) }))
+        .filter((e): e is { record: ConnectionRecord; sort: number } => e.record !== undefined && e.sort !== undefined && e.sort >= range.from && e.sort <= range.to)
+        .filter(({ record, sort }) => !after || sort > after.sort || (sort === after.sort && record.id > after.id))
+        .sort((a, b) => a.sort - b.sort || (a.record.id < b.record.id ? -1 : a.record.id > b.record.id ? 1 : 0));
+      for (const { record, sort } of inRange) {
+        if (items.length === limit) return { items, cursor: `${last!.sort}:${last!.id}` };
+        items.push(entry(record, sort));
+        last = { sort, id: record.id };
       }
     }
     return { items };

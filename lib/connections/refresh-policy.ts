@@ -285,10 +285,15 @@ export function cyclePeriodFor(input: { lifetimeMs: number; skewMs: number; conf
   return best !== undefined && best >= ideal * (1 - CYCLE_WASTE_MAX) ? best : undefined;
 }
 
+/** Where `at` (epoch ms, or a difference of two) falls in a cycle of `periodMs`: in [0, periodMs), for negative `at` too. */
+export function phaseOf(at: number, periodMs: number): number {
+  return ((at % periodMs) + periodMs) % periodMs;
+}
+
 /** The latest turn at or before `by` of an entry on a cycle of `periodMs` at `phaseMs`. */
 export function latestTurn(input: { periodMs: number; phaseMs: number; by: number }): number {
   const { periodMs, phaseMs, by } = input;
-  return by - ((((by - phaseMs) % periodMs) + periodMs) % periodMs);
+  return by - phaseOf(by - phaseMs, periodMs);
 }
 
 /** Where a cycle entry sits: its period and its phase (the due time modulo the period). */
@@ -319,7 +324,7 @@ export function cycleDue(input: {
     if (turn > now + input.config.horizonMs) return { dueAt: turn, place: present, moved: false };
   }
   const dueAt = Math.min(input.dueAt, now + periodMs - (latestAt - input.dueAt));
-  return { dueAt, place: { periodMs, phaseMs: ((dueAt % periodMs) + periodMs) % periodMs }, moved: true };
+  return { dueAt, place: { periodMs, phaseMs: phaseOf(dueAt, periodMs) }, moved: true };
 }
 
 /** The scheduler run at `now` sends what is due by this time; a worker refreshes what is due by it. */

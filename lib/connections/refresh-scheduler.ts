@@ -22,8 +22,8 @@ import { isBrokerError } from '../errors';
 import { logger } from '../logger';
 import type { ProviderHealth, UnreadableConnection } from '../model';
 import { BROKER_METRICS, type DueConnection, type RefreshJob, type RefreshQueue, type ScheduleMarks, type TurnMark } from '../ports';
-import { refreshPolicyOf, type BrokerContext } from './context';
-import { CYCLE_PERIODS_MIN, latestTurn, providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
+import { refreshPolicyOf, servesProvider, type BrokerContext } from './context';
+import { CYCLE_PERIODS_MIN, latestTurn, phaseOf, providerGate, refreshDueBy, schedulerSendLimit } from './refresh-policy';
 import { cycleKeys } from './transitions';
 
 export interface SchedulerOptions {
@@ -121,7 +121,7 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
       let atStake = connections.length; // until the limit is known, every due connection of this provider
       let served = true;
       try {
-        served = serves(ctx, provider);
+        served = servesProvider(ctx, provider);
         const limit = served ? await sendLimit(ctx, queue, provider, summary) : 0;
         const jobs = connections.slice(0, limit).map((c): RefreshJob => ({ connectionId: c.id, provider, dueAt: c.refreshDueAt }));
         atStake = jobs.length;
@@ -150,7 +150,7 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   );
   // A held provider with no turn in what this run read moves to where its reading stopped.
   for (const provider of heldBack) {
-    if (!byProvider.has(provider) && serves(ctx, provider)) held[provider] = { at: readWhole(provider), id: LAST_ID };
+    if (!byProvider.has(provider) && servesProvider(ctx, provider)) held[provider] = { at: readWhole(provider), id: LAST_ID };
   }
   await writeMarks(ctx, marks, through, held);
   summary.duration_ms = ctx.clock.now() - started;
@@ -175,11 +175,6 @@ async function dueNow(ctx: BrokerContext, turns: Candidate[], dueBy: number): Pr
     for (const [id, at] of await ctx.store.dueTimes(turns.slice(start, start + DUE_PAGE).map((turn) => turn.id))) dueTimes.set(id, at);
   }
   return turns.filter((turn) => (dueTimes.get(turn.id) ?? Number.POSITIVE_INFINITY) <= dueBy);
-}
-
-/** This deployment refreshes `provider`'s connections (it is in the catalogue and enabled). */
-function serves(ctx: BrokerContext, provider: string): boolean {
-  return ctx.catalogue.has(provider) && (ctx.config.enabledProviders === undefined || ctx.config.enabledProviders.includes(provider));
 }
 
 /**
@@ -295,7 +290,7 @@ function earliestPerConnection(turns: Candidate[]): Candidate[] {
 export function turnRanges(after: number, dueBy: number, periodMs: number): Array<[number, number]> {
   const start = Math.max(after, dueBy - periodMs);
   if (start >= dueBy) return [];
-  const from = (((start + 1) % periodMs) + periodMs) % periodMs;
-  const to = ((dueBy % periodMs) + periodMs) % periodMs;
+  const from = phaseOf(start + 1, periodMs);
+  const to = phaseOf(dueBy, periodMs);
   return from <= to ? [[from, to]] : [[from, periodMs - 1], [0, to]];
 }

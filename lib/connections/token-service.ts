@@ -122,6 +122,11 @@ export interface ScheduledRefresh {
   comeBack?: boolean;
 }
 
+/** An active connection on a cycle, due by `dueBy`: its entry waits for a turn that has passed (`turnMissed` moves it). */
+function waitsOnPassedTurn(record: ConnectionRecord | undefined, dueBy: number): record is ConnectionRecord {
+  return record !== undefined && record.status === 'active' && record.cycle !== undefined && scheduledDue({ record, dueBy });
+}
+
 const COMMIT_ATTEMPTS = 5;
 const CONTENTION_ATTEMPTS = 8;
 /**
@@ -238,7 +243,7 @@ export class TokenService {
   /** The entry still waits on its cycle for a passed turn: leave the turn (`turnLeft`); `current` then means another process holds it. */
   private async leaveTurnIfWaiting(id: string, dueBy: number, done: ScheduledRefresh): Promise<ScheduledRefresh> {
     const again = await this.ctx.store.get(id, { consistent: true });
-    if (again?.cycle === undefined || again.status !== 'active' || !scheduledDue({ record: again, dueBy })) return done;
+    if (!waitsOnPassedTurn(again, dueBy)) return done;
     return this.turnLeft(again, dueBy, done.outcome === 'current' ? { outcome: 'leased' } : done);
   }
 
@@ -251,10 +256,9 @@ export class TokenService {
   private async turnLeft(record: ConnectionRecord, dueBy: number, done: ScheduledRefresh): Promise<ScheduledRefresh> {
     let current: ConnectionRecord | undefined = record;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const changes = current && current.status === 'active' && scheduledDue({ record: current, dueBy }) ? turnMissed(current, this.ctx.config) : undefined;
-      if (!current || !changes) return done;
+      if (!waitsOnPassedTurn(current, dueBy)) return done;
       try {
-        await this.ctx.store.update(current.id, current.version, changes);
+        await this.ctx.store.update(current.id, current.version, turnMissed(current, this.ctx.config)!);
         return done;
       } catch (err) {
         if (!isBrokerError(err, 'conflict')) throw err;

@@ -101,14 +101,19 @@ export function shardOf(connectionId: string, shards: number): number {
   return createHash('sha256').update(connectionId).digest().readUInt32BE(0) % shards;
 }
 
-/** The `refresh-cycle` partition of an entry on a cycle of `periodMs`: `<minutes>m#<shard>`. */
+/** A `refresh-cycle` partition: `<period minutes>m#<shard>` (`cyclePlaceOf` reads the period back). */
+function cyclePartition(periodMs: number, shard: number): string {
+  return `${Math.round(periodMs / 60_000)}m#${shard}`;
+}
+
+/** The `refresh-cycle` partition of an entry on a cycle of `periodMs`. */
 export function cycleKey(connectionId: string, periodMs: number): string {
-  return `${Math.round(periodMs / 60_000)}m#${shardOf(connectionId, CYCLE_SHARDS)}`;
+  return cyclePartition(periodMs, shardOf(connectionId, CYCLE_SHARDS));
 }
 
 /** Every `refresh-cycle` partition of a cycle of `periodMs`. */
 export function cycleKeys(periodMs: number): string[] {
-  return Array.from({ length: CYCLE_SHARDS }, (_, shard) => `${Math.round(periodMs / 60_000)}m#${shard}`);
+  return Array.from({ length: CYCLE_SHARDS }, (_, shard) => cyclePartition(periodMs, shard));
 }
 
 /** Where the record's schedule entry sits on a cycle; undefined when it is kept by due time, or not at all. */

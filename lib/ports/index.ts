@@ -267,10 +267,13 @@ export interface DueConnection {
   refreshDueAt: number;
 }
 
-/** A page of the schedule index; entries that do not read as one are named, never fatal. */
-export interface DuePage extends Page<DueConnection> {
+/** A page of a schedule index; entries that do not read as one are named, never fatal. */
+export interface IndexPage<E> extends Page<E> {
   unreadable?: UnreadableConnection[];
 }
+
+/** A page of the due-time index. */
+export type DuePage = IndexPage<DueConnection>;
 
 /** One entry of the cycle index: a connection woken every period at its phase (docs/design.md, "A schedule entry that does not move"). */
 export interface CycleEntry {
@@ -286,10 +289,8 @@ export interface TurnMark {
   id: string;
 }
 
-/** A page of the cycle index; entries that do not read as one are named, never fatal. */
-export interface CyclePage extends Page<CycleEntry> {
-  unreadable?: UnreadableConnection[];
-}
+/** A page of the cycle index. */
+export type CyclePage = IndexPage<CycleEntry>;
 
 /**
  * How far the refresh scheduler has sent the cycle index's turns: every turn up to `through` was sent,
