@@ -31,6 +31,22 @@ describe('a first run without marks on DynamoDB that holds a cycle turn back', (
   });
 });
 
+/** `inner`, with `before(id)` run ahead of every lease write (an update that sets a lease owner): to race it, or to fail it. */
+function beforeLeaseWrites(inner: ConnectionStore, before: (id: string) => Promise<void>): ConnectionStore {
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (prop === 'update') {
+        return async (id: string, version: number, changes: Parameters<ConnectionStore['update']>[2]) => {
+          if (changes.set?.leaseOwner !== undefined) await before(id);
+          return target.update(id, version, changes);
+        };
+      }
+      const value = Reflect.get(target, prop);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as ConnectionStore;
+}
+
 const providers: FaultProvider[] = [];
 afterEach(async () => {
   await Promise.all(providers.splice(0).map((p) => p.close()));
@@ -44,23 +60,13 @@ describe('a lease taken by another process between the worker\'s read and its le
     const inner = new MemoryConnectionStore(clock);
     const health = new MemoryProviderHealthStore(clock);
     let armed = false;
-    const racing = new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'update') {
-          return async (id: string, version: number, changes: Parameters<ConnectionStore['update']>[2]) => {
-            if (armed && changes.set?.leaseOwner !== undefined) {
-              armed = false;
-              const current = (await target.get(id))!;
-              // Another process (a getToken, a forced refresh) takes the lease first, then dies.
-              await target.update(id, current.version, leaseTaken(current, { owner: 'a-dead-process' }, clock.now(), { leaseMs: 25_000 }));
-            }
-            return target.update(id, version, changes);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as ConnectionStore;
+    const racing = beforeLeaseWrites(inner, async (id) => {
+      if (!armed) return;
+      armed = false;
+      const current = (await inner.get(id))!;
+      // Another process (a getToken, a forced refresh) takes the lease first, then dies.
+      await inner.update(id, current.version, leaseTaken(current, { owner: 'a-dead-process' }, clock.now(), { leaseMs: 25_000 }));
+    });
     const a = faultBroker({ store: inner, health, provider, clock, instanceId: 'worker-a' });
     const b = faultBroker({ store: racing, health, provider, clock, cipher: a.cipher, instanceId: 'worker-b' });
     const id = await installFault(a.broker, provider, 'race-1');
@@ -270,18 +276,9 @@ describe('a turn whose attempt ends without a commit in another way (second revi
     providers.push(provider);
     const inner = new MemoryConnectionStore(clock);
     let failLease = false;
-    const failing = new Proxy(inner, {
-      get(target, prop) {
-        if (prop === 'update') {
-          return async (id: string, version: number, changes: Parameters<ConnectionStore['update']>[2]) => {
-            if (failLease && changes.set?.leaseOwner !== undefined) throw new Error('ProvisionedThroughputExceededException');
-            return target.update(id, version, changes);
-          };
-        }
-        const value = Reflect.get(target, prop);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as ConnectionStore;
+    const failing = beforeLeaseWrites(inner, async () => {
+      if (failLease) throw new Error('ProvisionedThroughputExceededException');
+    });
     const a = faultBroker({ store: inner, provider, clock, instanceId: 'worker-a' });
     const b = faultBroker({ store: failing, provider, clock, cipher: a.cipher, instanceId: 'worker-b' });
     const id = await installFault(a.broker, provider, 'throws-1');
