@@ -20,7 +20,7 @@ import type { Provider } from '../providers/schema';
 import { resolveInstallScopes } from '../providers/scopes';
 import { validateConnectionId } from '../model';
 import { enabledProvider, type BrokerContext } from './context';
-import { installLinkSignatureValid, signInstallLink } from './signing';
+import { installLinkSignatureValid, openSignedToken, signInstallLink } from './signing';
 
 /** What minting needs: no store, no cipher — the in-process minter has only these. */
 export type InstallLinkContext = Pick<BrokerContext, 'catalogue' | 'config' | 'signingKey' | 'clock'>;
@@ -128,14 +128,7 @@ export async function createInstallLink(ctx: InstallLinkContext, request: Instal
  */
 export async function readInstallLink(ctx: InstallLinkContext, token: string, providerKey: string): Promise<InstallLinkClaims> {
   const invalid = () => new BrokerError('install_link_invalid', 'This install link is not valid (altered or incomplete); ask the app for a new one');
-  const [encoded, signature, extra] = token.length <= MAX_LINK_TOKEN_CHARS ? token.split('.') : [];
-  if (!encoded || !signature || extra !== undefined || !(await installLinkSignatureValid(ctx.signingKey, encoded, signature))) throw invalid();
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
+  const payload = await openSignedToken(token, MAX_LINK_TOKEN_CHARS, (encoded, signature) => installLinkSignatureValid(ctx.signingKey, encoded, signature));
   // Signed by us, so well-formed unless the format changed: still checked, never trusted blindly.
   if (!isPlainObject(payload) || payload.v !== 1 || typeof payload.p !== 'string' || typeof payload.exp !== 'number' || typeof payload.jti !== 'string') throw invalid();
   if (payload.p !== providerKey) throw invalid();

@@ -10,7 +10,7 @@
 import { BrokerError } from '../errors';
 import { isPlainObject } from '../plain-object';
 import type { BrokerContext } from './context';
-import { installResultTagValid, signInstallResult } from './signing';
+import { installResultTagValid, openSignedToken, signInstallResult } from './signing';
 
 /** How long the "Connected" page can be reloaded: a day covers a tab left open overnight. */
 export const INSTALL_RESULT_TTL_MS = 24 * 3600_000;
@@ -49,14 +49,7 @@ export async function sealInstallResult(ctx: InstallResultContext, result: Insta
  */
 export async function readInstallResult(ctx: InstallResultContext, token: string | undefined, providerKey: string): Promise<ReadInstallResult> {
   const invalid = () => new BrokerError('invalid_request', 'This confirmation link is not valid; if you were connecting an account, open the install link you were given again');
-  const [encoded, tag, extra] = token !== undefined && token.length <= MAX_RESULT_CHARS ? token.split('.') : [];
-  if (!encoded || !tag || extra !== undefined || !(await installResultTagValid(ctx.signingKey, encoded, tag))) throw invalid();
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
-  } catch {
-    throw invalid();
-  }
+  const payload = await openSignedToken(token, MAX_RESULT_CHARS, (encoded, tag) => installResultTagValid(ctx.signingKey, encoded, tag));
   if (!isPlainObject(payload) || payload.v !== 1 || typeof payload.c !== 'string' || typeof payload.p !== 'string' || typeof payload.exp !== 'number') throw invalid();
   if (payload.p !== providerKey) throw invalid();
   if (payload.exp * 1000 <= ctx.clock.now()) return { status: 'expired' };

@@ -41,9 +41,28 @@ export async function signInstallLink(key: SigningKey, payload: string): Promise
 
 /** Whether `signature` is the install-link signature of `payload`, compared in constant time. */
 export async function installLinkSignatureValid(key: SigningKey, payload: string, signature: string): Promise<boolean> {
-  const expected = mac(await key.get(), 'install-link', payload);
-  const given = Buffer.from(signature, 'base64url');
-  return given.length === expected.length && given.toString('base64url') === signature && timingSafeEqual(given, expected);
+  return tagMatches(mac(await key.get(), 'install-link', payload), signature);
+}
+
+/** Whether the base64url `tag` is exactly `expected` (no other spelling of it), compared in constant time. */
+function tagMatches(expected: Buffer, tag: string): boolean {
+  const given = Buffer.from(tag, 'base64url');
+  return given.length === expected.length && given.toString('base64url') === tag && timingSafeEqual(given, expected);
+}
+
+/**
+ * The JSON payload of a `<base64url JSON>.<tag>` token (a signed install link, an install result)
+ * whose tag `tagValid` accepts; undefined for anything else: longer than `maxChars`, not two parts,
+ * a wrong tag, no JSON. The caller checks the payload's shape.
+ */
+export async function openSignedToken(token: string | undefined, maxChars: number, tagValid: (payload: string, tag: string) => Promise<boolean>): Promise<unknown> {
+  const [encoded, tag, extra] = token !== undefined && token.length <= maxChars ? token.split('.') : [];
+  if (!encoded || !tag || extra !== undefined || !(await tagValid(encoded, tag))) return undefined;
+  try {
+    return JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -56,9 +75,7 @@ export async function signInstallResult(key: SigningKey, payload: string): Promi
 
 /** Whether `tag` is the install-result tag of `payload`, compared in constant time. */
 export async function installResultTagValid(key: SigningKey, payload: string, tag: string): Promise<boolean> {
-  const expected = mac(await key.get(), 'install-result', payload).subarray(0, 16);
-  const given = Buffer.from(tag, 'base64url');
-  return given.length === expected.length && given.toString('base64url') === tag && timingSafeEqual(given, expected);
+  return tagMatches(mac(await key.get(), 'install-result', payload).subarray(0, 16), tag);
 }
 
 /** A short, non-secret name for the key (stored with the data to notice a replaced key). */
