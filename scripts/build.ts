@@ -49,9 +49,31 @@ export const PACKAGE_FILES = { 'openapi.json': 'docs/openapi.json' } as const;
 export function handlerBuildOptions(entry: string, outfile: string): esbuild.BuildOptions {
   return {
     ...loaderBuildOptions(entry, outfile),
-    plugins: [catalogueLoaderApart],
+    plugins: [catalogueLoaderApart, middyWithoutWebStreams],
   };
 }
+
+/**
+ * What `@middy/core` gets for its `import { ReadableStream } from 'node:stream/web'`: a class that
+ * answers `instanceof` as Node's own does. middy uses the import only to test a streamed response
+ * (`streamifyResponse`), which no broker handler sets, and importing `node:stream/web` loads Node's
+ * web streams at every cold start: 1.0-1.3 ms of import (docs/benchmarks.md, part d). Behaviour is
+ * unchanged: the global `ReadableStream` is the same class, reached only when something asks. A unit
+ * test (test/unit/handler-bundles.test.ts) fails if a middy release uses the import any other way.
+ */
+export const MIDDY_WEB_STREAMS_STAND_IN = `export class ReadableStream {
+  static [Symbol.hasInstance](value) { return value instanceof globalThis.ReadableStream; }
+}
+`;
+const middyWithoutWebStreams: esbuild.Plugin = {
+  name: 'middy-without-web-streams',
+  setup(build) {
+    build.onResolve({ filter: /^node:stream\/web$/ }, (args) =>
+      /[\\/]node_modules[\\/]@middy[\\/]core[\\/]/.test(args.importer) ? { path: 'middy-web-streams', namespace: 'middy-web-streams' } : undefined,
+    );
+    build.onLoad({ filter: /.*/, namespace: 'middy-web-streams' }, () => ({ contents: MIDDY_WEB_STREAMS_STAND_IN, loader: 'js' }));
+  },
+};
 
 /**
  * The runtime's dynamic import of the catalogue loader becomes `import("./catalogue-loader.mjs")`,

@@ -4,17 +4,24 @@
  * keep). Proven on the bundles as the package build writes them (scripts/build.ts options), by
  * the modules that have bytes in each output.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { HANDLER_ENTRIES, type HandlerName } from '../../infra/bundling';
-import { handlerBuildOptions } from '../../scripts/build';
+import { handlerBuildOptions, MIDDY_WEB_STREAMS_STAND_IN } from '../../scripts/build';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The modules of one handler's bundle after tree shaking (paths relative to the repo root). */
 async function bundledModules(handler: HandlerName): Promise<string[]> {
+  const output = await bundleOutput(handler);
+  return Object.keys(output?.inputs ?? {});
+}
+
+/** One handler's bundle as the package build writes it, with what esbuild says went into it. */
+async function bundleOutput(handler: HandlerName) {
   const result = await esbuild.build({
     ...handlerBuildOptions(path.join(ROOT, HANDLER_ENTRIES[handler]), path.join(ROOT, 'out', handler, 'index.mjs')),
     absWorkingDir: ROOT,
@@ -22,8 +29,7 @@ async function bundledModules(handler: HandlerName): Promise<string[]> {
     metafile: true,
     logLevel: 'silent',
   });
-  const output = Object.values(result.metafile.outputs).find((candidate) => candidate.entryPoint !== undefined);
-  return Object.keys(output?.inputs ?? {});
+  return Object.values(result.metafile.outputs).find((candidate) => candidate.entryPoint !== undefined);
 }
 
 const JOSE = 'node_modules/jose/';
@@ -56,5 +62,27 @@ describe('Lambda bundles', () => {
     const has = (prefix: string) => modules.some((module) => module.startsWith(prefix));
     expect(has(EXPECTED[handler].carries), EXPECTED[handler].carries).toBe(true);
     expect([...EXPECTED[handler].without, ...IN_PROCESS_ONLY].filter(has)).toEqual([]);
+  });
+});
+
+describe("middy's web-streams import (scripts/build.ts MIDDY_WEB_STREAMS_STAND_IN)", () => {
+  it.each(['get-token', 'refresh-worker', 'callback'] as HandlerName[])('%s does not import node:stream/web', async (handler) => {
+    const output = await bundleOutput(handler);
+    expect(output?.imports.map((entry) => entry.path)).not.toContain('node:stream/web');
+    expect(output?.imports.map((entry) => entry.path)).toContain('node:stream');
+  });
+
+  it('is used by @middy/core only to ask whether a response is a stream (so the stand-in changes nothing)', () => {
+    const middy = readFileSync(path.join(ROOT, 'node_modules/@middy/core/index.js'), 'utf8');
+    const uses = middy.match(/[^\n]*\bReadableStream\b[^\n]*/g) ?? [];
+    expect(uses.length).toBeGreaterThan(1);
+    for (const line of uses) expect(line.trim()).toMatch(/^(import \{ ReadableStream \} from "node:stream\/web";|handlerBody instanceof ReadableStream|throw new Error\("handler response not a ReadableStream"\);)$/);
+  });
+
+  it("answers instanceof as Node's ReadableStream does", async () => {
+    const { ReadableStream: StandIn } = (await import(`data:text/javascript,${encodeURIComponent(MIDDY_WEB_STREAMS_STAND_IN)}`)) as { ReadableStream: new () => unknown };
+    expect(new ReadableStream() instanceof StandIn).toBe(true);
+    expect({ getReader: () => undefined } instanceof StandIn).toBe(false);
+    expect('a body' instanceof StandIn).toBe(false);
   });
 });
