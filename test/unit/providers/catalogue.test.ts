@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { brokerError } from '../../support/errors';
 import { getProvider, loadCatalogue, parseCatalogue, parseCatalogueLayers } from '../../../lib/providers/catalogue';
 import { BUILTIN_CATALOGUE } from '../../../lib/providers/catalogue.generated';
@@ -149,6 +149,38 @@ describe('builtin-providers.generated.ts (what Lambdas load without zod)', () =>
     expect([...builtin.keys()]).toEqual([...loadCatalogue({ env: {}, fresh: true }).keys()]);
     for (const [key, provider] of loadCatalogue({ env: {}, fresh: true })) expect(builtin.get(key)).toStrictEqual(JSON.parse(JSON.stringify(provider)));
     expect(Object.isFrozen(builtin.get('hubspot')!.dead_grant_errors)).toBe(true);
+  });
+
+  it('reads like a Map: size, has, iteration, values and forEach in catalogue order; an unknown key is undefined', () => {
+    const builtin = builtinCatalogue();
+    const loaded = loadCatalogue({ env: {}, fresh: true });
+    const plain = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
+    expect(builtin.size).toBe(loaded.size);
+    expect(builtin.has('hubspot')).toBe(true);
+    expect(builtin.has('not-a-provider')).toBe(false);
+    expect(builtin.get('not-a-provider')).toBeUndefined();
+    expect(plain([...builtin])).toEqual(plain([...loaded]));
+    expect(plain([...builtin.values()])).toEqual(plain([...loaded.values()]));
+    const seen: string[] = [];
+    builtin.forEach((provider, key) => seen.push(`${key}=${provider.key}`));
+    expect(seen).toEqual([...loaded.keys()].map((key) => `${key}=${key}`));
+    expect(builtin.get('hubspot')).toBe([...builtin.values()].find((provider) => provider.key === 'hubspot'));
+  });
+
+  it('parses a provider only when it is asked for (a cold start parses the one it serves)', async () => {
+    vi.resetModules();
+    const { builtinCatalogue: fresh } = await import('../../../lib/providers/builtin');
+    const parse = vi.spyOn(JSON, 'parse');
+    try {
+      const catalogue = fresh();
+      expect([...catalogue.keys()]).toContain('hubspot');
+      expect(parse).not.toHaveBeenCalled();
+      catalogue.get('hubspot');
+      catalogue.get('hubspot');
+      expect(parse).toHaveBeenCalledTimes(1);
+    } finally {
+      parse.mockRestore();
+    }
   });
 });
 
