@@ -19,7 +19,8 @@
  * https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/data-caching-details.html
  */
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { boundedCache } from '../bounded-cache';
 import { BrokerError } from '../errors';
 import { systemClock, type CipherContext, type Clock, type SealingKey, type TokenCipher } from '../ports';
 import { KEY_BYTES as DATA_KEY_BYTES, IV_BYTES, TAG_BYTES, aeadOpen, aeadSeal, decodeBase64UrlStrict, decryptFailed } from './aead';
@@ -111,8 +112,7 @@ export class KmsTokenCipher implements TokenCipher {
     this.#mode = options.dataKeys ?? 'cached';
     this.#limits = { ...DEFAULT_DATA_KEY_CACHE, ...options.cache };
     this.#clock = options.clock ?? systemClock;
-    this.#decrypted = new LRUCache<string, DecryptedEntry>({
-      max: this.#limits.capacity,
+    this.#decrypted = boundedCache<string, DecryptedEntry>(this.#limits.capacity, {
       // A plaintext data key lives no longer than its place in the cache.
       dispose: (entry) => entry.key.fill(0),
     });

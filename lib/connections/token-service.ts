@@ -25,7 +25,8 @@
  *   on_demand or forced —, how it ended, how long it took) and the `Refreshes` / `RefreshLag`
  *   metrics; every getToken counts a warm-cache hit or miss (docs/operations.md, "Metrics").
  */
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
+import { boundedCache } from '../bounded-cache';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { withoutUndefined } from '../plain-object';
@@ -136,17 +137,6 @@ const CONTENTION_ATTEMPTS = 8;
  */
 const MAX_UNSAVED = 10_000;
 
-/**
- * lru-cache options that hold at most `entries` entries, each counted as 1 toward `maxSize`, rather
- * than `max`: with `max` the cache allocates its whole index at construction (four arrays of
- * `entries` slots, 1.6 ms and a garbage collection for the two 10,000-entry caches of a cold start,
- * `npm run bench -- bundles`); counted by size it grows with what it holds. Same bound, same
- * least-recently-used eviction (test: test/regression/bounded-memory.test.ts).
- */
-function atMostEntries(entries: number): { maxSize: number; sizeCalculation: () => number } {
-  return { maxSize: entries, sizeCalculation: () => 1 };
-}
-
 /** A warm cache entry: what `getToken` hands out, and until when, computed once when it is cached. */
 interface WarmToken {
   /** Frozen: every warm caller gets this object. */
@@ -175,9 +165,8 @@ export class TokenService {
 
   constructor(private readonly ctx: BrokerContext) {
     this.circuit = new ProviderCircuit(ctx);
-    this.cache = new LRUCache({ ...atMostEntries(ctx.config.tokenCacheSize) });
-    this.unsaved = new LRUCache({
-      ...atMostEntries(MAX_UNSAVED),
+    this.cache = boundedCache(ctx.config.tokenCacheSize);
+    this.unsaved = boundedCache(MAX_UNSAVED, {
       dispose: (_value, id, reason) => {
         if (reason === 'evict') logger.error('a refreshed token set that could not be stored was dropped: too many unsaved in this process', { connection_id: id });
       },
