@@ -133,7 +133,7 @@ const CONTENTION_ATTEMPTS = 8;
 /**
  * Token sets obtained but not written yet kept per process at most: they pile up only while the
  * store refuses every commit. Past the bound the oldest is dropped with an error log: a process
- * out of memory would lose all of them (docs/design.md, "Bounded memory").
+ * out of memory would lose all of them (`npm run bench -- memory`: a worker's heap stays flat).
  */
 const MAX_UNSAVED = 10_000;
 
