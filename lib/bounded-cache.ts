@@ -6,7 +6,7 @@
  * allocates its whole index at construction (four arrays of `entries` slots), which cost every
  * cold start 1.6 ms and a garbage collection for the token service's two 10,000-entry caches
  * (docs/benchmarks.md, issue 10 part d); counted by size, the index grows with what the cache
- * holds. Same bound, same eviction (test: test/regression/bounded-memory.test.ts).
+ * holds. Same bound, same eviction, same disposals (test: test/unit/bounded-cache.test.ts, against lru-cache's `max` mode).
  */
 import { LRUCache } from 'lru-cache';
 
