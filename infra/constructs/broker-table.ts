@@ -5,7 +5,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE } from '../../lib/adapters/dynamodb-table';
+import { TABLE, TABLE_INDEXES, type TableIndex } from '../../lib/adapters/dynamodb-table';
 
 export interface BrokerTableProps {
   /** @default RemovalPolicy.RETAIN — the table holds the only copy of rotated refresh tokens. */
@@ -27,34 +27,20 @@ export class BrokerTable extends Construct {
       deletionProtection: props.deletionProtection ?? true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
-    // Sparse: only scheduled connections carry `shard` and `refresh_due_at`. Keys, the provider and
-    // the TTL, as the store's ensureTable creates it: the refresh scheduler reads id, provider and
-    // refresh_due_at from the index alone, a lease write or a failure changes nothing projected, and
-    // only the commit (which moves the due time) writes to it (docs/design.md, "Writes per refresh").
-    this.table.addGlobalSecondaryIndex({
-      indexName: TABLE.dueIndexName,
-      partitionKey: { name: TABLE.dueIndexPartitionKey, type: dynamodb.AttributeType.NUMBER },
-      sortKey: { name: TABLE.dueIndexSortKey, type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: [...TABLE.dueIndexProjected],
-    });
-    // Filtered admin lists (lib/adapters/dynamodb-store.ts `listFiltered`): sparse like the
-    // schedule index (only connections carry its keys), KEYS_ONLY so a refresh, which changes
-    // no key of it, writes nothing to it; status partitions sharded 16 ways against hot keys.
-    this.table.addGlobalSecondaryIndex({
-      indexName: TABLE.listIndexName,
-      partitionKey: { name: TABLE.listIndexPartitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE.listIndexSortKey, type: dynamodb.AttributeType.STRING },
-      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
-    });
-    // Schedule entries on a cycle (docs/design.md, "A schedule entry that does not move"): sparse,
-    // projected like `refresh-due`; a refresh on its turn changes neither key, so it writes nothing here.
-    this.table.addGlobalSecondaryIndex({
-      indexName: TABLE.cycleIndexName,
-      partitionKey: { name: TABLE.cycleIndexPartitionKey, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: TABLE.cycleIndexSortKey, type: dynamodb.AttributeType.NUMBER },
-      projectionType: dynamodb.ProjectionType.INCLUDE,
-      nonKeyAttributes: [...TABLE.dueIndexProjected],
-    });
+    // From the one declaration of the indexes, in the order releases added them (one per deploy).
+    for (const index of TABLE_INDEXES) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey.name, type: attributeType(index.partitionKey.type) },
+        sortKey: { name: index.sortKey.name, type: attributeType(index.sortKey.type) },
+        ...(index.projected
+          ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: [...index.projected] }
+          : { projectionType: dynamodb.ProjectionType.KEYS_ONLY }),
+      });
+    }
   }
+}
+
+function attributeType(type: TableIndex['partitionKey']['type']): dynamodb.AttributeType {
+  return type === 'N' ? dynamodb.AttributeType.NUMBER : dynamodb.AttributeType.STRING;
 }

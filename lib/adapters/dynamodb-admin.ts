@@ -15,51 +15,32 @@ import {
   type TableDescription,
 } from '@aws-sdk/client-dynamodb';
 import { BrokerError } from '../errors';
-import { TABLE } from './dynamodb-table';
+import { TABLE, TABLE_INDEXES, type TableIndex } from './dynamodb-table';
 
 /** How long `ensureTable` waits for ACTIVE: AWS creates a table with a GSI in seconds to a minute or two. */
 const ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
+/** The table's key and every index key, once each (lib/adapters/dynamodb-table.ts `TABLE_INDEXES`). */
 const ATTRIBUTE_DEFINITIONS: AttributeDefinition[] = [
   { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-  { AttributeName: TABLE.dueIndexPartitionKey, AttributeType: 'N' },
-  { AttributeName: TABLE.dueIndexSortKey, AttributeType: 'N' },
-  { AttributeName: TABLE.listIndexPartitionKey, AttributeType: 'S' },
-  { AttributeName: TABLE.listIndexSortKey, AttributeType: 'S' },
-  { AttributeName: TABLE.cycleIndexPartitionKey, AttributeType: 'S' },
-  { AttributeName: TABLE.cycleIndexSortKey, AttributeType: 'N' },
+  ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey].map((key) => ({ AttributeName: key.name, AttributeType: key.type }))),
 ];
 
-const SCHEDULE_INDEX: GlobalSecondaryIndex = {
-  IndexName: TABLE.dueIndexName,
-  KeySchema: [
-    { AttributeName: TABLE.dueIndexPartitionKey, KeyType: 'HASH' },
-    { AttributeName: TABLE.dueIndexSortKey, KeyType: 'RANGE' },
-  ],
-  // Keys, the provider and the TTL only: a lease or a failure writes nothing to the index, and a
-  // commit moves a keys-sized entry (docs/design.md, "Writes per refresh").
-  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] },
-};
+/** One index of `TABLE_INDEXES` as CreateTable and UpdateTable take it. */
+function globalSecondaryIndex(index: TableIndex): GlobalSecondaryIndex {
+  return {
+    IndexName: index.name,
+    KeySchema: [
+      { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
+      { AttributeName: index.sortKey.name, KeyType: 'RANGE' },
+    ],
+    Projection: index.projected ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projected] } : { ProjectionType: 'KEYS_ONLY' },
+  };
+}
 
-/** Entries on a cycle: a refresh on its turn changes no key of it, and it projects what the scheduler reads. */
-const CYCLE_INDEX: GlobalSecondaryIndex = {
-  IndexName: TABLE.cycleIndexName,
-  KeySchema: [
-    { AttributeName: TABLE.cycleIndexPartitionKey, KeyType: 'HASH' },
-    { AttributeName: TABLE.cycleIndexSortKey, KeyType: 'RANGE' },
-  ],
-  Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] },
-};
-
-/** KEYS_ONLY: a write that changes no key of this index (every refresh) writes nothing to it. */
-const LIST_INDEX: GlobalSecondaryIndex = {
-  IndexName: TABLE.listIndexName,
-  KeySchema: [
-    { AttributeName: TABLE.listIndexPartitionKey, KeyType: 'HASH' },
-    { AttributeName: TABLE.listIndexSortKey, KeyType: 'RANGE' },
-  ],
-  Projection: { ProjectionType: 'KEYS_ONLY' },
-};
+const INDEXES = TABLE_INDEXES.map(globalSecondaryIndex);
+/** Every index but the first release's (the schedule by due time, which a table must have): added to an older table. */
+const LATER_INDEXES = INDEXES.filter((index) => index.IndexName !== TABLE.dueIndexName);
 
 /**
  * Creates `tableName` if missing (on-demand, `pk` hash key, the sparse `refresh-due` and `refresh-cycle`
@@ -77,7 +58,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
           BillingMode: 'PAY_PER_REQUEST',
           AttributeDefinitions: ATTRIBUTE_DEFINITIONS,
           KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-          GlobalSecondaryIndexes: [SCHEDULE_INDEX, LIST_INDEX, CYCLE_INDEX],
+          GlobalSecondaryIndexes: INDEXES,
         }),
       );
     } catch (err) {
@@ -94,7 +75,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     );
   }
   // Indexes added after the first release: a table made before one gets it added (DynamoDB, DynamoDB Local; one at a time, as DynamoDB allows).
-  for (const index of [LIST_INDEX, CYCLE_INDEX]) {
+  for (const index of LATER_INDEXES) {
     if (hasIndex(table, index.IndexName!)) continue;
     const keys = new Set(index.KeySchema!.map((key) => key.AttributeName));
     const cannot = (cause?: unknown) =>

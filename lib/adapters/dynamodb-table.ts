@@ -44,3 +44,45 @@ export const TABLE = {
   /** DynamoDB TTL attribute (epoch seconds). */
   ttlAttribute: 'ttl',
 } as const;
+
+/** A global secondary index of the table, in terms both CDK and DynamoDB's CreateTable/UpdateTable are written from. */
+export interface TableIndex {
+  name: string;
+  partitionKey: { name: string; type: 'S' | 'N' };
+  sortKey: { name: string; type: 'S' | 'N' };
+  /** Non-key attributes projected (`INCLUDE`); absent: `KEYS_ONLY`. */
+  projected?: readonly string[];
+}
+
+/**
+ * The table's indexes, in the order releases added them: the CDK table declares them in this order
+ * (CloudFormation adds one index per deploy to an existing table) and `ensureTable` adds the later
+ * ones to a local table made before them in this order. The one declaration of the indexes: the
+ * stack (infra/constructs/broker-table.ts) and the local runtime (lib/adapters/dynamodb-admin.ts)
+ * both build theirs from it; test/infra/stack.test.ts states the deployed shape on its own.
+ */
+export const TABLE_INDEXES: readonly TableIndex[] = [
+  // Sparse: only scheduled connections carry `shard` and `refresh_due_at`. The scheduler reads id,
+  // provider and due time from the index alone; a lease or a failure changes nothing projected, and
+  // only a commit that moves the due time writes to it (docs/design.md, "Writes per refresh").
+  {
+    name: TABLE.dueIndexName,
+    partitionKey: { name: TABLE.dueIndexPartitionKey, type: 'N' },
+    sortKey: { name: TABLE.dueIndexSortKey, type: 'N' },
+    projected: TABLE.dueIndexProjected,
+  },
+  // Filtered admin lists (dynamodb-store.ts `listFiltered`): KEYS_ONLY, so a refresh, which changes
+  // no key of it, writes nothing to it.
+  {
+    name: TABLE.listIndexName,
+    partitionKey: { name: TABLE.listIndexPartitionKey, type: 'S' },
+    sortKey: { name: TABLE.listIndexSortKey, type: 'S' },
+  },
+  // Entries on a cycle: a refresh on its turn changes neither key, so it writes nothing here.
+  {
+    name: TABLE.cycleIndexName,
+    partitionKey: { name: TABLE.cycleIndexPartitionKey, type: 'S' },
+    sortKey: { name: TABLE.cycleIndexSortKey, type: 'N' },
+    projected: TABLE.dueIndexProjected,
+  },
+];

@@ -205,6 +205,13 @@ describe('the list index on tables made before it', () => {
       await ensureTable(client, 'older');
       const { Table } = await client.send(new DescribeTableCommand({ TableName: 'older' }));
       expect(Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === TABLE.listIndexName)?.Projection?.ProjectionType).toBe('KEYS_ONLY');
+      // And the cycle index, added after it: every index of the one declaration, with its projection.
+      const cycle = Table?.GlobalSecondaryIndexes?.find((i) => i.IndexName === TABLE.cycleIndexName);
+      expect(cycle?.KeySchema).toEqual([
+        { AttributeName: TABLE.cycleIndexPartitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE.cycleIndexSortKey, KeyType: 'RANGE' },
+      ]);
+      expect(cycle?.Projection).toEqual({ ProjectionType: 'INCLUDE', NonKeyAttributes: [...TABLE.dueIndexProjected] });
     } finally {
       client.destroy();
       await local.close();
