@@ -193,12 +193,16 @@ function summarize(samples: number[]): Timing {
   return { median: at(0.5), p90: at(0.9), samples };
 }
 
-/** Runs every case `runs` times, round-robin, so drifting machine load hits all cases alike. */
+/**
+ * Runs every case `runs` times, round-robin, so drifting machine load hits all cases alike; every other
+ * round in reverse order, so that no case always runs just before or after another (a "before" bundle
+ * timed always right before its "after" would carry whatever its place in the round does to it).
+ */
 async function timeAll(cases: Array<{ key: string; file: string; nodeOptions: string[]; env: NodeJS.ProcessEnv; event?: unknown }>, runs: number): Promise<Map<string, Timing>> {
   const samples = new Map(cases.map((c) => [c.key, [] as number[]]));
   for (const c of cases) await importOnce(c.file, c.nodeOptions, c.env); // warm the OS file cache
   for (let i = 0; i < runs; i++) {
-    for (const c of cases) samples.get(c.key)?.push(await importOnce(c.file, c.nodeOptions, c.env, c.event));
+    for (const c of i % 2 === 0 ? cases : [...cases].reverse()) samples.get(c.key)?.push(await importOnce(c.file, c.nodeOptions, c.env, c.event));
   }
   return new Map([...samples].map(([key, values]) => [key, summarize(values)]));
 }
@@ -359,7 +363,7 @@ export async function benchBundles(): Promise<void> {
     ['x own', 22],
   ];
   const pairedRow = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(pairedColumns[i]?.[1] ?? 0) : pad(cell, pairedColumns[i]?.[1] ?? 0))).join(' ');
-  console.log(`\nPaired: the median over the ${runs} rounds of each round's ratio (a round times every case once, in turn), and in brackets the middle half of those ratios (25th-75th percentile).`);
+  console.log(`\nPaired: the median over the ${runs} rounds of each round's ratio (a round times every case once, in turn; every other round in reverse order), and in brackets the middle half of those ratios (25th-75th percentile).`);
   console.log(pairedRow(pairedColumns.map(([title]) => title)));
   for (const [i, bundle] of deployed.entries()) {
     if (bundle.name.startsWith('baseline')) continue;
