@@ -227,6 +227,38 @@ describe('runs cut short, runs racing', () => {
   });
 });
 
+describe('runs cut short by their read limit, with progress marks per partition', () => {
+  it('a partition read whole is not read again: over runs cut short, every turn is sent once, and a light period\'s turns by the first run only', async () => {
+    // 6,000 turns of the 23-minute cycle (cut short by a limit of 1,000 every run) beside 40 of the
+    // 5-minute cycle from 60 s on, read whole by the first run. Before the marks per partition,
+    // the first cut partition's stop became `through` for all: the 5-minute turns after it were read
+    // and sent again by the next run, and each cut partition's last turn read was sent twice.
+    const { clock, store, broker } = await fleetOnCycle(6000);
+    const P5 = 5 * MINUTE;
+    const T = (await store.getScheduleMarks())!.through;
+    const light: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const id = `five-${i}`;
+      const turn = T + 60_000 + i * 1_000;
+      light.push(id);
+      await store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
+    }
+    clock.advance(MINUTE);
+    const queue = new MemoryRefreshQueue({ clock });
+    const sentBy = new Map<string, number[]>(); // connection → the runs that sent it
+    // Four runs, a minute apart: before the 5-minute cycle comes round again.
+    for (let run = 0; run < 4; run++) {
+      await broker.scheduleRefreshes(queue, { readMax: 1000 });
+      const jobs = await queue.receive('fault', 20_000);
+      for (const job of jobs) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
+      await queue.delete('fault', jobs);
+      clock.advance(MINUTE);
+    }
+    const lightSentBy = new Set(light.map((id) => JSON.stringify(sentBy.get(id))));
+    expect({ connections: sentBy.size, sentMoreThanOnce: [...sentBy.values()].filter((runs) => runs.length > 1).length, lightSentBy: [...lightSentBy] }).toEqual({ connections: 6040, sentMoreThanOnce: 0, lightSentBy: ['[0]'] });
+  });
+});
+
 describe('a scheduler that was stopped for a while', () => {
   it('sends the turns that are due and none of the entries installed meanwhile (their phases\' earlier turns came before them)', async () => {
     const clock = new MovableClock(true);
