@@ -10,7 +10,7 @@ import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-stor
 import { drainRefreshQueue } from '../../lib/connections/refresh-worker';
 import { cycleKey, leaseTaken, rescueParked } from '../../lib/connections/transitions';
 import type { ConnectionRecord } from '../../lib/model';
-import type { ConnectionStore } from '../../lib/ports';
+import type { ConnectionStore, RefreshQueue } from '../../lib/ports';
 import { faultBroker, installFault, useFaultWorkers } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
 import { MovableClock } from '../support/local-broker';
@@ -256,6 +256,47 @@ describe('runs cut short by their read limit, with progress marks per partition'
     }
     const lightSentBy = new Set(light.map((id) => JSON.stringify(sentBy.get(id))));
     expect({ connections: sentBy.size, sentMoreThanOnce: [...sentBy.values()].filter((runs) => runs.length > 1).length, lightSentBy: [...lightSentBy] }).toEqual({ connections: 6040, sentMoreThanOnce: 0, lightSentBy: ['[0]'] });
+  });
+});
+
+describe('a provider held back in partitions read whole while others are cut short', () => {
+  it('its turns there are sent once it is no longer held (the catch-up reads each partition up to its own mark), and nothing twice', async () => {
+    // The 23-minute fleet is cut short by the limit; 20 turns of `fault-cc` on the 5-minute cycle from
+    // 60 s on are read whole by the first run, but its queue refuses them for two runs.
+    const { clock, store, broker } = await fleetOnCycle(6000);
+    const P5 = 5 * MINUTE;
+    const T = (await store.getScheduleMarks())!.through;
+    for (let i = 0; i < 20; i++) {
+      const id = `cc-${i}`;
+      const turn = T + 60_000 + i * 1_000;
+      await store.create({ id, provider: 'fault-cc', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
+    }
+    clock.advance(MINUTE);
+    const inner = new MemoryRefreshQueue({ clock });
+    let refuse = true;
+    const queue: RefreshQueue = {
+      send: async (jobs) => {
+        if (refuse && jobs.some((job) => job.provider === 'fault-cc')) throw new Error('refused');
+        return inner.send(jobs);
+      },
+      receive: (provider, max) => inner.receive(provider, max),
+      delete: (provider, jobs) => inner.delete(provider, jobs),
+      depth: (provider) => inner.depth(provider),
+    } as RefreshQueue;
+    const sentBy = new Map<string, number[]>();
+    for (let run = 0; run < 4; run++) {
+      refuse = run < 2;
+      const summary = await broker.scheduleRefreshes(queue, { readMax: 1000 });
+      if (run < 2) expect(summary.held_back['fault-cc']).toBe(20);
+      for (const provider of ['fault', 'fault-cc']) {
+        const jobs = await inner.receive(provider, 20_000);
+        for (const job of jobs) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
+        await inner.delete(provider, jobs);
+      }
+      clock.advance(MINUTE);
+    }
+    const ccSentBy = new Set(Array.from({ length: 20 }, (_, i) => JSON.stringify(sentBy.get(`cc-${i}`))));
+    expect({ connections: sentBy.size, sentMoreThanOnce: [...sentBy.values()].filter((runs) => runs.length > 1).length, ccSentBy: [...ccSentBy] }).toEqual({ connections: 6020, sentMoreThanOnce: 0, ccSentBy: ['[2]'] });
   });
 });
 
