@@ -73,7 +73,8 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   // How far earlier runs read each partition of the cycle index (marks written before the marks per
   // partition: every one to `through`).
   const readBefore = (partition: string): number => Math.max(previous, marks?.partitions?.[partition] ?? previous);
-  // Up to here (in turn order) a held provider's turns were sent; any other's, every turn read.
+  // Up to here (in turn order) a held provider's turns were sent (past it, up to each partition's mark,
+  // some may not have been); every other provider's turn read was sent.
   const markOf = (provider: string): TurnMark => marks?.held[provider] ?? { at: previous, id: LAST_ID };
   const heldBack = new Set(Object.keys(marks?.held ?? {}));
   const [byDue, forward, catchUp] = await Promise.all([
@@ -87,8 +88,10 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
       ? readTurns(ctx, { after: () => Math.min(...Object.values(marks!.held).map((mark) => mark.at)) - 1, upTo: readBefore, max: readMax, mayRead, providers: heldBack })
       : { due: [], unreadable: [], stoppedAt: new Map<string, number>() },
   ]);
-  let turns = [...catchUp.due, ...forward.due].filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
-  turns = earliestPerConnection(turns);
+  // What the forward read found no run read before, so none sent; what the catch-up found, only past
+  // its provider's mark (a held provider's mark may lie past where another partition stopped).
+  const caughtUp = catchUp.due.filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
+  let turns = earliestPerConnection([...caughtUp, ...forward.due]);
   // A turn before an entry was placed is no turn of it (a connection installed at x is first due near
   // x + period, and its phase's turn before that lies before x). Runs in step with time never see
   // one: every partition's mark passed x before the entry existed. A run that reads further back does

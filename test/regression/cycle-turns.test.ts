@@ -31,6 +31,28 @@ describe('a first run without marks on DynamoDB that holds a cycle turn back', (
   });
 });
 
+describe('a marks item written before the marks per partition (`through` alone, as a deployed table holds it), on DynamoDB', () => {
+  it('reads as every partition read to `through`: the next run sends the turns after it, none before, and the run after sends nothing again', async () => {
+    const workers = await setup({ expiresIn: 1800 });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push(await installFault(workers.a, workers.provider, `old-marks-${i}`));
+      workers.clock.advance(20_000);
+    }
+    const turns = await Promise.all(ids.map(async (id) => ({ id, at: (await workers.store.get(id))!.refreshDueAt! })));
+    turns.sort((a, b) => a.at - b.at);
+    const through = turns[1]!.at; // the two first turns were sent by the scheduler that wrote this item
+    expect(await workers.store.putScheduleMarks({ through, held: {}, version: 0 })).toBe(true);
+    expect(await workers.store.getScheduleMarks()).toEqual({ through, held: {}, version: 1 });
+    workers.clock.set(turns[3]!.at - 30_000);
+    const queue = new MemoryRefreshQueue({ clock: workers.clock });
+    await workers.a.scheduleRefreshes(queue);
+    expect((await queue.receive('fault', 10)).map((job) => job.connectionId).sort()).toEqual([turns[2]!.id, turns[3]!.id].sort());
+    workers.clock.advance(MINUTE);
+    expect(await workers.a.scheduleRefreshes(queue)).toMatchObject({ due: 0 });
+  });
+});
+
 /** `inner`, with `before(id)` run ahead of every lease write (an update that sets a lease owner): to race it, or to fail it. */
 function beforeLeaseWrites(inner: ConnectionStore, before: (id: string) => Promise<void>): ConnectionStore {
   return new Proxy(inner, {
@@ -178,13 +200,13 @@ describe('one provider held back (open circuit) while a read limit cuts runs sho
   });
 });
 
-/** A broker over a memory store holding `n` cycle entries of the fault provider with turns 12 ms apart from `T` + 1 ms on, and marks at `T`. */
-async function fleetOnCycle(n: number) {
+/** A broker over a memory store holding `n` cycle entries of the fault provider with turns 12 ms apart from `T` + 1 ms on, and marks at `T` (written as before the marks per partition: `through` alone). */
+async function fleetOnCycle(n: number, ratePerSecond = 100_000) {
   const clock = new MovableClock(true);
   const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
   providers.push(provider);
   const store = new MemoryConnectionStore(clock);
-  const { broker } = faultBroker({ store, provider, clock, config: { providerRatePerSecond: 100_000 } });
+  const { broker } = faultBroker({ store, provider, clock, config: { providerRatePerSecond: ratePerSecond } });
   const P = 23 * MINUTE;
   const T = Math.floor(clock.now() / 1000) * 1000;
   clock.set(T);
@@ -228,12 +250,9 @@ describe('runs cut short, runs racing', () => {
 });
 
 describe('runs cut short by their read limit, with progress marks per partition', () => {
-  it('a partition read whole is not read again: over runs cut short, every turn is sent once, and a light period\'s turns by the first run only', async () => {
-    // 6,000 turns of the 23-minute cycle (cut short by a limit of 1,000 every run) beside 40 of the
-    // 5-minute cycle from 60 s on, read whole by the first run. Before the marks per partition,
-    // the first cut partition's stop became `through` for all: the 5-minute turns after it were read
-    // and sent again by the next run, and each cut partition's last turn read was sent twice.
-    const { clock, store, broker } = await fleetOnCycle(6000);
+  /** 6,000 turns of the 23-minute cycle (cut short by a limit of 1,000 every run) beside 40 of the 5-minute cycle from 60 s on; the runs that sent each connection over four runs a minute apart, the queue emptied after each. */
+  async function runsCutShort(ratePerSecond?: number) {
+    const { clock, store, broker } = await fleetOnCycle(6000, ratePerSecond);
     const P5 = 5 * MINUTE;
     const T = (await store.getScheduleMarks())!.through;
     const light: string[] = [];
@@ -254,8 +273,20 @@ describe('runs cut short by their read limit, with progress marks per partition'
       await queue.delete('fault', jobs);
       clock.advance(MINUTE);
     }
-    const lightSentBy = new Set(light.map((id) => JSON.stringify(sentBy.get(id))));
-    expect({ connections: sentBy.size, sentMoreThanOnce: [...sentBy.values()].filter((runs) => runs.length > 1).length, lightSentBy: [...lightSentBy] }).toEqual({ connections: 6040, sentMoreThanOnce: 0, lightSentBy: ['[0]'] });
+    return { connections: sentBy.size, sentMoreThanOnce: [...sentBy.values()].filter((runs) => runs.length > 1).length, lightSentBy: [...new Set(light.map((id) => JSON.stringify(sentBy.get(id))))] };
+  }
+
+  it('a partition read whole is not read again: over runs cut short, every turn is sent once, and a light period\'s turns by the first run only', async () => {
+    // Before the marks per partition, the first cut partition's stop became `through` for all: the
+    // 5-minute turns after it were read and sent again by the next run, and each cut partition's last
+    // turn read was sent twice.
+    expect(await runsCutShort()).toEqual({ connections: 6040, sentMoreThanOnce: 0, lightSentBy: ['[0]'] });
+  });
+
+  it('a provider held back by its per-run limit past where a partition was cut: the turns there are sent by the next run, none lost, none twice', async () => {
+    // 67/s: 4,020 jobs a run, so the first run sends every 23-minute turn it read and half the 5-minute
+    // ones (its last turn sent lies past where the 23-minute partitions stopped), and holds 16 back.
+    expect(await runsCutShort(67)).toEqual({ connections: 6040, sentMoreThanOnce: 0, lightSentBy: ['[0]', '[1]'] });
   });
 });
 
