@@ -283,6 +283,22 @@ describe('runs cut short by their read limit, with progress marks per partition'
     expect(await runsCutShort()).toEqual({ connections: 6040, sentMoreThanOnce: 0, lightSentBy: ['[0]'] });
   });
 
+  it('a partition whose page is all of one turn is read past it: 2,500 entries at one turn are sent by one run, once', async () => {
+    const { clock, store, broker } = await fleetOnCycle(0);
+    const P = 23 * MINUTE;
+    const turn = (await store.getScheduleMarks())!.through + 5_000;
+    for (let i = 0; i < 2500; i++) {
+      // One partition: the store keeps the key it is given.
+      await store.create({ id: `same-${i}`, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: turn, updatedAt: turn, refreshDueAt: turn, cycle: cycleKey('same-0', P), cyclePhase: turn % P } as ConnectionRecord);
+    }
+    clock.advance(MINUTE);
+    const queue = new MemoryRefreshQueue({ clock });
+    expect((await broker.scheduleRefreshes(queue, { readMax: 1000 })).sent).toEqual({ fault: 2500 });
+    await queue.delete('fault', await queue.receive('fault', 10_000));
+    clock.advance(MINUTE);
+    expect((await broker.scheduleRefreshes(queue, { readMax: 1000 })).sent).toEqual({});
+  });
+
   it('a provider held back by its per-run limit past where a partition was cut: the turns there are sent by the next run, none lost, none twice', async () => {
     // 67/s: 4,020 jobs a run, so the first run sends every 23-minute turn it read and half the 5-minute
     // ones (its last turn sent lies past where the 23-minute partitions stopped), and holds 16 back.
