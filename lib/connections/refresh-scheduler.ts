@@ -15,8 +15,9 @@
  * them, so a run reads everything due by its horizon. Entries on a cycle (`refresh-cycle`: a period
  * and a phase, docs/design.md "A schedule entry that does not move") come round every period, and
  * a run reads the turns that came round since the last run's: the scheduler's marks (one item, read
- * and written once a run) say how far turns were sent, per provider where something was held back,
- * so a turn held back or refused is sent by a later run, as an entry by due time would be.
+ * and written once a run) say how far each partition of the cycle index was read, so a run cut short
+ * reads on where each partition stopped, and how far turns were sent per provider where something
+ * was held back, so a turn held back or refused is sent by a later run, as an entry by due time would be.
  */
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
