@@ -439,7 +439,9 @@ export class DynamoDbConnectionStore implements ConnectionStore {
     const { Item } = await this.doc.send(new GetCommand({ TableName: this.tableName, Key: { [TABLE.partitionKey]: SCHEDULE_MARKS_PK }, ConsistentRead: true }));
     if (Item === undefined) return undefined;
     const read = new ItemReader(Item);
-    return { through: read.number('through'), held: read.optionalTurnMarks('held') ?? {}, version: read.number('version') };
+    const partitions = read.optionalNumberMap('partitions');
+    // An item written before the marks per partition has `through` alone: every partition read to there.
+    return { through: read.number('through'), ...(partitions ? { partitions } : {}), held: read.optionalTurnMarks('held') ?? {}, version: read.number('version') };
   }
 
   async putScheduleMarks(marks: ScheduleMarks): Promise<boolean> {
@@ -447,7 +449,7 @@ export class DynamoDbConnectionStore implements ConnectionStore {
       await this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { [TABLE.partitionKey]: SCHEDULE_MARKS_PK, kind: KIND_META, through: marks.through, held: marks.held, version: marks.version + 1 },
+          Item: { [TABLE.partitionKey]: SCHEDULE_MARKS_PK, kind: KIND_META, through: marks.through, ...(marks.partitions ? { partitions: marks.partitions } : {}), held: marks.held, version: marks.version + 1 },
           ConditionExpression: marks.version === 0 ? 'attribute_not_exists(#pk)' : '#version = :expected',
           ExpressionAttributeNames: marks.version === 0 ? { '#pk': TABLE.partitionKey } : { '#version': 'version' },
           ...(marks.version === 0 ? {} : { ExpressionAttributeValues: { ':expected': marks.version } }),
@@ -961,6 +963,13 @@ class ItemReader {
       throw malformed(this.item, attribute);
     }
     return value as Record<string, string>;
+  }
+
+  optionalNumberMap(attribute: string): Record<string, number> | undefined {
+    const value = this.item[attribute];
+    if (value === undefined) return undefined;
+    if (!isPlainObject(value) || !Object.values(value).every((entry) => typeof entry === 'number')) throw malformed(this.item, attribute);
+    return value as Record<string, number>;
   }
 
   optionalTurnMarks(attribute: string): Record<string, TurnMark> | undefined {

@@ -15,8 +15,9 @@
  * them, so a run reads everything due by its horizon. Entries on a cycle (`refresh-cycle`: a period
  * and a phase, docs/design.md "A schedule entry that does not move") come round every period, and
  * a run reads the turns that came round since the last run's: the scheduler's marks (one item, read
- * and written once a run) say how far turns were sent, per provider where something was held back,
- * so a turn held back or refused is sent by a later run, as an entry by due time would be.
+ * and written once a run) say how far each partition of the cycle index was read, so a run cut short
+ * reads on where each partition stopped, and how far turns were sent per provider where something
+ * was held back, so a turn held back or refused is sent by a later run, as an entry by due time would be.
  */
 import { isBrokerError } from '../errors';
 import { logger } from '../logger';
@@ -70,33 +71,41 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   const readMax = options.readMax ?? DEFAULT_SCHEDULER_READ_MAX;
   const marks = await ctx.store.getScheduleMarks();
   const previous = marks?.through ?? Number.NEGATIVE_INFINITY;
-  // Up to here (in turn order) each provider's turns were sent by earlier runs.
+  // How far earlier runs read each partition of the cycle index (marks written before the marks per
+  // partition: every one to `through`).
+  const readBefore = (partition: string): number => Math.max(previous, marks?.partitions?.[partition] ?? previous);
+  // Up to here (in turn order) a held provider's turns were sent (past it, up to each partition's mark,
+  // some may not have been); every other provider's turn read was sent.
   const markOf = (provider: string): TurnMark => marks?.held[provider] ?? { at: previous, id: LAST_ID };
   const heldBack = new Set(Object.keys(marks?.held ?? {}));
   const [byDue, forward, catchUp] = await Promise.all([
     readDue(ctx, dueBy, readMax, mayRead),
-    // The turns since the last run's horizon (without marks, the whole last period), which alone move `through` on ...
-    readTurns(ctx, { after: previous, upTo: dueBy, max: readMax, mayRead }),
+    // Each partition's turns since it was last read (without marks, the whole last period), which alone
+    // move the partitions' marks: a partition read whole is not read again when another is cut short ...
+    readTurns(ctx, { after: readBefore, upTo: () => dueBy, max: readMax, mayRead }),
     // ... and, apart with a budget of their own, the turns providers held back before it: one provider
     // held back long must not hold back the reading of the others'.
     heldBack.size > 0
-      ? readTurns(ctx, { after: Math.min(...Object.values(marks!.held).map((mark) => mark.at)) - 1, upTo: previous, max: readMax, mayRead, providers: heldBack })
-      : { due: [], unreadable: [], through: previous },
+      ? readTurns(ctx, { after: () => Math.min(...Object.values(marks!.held).map((mark) => mark.at)) - 1, upTo: readBefore, max: readMax, mayRead, providers: heldBack })
+      : { due: [], unreadable: [], stoppedAt: new Map<string, number>() },
   ]);
-  let turns = [...catchUp.due, ...forward.due].filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
-  turns = earliestPerConnection(turns);
+  // What the forward read found no run read before, so none sent; what the catch-up found, only past
+  // its provider's mark (a held provider's mark may lie past where another partition stopped).
+  const caughtUp = catchUp.due.filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
+  let turns = earliestPerConnection([...caughtUp, ...forward.due]);
   // A turn before an entry was placed is no turn of it (a connection installed at x is first due near
   // x + period, and its phase's turn before that lies before x). Runs in step with time never see
-  // one: `through` passed x before the entry existed. A run that reads further back does — without
-  // marks (a new table, the item lost: every turn of the last period), behind on its reading (a run
-  // cut short, a scheduler stopped for a while), or catching up a held provider — and most of what it
-  // reads there may be such turns. Their records' due times say which are due, so those runs do not
-  // fill the queues with jobs that are not (half a read unit per connection, in those runs only).
+  // one: every partition's mark passed x before the entry existed. A run that reads further back does
+  // — without marks (a new table, the item lost: every turn of the last period), behind on its reading
+  // (a run cut short, a scheduler stopped for a while), or catching up a held provider — and most of
+  // what it reads there may be such turns. Their records' due times say which are due, so those runs
+  // do not fill the queues with jobs that are not (half a read unit per connection, in those runs only).
   const behind = previous < dueBy - 2 * ctx.config.refreshPolicy.schedulerIntervalMs;
   if (behind || heldBack.size > 0) turns = await dueNow(ctx, turns, dueBy);
-  // How far each provider's turns were read whole: a held provider's catch-up cut short keeps it there.
-  const through = Math.max(previous, forward.through);
-  const readWhole = (provider: string): number => (heldBack.has(provider) && catchUp.through < previous ? catchUp.through : forward.through);
+  // How far each partition is read now (never back: a partition cut short stopped past where it began).
+  const readTo = new Map(CYCLE_PARTITIONS.map(({ key }) => [key, Math.max(readBefore(key), forward.stoppedAt.get(key) ?? dueBy)]));
+  // Where the catch-up stopped short, the held providers' turns after that are not read yet: their marks stay no further.
+  const catchUpStop: TurnMark = catchUp.stoppedAt.size > 0 ? { at: Math.min(...catchUp.stoppedAt.values()), id: LAST_ID } : NOTHING_HELD;
   const due: Candidate[] = [...byDue.due.map((entry) => ({ ...entry, onCycle: false })), ...turns];
   const unreadable = [...byDue.unreadable, ...forward.unreadable, ...catchUp.unreadable];
   const summary: SchedulerSummary = { due: due.length, cycle_turns: turns.length, sent: {}, held_back: {}, circuit_open: [], unreadable: unreadable.length, duration_ms: 0 };
@@ -137,31 +146,41 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
       }
       if (sent > 0) summary.sent[provider] = sent;
       if (connections.length > sent) summary.held_back[provider] = connections.length - sent;
-      // The provider's new mark: its last turn sent when some were not (what was sent is a prefix in
-      // turn order; none sent: where it was), else how far its turns were read. A provider this
-      // deployment does not serve holds nothing (its entries come round again next period).
+      // The provider's new mark when some of its turns were not sent: its last turn sent (what was sent
+      // is a prefix in turn order, and every turn of it before that was read); none sent, where it was
+      // (a provider not held till now: just before its first turn, as every turn of it read before was
+      // sent). A provider this deployment does not serve holds nothing (its entries come round again
+      // next period).
       if (served) {
         const lastSent = connections.slice(0, sent).findLast((c) => c.onCycle);
-        const mark = connections.slice(sent).some((c) => c.onCycle) ? (lastSent ? { at: lastSent.refreshDueAt, id: lastSent.id } : markOf(provider)) : { at: Number.POSITIVE_INFINITY, id: LAST_ID };
-        const whole = { at: readWhole(provider), id: LAST_ID };
-        held[provider] = inTurnOrder(mark, whole) < 0 ? mark : whole;
+        const firstHeld = connections.slice(sent).find((c) => c.onCycle);
+        const mark = !firstHeld ? NOTHING_HELD : lastSent ? { at: lastSent.refreshDueAt, id: lastSent.id } : heldBack.has(provider) ? markOf(provider) : { at: firstHeld.refreshDueAt - 1, id: LAST_ID };
+        held[provider] = heldBack.has(provider) ? earlierOf(mark, catchUpStop) : mark;
       }
     }),
   );
-  // A held provider with no turn in what this run read moves to where its reading stopped.
+  // A held provider with no turn in what this run read holds no further than where its catch-up stopped.
   for (const provider of heldBack) {
-    if (!byProvider.has(provider) && servesProvider(ctx, provider)) held[provider] = { at: readWhole(provider), id: LAST_ID };
+    if (!byProvider.has(provider) && servesProvider(ctx, provider)) held[provider] = catchUpStop;
   }
-  await writeMarks(ctx, marks, through, held);
+  await writeMarks(ctx, marks, readTo, held);
   summary.duration_ms = ctx.clock.now() - started;
   logger.info('refresh scheduler finished', { ...summary });
   return summary;
 }
 
-const LONGEST_PERIOD_MS = Math.max(...CYCLE_PERIODS_MIN) * 60_000;
+/** Every partition of the cycle index: each period's shards. */
+const CYCLE_PARTITIONS = CYCLE_PERIODS_MIN.flatMap((minutes) => cycleKeys(minutes * 60_000).map((key) => ({ key, periodMs: minutes * 60_000 })));
 
-/** After every id: a mark at `through` covers every turn at that time. */
+/** After every id: a mark at a time covers every turn at that time. */
 const LAST_ID = '\u{10FFFF}';
+
+/** The mark of a provider none of whose turns read were held back. */
+const NOTHING_HELD: TurnMark = { at: Number.POSITIVE_INFINITY, id: LAST_ID };
+
+function earlierOf(a: TurnMark, b: TurnMark): TurnMark {
+  return inTurnOrder(a, b) <= 0 ? a : b;
+}
 
 /** Negative when `a` comes before `b` in the order turns are sent in (time, then connection id). */
 function inTurnOrder(a: TurnMark, b: TurnMark): number {
@@ -178,18 +197,19 @@ async function dueNow(ctx: BrokerContext, turns: Candidate[], dueBy: number): Pr
 }
 
 /**
- * Stores how far this run sent the cycle's turns. A lost race (another run wrote first) keeps the
- * other run's marks: each run read the same marks and sent from them, so either run's are right.
+ * Stores how far this run read each partition and sent the cycle's turns. A lost race (another run
+ * wrote first) keeps the other run's marks: each run read the same marks and sent from them, so
+ * either run's are right.
  */
-async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, through: number, marks: Record<string, TurnMark>): Promise<void> {
-  const held: Record<string, TurnMark> = {};
-  for (const [provider, mark] of Object.entries(marks)) {
-    // At `through` (or past it): nothing held; `through` says it.
-    if (inTurnOrder(mark, { at: through, id: LAST_ID }) >= 0) continue;
-    // Nothing of this provider's ever sent (a first run held it all back): a mark before any turn a run reads (at most a period back).
-    held[provider] = Number.isFinite(mark.at) ? mark : { at: through - LONGEST_PERIOD_MS, id: '' };
-  }
-  const written = await ctx.store.putScheduleMarks({ through, held, version: previous?.version ?? 0 });
+async function writeMarks(ctx: BrokerContext, previous: ScheduleMarks | undefined, readTo: ReadonlyMap<string, number>, marks: Record<string, TurnMark>): Promise<void> {
+  // `through`, every partition's mark at least, is what a marks item written before the marks per
+  // partition held (and what a scheduler of that time would read from); only the partitions read
+  // further are named.
+  const through = Math.min(...readTo.values());
+  const partitions = Object.fromEntries([...readTo].filter(([, at]) => at > through));
+  // A provider holding nothing back needs no mark.
+  const held = Object.fromEntries(Object.entries(marks).filter(([, mark]) => mark.at !== NOTHING_HELD.at));
+  const written = await ctx.store.putScheduleMarks({ through, ...(Object.keys(partitions).length > 0 ? { partitions } : {}), held, version: previous?.version ?? 0 });
   if (!written) logger.warn('refresh scheduler: another run stored its marks first; keeping them');
 }
 
@@ -235,45 +255,50 @@ async function readDue(ctx: BrokerContext, dueBy: number, max: number, mayRead: 
 }
 
 /**
- * Every cycle's turns in (`after`, `upTo`], each entry at its latest turn by `upTo`, in turn order per
- * partition (of `providers` only, when given); and `through`, the time up to which every partition
- * was read whole (`upTo` unless reading stopped at `max` entries or for lack of time: then a later
- * run reads on from there).
+ * Every cycle's turns in each partition's window (`after`, `upTo`], each entry at its latest turn by
+ * `upTo`, in turn order per partition (of `providers` only, when given); and, for each partition whose
+ * reading stopped at `max` entries or for lack of time, how far its turns were read whole (a later run
+ * reads on from there). The rest were read to `upTo`.
  */
 async function readTurns(
   ctx: BrokerContext,
-  window: { after: number; upTo: number; max: number; mayRead: () => boolean; providers?: ReadonlySet<string> },
-): Promise<{ due: Candidate[]; unreadable: UnreadableConnection[]; through: number }> {
-  const { after, upTo, max, mayRead, providers } = window;
+  window: { after: (partition: string) => number; upTo: (partition: string) => number; max: number; mayRead: () => boolean; providers?: ReadonlySet<string> },
+): Promise<{ due: Candidate[]; unreadable: UnreadableConnection[]; stoppedAt: Map<string, number> }> {
+  const { max, mayRead, providers } = window;
   const due: Candidate[] = [];
   const unreadable: UnreadableConnection[] = [];
-  let through = upTo;
+  const stoppedAt = new Map<string, number>();
   let read = 0;
-  const partitions = CYCLE_PERIODS_MIN.flatMap((minutes) => cycleKeys(minutes * 60_000).map((key) => ({ key, periodMs: minutes * 60_000 })));
   await Promise.all(
-    partitions.map(async ({ key, periodMs }) => {
-      for (const [from, to] of turnRanges(after, upTo, periodMs)) {
+    CYCLE_PARTITIONS.map(async ({ key, periodMs }) => {
+      const upTo = window.upTo(key);
+      for (const [from, to] of turnRanges(window.after(key), upTo, periodMs)) {
         let cursor: string | undefined;
         do {
           const page = await ctx.store.listCycle(key, from, to, { limit: DUE_PAGE, cursor });
           read += page.items.length;
-          let lastTurn: number | undefined;
-          for (const entry of page.items) {
-            lastTurn = latestTurn({ periodMs, phaseMs: entry.phase, by: upTo });
-            if (!providers || providers.has(entry.provider)) due.push({ id: entry.id, provider: entry.provider, refreshDueAt: lastTurn, onCycle: true });
-          }
           unreadable.push(...(page.unreadable ?? []));
           cursor = page.cursor;
-          if (cursor && (read >= max || !mayRead())) {
-            // Stopped with more to read: from the last turn read on (it may have more entries), nothing counts as read.
-            through = Math.min(through, (lastTurn ?? latestTurn({ periodMs, phaseMs: from, by: upTo })) - 1);
+          const found = page.items.map((entry) => ({ entry, turn: latestTurn({ periodMs, phaseMs: entry.phase, by: upTo }) }));
+          const firstTurn = found[0]?.turn;
+          const lastTurn = found.at(-1)?.turn;
+          // Stopped with more to read: the last turn read may have more entries on the next page, so
+          // from it on nothing counts as read (the run that reads on sends its entries, once). A page
+          // all of one turn is read past, or its partition would never move.
+          const stop = cursor !== undefined && (read >= max || !mayRead()) && firstTurn !== undefined && lastTurn !== undefined && firstTurn < lastTurn;
+          for (const { entry, turn } of found) {
+            if (stop && turn === lastTurn) continue;
+            if (!providers || providers.has(entry.provider)) due.push({ id: entry.id, provider: entry.provider, refreshDueAt: turn, onCycle: true });
+          }
+          if (stop) {
+            stoppedAt.set(key, lastTurn - 1);
             return;
           }
         } while (cursor);
       }
     }),
   );
-  return { due, unreadable, through };
+  return { due, unreadable, stoppedAt };
 }
 
 /** One turn per connection, its earliest (the catch-up and the forward read may both find an entry). */

@@ -293,12 +293,17 @@ export interface TurnMark {
 export type CyclePage = IndexPage<CycleEntry>;
 
 /**
- * How far the refresh scheduler has sent the cycle index's turns: every turn up to `through` was sent,
- * except a provider's in `held`, sent only up to its own mark (what the provider's per-run limit, an
- * open circuit or a refusing queue held back). One small item, read and written once per run.
+ * How far the refresh scheduler has read and sent the cycle index's turns: every partition's turns
+ * were read up to its mark in `partitions`, or up to `through` where it has none (`through` is the
+ * earliest of them: a marks item written before `partitions` existed reads as every partition there).
+ * Every turn read was sent, except a provider's in `held`, sent only up to its own mark (what the
+ * provider's per-run limit, an open circuit or a refusing queue held back). One small item, read and
+ * written once per run.
  */
 export interface ScheduleMarks {
   through: number;
+  /** Partitions of the cycle index (`23m#2`) read further than `through`: how far each was read. */
+  partitions?: Record<string, number>;
   held: Record<string, TurnMark>;
   /** Every write is conditional on it (0: none stored yet). */
   version: number;

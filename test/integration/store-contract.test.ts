@@ -301,6 +301,16 @@ describe.each(subjects)('$name', (subject) => {
     expect((await store.list()).items).toEqual([]);
   });
 
+  it("the scheduler's marks per cycle partition: kept with the rest; marks written without them (as before they existed) read without them", async () => {
+    const { store } = await setup();
+    expect(await store.putScheduleMarks({ through: T0, held: {}, version: 0 })).toBe(true);
+    expect(await store.getScheduleMarks()).toEqual({ through: T0, held: {}, version: 1 });
+    expect(await store.putScheduleMarks({ through: T0, partitions: { '5m#0': T0 + 60_000, '23m#3': T0 + 1 }, held: {}, version: 1 })).toBe(true);
+    expect(await store.getScheduleMarks()).toEqual({ through: T0, partitions: { '5m#0': T0 + 60_000, '23m#3': T0 + 1 }, held: {}, version: 2 });
+    expect(await store.putScheduleMarks({ through: T0 + 60_000, held: {}, version: 2 })).toBe(true);
+    expect((await store.getScheduleMarks())!.partitions).toBeUndefined();
+  });
+
   it('gives an install state once, and never after it expires', async () => {
     const { store, clock } = await setup();
     await store.putState(state('n1'));

@@ -10,7 +10,7 @@ import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-stor
 import { drainRefreshQueue } from '../../lib/connections/refresh-worker';
 import { cycleKey, leaseTaken, rescueParked } from '../../lib/connections/transitions';
 import type { ConnectionRecord } from '../../lib/model';
-import type { ConnectionStore } from '../../lib/ports';
+import type { ConnectionStore, RefreshQueue } from '../../lib/ports';
 import { faultBroker, installFault, useFaultWorkers } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
 import { MovableClock } from '../support/local-broker';
@@ -28,6 +28,28 @@ describe('a first run without marks on DynamoDB that holds a cycle turn back', (
     const queue = new MemoryRefreshQueue({ clock: workers.clock });
     await expect(workers.a.scheduleRefreshes(queue)).resolves.toMatchObject({ held_back: { fault: 1 } });
     expect(await workers.store.getScheduleMarks()).toBeDefined();
+  });
+});
+
+describe('a marks item written before the marks per partition (`through` alone, as a deployed table holds it), on DynamoDB', () => {
+  it('reads as every partition read to `through`: the next run sends the turns after it, none before, and the run after sends nothing again', async () => {
+    const workers = await setup({ expiresIn: 1800 });
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      ids.push(await installFault(workers.a, workers.provider, `old-marks-${i}`));
+      workers.clock.advance(20_000);
+    }
+    const turns = await Promise.all(ids.map(async (id) => ({ id, at: (await workers.store.get(id))!.refreshDueAt! })));
+    turns.sort((a, b) => a.at - b.at);
+    const through = turns[1]!.at; // the two first turns were sent by the scheduler that wrote this item
+    expect(await workers.store.putScheduleMarks({ through, held: {}, version: 0 })).toBe(true);
+    expect(await workers.store.getScheduleMarks()).toEqual({ through, held: {}, version: 1 });
+    workers.clock.set(turns[3]!.at - 30_000);
+    const queue = new MemoryRefreshQueue({ clock: workers.clock });
+    await workers.a.scheduleRefreshes(queue);
+    expect((await queue.receive('fault', 10)).map((job) => job.connectionId).sort()).toEqual([turns[2]!.id, turns[3]!.id].sort());
+    workers.clock.advance(MINUTE);
+    expect(await workers.a.scheduleRefreshes(queue)).toMatchObject({ due: 0 });
   });
 });
 
@@ -178,13 +200,13 @@ describe('one provider held back (open circuit) while a read limit cuts runs sho
   });
 });
 
-/** A broker over a memory store holding `n` cycle entries of the fault provider with turns 12 ms apart from `T` + 1 ms on, and marks at `T`. */
-async function fleetOnCycle(n: number) {
+/** A broker over a memory store holding `n` cycle entries of the fault provider with turns 12 ms apart from `T` + 1 ms on, and marks at `T` (written as before the marks per partition: `through` alone). */
+async function fleetOnCycle(n: number, ratePerSecond = 100_000) {
   const clock = new MovableClock(true);
   const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
   providers.push(provider);
   const store = new MemoryConnectionStore(clock);
-  const { broker } = faultBroker({ store, provider, clock, config: { providerRatePerSecond: 100_000 } });
+  const { broker } = faultBroker({ store, provider, clock, config: { providerRatePerSecond: ratePerSecond } });
   const P = 23 * MINUTE;
   const T = Math.floor(clock.now() / 1000) * 1000;
   clock.set(T);
@@ -224,6 +246,104 @@ describe('runs cut short, runs racing', () => {
     expect(new Set(jobs.map((job) => job.connectionId)).size).toBe(500);
     clock.advance(MINUTE);
     expect((await broker.scheduleRefreshes(queue)).due).toBe(0);
+  });
+});
+
+describe('runs cut short by their read limit, with progress marks per partition', () => {
+  /** 6,000 turns of the 23-minute cycle (cut short by a limit of 1,000 every run) beside 40 of the 5-minute cycle from 60 s on; the runs that sent each connection over four runs a minute apart, the queue emptied after each. */
+  async function runsCutShort(ratePerSecond?: number) {
+    const { clock, store, broker } = await fleetOnCycle(6000, ratePerSecond);
+    const P5 = 5 * MINUTE;
+    const T = (await store.getScheduleMarks())!.through;
+    const light: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const id = `five-${i}`;
+      const turn = T + 60_000 + i * 1_000;
+      light.push(id);
+      await store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
+    }
+    clock.advance(MINUTE);
+    const queue = new MemoryRefreshQueue({ clock });
+    const sentBy = new Map<string, number[]>(); // connection → the runs that sent it
+    // Four runs, a minute apart: before the 5-minute cycle comes round again.
+    for (let run = 0; run < 4; run++) {
+      await broker.scheduleRefreshes(queue, { readMax: 1000 });
+      const jobs = await queue.receive('fault', 20_000);
+      for (const job of jobs) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
+      await queue.delete('fault', jobs);
+      clock.advance(MINUTE);
+    }
+    return { connections: sentBy.size, sentMoreThanOnce: [...sentBy.values()].filter((runs) => runs.length > 1).length, lightSentBy: [...new Set(light.map((id) => JSON.stringify(sentBy.get(id))))] };
+  }
+
+  it('a partition read whole is not read again: over runs cut short, every turn is sent once, and a light period\'s turns by the first run only', async () => {
+    // Before the marks per partition, the first cut partition's stop became `through` for all: the
+    // 5-minute turns after it were read and sent again by the next run, and each cut partition's last
+    // turn read was sent twice.
+    expect(await runsCutShort()).toEqual({ connections: 6040, sentMoreThanOnce: 0, lightSentBy: ['[0]'] });
+  });
+
+  it('a partition whose page is all of one turn is read past it: 2,500 entries at one turn are sent by one run, once', async () => {
+    const { clock, store, broker } = await fleetOnCycle(0);
+    const P = 23 * MINUTE;
+    const turn = (await store.getScheduleMarks())!.through + 5_000;
+    for (let i = 0; i < 2500; i++) {
+      // One partition: the store keeps the key it is given.
+      await store.create({ id: `same-${i}`, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: turn, updatedAt: turn, refreshDueAt: turn, cycle: cycleKey('same-0', P), cyclePhase: turn % P } as ConnectionRecord);
+    }
+    clock.advance(MINUTE);
+    const queue = new MemoryRefreshQueue({ clock });
+    expect((await broker.scheduleRefreshes(queue, { readMax: 1000 })).sent).toEqual({ fault: 2500 });
+    await queue.delete('fault', await queue.receive('fault', 10_000));
+    clock.advance(MINUTE);
+    expect((await broker.scheduleRefreshes(queue, { readMax: 1000 })).sent).toEqual({});
+  });
+
+  it('a provider held back by its per-run limit past where a partition was cut: the turns there are sent by the next run, none lost, none twice', async () => {
+    // 67/s: 4,020 jobs a run, so the first run sends every 23-minute turn it read and half the 5-minute
+    // ones (its last turn sent lies past where the 23-minute partitions stopped), and holds 16 back.
+    expect(await runsCutShort(67)).toEqual({ connections: 6040, sentMoreThanOnce: 0, lightSentBy: ['[0]', '[1]'] });
+  });
+});
+
+describe('a provider held back in partitions read whole while others are cut short', () => {
+  it('its turns there are sent once it is no longer held (the catch-up reads each partition up to its own mark), and nothing twice', async () => {
+    // The 23-minute fleet is cut short by the limit; 20 turns of `fault-cc` on the 5-minute cycle from
+    // 60 s on are read whole by the first run, but its queue refuses them for two runs.
+    const { clock, store, broker } = await fleetOnCycle(6000);
+    const P5 = 5 * MINUTE;
+    const T = (await store.getScheduleMarks())!.through;
+    for (let i = 0; i < 20; i++) {
+      const id = `cc-${i}`;
+      const turn = T + 60_000 + i * 1_000;
+      await store.create({ id, provider: 'fault-cc', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
+    }
+    clock.advance(MINUTE);
+    const inner = new MemoryRefreshQueue({ clock });
+    let refuse = true;
+    const queue: RefreshQueue = {
+      send: async (jobs) => {
+        if (refuse && jobs.some((job) => job.provider === 'fault-cc')) throw new Error('refused');
+        return inner.send(jobs);
+      },
+      receive: (provider, max) => inner.receive(provider, max),
+      delete: (provider, jobs) => inner.delete(provider, jobs),
+      depth: (provider) => inner.depth(provider),
+    } as RefreshQueue;
+    const sentBy = new Map<string, number[]>();
+    for (let run = 0; run < 4; run++) {
+      refuse = run < 2;
+      const summary = await broker.scheduleRefreshes(queue, { readMax: 1000 });
+      if (run < 2) expect(summary.held_back['fault-cc']).toBe(20);
+      for (const provider of ['fault', 'fault-cc']) {
+        const jobs = await inner.receive(provider, 20_000);
+        for (const job of jobs) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
+        await inner.delete(provider, jobs);
+      }
+      clock.advance(MINUTE);
+    }
+    const ccSentBy = new Set(Array.from({ length: 20 }, (_, i) => JSON.stringify(sentBy.get(`cc-${i}`))));
+    expect({ connections: sentBy.size, sentMoreThanOnce: [...sentBy.values()].filter((runs) => runs.length > 1).length, ccSentBy: [...ccSentBy] }).toEqual({ connections: 6020, sentMoreThanOnce: 0, ccSentBy: ['[2]'] });
   });
 });
 
