@@ -147,14 +147,16 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
       if (sent > 0) summary.sent[provider] = sent;
       if (connections.length > sent) summary.held_back[provider] = connections.length - sent;
       // The provider's new mark when some of its turns were not sent: its last turn sent (what was sent
-      // is a prefix in turn order, and every turn of it before that was read); none sent, where it was
-      // (a provider not held till now: just before its first turn, as every turn of it read before was
-      // sent). A provider this deployment does not serve holds nothing (its entries come round again
-      // next period).
+      // is a prefix in turn order, and every turn of it before that was read); none sent, just before its
+      // first turn not sent — not where its old mark was, even for a provider held till now: this run's
+      // forward read may have moved a partition's mark past turns that lie before that old mark, and a
+      // mark left there would have the next catch-up drop them (a period late: a 30-minute token
+      // expired; cycle-turns.test.ts › "a held provider ... sends none for a run"). A provider this
+      // deployment does not serve holds nothing (its entries come round again next period).
       if (served) {
         const lastSent = connections.slice(0, sent).findLast((c) => c.onCycle);
         const firstHeld = connections.slice(sent).find((c) => c.onCycle);
-        const mark = !firstHeld ? NOTHING_HELD : lastSent ? { at: lastSent.refreshDueAt, id: lastSent.id } : heldBack.has(provider) ? markOf(provider) : { at: firstHeld.refreshDueAt - 1, id: LAST_ID };
+        const mark = !firstHeld ? NOTHING_HELD : lastSent ? { at: lastSent.refreshDueAt, id: lastSent.id } : { at: firstHeld.refreshDueAt - 1, id: LAST_ID };
         held[provider] = heldBack.has(provider) ? earlierOf(mark, catchUpStop) : mark;
       }
     }),

@@ -415,3 +415,69 @@ describe('a turn whose attempt ends without a commit in another way (second revi
     expect(after.cycle).toBeUndefined();
   });
 });
+
+describe('a held provider whose mark lies past where a partition was cut, then sends none for a run (found by review)', () => {
+  it('the turns of the cut partition before its mark are still sent (none lost)', async () => {
+    // As "held back by its per-run limit past where a partition was cut" (67/s: the first run's last
+    // turn sent lies past where the 23-minute partitions stopped), but the second run's queue refuses
+    // every job of the provider: it sends none of the turns the forward read found there.
+    const { clock, store, broker } = await fleetOnCycle(6000, 67);
+    const P5 = 5 * MINUTE;
+    const T = (await store.getScheduleMarks())!.through;
+    for (let i = 0; i < 40; i++) {
+      const id = `five-${i}`;
+      const turn = T + 60_000 + i * 1_000;
+      await store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
+    }
+    clock.advance(MINUTE);
+    const inner = new MemoryRefreshQueue({ clock });
+    let refuse = false;
+    const queue: RefreshQueue = {
+      send: async (jobs) => {
+        if (refuse) throw new Error('refused');
+        return inner.send(jobs);
+      },
+      receive: (provider, max) => inner.receive(provider, max),
+      delete: (provider, jobs) => inner.delete(provider, jobs),
+      depth: (provider) => inner.depth(provider),
+    } as RefreshQueue;
+    const sentBy = new Map<string, number[]>();
+    for (let run = 0; run < 5; run++) {
+      refuse = run === 1;
+      await broker.scheduleRefreshes(queue, { readMax: 1000 });
+      const jobs = await inner.receive('fault', 20_000);
+      for (const job of jobs) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
+      await inner.delete('fault', jobs);
+      clock.advance(MINUTE);
+    }
+    expect(sentBy.size).toBe(6040);
+  });
+});
+
+describe('a held provider whose mark lies past where a partition was cut, with slow workers (the queue still full at the next run: a send limit of 0)', () => {
+  it('no turn is lost', async () => {
+    const { clock, store, broker } = await fleetOnCycle(6000, 67);
+    const P5 = 5 * MINUTE;
+    const T = (await store.getScheduleMarks())!.through;
+    for (let i = 0; i < 40; i++) {
+      const id = `five-${i}`;
+      const turn = T + 60_000 + i * 1_000;
+      await store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
+    }
+    clock.advance(MINUTE);
+    const queue = new MemoryRefreshQueue({ clock });
+    const sentBy = new Map<string, number>();
+    for (let run = 0; run < 5; run++) {
+      const summary = await broker.scheduleRefreshes(queue, { readMax: 1000 });
+      if (run === 1) expect(summary.sent).toEqual({});
+      if (run !== 0) {
+        // The workers took the first run's jobs only after the second run.
+        const jobs = await queue.receive('fault', 20_000);
+        for (const job of jobs) sentBy.set(job.connectionId, (sentBy.get(job.connectionId) ?? 0) + 1);
+        await queue.delete('fault', jobs);
+      }
+      clock.advance(MINUTE);
+    }
+    expect(sentBy.size).toBe(6040);
+  });
+});
