@@ -10,7 +10,7 @@ import { MemoryProviderHealthStore } from '../../lib/adapters/memory-health-stor
 import { drainRefreshQueue } from '../../lib/connections/refresh-worker';
 import { cycleKey, leaseTaken, rescueParked } from '../../lib/connections/transitions';
 import type { ConnectionRecord } from '../../lib/model';
-import type { ConnectionStore, RefreshQueue } from '../../lib/ports';
+import type { ConnectionStore, RefreshJob, RefreshQueue } from '../../lib/ports';
 import { faultBroker, installFault, useFaultWorkers } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
 import { MovableClock } from '../support/local-broker';
@@ -219,6 +219,34 @@ async function fleetOnCycle(n: number, ratePerSecond = 100_000) {
   return { clock, store, broker };
 }
 
+/** `inner`, whose `send` throws (the whole batch refused, as SQS can) while `refuses(jobs)` says so. */
+function refusing(inner: MemoryRefreshQueue, refuses: (jobs: readonly RefreshJob[]) => boolean): RefreshQueue {
+  return {
+    send: async (jobs: RefreshJob[]) => {
+      if (refuses(jobs)) throw new Error('refused');
+      return inner.send(jobs);
+    },
+    receive: (provider: string, max: number) => inner.receive(provider, max),
+    delete: (provider: string, jobs: Parameters<MemoryRefreshQueue['delete']>[1]) => inner.delete(provider, jobs),
+    depth: (provider: string) => inner.depth(provider),
+  } as RefreshQueue;
+}
+
+/** `fleetOnCycle(6000)` (cut short by a read limit of 1,000 every run) and beside it 40 entries of the 5-minute cycle, turns from `T` + 60 s on, 1 s apart (`light`: their ids). */
+async function fleetWithFiveMinuteTurns(ratePerSecond?: number) {
+  const fleet = await fleetOnCycle(6000, ratePerSecond);
+  const P5 = 5 * MINUTE;
+  const T = (await fleet.store.getScheduleMarks())!.through;
+  const light: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const id = `five-${i}`;
+    const turn = T + 60_000 + i * 1_000;
+    light.push(id);
+    await fleet.store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
+  }
+  return { ...fleet, light };
+}
+
 describe('runs cut short, runs racing', () => {
   it('a run cut short by its read limit leaves the rest to the next: across runs every turn is sent', async () => {
     // 6,000 turns over the 23-minute cycle's 4 partitions: pages of 1,000, so a limit of 1,000 cuts each run short.
@@ -252,16 +280,7 @@ describe('runs cut short, runs racing', () => {
 describe('runs cut short by their read limit, with progress marks per partition', () => {
   /** 6,000 turns of the 23-minute cycle (cut short by a limit of 1,000 every run) beside 40 of the 5-minute cycle from 60 s on; the runs that sent each connection over four runs a minute apart, the queue emptied after each. */
   async function runsCutShort(ratePerSecond?: number) {
-    const { clock, store, broker } = await fleetOnCycle(6000, ratePerSecond);
-    const P5 = 5 * MINUTE;
-    const T = (await store.getScheduleMarks())!.through;
-    const light: string[] = [];
-    for (let i = 0; i < 40; i++) {
-      const id = `five-${i}`;
-      const turn = T + 60_000 + i * 1_000;
-      light.push(id);
-      await store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
-    }
+    const { clock, broker, light } = await fleetWithFiveMinuteTurns(ratePerSecond);
     clock.advance(MINUTE);
     const queue = new MemoryRefreshQueue({ clock });
     const sentBy = new Map<string, number[]>(); // connection → the runs that sent it
@@ -321,15 +340,7 @@ describe('a provider held back in partitions read whole while others are cut sho
     clock.advance(MINUTE);
     const inner = new MemoryRefreshQueue({ clock });
     let refuse = true;
-    const queue: RefreshQueue = {
-      send: async (jobs) => {
-        if (refuse && jobs.some((job) => job.provider === 'fault-cc')) throw new Error('refused');
-        return inner.send(jobs);
-      },
-      receive: (provider, max) => inner.receive(provider, max),
-      delete: (provider, jobs) => inner.delete(provider, jobs),
-      depth: (provider) => inner.depth(provider),
-    } as RefreshQueue;
+    const queue = refusing(inner, (jobs) => refuse && jobs.some((job) => job.provider === 'fault-cc'));
     const sentBy = new Map<string, number[]>();
     for (let run = 0; run < 4; run++) {
       refuse = run < 2;
@@ -421,26 +432,11 @@ describe('a held provider whose mark lies past where a partition was cut, then s
     // As "held back by its per-run limit past where a partition was cut" (67/s: the first run's last
     // turn sent lies past where the 23-minute partitions stopped), but the second run's queue refuses
     // every job of the provider: it sends none of the turns the forward read found there.
-    const { clock, store, broker } = await fleetOnCycle(6000, 67);
-    const P5 = 5 * MINUTE;
-    const T = (await store.getScheduleMarks())!.through;
-    for (let i = 0; i < 40; i++) {
-      const id = `five-${i}`;
-      const turn = T + 60_000 + i * 1_000;
-      await store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
-    }
+    const { clock, broker } = await fleetWithFiveMinuteTurns(67);
     clock.advance(MINUTE);
     const inner = new MemoryRefreshQueue({ clock });
     let refuse = false;
-    const queue: RefreshQueue = {
-      send: async (jobs) => {
-        if (refuse) throw new Error('refused');
-        return inner.send(jobs);
-      },
-      receive: (provider, max) => inner.receive(provider, max),
-      delete: (provider, jobs) => inner.delete(provider, jobs),
-      depth: (provider) => inner.depth(provider),
-    } as RefreshQueue;
+    const queue = refusing(inner, () => refuse);
     const sentBy = new Map<string, number[]>();
     for (let run = 0; run < 5; run++) {
       refuse = run === 1;
@@ -456,14 +452,7 @@ describe('a held provider whose mark lies past where a partition was cut, then s
 
 describe('a held provider whose mark lies past where a partition was cut, with slow workers (the queue still full at the next run: a send limit of 0)', () => {
   it('no turn is lost', async () => {
-    const { clock, store, broker } = await fleetOnCycle(6000, 67);
-    const P5 = 5 * MINUTE;
-    const T = (await store.getScheduleMarks())!.through;
-    for (let i = 0; i < 40; i++) {
-      const id = `five-${i}`;
-      const turn = T + 60_000 + i * 1_000;
-      await store.create({ id, provider: 'fault', authMode: 'OAUTH2', status: 'active', scopes: [], tokenGen: 1, version: 1, failureCount: 0, createdAt: T, updatedAt: T, refreshDueAt: turn, cycle: cycleKey(id, P5), cyclePhase: turn % P5 } as ConnectionRecord);
-    }
+    const { clock, broker } = await fleetWithFiveMinuteTurns(67);
     clock.advance(MINUTE);
     const queue = new MemoryRefreshQueue({ clock });
     const sentBy = new Map<string, number>();
