@@ -170,9 +170,7 @@ async function newTurnSent({ clock, broker, queue }: Awaited<ReturnType<typeof h
   await broker.scheduleRefreshes(queue, { readMax: 1000 });
   let sentNew = false;
   for (let run = 0; run <= 10 && !sentNew; run++) {
-    const jobs = await queue.receive('fault', 10_000);
-    sentNew ||= jobs.some((job) => job.connectionId === 'b-new');
-    await queue.delete('fault', jobs);
+    sentNew ||= (await takeJobs(queue)).some((job) => job.connectionId === 'b-new');
     clock.advance(MINUTE);
     await broker.scheduleRefreshes(queue, { readMax: 1000 });
   }
@@ -219,6 +217,13 @@ async function fleetOnCycle(n: number, ratePerSecond = 100_000) {
   return { clock, store, broker };
 }
 
+/** Every job waiting in `queue` for `provider`, taken off it (as workers that finished them would). */
+async function takeJobs(queue: MemoryRefreshQueue, provider = 'fault'): Promise<RefreshJob[]> {
+  const jobs = await queue.receive(provider, 20_000);
+  await queue.delete(provider, jobs);
+  return jobs;
+}
+
 /** `inner`, whose `send` throws (the whole batch refused, as SQS can) while `refuses(jobs)` says so. */
 function refusing(inner: MemoryRefreshQueue, refuses: (jobs: readonly RefreshJob[]) => boolean): RefreshQueue {
   return {
@@ -257,9 +262,7 @@ describe('runs cut short, runs racing', () => {
     for (let run = 0; run < 6; run++) {
       const summary = await broker.scheduleRefreshes(queue, { readMax: 1000 });
       if (run === 0) expect(summary.sent.fault).toBeLessThan(6000);
-      const jobs = await queue.receive('fault', 10_000);
-      for (const job of jobs) sent.set(job.connectionId, (sent.get(job.connectionId) ?? 0) + 1);
-      await queue.delete('fault', jobs);
+      for (const job of await takeJobs(queue)) sent.set(job.connectionId, (sent.get(job.connectionId) ?? 0) + 1);
     }
     // At least once each; a partition read further than the one that stopped first is read again from there (duplicates, never gaps).
     expect(sent.size).toBe(6000);
@@ -287,9 +290,7 @@ describe('runs cut short by their read limit, with progress marks per partition'
     // Four runs, a minute apart: before the 5-minute cycle comes round again.
     for (let run = 0; run < 4; run++) {
       await broker.scheduleRefreshes(queue, { readMax: 1000 });
-      const jobs = await queue.receive('fault', 20_000);
-      for (const job of jobs) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
-      await queue.delete('fault', jobs);
+      for (const job of await takeJobs(queue)) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
       clock.advance(MINUTE);
     }
     return { connections: sentBy.size, sentMoreThanOnce: [...sentBy.values()].filter((runs) => runs.length > 1).length, lightSentBy: [...new Set(light.map((id) => JSON.stringify(sentBy.get(id))))] };
@@ -313,7 +314,7 @@ describe('runs cut short by their read limit, with progress marks per partition'
     clock.advance(MINUTE);
     const queue = new MemoryRefreshQueue({ clock });
     expect((await broker.scheduleRefreshes(queue, { readMax: 1000 })).sent).toEqual({ fault: 2500 });
-    await queue.delete('fault', await queue.receive('fault', 10_000));
+    await takeJobs(queue);
     clock.advance(MINUTE);
     expect((await broker.scheduleRefreshes(queue, { readMax: 1000 })).sent).toEqual({});
   });
@@ -347,9 +348,7 @@ describe('a provider held back in partitions read whole while others are cut sho
       const summary = await broker.scheduleRefreshes(queue, { readMax: 1000 });
       if (run < 2) expect(summary.held_back['fault-cc']).toBe(20);
       for (const provider of ['fault', 'fault-cc']) {
-        const jobs = await inner.receive(provider, 20_000);
-        for (const job of jobs) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
-        await inner.delete(provider, jobs);
+        for (const job of await takeJobs(inner, provider)) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
       }
       clock.advance(MINUTE);
     }
@@ -441,9 +440,7 @@ describe('a held provider whose mark lies past where a partition was cut, then s
     for (let run = 0; run < 5; run++) {
       refuse = run === 1;
       await broker.scheduleRefreshes(queue, { readMax: 1000 });
-      const jobs = await inner.receive('fault', 20_000);
-      for (const job of jobs) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
-      await inner.delete('fault', jobs);
+      for (const job of await takeJobs(inner)) sentBy.set(job.connectionId, [...(sentBy.get(job.connectionId) ?? []), run]);
       clock.advance(MINUTE);
     }
     expect(sentBy.size).toBe(6040);
@@ -461,9 +458,7 @@ describe('a held provider whose mark lies past where a partition was cut, with s
       if (run === 1) expect(summary.sent).toEqual({});
       if (run !== 0) {
         // The workers took the first run's jobs only after the second run.
-        const jobs = await queue.receive('fault', 20_000);
-        for (const job of jobs) sentBy.set(job.connectionId, (sentBy.get(job.connectionId) ?? 0) + 1);
-        await queue.delete('fault', jobs);
+        for (const job of await takeJobs(queue)) sentBy.set(job.connectionId, (sentBy.get(job.connectionId) ?? 0) + 1);
       }
       clock.advance(MINUTE);
     }
