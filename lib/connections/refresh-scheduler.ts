@@ -74,10 +74,12 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
   // How far earlier runs read each partition of the cycle index (marks written before the marks per
   // partition: every one to `through`).
   const readBefore = (partition: string): number => Math.max(previous, marks?.partitions?.[partition] ?? previous);
-  // Up to here (in turn order) a held provider's turns were sent (past it, up to each partition's mark,
-  // some may not have been); every other provider's turn read was sent.
-  const markOf = (provider: string): TurnMark => marks?.held[provider] ?? { at: previous, id: LAST_ID };
-  const heldBack = new Set(Object.keys(marks?.held ?? {}));
+  // Up to its mark (in turn order) a held provider's turns were sent (past it, up to each partition's
+  // mark, some may not have been); every other provider's turn read was sent.
+  const heldMarks = new Map(Object.entries(marks?.held ?? {}));
+  const heldBack = new Set(heldMarks.keys());
+  // Where the catch-up starts in every partition: just before the earliest held mark.
+  const heldFrom = Math.min(...[...heldMarks.values()].map((mark) => mark.at)) - 1;
   const [byDue, forward, catchUp] = await Promise.all([
     readDue(ctx, dueBy, readMax, mayRead),
     // Each partition's turns since it was last read (without marks, the whole last period), which alone
@@ -86,12 +88,15 @@ export async function scheduleRefreshes(ctx: BrokerContext, queue: RefreshQueue,
     // ... and, apart with a budget of their own, the turns providers held back before it: one provider
     // held back long must not hold back the reading of the others'.
     heldBack.size > 0
-      ? readTurns(ctx, { after: () => Math.min(...Object.values(marks!.held).map((mark) => mark.at)) - 1, upTo: readBefore, max: readMax, mayRead, providers: heldBack })
+      ? readTurns(ctx, { after: () => heldFrom, upTo: readBefore, max: readMax, mayRead, providers: heldBack })
       : { due: [], unreadable: [], stoppedAt: new Map<string, number>() },
   ]);
   // What the forward read found no run read before, so none sent; what the catch-up found, only past
   // its provider's mark (a held provider's mark may lie past where another partition stopped).
-  const caughtUp = catchUp.due.filter((turn) => inTurnOrder(markOf(turn.provider), { at: turn.refreshDueAt, id: turn.id }) < 0);
+  const caughtUp = catchUp.due.filter((turn) => {
+    const mark = heldMarks.get(turn.provider); // the catch-up reads held providers only
+    return mark !== undefined && inTurnOrder(mark, { at: turn.refreshDueAt, id: turn.id }) < 0;
+  });
   let turns = earliestPerConnection([...caughtUp, ...forward.due]);
   // A turn before an entry was placed is no turn of it (a connection installed at x is first due near
   // x + period, and its phase's turn before that lies before x). Runs in step with time never see
