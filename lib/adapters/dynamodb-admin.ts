@@ -22,8 +22,9 @@ const ACTIVE_TIMEOUT_MS = 5 * 60_000;
 
 /** The table's key and every index key, once each (lib/adapters/dynamodb-table.ts `TABLE_INDEXES`). */
 const ATTRIBUTE_DEFINITIONS: AttributeDefinition[] = [
-  { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-  ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey].map((key) => ({ AttributeName: key.name, AttributeType: key.type }))),
+  ...new Map(
+    [{ name: TABLE.partitionKey, type: 'S' as const }, ...TABLE_INDEXES.flatMap((index) => [index.partitionKey, index.sortKey])].map((key) => [key.name, { AttributeName: key.name, AttributeType: key.type }]),
+  ).values(),
 ];
 
 /** One index of `TABLE_INDEXES` as CreateTable and UpdateTable take it. */
