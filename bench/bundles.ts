@@ -187,10 +187,14 @@ async function firstAnswer(file: string, env: NodeJS.ProcessEnv, event: unknown)
   }
 }
 
+/** The `q` quantile of ascending `sorted` (nearest rank). */
+function quantile(sorted: readonly number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
 function summarize(samples: number[]): Timing {
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
-  return { median: at(0.5), p90: at(0.9), samples };
+  return { median: quantile(sorted, 0.5), p90: quantile(sorted, 0.9), samples };
 }
 
 /**
@@ -308,8 +312,7 @@ export async function benchBundles(): Promise<void> {
     const b = timings.get(over)?.samples;
     if (a === undefined || b === undefined) return undefined;
     const sorted = a.map((value, round) => value / (b[round] as number)).sort((x, y) => x - y);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
-    return { median: at(0.5), p25: at(0.25), p75: at(0.75) };
+    return { median: quantile(sorted, 0.5), p25: quantile(sorted, 0.25), p75: quantile(sorted, 0.75) };
   };
   /** A paired ratio with the middle half of the rounds' ratios, e.g. "1.15x (1.09-1.22)". */
   const spread = (value: ReturnType<typeof paired>) => (value === undefined ? 'n/a' : `${value.median.toFixed(2)}x (${value.p25.toFixed(2)}-${value.p75.toFixed(2)})`);
