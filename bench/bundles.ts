@@ -30,9 +30,13 @@
  * BENCH_BUNDLES_BEFORE=DIR also times the bundles of another build (DIR/<handler>/index.mjs, e.g. a
  * copy of dist/handlers built from an earlier commit) in the same rounds, as "<handler> (before)"
  * rows: what a change bought, measured against the same baselines on the same machine at once.
+ *
+ * BENCH_INSTRUCTIONS=N also counts the instructions each case executes, N runs each under valgrind
+ * (about 12 s a run): the same ratios in work done, which a shared machine's load does not move.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -161,15 +165,45 @@ async function build(name: string, entry: string, variant: 'deployed' | 'sdk-ext
   return { name, file, bytes: code.length, mapBytes: statSync(`${file}.map`).size, gzipBytes: gzipSync(code).length };
 }
 
-/** Milliseconds `import()` of `file` takes in a fresh Node process; with `event`, the import and the handler's first invocation. */
-async function importOnce(file: string, nodeOptions: string[], env: NodeJS.ProcessEnv, event?: unknown): Promise<number> {
+/** The child's script: import `file` (and with `event`, invoke its handler once), then print the milliseconds it took. */
+function childScript(file: string, event?: unknown): string {
   const use =
     event === undefined
       ? ''
       : `const r=await m.handler(${JSON.stringify(event)},{getRemainingTimeInMillis:()=>30000,functionName:'bench',awsRequestId:'bench'});globalThis.answer=r;`;
-  const script = `const MARK=${JSON.stringify(MARK)};const t=performance.now();const m=await import(${JSON.stringify(pathToFileURL(file).href)});${use}process.stdout.write('\\n'+MARK+String(performance.now()-t));`;
-  const { stdout } = await run(process.execPath, [...nodeOptions, '--input-type=module', '-e', script], { env, cwd: WORK_DIR });
+  return `const MARK=${JSON.stringify(MARK)};const t=performance.now();const m=await import(${JSON.stringify(pathToFileURL(file).href)});${use}process.stdout.write('\\n'+MARK+String(performance.now()-t));`;
+}
+
+/** Milliseconds `import()` of `file` takes in a fresh Node process; with `event`, the import and the handler's first invocation. */
+async function importOnce(file: string, nodeOptions: string[], env: NodeJS.ProcessEnv, event?: unknown): Promise<number> {
+  const { stdout } = await run(process.execPath, [...nodeOptions, '--input-type=module', '-e', childScript(file, event)], { env, cwd: WORK_DIR });
   return Number(marked(stdout));
+}
+
+/**
+ * V8 flags for counting: no background threads (compilation and garbage collection on the main
+ * thread, in the same order every run) and no memory reducer (a timer that starts a full garbage
+ * collection some seconds in, which under valgrind's slow clock lands inside the process's life in
+ * some runs and not others: about 100 million instructions either way). With them, and the process
+ * ending as soon as the handler answered, one case's counts agree within about 2 %.
+ */
+const COUNTING_FLAGS = ['--single-threaded', '--no-memory-reducer'];
+
+/**
+ * Instructions the whole child process executes (valgrind's cachegrind, no cache simulation), so
+ * `instructions(x) - instructions(empty module)` is what importing (and first using) x costs in work
+ * done, whatever else the machine runs. About 12 s a run under valgrind.
+ */
+async function instructionsOnce(file: string, nodeOptions: string[], env: NodeJS.ProcessEnv, event?: unknown): Promise<number> {
+  const script = `${childScript(file, event)}process.exit(0);`;
+  const { stderr } = await run(
+    'valgrind',
+    ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, ...COUNTING_FLAGS, ...nodeOptions, '--input-type=module', '-e', script],
+    { env, cwd: WORK_DIR, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr)?.[1];
+  if (refs === undefined) throw new Error('valgrind printed no instruction count');
+  return Number(refs.replaceAll(',', ''));
 }
 
 /** The handlers log to stdout (the function's log): the child's figure is the line after this mark. */
@@ -378,6 +412,86 @@ export async function benchBundles(): Promise<void> {
         spread(paired(`deployed:${bundle.name}`, `deployed:${own}`)),
         spread(paired(`first-use:${bundle.name}`, 'first-use:baseline')),
         spread(paired(`first-use:${bundle.name}`, `first-use:${own}`)),
+      ]),
+    );
+  }
+
+  const counted = Number(process.env.BENCH_INSTRUCTIONS ?? 0);
+  if (counted > 0) await printInstructions(counted, deployed, { envOf, eventOf, ownBaseline, labelOf: (name) => entries.find((e) => e.name === name)?.label ?? name });
+}
+
+/**
+ * The same comparison in instructions executed instead of milliseconds (BENCH_INSTRUCTIONS=N runs of
+ * each case under valgrind, `COUNTING_FLAGS`): the work a cold start does, which the load of a shared
+ * machine does not change. Each case counts its fewest over the runs; how many more its most took is
+ * printed beside it, to show the counts agree. Instructions are not time (a cache miss costs more than
+ * an add): this says whether the milliseconds' ratios are the work's or the machine's.
+ */
+async function printInstructions(
+  runs: number,
+  bundles: Bundle[],
+  of: { envOf: (name: string) => NodeJS.ProcessEnv; eventOf: (name: string) => unknown; ownBaseline: (name: string) => string; labelOf: (name: string) => string },
+): Promise<void> {
+  try {
+    await run('valgrind', ['--version']);
+  } catch {
+    console.log('\nInstructions: valgrind is not installed; skipped (apt-get install valgrind).');
+    return;
+  }
+  const empty = join(WORK_DIR, 'empty', HANDLER_BUNDLING.outFileName);
+  mkdirSync(join(WORK_DIR, 'empty'), { recursive: true });
+  writeFileSync(empty, 'export const handler = async () => 0;\n');
+  const withMaps = [HANDLER_NODE_OPTIONS];
+  const cases = [
+    { key: 'empty', file: empty, env: of.envOf('baseline'), event: undefined as unknown },
+    ...bundles.flatMap((b) => [
+      { key: `import:${b.name}`, file: b.file, env: of.envOf(b.name), event: undefined as unknown },
+      ...(of.eventOf(b.name) === undefined ? [] : [{ key: `first-use:${b.name}`, file: b.file, env: of.envOf(b.name), event: of.eventOf(b.name) }]),
+    ]),
+  ];
+  const counts = new Map(cases.map((c) => [c.key, [] as number[]]));
+  // Instruction counts do not depend on what runs beside them: as many at once as there are cores.
+  const work = Array.from({ length: runs }, () => cases).flat();
+  const lanes = Math.max(1, availableParallelism());
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      for (let c = work.shift(); c !== undefined; c = work.shift()) counts.get(c.key)?.push(await instructionsOnce(c.file, withMaps, c.env, c.event));
+    }),
+  );
+  const fewest = (key: string) => Math.min(...(counts.get(key) ?? [Number.NaN]));
+  const most = (key: string) => Math.max(...(counts.get(key) ?? [Number.NaN]));
+  const net = (key: string) => (counts.has(key) ? fewest(key) - fewest('empty') : undefined);
+  const over = (key: string, base: string) => {
+    const a = net(key);
+    const b = net(base);
+    return a === undefined || b === undefined ? 'n/a' : `${(a / b).toFixed(2)}x`;
+  };
+  const millions = (key: string) => (counts.has(key) ? `${(net(key)! / 1e6).toFixed(0)} M (+${((most(key) - fewest(key)) / 1e6).toFixed(0)})` : 'n/a');
+  const columns: Array<[string, number]> = [
+    ['bundle', 34],
+    ['import', 14],
+    ['x baseline', 11],
+    ['x own', 6],
+    ['+ first use', 14],
+    ['x baseline', 11],
+    ['x own', 6],
+  ];
+  const row = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[i]?.[1] ?? 0) : pad(cell, columns[i]?.[1] ?? 0))).join(' ');
+  console.log(
+    `\nInstructions executed (valgrind --tool=cachegrind, node ${COUNTING_FLAGS.join(' ')} ${HANDLER_NODE_OPTIONS}; fewest of ${runs} runs, less the ${(fewest('empty') / 1e6).toFixed(0)} M of a process that imports an empty module; in brackets how many more the most of the runs took)`,
+  );
+  console.log(row(columns.map(([title]) => title)));
+  for (const bundle of bundles) {
+    const own = of.ownBaseline(bundle.name);
+    console.log(
+      row([
+        of.labelOf(bundle.name),
+        millions(`import:${bundle.name}`),
+        over(`import:${bundle.name}`, 'import:baseline'),
+        over(`import:${bundle.name}`, `import:${own}`),
+        millions(`first-use:${bundle.name}`),
+        over(`first-use:${bundle.name}`, 'first-use:baseline'),
+        over(`first-use:${bundle.name}`, `first-use:${own}`),
       ]),
     );
   }
