@@ -6,7 +6,8 @@
  * flight the load needed, queue depth over time, provider calls per policy, and the invariants (no
  * eager token expired, no call over budget, nothing in the dead-letter queue).
  *
- * Knobs: BENCH_SCALE_N (1,000,000), BENCH_SCALE_HOURS (1), BENCH_SCALE_CONCURRENCY (40), BENCH_SCALE_RATE (100).
+ * Knobs: BENCH_SCALE_N (1,000,000), BENCH_SCALE_HOURS (1), BENCH_SCALE_CONCURRENCY (40), BENCH_SCALE_RATE (100),
+ * BENCH_SCALE_MARKS_LOST_AT_MIN (none; the simulated minute the scheduler's marks item is deleted, as by hand).
  */
 import { runScaleSimulation, type Cohort, type ScaleFigures } from '../test/simulation/scale-simulation';
 import { Checks, envInt, heading, printTable } from './support/report';
@@ -23,10 +24,12 @@ export async function benchScale(checks: Checks): Promise<ScaleFigures> {
   const connections = envInt('BENCH_SCALE_N', 1_000_000);
   const hours = envInt('BENCH_SCALE_HOURS', 1);
   const budget = { concurrency: envInt('BENCH_SCALE_CONCURRENCY', 40), ratePerSecond: envInt('BENCH_SCALE_RATE', 100) };
+  const marksLostAtMin = process.env.BENCH_SCALE_MARKS_LOST_AT_MIN === undefined ? undefined : envInt('BENCH_SCALE_MARKS_LOST_AT_MIN', 0);
   heading(`(g) Refresh at scale: ${connections.toLocaleString('en')} connections, ${hours} simulated h, virtual time`);
   console.log(`  Budget per provider: ${budget.concurrency} calls in flight, ${budget.ratePerSecond}/s; provider latency 150-250 ms; scheduler every minute.`);
+  if (marksLostAtMin !== undefined) console.log(`  The scheduler's marks item is deleted at minute ${marksLostAtMin} (BENCH_SCALE_MARKS_LOST_AT_MIN): the runs after read every cycle whole.`);
   console.log('  keep-alive shortened to 4 h so the window sees it act (HighLevel would use ~30 days). Seeding and running take minutes.');
-  const figures = await runScaleSimulation({ connections, hours, cohorts: COHORTS, budget, latencyMs: 150, jitterMs: 100, seed: 11, progress: (line) => console.log(line) });
+  const figures = await runScaleSimulation({ connections, hours, cohorts: COHORTS, budget, latencyMs: 150, jitterMs: 100, seed: 11, marksLostAtMin, progress: (line) => console.log(line) });
 
   printTable(
     ['provider', 'policy', 'token', 'connections', 'workers', 'busy max', 'in flight max', 'calls/s max', 'provider calls', 'by getToken', 'per 1k conn/h', 'queue max', 'expired', 'over budget'],

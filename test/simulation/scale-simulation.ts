@@ -247,6 +247,12 @@ export interface ScaleOptions {
   sharedBy?: number;
   /** Progress line every this many simulated minutes (bench); none by default. */
   progress?: (line: string) => void;
+  /**
+   * The simulated minute at which the scheduler's marks item is lost (deleted by hand, or a table
+   * restored without it), just before that minute's run: the runs after read every cycle partition
+   * whole again (docs/design.md "Limits"). 0: the fleet starts without one. Kept by default.
+   */
+  marksLostAtMin?: number;
 }
 
 export interface CohortFigures extends ProviderFigures {
@@ -409,6 +415,8 @@ export async function runScaleSimulation(options: ScaleOptions): Promise<ScaleFi
       // Eager tokens must never be found expired.
       const now = time.now();
       for (let i = 0; i < options.connections; i++) if (provider.expiresAt[i]! <= now && options.cohorts[cohortOf[i]!]!.mode === 'eager') figures[cohortOf[i]!]!.expiredSeen++;
+      // The port has no way to delete the item (nothing in the broker should): the simulation reaches into the memory store, as an operator would into the table.
+      if (minute === options.marksLostAtMin) (store as unknown as { marks: unknown }).marks = undefined;
       await scheduler.scheduleRefreshes(queue);
       // The depth just after a run is the queue's peak for the minute: what the workers must do before the next run.
       let depth = 0;
