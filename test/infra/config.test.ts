@@ -3,7 +3,7 @@
  * says, bad values fail the synth with a message naming the key, and `grantGetToken` /
  * `bindGetToken` give an app's own Lambda exactly one of the two ways to get tokens.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_EVENT_SOURCE } from '../../lib/adapters/eventbridge-sink';
 import { buildApp } from '../../infra/app';
 import { EVENT_SOURCE, GetTokenAccess, OAuthTokenBroker } from '../../infra/broker';
-import { configFromContext, type ContextKey } from '../../infra/config';
+import { CONTEXT_KEYS, configFromContext, type ContextKey } from '../../infra/config';
 import { actionsOf, functionByDescription, newBrokerApp, roleStatements, type Resource } from './support';
 
 const CONTEXT = {
@@ -142,6 +142,13 @@ describe('context', () => {
 
   it('publishes with the source the EventBridge adapter uses', () => {
     expect(EVENT_SOURCE).toBe(DEFAULT_EVENT_SOURCE);
+  });
+
+  // infra/config.ts says docs/deploy.md lists every key; a key missing there is one a deployer cannot find.
+  it('is documented: docs/deploy.md\'s context table names every key the app reads', () => {
+    const deployDoc = readFileSync(new URL('../../docs/deploy.md', import.meta.url), 'utf8');
+    const tableKeys = new Set([...deployDoc.matchAll(/^\| (.+?) \|/gm)].flatMap(([, cell]) => [...cell!.matchAll(/`(\w+)`/g)].map(([, key]) => key)));
+    expect(CONTEXT_KEYS.filter((key) => !tableKeys.has(key))).toEqual([]);
   });
 });
 
