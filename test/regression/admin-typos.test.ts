@@ -1,0 +1,74 @@
+/**
+ * Regression (found by attacking the admin API as an operator who makes typos): inputs that
+ * were accepted and acted on although the caller asked for something else. Each is now a 400
+ * `invalid_request` that says what is wrong, and nothing stored changes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allItems, rawConnectionItem, startTestBroker, type LocalFixture } from '../support/local-broker';
+
+let fixture: LocalFixture;
+let admin: Record<string, string>;
+
+beforeAll(async () => {
+  fixture = await startTestBroker();
+  admin = { authorization: `Bearer ${fixture.local.adminKey}`, 'content-type': 'application/json' };
+});
+afterAll(async () => {
+  await fixture?.close();
+});
+
+async function register(id: string): Promise<void> {
+  const res = await fetch(`${fixture.local.url}/connections/${id}`, { method: 'PUT', headers: admin, body: JSON.stringify({ provider: 'sandbox-cc' }) });
+  expect(res.status).toBe(200);
+}
+
+/**
+ * `DELETE /connections/{id}` with `{"dry_run": true}` in its body revoked for real (the body was
+ * never read), as `?dry_run=true` did before the query was checked; `GET` ignored a body too.
+ */
+describe('a body on a route that takes none is refused, never ignored', () => {
+  it.each([
+    ['DELETE', '/connections/cc-body', '{"dry_run":true}'],
+    ['GET', '/connections/cc-body', '{"fields":["id"]}'],
+    ['GET', '/connections', '{"status":"revoked"}'],
+    ['GET', '/providers', '{"enabled":true}'],
+    ['DELETE', '/connections/cc-body', 'dry_run=true'],
+  ])('%s %s with a body → 400; nothing revoked or stored', async (method, path, body) => {
+    await register('cc-body');
+    const before = await allItems(fixture.local);
+    // fetch refuses a body on GET; the local server takes one as API Gateway does.
+    const res = await rawRequest(method, path, body);
+    expect(res.status).toBe(400);
+    expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'invalid_request', message: 'This route takes no body' } });
+    expect(await allItems(fixture.local)).toEqual(before);
+    expect((await rawConnectionItem(fixture.local, 'cc-body'))?.status).toEqual({ S: 'active' });
+  });
+
+  it('DELETE with an empty JSON object (what some clients always send) still revokes', async () => {
+    await register('cc-body-empty');
+    const res = await rawRequest('DELETE', '/connections/cc-body-empty', '{}');
+    expect(res.status).toBe(200);
+    expect((await rawConnectionItem(fixture.local, 'cc-body-empty'))?.status).toEqual({ S: 'revoked' });
+  });
+
+  it('DELETE without a body still revokes', async () => {
+    await register('cc-body-none');
+    const res = await fetch(`${fixture.local.url}/connections/cc-body-none`, { method: 'DELETE', headers: { authorization: admin.authorization! } });
+    expect(res.status).toBe(200);
+    expect((await rawConnectionItem(fixture.local, 'cc-body-none'))?.status).toEqual({ S: 'revoked' });
+  });
+});
+
+async function rawRequest(method: string, path: string, body: string): Promise<{ status: number; body: string }> {
+  const { request } = await import('node:http');
+  const url = new URL(`${fixture.local.url}${path}`);
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: { ...admin, 'content-length': Buffer.byteLength(body) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
