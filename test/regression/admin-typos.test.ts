@@ -72,3 +72,29 @@ async function rawRequest(method: string, path: string, body: string): Promise<{
     req.end(body);
   });
 }
+
+/**
+ * A connection id of only dots (`.`, `..`) was accepted by POST /install-links, and the install
+ * stored it; but `/connections/..` is a dot segment every HTTP client and proxy resolves away
+ * (RFC 3986 §5.2.4): GET answered the dashboard, DELETE "No route DELETE /". A connection no
+ * admin route could reach, so no one could revoke it. Such ids are now refused where they
+ * arrive; ids with dots among other characters (`acme.eu`, `...x`) stay valid.
+ */
+describe('a connection id that a URL resolves away is refused', () => {
+  it.each(['.', '..'])('POST /install-links with connection_id %j → 400, no link', async (id) => {
+    const res = await fetch(`${fixture.local.url}/install-links`, { method: 'POST', headers: admin, body: JSON.stringify({ provider: 'sandbox', connection_id: id }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_request' } });
+  });
+
+  it.each(['.', '..'])('registering a client-credentials connection %j → 400, nothing stored', async (id) => {
+    const before = await allItems(fixture.local);
+    await expect(fixture.local.broker.registerClientCredentials(id, { provider: 'sandbox-cc' })).rejects.toMatchObject({ code: 'invalid_request' });
+    expect(await allItems(fixture.local)).toEqual(before);
+  });
+
+  it.each(['acme.eu', '...', 'a..b'])('%j is still a connection id', async (id) => {
+    const res = await fetch(`${fixture.local.url}/install-links`, { method: 'POST', headers: admin, body: JSON.stringify({ provider: 'sandbox', connection_id: id }) });
+    expect(res.status).toBe(201);
+  });
+});
