@@ -98,3 +98,33 @@ describe('a connection id that a URL resolves away is refused', () => {
     expect(res.status).toBe(201);
   });
 });
+
+/**
+ * `credentials` took any other field and dropped it (`{"secret_name": …, "scopes": […]}` registered
+ * the default scopes), and with both forms given the secret name won without a word, so a caller
+ * who pasted a client id and secret got the provider's shared app instead.
+ */
+describe('PUT /connections/{id}: credentials take one form, and nothing else', () => {
+  it.each([
+    ['an unknown field beside secret_name', { secret_name: 'sandbox', scopes: ['contacts.read'] }, '"scopes"'],
+    ['a misspelt client_secret', { client_id: 'sandbox-app', clientSecret: 'x', secret_name: 'sandbox' }, '"clientSecret"'],
+    ['both forms', { secret_name: 'sandbox', client_id: 'sandbox-app', client_secret: 'x' }, 'not both'],
+  ])('%s → 400, nothing stored', async (_case, credentials, said) => {
+    const before = await allItems(fixture.local);
+    const res = await fetch(`${fixture.local.url}/connections/cc-creds`, { method: 'PUT', headers: admin, body: JSON.stringify({ provider: 'sandbox-cc', credentials }) });
+    expect(res.status).toBe(400);
+    const answer = (await res.json()) as { error: { code: string; message: string } };
+    expect(answer.error.code).toBe('invalid_request');
+    expect(answer.error.message).toContain(said);
+    expect(await allItems(fixture.local)).toEqual(before);
+  });
+});
+
+/** `limit` went through Number(): `0x10` listed 16, `1e1` 10, ` 2` 2. A page size is written in digits. */
+describe('GET /connections: limit is digits only', () => {
+  it.each(['0x10', '1e1', '%202', '+5', '5.0'])('limit=%s → 400 with the one limit rule', async (limit) => {
+    const res = await fetch(`${fixture.local.url}/connections?limit=${limit}`, { headers: admin });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'invalid_request', message: 'limit must be an integer from 1 to 500' } });
+  });
+});
