@@ -78,7 +78,9 @@ const operations = {
     const query = queryParameters(event, LIST_PARAMETERS);
     refuseBody(event);
     // The values are checked once, by the use case (limit 1 to 500, the filters).
-    const page = await broker.listConnections({ ...query, limit: query.limit === undefined ? undefined : Number(query.limit) });
+    // Digits only (Number() reads `0x10` and `1e1`): anything else is NaN, which the one limit rule refuses.
+    const limit = query.limit === undefined ? undefined : /^\d+$/.test(query.limit) ? Number(query.limit) : Number.NaN;
+    const page = await broker.listConnections({ ...query, limit });
     return json(200, { connections: page.items, ...(page.unreadable ? { unreadable: page.unreadable } : {}), ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
   'GET /connections/{id}': async (broker, id, event) => {
