@@ -55,18 +55,37 @@ function queryParameters<const N extends string>(event: APIGatewayProxyEventV2, 
   return query as Partial<Record<N, string>>;
 }
 
+/**
+ * Refuses a body on a route that reads none (an empty JSON object aside): `{"dry_run": true}` on a
+ * DELETE must not revoke for real, nor a filter in a GET's body list everything.
+ */
+function refuseBody(event: APIGatewayProxyEventV2): void {
+  if (!event.body) return;
+  let body: Record<string, unknown> | undefined;
+  try {
+    body = parseBody(event);
+  } catch {
+    body = undefined;
+  }
+  if (body === undefined || Object.keys(body).length > 0) throw new BrokerError('invalid_request', 'This route takes no body');
+}
+
 type Operation = (broker: AdminBroker, id: string, event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
 
 /** One operation per admin route of lib/http/routes.ts: the compiler refuses a missing or an extra key. */
 const operations = {
   'GET /connections': async (broker, _id, event) => {
     const query = queryParameters(event, LIST_PARAMETERS);
+    refuseBody(event);
     // The values are checked once, by the use case (limit 1 to 500, the filters).
-    const page = await broker.listConnections({ ...query, limit: query.limit === undefined ? undefined : Number(query.limit) });
+    // Digits only (Number() reads `0x10` and `1e1`): anything else is NaN, which the one limit rule refuses.
+    const limit = query.limit === undefined ? undefined : /^\d+$/.test(query.limit) ? Number(query.limit) : Number.NaN;
+    const page = await broker.listConnections({ ...query, limit });
     return json(200, { connections: page.items, ...(page.unreadable ? { unreadable: page.unreadable } : {}), ...(page.cursor ? { cursor: page.cursor } : {}) });
   },
   'GET /connections/{id}': async (broker, id, event) => {
     queryParameters(event, []);
+    refuseBody(event);
     return json(200, { connection: await broker.describeConnection(id) });
   },
   'POST /connections/{id}/token': async (broker, id, event, context) => {
@@ -86,6 +105,7 @@ const operations = {
   },
   'DELETE /connections/{id}': async (broker, id, event) => {
     queryParameters(event, []); // `?dry_run=true` must not revoke for real
+    refuseBody(event);
     return json(200, await broker.revoke(id));
   },
   'POST /install-links': async (broker, _id, event) => {
@@ -94,6 +114,7 @@ const operations = {
   },
   'GET /providers': async (broker, _id, event) => {
     queryParameters(event, []);
+    refuseBody(event);
     return json(200, await broker.listProviders());
   },
 } satisfies Record<AdminRouteKey, Operation>;

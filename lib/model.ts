@@ -246,10 +246,18 @@ export interface ProviderHealthSummary {
   last_failure: { code: string; provider_code: string | null; at: string } | null;
 }
 
+/**
+ * What a connection id may be (the OpenAPI document states it as is). Not `.` or `..`: in
+ * `/connections/{id}` those are dot segments that every HTTP client and proxy resolves away
+ * (RFC 3986 §5.2.4), so no admin route could reach, or revoke, such a connection.
+ */
+export const CONNECTION_ID_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9._:-]{1,128}$';
+const CONNECTION_ID = new RegExp(CONNECTION_ID_PATTERN);
+
 /** Refuses ids that could not be a connection id (they also go into the DynamoDB key and URLs). */
 export function validateConnectionId(id: string): void {
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(id)) {
-    throw new BrokerError('invalid_request', 'connection id must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+  if (!CONNECTION_ID.test(id)) {
+    throw new BrokerError('invalid_request', 'connection id must be 1-128 characters of A-Z a-z 0-9 . _ : -, and not only "." or ".."');
   }
 }
 

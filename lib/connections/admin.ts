@@ -154,6 +154,11 @@ async function resolveCredentials(
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new BrokerError('invalid_request', 'credentials must be {"client_id","client_secret"} or {"secret_name"}');
   }
+  // A dropped field or a silently chosen form would register other credentials than the caller meant.
+  refuseUnknownFields(input as Record<string, unknown>, ['client_id', 'client_secret', 'secret_name']);
+  if (input.secret_name !== undefined && (input.client_id !== undefined || input.client_secret !== undefined)) {
+    throw new BrokerError('invalid_request', 'credentials take {"client_id","client_secret"} or {"secret_name"}, not both');
+  }
   if (typeof input.secret_name === 'string' && input.secret_name.length > 0) {
     assertSecretAllowed(provider, input.secret_name); // before any read of the secret or call to the provider
     try {

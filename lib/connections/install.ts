@@ -173,7 +173,8 @@ export async function completeCallback(ctx: BrokerContext, request: CallbackRequ
   const provider = enabledProvider(ctx, request.provider);
   const { query } = request;
   for (const [key, value] of Object.entries(query)) {
-    if (value !== undefined && value.length > MAX_PARAM) throw new BrokerError('invalid_request', `Callback parameter "${key}" is too long`);
+    // The name is the sender's text with no bound of its own: quoted short, like an unknown admin field.
+    if (value !== undefined && value.length > MAX_PARAM) throw new BrokerError('invalid_request', `Callback parameter "${key.slice(0, 40)}" is too long`);
   }
   const state = await consumeCallbackState(ctx, provider, query.state);
   try {

@@ -9,6 +9,7 @@
  * Plain data and no runtime imports but the error table: nothing here runs in a Lambda.
  */
 import { ERROR_STATUS, type BrokerErrorCode } from '../errors';
+import { CONNECTION_ID_PATTERN } from '../model';
 import type { AdminRouteKey } from './routes';
 
 type Schema = Record<string, unknown>;
@@ -18,8 +19,8 @@ const nullable = (type: string, extra: Schema = {}): Schema => ({ type: [type, '
 const dateTime = { type: 'string', format: 'date-time' } as const;
 const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
-/** Kept equal to lib/model.ts `validateConnectionId` and lib/providers/lookup.ts `PROVIDER_KEY_PATTERN` (the spec test checks both). */
-export const CONNECTION_ID_PATTERN = '^[A-Za-z0-9._:-]{1,128}$';
+/** The connection id rule is lib/model.ts's own; kept equal to lib/providers/lookup.ts `PROVIDER_KEY_PATTERN` (the spec test checks it). */
+export { CONNECTION_ID_PATTERN };
 export const PROVIDER_KEY_PATTERN_SOURCE = '^[a-z0-9][a-z0-9-]{0,62}$';
 
 const SCHEMAS: Record<string, Schema> = {

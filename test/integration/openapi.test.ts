@@ -99,7 +99,7 @@ describe('the document', () => {
     expect(doc.components.schemas.ErrorCode.enum.sort()).toEqual(Object.keys(ERROR_STATUS).sort());
     expect(PROVIDER_KEY_PATTERN_SOURCE).toBe(PROVIDER_KEY_PATTERN.source);
     for (const id of ['a', 'hubspot:123', 'x'.repeat(128)]) expect(new RegExp(CONNECTION_ID_PATTERN).test(id)).toBe(true);
-    for (const id of ['', 'a/b', 'x'.repeat(129), 'a b']) expect(new RegExp(CONNECTION_ID_PATTERN).test(id)).toBe(false);
+    for (const id of ['', 'a/b', 'x'.repeat(129), 'a b', '.', '..']) expect(new RegExp(CONNECTION_ID_PATTERN).test(id)).toBe(false);
   });
 
   it('docs/openapi.json and the client types are what scripts/generate-openapi.ts renders (run it if this fails)', async () => {
