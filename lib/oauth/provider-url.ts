@@ -3,10 +3,11 @@
  * Filling the placeholders (and refusing values that would reshape the URL) is
  * `expandTemplate`'s job; this adds the check that values in the scheme or host are allowed
  * there (again at use: a record stored before the rule, or edited, must not redirect a
- * secret) and that the result is an http(s) URL.
+ * secret) and that the result is an https URL (http only to a loopback host: providers/secure-url.ts).
  */
 import { BrokerError } from '../errors';
 import { assertHostValues } from '../providers/connection-config';
+import { transportAllowed } from '../providers/secure-url';
 import type { Provider } from '../providers/schema';
 import { expandTemplate, type TemplateValues } from '../providers/template';
 
@@ -24,6 +25,10 @@ export function providerUrl(template: string, values: TemplateValues, provider: 
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new BrokerError('configuration_error', `Provider "${providerKey}": ${field} must be an http(s) URL`);
+  }
+  if (!transportAllowed(url)) {
+    // Before any request: the secret, the code or the token it would carry never leaves in clear.
+    throw new BrokerError('configuration_error', `Provider "${providerKey}": ${field} must be https (plain http only to localhost or 127.0.0.1)`);
   }
   return url;
 }

@@ -13,12 +13,16 @@
  */
 import { z } from 'zod';
 import { DEFAULT_ERROR_CODE_PATHS, RESPONSE_PATH_PATTERN } from './response-path';
+import { catalogueUrlAllowed } from './secure-url';
+
+const PLAIN_HTTP = 'must be https (plain http only to localhost or 127.0.0.1: a secret or a token would cross the network in clear)';
 
 // A template may also start with a placeholder that stands for a whole base URL (Marketo's
 // per-instance `${connectionConfig.identity_url}/oauth/token`); template.ts checks that value at use.
 const url = z
   .string()
-  .regex(/^(?:https?:\/\/|\$\{connectionConfig\.[A-Za-z0-9_-]+\})\S+$/, 'must be an http(s) URL (placeholders like ${connectionConfig.x} allowed)');
+  .regex(/^(?:https?:\/\/|\$\{connectionConfig\.[A-Za-z0-9_-]+\})\S+$/, 'must be an http(s) URL (placeholders like ${connectionConfig.x} allowed)')
+  .refine(catalogueUrlAllowed, PLAIN_HTTP);
 const stringMap = z.record(z.string(), z.string());
 /** A path into a JSON answer: `hub_id`, `team.id`, `errors[0].code` (response-path.ts). */
 const responsePath = z.string().regex(RESPONSE_PATH_PATTERN, 'must be a path like name, a.b or a[0].b');
@@ -68,7 +72,7 @@ export const oidcSchema = z.strictObject({
    */
   issuer_aliases: z.array(z.string().min(1)).default([]),
   /** The signing keys; absent = read `jwks_uri` from `${issuer}/.well-known/openid-configuration`. */
-  jwks_uri: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').optional(),
+  jwks_uri: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').refine(catalogueUrlAllowed, PLAIN_HTTP).optional(),
   /** The id_token claim naming the provider-side account (`sub`, `tid`, `realmid`): the connection's tenant when the token response names none. */
   tenant_claim: z.string().optional(),
   /** Send a `nonce` (derived from the state, never stored) and require it back in the id_token. */

@@ -1,0 +1,26 @@
+/**
+ * Which provider URLs the broker will use: https, or plain http to this machine only. A client
+ * secret, a code, a refresh token or a token request's answer sent over plain http to another
+ * host crosses the network in clear (and a JWKS fetched that way could be swapped for an
+ * attacker's keys). Loopback stays allowed because the local sandbox and the tests' stand-in
+ * providers listen on 127.0.0.1 / localhost, where nothing crosses a network.
+ */
+
+/** True for `localhost` (and `*.localhost`, RFC 6761 §6.3), 127.0.0.0/8 and `[::1]`. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(host) || host === '[::1]';
+}
+
+/** True when the broker may send a request to `url`: https anywhere, http to a loopback host only. */
+export function transportAllowed(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
+
+/** The same rule on a catalogue string: a template that starts with a placeholder is checked at use, once filled in. */
+export function catalogueUrlAllowed(value: string): boolean {
+  if (!/^http:\/\//i.test(value)) return true;
+  const host = /^http:\/\/(\[[^\]]*\]|[^/:?#@]*)/i.exec(value)?.[1] ?? '';
+  // `${...}` in the host is filled in at use, where `providerUrl` applies the rule to the result.
+  return host.includes('${') || isLoopbackHost(host);
+}
