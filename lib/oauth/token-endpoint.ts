@@ -358,7 +358,43 @@ export function context(options: { now?: () => number }, secretValues: readonly 
 }
 
 /**
- * Sends the request and buffers the body, all under one timeout, never following a redirect;
+ * The most of a provider's answer the broker reads. A token response is a few kilobytes, an
+ * id_token and a list of accounts included; what it carries is stored in one DynamoDB item, which
+ * cannot exceed 400 KB. An answer larger than this is garbage (or an attack on the worker's memory):
+ * refused as the provider's error before it is parsed, let alone stored.
+ */
+export const MAX_RESPONSE_BYTES = 256 * 1024;
+
+/** The body as text, or undefined once it is known to exceed `limit` bytes (the rest is not read). */
+async function readCapped(response: Response, limit: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await response.body?.cancel().catch(() => undefined);
+    return undefined;
+  }
+  if (!response.body) {
+    const text = await response.text();
+    return Buffer.byteLength(text) > limit ? undefined : text;
+  }
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  // As `response.text()` decodes: UTF-8, a byte order mark dropped, bad sequences replaced.
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/**
+ * Sends the request and buffers the body (at most `MAX_RESPONSE_BYTES`), all under one timeout, never following a redirect;
  * transport failures become BrokerErrors that quote no URL. Every call to a provider that
  * carries a secret or a token goes through here (token-endpoint.ts, tenant-request.ts).
  */
@@ -380,7 +416,13 @@ export async function send(provider: Provider, request: TokenEndpointRequest, ki
       redirect: 'manual',
       signal,
     });
-    const text = await response.text();
+    const text = await readCapped(response, MAX_RESPONSE_BYTES);
+    if (text === undefined) {
+      controller.abort();
+      throw new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(kind)} response is larger than ${MAX_RESPONSE_BYTES / 1024} KiB`, {
+        provider: { grant: kind, httpStatus: response.status },
+      });
+    }
     return { status: response.status, headers: response.headers, text };
   } catch (err) {
     if (err instanceof BrokerError) throw err;

@@ -1,0 +1,115 @@
+/**
+ * What the broker sends to a provider, and how much of the answer it reads. Found by an
+ * adversarial review: a catalogue `token_url` of plain `http://` on another host was accepted (the
+ * client secret and the code would cross the network in clear), and a provider answering a 20 MB
+ * `access_token` had it read and stored whole (DynamoDB refuses an item over 400 KB, after the
+ * grant was issued).
+ */
+import type { ServerResponse } from 'node:http';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { isBrokerError } from '../../lib/errors';
+import { exchangeCode, MAX_RESPONSE_BYTES, refreshGrant } from '../../lib/oauth/token-endpoint';
+import { providerSchema } from '../../lib/providers/schema';
+import { startProviderServer, testProvider, type ProviderServer, rejectionOf } from '../unit/oauth/fixtures';
+
+const credentials = { client_id: 'client-1', client_secret: 'secret-xyz' };
+const grant = { code: 'code-1', redirectUri: 'https://broker.example/cb' };
+
+let server: ProviderServer;
+beforeAll(async () => {
+  server = await startProviderServer();
+});
+afterAll(async () => {
+  await server.close();
+});
+beforeEach(() => server.reset());
+
+/** A fetch that records where it was asked to go and never sends anything. */
+function recordingFetch(): { fetch: typeof fetch; urls: string[] } {
+  const urls: string[] = [];
+  return {
+    urls,
+    fetch: (async (input: string | URL | Request) => {
+      urls.push(String(input));
+      return new Response(JSON.stringify({ access_token: 'at', token_type: 'Bearer' }), { headers: { 'content-type': 'application/json' } });
+    }) as typeof fetch,
+  };
+}
+
+describe('plain http to a provider', () => {
+  it.each([
+    ['token_url', { token_url: 'http://provider.example/oauth/token' }],
+    ['authorization_url', { token_url: 'https://provider.example/oauth/token', authorization_url: 'http://provider.example/authorize' }],
+    ['refresh_url', { token_url: 'https://provider.example/oauth/token', refresh_url: 'http://10.0.0.5/oauth/token' }],
+    ['revocation.url', { token_url: 'https://provider.example/oauth/token', revocation: { url: 'http://provider.example/revoke' } }],
+  ])('a catalogue %s of plain http on another host is refused when the catalogue loads', (field, urls) => {
+    const parsed = providerSchema.safeParse({ display_name: 'Plain', auth_mode: 'OAUTH2', ...urls });
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toContain('must be https');
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toContain(field);
+  });
+
+  it.each(['http://127.0.0.1:3001/token', 'http://localhost:3001/token', 'http://[::1]:3001/token', 'https://provider.example/token', '${connectionConfig.base}/token'])(
+    'a catalogue URL %s loads (https, loopback, or a placeholder checked at use)',
+    (tokenUrl) => {
+      expect(providerSchema.safeParse({ display_name: 'Ok', auth_mode: 'OAUTH2', token_url: tokenUrl }).success).toBe(true);
+    },
+  );
+
+  it('a URL whose host a connection value fills in is checked once filled: no request to plain http on another host', async () => {
+    const provider = testProvider('perinstance', {
+      display_name: 'Per instance',
+      auth_mode: 'OAUTH2',
+      token_url: 'http://${connectionConfig.host}/oauth/token',
+      connection_config: { host: { pattern: '[a-z0-9.:-]+' } },
+    });
+    const { fetch, urls } = recordingFetch();
+    const err = await rejectionOf(() => exchangeCode(provider, credentials, { ...grant, connectionConfig: { host: 'api.provider.example' } }, { fetch }));
+    expect(isBrokerError(err, 'configuration_error')).toBe(true);
+    expect((err as Error).message).toMatch(/token_url must be https/);
+    expect((err as Error).message).not.toContain('api.provider.example');
+    expect(urls).toEqual([]);
+
+    const loopback = await exchangeCode(provider, credentials, { ...grant, connectionConfig: { host: '127.0.0.1' } }, { fetch });
+    expect(loopback.tokens.access_token).toBe('at');
+    expect(urls).toEqual(['http://127.0.0.1/oauth/token']);
+  });
+});
+
+describe('the size of a provider answer', () => {
+  const provider = () => testProvider('big', { display_name: 'Big', auth_mode: 'OAUTH2', token_url: `${server.origin}/token` });
+  const tooBig = JSON.stringify({ access_token: 'a'.repeat(MAX_RESPONSE_BYTES), token_type: 'Bearer', refresh_token: 'rt-new' });
+
+  it('an answer over the limit with its length declared is refused as the provider\'s error, not read', async () => {
+    server.respond = (_request, response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(tooBig)) });
+      response.end(tooBig);
+    };
+    const err = await rejectionOf(() => exchangeCode(provider(), credentials, grant, {}));
+    expect(isBrokerError(err, 'provider_error')).toBe(true);
+    expect((err as Error).message).toMatch(/larger than 256 KiB/);
+  });
+
+  it('an answer over the limit sent in chunks without a length is refused once the limit is passed', async () => {
+    server.respond = (_request, response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'application/json' }); // chunked: no content-length
+      for (let at = 0; at < tooBig.length; at += 16_384) response.write(tooBig.slice(at, at + 16_384));
+      response.end();
+    };
+    const err = await rejectionOf(() => refreshGrant(provider(), credentials, { refreshToken: 'rt-old' }, {}));
+    expect(isBrokerError(err, 'provider_error')).toBe(true);
+    expect((err as Error).message).toMatch(/larger than 256 KiB/);
+    expect((err as Error).message).not.toContain('rt-new');
+  });
+
+  it('an answer just under the limit is read whole', async () => {
+    const body = JSON.stringify({ access_token: 'a'.repeat(MAX_RESPONSE_BYTES - 100), token_type: 'Bearer' });
+    expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    server.respond = (_request, response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(body);
+    };
+    const result = await exchangeCode(provider(), credentials, grant, {});
+    expect(result.tokens.access_token).toHaveLength(MAX_RESPONSE_BYTES - 100);
+  });
+});
