@@ -54,6 +54,7 @@ function positive(env: Env, name: string, kind: 'number' | 'integer'): number | 
 
 /** Broker tuning from `BROKER_*` variables; unset ones keep their defaults. */
 export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
+  refuseRenamed(env);
   const schedulerIntervalMs = seconds(env, 'BROKER_SCHEDULER_INTERVAL_S');
   const queueDelayMs = seconds(env, 'BROKER_REFRESH_QUEUE_DELAY_S');
   const config: Partial<BrokerConfig> = {
@@ -78,6 +79,15 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
   }
   // The lease follows from the provider timeout (context.ts `leaseFor`), in createContext.
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<BrokerConfig>;
+}
+
+/** Settings that were renamed: one still set would be ignored while its owner believes it holds. */
+const RENAMED: Readonly<Record<string, string>> = { BROKER_SWEEP_INTERVAL_S: 'BROKER_SCHEDULER_INTERVAL_S' };
+
+function refuseRenamed(env: Env): void {
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (env[old] !== undefined) throw new BrokerError('configuration_error', `${old} was renamed ${now} (CHANGELOG); set that instead`);
+  }
 }
 
 function providerRefreshFromEnv(env: Env): BrokerConfig['providerRefresh'] | undefined {
