@@ -318,10 +318,10 @@ export interface components {
             connection: components["schemas"]["ConnectionSummary"];
             provider_error?: string;
             /**
-             * @description What the provider said; the connection is revoked here whatever it was.
+             * @description What the provider said; the connection is revoked here whatever it was. already_revoked: it was revoked before this call, nothing was sent.
              * @enum {string}
              */
-            provider_revocation: "revoked" | "not_supported" | "failed";
+            provider_revocation: "revoked" | "not_supported" | "failed" | "already_revoked";
         };
         TokenRequest: {
             /** @description Refresh now (the provider just answered 401), once fleet-wide. */

@@ -190,8 +190,8 @@ function tenantFromConfig(config: Record<string, string>): string | undefined {
 
 export interface RevokeResult {
   connection: ConnectionSummary;
-  /** What the provider said: revoked, not_supported (no endpoint in the catalogue), failed. */
-  provider_revocation: 'revoked' | 'not_supported' | 'failed';
+  /** What the provider said: revoked, not_supported (no endpoint in the catalogue), failed; already_revoked: nothing sent (an earlier revoke did it). */
+  provider_revocation: 'revoked' | 'not_supported' | 'failed' | 'already_revoked';
   provider_error?: string;
 }
 
@@ -206,7 +206,8 @@ export async function revokeConnection(ctx: BrokerContext, id: string): Promise<
   validateConnectionId(id);
   let record = await ctx.store.get(id, { consistent: true });
   if (!record) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
-  if (record.status === 'revoked') return { connection: connectionSummary(record), provider_revocation: 'not_supported' };
+  // Idempotent: the first revoke destroyed the tokens and told the provider; a retry reports that, not "not_supported".
+  if (record.status === 'revoked') return { connection: connectionSummary(record), provider_revocation: 'already_revoked' };
   const now = ctx.clock.now();
   let written: ConnectionRecord;
   for (let attempt = 0; ; attempt++) {

@@ -210,8 +210,8 @@ const SCHEMAS: Record<string, Schema> = {
       connection: ref('ConnectionSummary'),
       provider_revocation: {
         type: 'string',
-        enum: ['revoked', 'not_supported', 'failed'],
-        description: 'What the provider said; the connection is revoked here whatever it was.',
+        enum: ['revoked', 'not_supported', 'failed', 'already_revoked'],
+        description: 'What the provider said; the connection is revoked here whatever it was. already_revoked: it was revoked before this call, nothing was sent.',
       },
       provider_error: { type: 'string' },
     },

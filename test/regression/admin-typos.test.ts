@@ -128,3 +128,22 @@ describe('GET /connections: limit is digits only', () => {
     expect(await res.json()).toMatchObject({ error: { code: 'invalid_request', message: 'limit must be an integer from 1 to 500' } });
   });
 });
+
+/**
+ * A second `DELETE` of a revoked connection answered `provider_revocation: "not_supported"`, as if
+ * the provider had no revocation endpoint: an operator retrying a revoke read that the provider
+ * kept the grant. It was revoked the first time; the answer says so, and nothing is sent or written.
+ */
+describe('revoking a revoked connection again', () => {
+  it('answers already_revoked and changes nothing', async () => {
+    await register('cc-twice');
+    const first = await fetch(`${fixture.local.url}/connections/cc-twice`, { method: 'DELETE', headers: { authorization: admin.authorization! } });
+    expect(first.status).toBe(200);
+    expect(((await first.json()) as { provider_revocation: string }).provider_revocation).not.toBe('already_revoked');
+    const before = await allItems(fixture.local);
+    const again = await fetch(`${fixture.local.url}/connections/cc-twice`, { method: 'DELETE', headers: { authorization: admin.authorization! } });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toMatchObject({ connection: { id: 'cc-twice', status: 'revoked' }, provider_revocation: 'already_revoked' });
+    expect(await allItems(fixture.local)).toEqual(before);
+  });
+});
