@@ -27,6 +27,19 @@ export const EXIT = {
   unreachable: 5,
 } as const;
 
+/**
+ * The `--json` error code of a failure the CLI finds itself (no request answered), in the API's
+ * snake_case vocabulary: a script reads `unauthorized` whether the broker refused the key or the
+ * CLI found none.
+ */
+const CLI_ERROR_CODES: Record<number, string> = {
+  [EXIT.apiError]: 'api_error',
+  [EXIT.usage]: 'usage',
+  [EXIT.notFound]: 'not_found',
+  [EXIT.notAuthorized]: 'unauthorized',
+  [EXIT.unreachable]: 'unreachable',
+};
+
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
 export const USAGE = `Usage: oauth-token-broker <command> [options]
@@ -290,7 +303,7 @@ function failure(err: unknown, out: Output, io: CliIo): number {
     return err.status === 404 ? EXIT.notFound : err.status === 401 || err.status === 403 ? EXIT.notAuthorized : EXIT.apiError;
   }
   const { code, message } = classify(err);
-  if (out.json) io.stdout.write(`${JSON.stringify({ error: { code: Object.keys(EXIT).find((k) => EXIT[k as keyof typeof EXIT] === code), message } }, null, 2)}\n`);
+  if (out.json) io.stdout.write(`${JSON.stringify({ error: { code: CLI_ERROR_CODES[code] ?? 'api_error', message } }, null, 2)}\n`);
   io.stderr.write(`error: ${message}\n`);
   return code;
 }

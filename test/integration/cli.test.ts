@@ -188,6 +188,23 @@ describe('target, usage and exit codes', () => {
     expect(none.stderr).toMatch(/no admin key/);
   });
 
+  it('--json errors the CLI raises itself use the API\'s snake_case vocabulary (unauthorized, not camelCase notAuthorized)', async () => {
+    rmSync(join(cwd, '.data'), { recursive: true, force: true });
+    const noKey = await cli(['providers', 'list', '--json'], { key: false });
+    expect(noKey.code).toBe(EXIT.notAuthorized);
+    expect(JSON.parse(noKey.stdout)).toMatchObject({ error: { code: 'unauthorized' } });
+    // The same code the broker answers a wrong key with:
+    const wrongKey = await cli(['providers', 'list', '--json'], { key: false, env: { BROKER_ADMIN_KEY: 'wrong' } });
+    expect(JSON.parse(wrongKey.stdout)).toMatchObject({ error: { code: 'unauthorized' } });
+    const unreachable = await main(['providers', 'list', '--json', '--url', 'http://127.0.0.1:9', '--key', 'k'], {
+      stdout: { write: (text: string) => void expect(JSON.parse(text)).toMatchObject({ error: { code: 'unreachable' } }) },
+      stderr: { write: () => undefined },
+      env: {},
+      cwd,
+    });
+    expect(unreachable).toBe(EXIT.unreachable);
+  });
+
   it('a wrong admin key exits 4', async () => {
     const { code, stderr } = await cli(['providers', 'list'], { key: false, env: { BROKER_ADMIN_KEY: 'wrong' } });
     expect(code).toBe(EXIT.notAuthorized);
