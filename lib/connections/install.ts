@@ -149,6 +149,19 @@ async function signedChoices(ctx: BrokerContext, provider: Provider, request: In
   if (await ctx.store.isInstallLinkUsed(claims.id)) {
     throw withInstallAttempt(linkUsed(), { provider: provider.key, link: 'signed', returnTo: claims.returnTo, linkSpent: true });
   }
+  if (claims.connectionId !== undefined) {
+    // Minting reads no table (createInstallLink runs anywhere): the callback would refuse this
+    // grant anyway (transitions.ts reauthorizationRefusal) and revoke it; say so before consent.
+    const existing = await ctx.store.get(claims.connectionId);
+    if (existing !== undefined && existing.provider !== provider.key) {
+      throw withInstallAttempt(new BrokerError('conflict', `Connection ${claims.connectionId} belongs to provider "${existing.provider}"`), {
+        provider: provider.key,
+        link: 'signed',
+        returnTo: claims.returnTo,
+        linkSpent: false,
+      });
+    }
+  }
   return {
     connectionId: claims.connectionId,
     returnTo: claims.returnTo,
