@@ -78,6 +78,6 @@ export async function requireInstallCookie(event: APIGatewayProxyEventV2, signin
   }
   throw new BrokerError(
     'invalid_state',
-    "This install was started in another browser, or this browser blocked its cookie; start again from the app's install link in one browser",
+    "This install was started in another browser, has expired, or this browser blocked its cookie; start again from the app's install link, in one browser",
   );
 }

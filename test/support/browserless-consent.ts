@@ -133,6 +133,21 @@ export async function followInstall(startUrl: string, options: FollowInstallOpti
 }
 
 /**
+ * Opens a broker install link in the browser whose cookies `jar` holds, without following its
+ * redirect: the provider's authorize URL (with the install's `state`), and the jar now holding
+ * the broker's install cookie.
+ */
+export async function openInstall(installUrl: string, jar = new CookieJar(), init: RequestInit = {}): Promise<{ response: Response; authorizeUrl: URL; state: string; jar: CookieJar }> {
+  const url = new URL(installUrl);
+  const response = await fetch(url, { redirect: 'manual', ...init });
+  jar.store(url, response);
+  const location = response.headers.get('location');
+  if (response.status !== 302 || location === null) throw new Error(`openInstall: ${url.href} answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
+  const authorizeUrl = new URL(location);
+  return { response, authorizeUrl, state: authorizeUrl.searchParams.get('state') ?? '', jar };
+}
+
+/**
  * Requests the callback of an install as the browser that started it: with the jar's cookies
  * (the broker's install cookie among them, unless `init` sends its own `cookie` header). The
  * answer's cookies go back into the jar (the callback clears the install cookie).
