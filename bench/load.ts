@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { followInstall } from '../test/support/browserless-consent';
+import { fetchCallback, followInstall, openInstall } from '../test/support/browserless-consent';
 import { freePort, npmStart } from '../test/support/npm-start';
 import { Checks, envInt, heading, ms, percentiles, perSecond, printTable, round, type Percentiles } from './support/report';
 
@@ -84,12 +84,12 @@ export async function benchLoad(checks: Checks): Promise<LoadFigures> {
       Array.from({ length: installs }, (_, i) =>
         timed(async () => {
           // Each person is another sandbox account (its login_hint), so each install is its own connection.
-          const link = await fetch(`${runtime.url}/oauth/sandbox/install`, { redirect: 'manual' });
-          await link.arrayBuffer();
-          const authorize = new URL(link.headers.get('location') ?? '');
-          authorize.searchParams.set('login_hint', `load-${i}`);
-          const { callbackUrl } = await followInstall(authorize.toString());
-          const res = await fetch(callbackUrl, { redirect: 'manual' });
+          // In its own browser: the install cookie the link sets comes back with the callback.
+          const { authorizeUrl, jar, response } = await openInstall(`${runtime.url}/oauth/sandbox/install`);
+          await response.arrayBuffer();
+          authorizeUrl.searchParams.set('login_hint', `load-${i}`);
+          const { callbackUrl } = await followInstall(authorizeUrl.toString(), { jar });
+          const res = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' });
           const page = await res.text();
           const id = /connection_id: ([^<]+)</.exec(page)?.[1];
           if (res.status !== 200 || !id) throw new Error(`callback answered ${res.status}`);

@@ -1,10 +1,12 @@
 /**
- * GET /oauth/{provider}/install — the install link: 302 to the provider's consent page.
+ * GET /oauth/{provider}/install — the install link: 302 to the provider's consent page, with
+ * the install cookie that binds the callback to this browser (lib/http/install-cookie.ts).
  * `?link=` carries a signed link's choices; a public link takes only `return_to`.
  */
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { authorizeBroker, type AuthorizeBroker, type BrokerSource } from '../lib/broker';
+import { installCookie } from '../lib/http/install-cookie';
 import { brokerHttp } from '../lib/http/middleware';
 import { redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import { sharedBroker, type FunctionAdapters } from '../lib/runtime';
@@ -23,7 +25,11 @@ export function createAuthorizeHandler(getBroker: BrokerSource<AuthorizeBroker>)
         returnTo: query.return_to,
         requestBaseUrl: requestBaseUrl(event),
       });
-      return redirect(authorizeUrl.toString());
+      // startInstall always puts its state in the authorize URL; the callback comes back with it.
+      const state = authorizeUrl.searchParams.get('state') ?? '';
+      const { config, signingKey } = broker.ctx;
+      const cookie = await installCookie(signingKey, state, { callbackBase: config.publicUrl ?? requestBaseUrl(event), stateTtlMs: config.stateTtlMs });
+      return { ...redirect(authorizeUrl.toString()), cookies: [cookie] };
     });
 }
 

@@ -1,6 +1,7 @@
 /**
  * GET /oauth/{provider}/callback — the provider's redirect: code → encrypted connection → 303 to
- * the "Connected" page (or to the app's return_to).
+ * the "Connected" page (or to the app's return_to). A callback with a state is answered only in
+ * the browser that opened the install link, which holds its install cookie (lib/http/install-cookie.ts).
  * GET /oauth/{provider}/connected — that page, from its signed result: reloading it shows the
  * result again instead of replaying the one-time callback (post/redirect/get).
  */
@@ -8,6 +9,7 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { callbackBroker, type BrokerSource, type CallbackBroker } from '../lib/broker';
 import { InstallDenied } from '../lib/connections/install';
+import { clearedInstallCookie, requireInstallCookie } from '../lib/http/install-cookie';
 import { brokerHttp, requestCorrelationId } from '../lib/http/middleware';
 import { connectedExpiredPage, connectedPage, withParams } from '../lib/http/pages';
 import { redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
@@ -30,18 +32,24 @@ export function createCallbackHandler(getBroker: BrokerSource<CallbackBroker>) {
         const providerName = broker.ctx.catalogue.get(result.provider)?.display_name ?? result.provider;
         return connectedPage({ connectionId: result.connectionId, providerName }, context);
       }
+      const query = event.queryStringParameters ?? {};
+      const base = (broker.ctx.config.publicUrl ?? requestBaseUrl(event)).replace(/\/+$/, '');
+      // A marketplace-initiated callback (no state) has no install, so no browser, to bind to.
+      const state = query.state || undefined;
+      if (state !== undefined) await requireInstallCookie(event, broker.ctx.signingKey, state, base);
+      // Once the install is over (stored, or declined back to the app) its cookie has no more use.
+      const over = (response: HttpResponse): HttpResponse => (state === undefined ? response : { ...response, cookies: [clearedInstallCookie(state, base)] });
       try {
-        const result = await broker.completeCallback({ provider, query: event.queryStringParameters ?? {}, requestBaseUrl: requestBaseUrl(event) });
-        if (result.returnTo) return redirect(withParams(result.returnTo, { connection_id: result.connectionId, provider: result.provider }), 303);
+        const result = await broker.completeCallback({ provider, query, requestBaseUrl: requestBaseUrl(event) });
+        if (result.returnTo) return over(redirect(withParams(result.returnTo, { connection_id: result.connectionId, provider: result.provider }), 303));
         const c = await broker.sealInstallResult({ connectionId: result.connectionId, provider: result.provider });
-        const base = (broker.ctx.config.publicUrl ?? requestBaseUrl(event)).replace(/\/+$/, '');
         const connected = new URL(`${base}${CONNECTED_PATH.replace('{provider}', encodeURIComponent(result.provider))}`);
         connected.searchParams.set('c', c);
-        return redirect(connected.toString(), 303);
+        return over(redirect(connected.toString(), 303));
       } catch (err) {
         // A denial with a valid state goes back to the app, which knows how to talk to its user.
         if (err instanceof InstallDenied && err.returnTo) {
-          return redirect(withParams(err.returnTo, { error: err.providerError, error_code: err.code }));
+          return over(redirect(withParams(err.returnTo, { error: err.providerError, error_code: err.code })));
         }
         throw err;
       }

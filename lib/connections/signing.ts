@@ -1,7 +1,8 @@
 /**
  * What the broker's signing key is used for, each under its own label so no two uses can
  * stand in for one another: install-link signatures, and the per-install secrets derived
- * from the `state` — the PKCE verifier and the OpenID Connect nonce. Deriving them (HMAC-SHA256
+ * from the `state` — the PKCE verifier, the OpenID Connect nonce and the browser binding (the
+ * install cookie's value, lib/http/install-cookie.ts). Deriving them (HMAC-SHA256
  * of the state) instead of storing them leaves nothing secret in the install-state item and
  * keeps KMS off the public install route: strangers opening install links cannot spend the
  * KMS request quota that refreshes need.
@@ -18,7 +19,7 @@ export const MISSING_SIGNING_KEY: SigningKey = {
     ),
 };
 
-type Purpose = 'install-link' | 'install-result' | 'pkce' | 'oidc-nonce' | 'fingerprint';
+type Purpose = 'install-link' | 'install-result' | 'pkce' | 'oidc-nonce' | 'browser-binding' | 'fingerprint';
 
 function mac(key: Uint8Array, purpose: Purpose, value: string): Buffer {
   return createHmac('sha256', key).update(`${purpose}:${value}`, 'utf8').digest();
@@ -32,6 +33,16 @@ export async function pkceVerifierFor(key: SigningKey, state: string): Promise<s
 /** The OpenID Connect `nonce` of the install behind `state`. */
 export async function oidcNonceFor(key: SigningKey, state: string): Promise<string> {
   return mac(await key.get(), 'oidc-nonce', state).toString('base64url');
+}
+
+/** The browser binding of the install behind `state`: the install cookie's value (base64url, 256 bits). */
+export async function browserBindingFor(key: SigningKey, state: string): Promise<string> {
+  return mac(await key.get(), 'browser-binding', state).toString('base64url');
+}
+
+/** Whether `value` is the browser binding of the install behind `state`, compared in constant time. */
+export async function browserBindingValid(key: SigningKey, state: string, value: string): Promise<boolean> {
+  return tagMatches(mac(await key.get(), 'browser-binding', state), value);
 }
 
 /** The install-link signature of `payload` (base64url). */

@@ -169,11 +169,15 @@ function toEvent(req: IncomingMessage, url: URL, matched: LocalRoute, pathParame
   const query: Record<string, string> = {};
   for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
   const host = headers.host ?? 'localhost';
+  // As API Gateway (payload 2.0): the request's cookies in `cookies`, not in a `cookie` header.
+  const cookies = headers.cookie?.split(';').map((pair) => pair.trim()).filter((pair) => pair !== '');
+  delete headers.cookie;
   return {
     version: '2.0',
     routeKey: matched.routeKey,
     rawPath: url.pathname,
     rawQueryString: url.search.slice(1),
+    cookies,
     headers,
     queryStringParameters: Object.keys(query).length > 0 ? query : undefined,
     pathParameters,
@@ -214,6 +218,8 @@ export function lambdaContext(timeoutMs = 30_000): Context {
 }
 
 function send(res: ServerResponse, response: HttpResponse, statusOverride?: number): void {
+  // API Gateway writes each of `cookies` as its own Set-Cookie header (they cannot be joined with commas).
+  if (response.cookies?.length) res.setHeader('set-cookie', response.cookies);
   res.writeHead(statusOverride ?? response.statusCode, response.headers);
   res.end(response.body ?? '');
 }

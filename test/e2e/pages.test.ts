@@ -4,7 +4,8 @@
  * sideways, and a screenshot of each is saved under .data/e2e/pages/ (git-ignored) with the axe
  * results in .data/e2e/axe-results.json. The pages: install refusals (unknown provider, a public
  * link given a connection_id, a signed link used, expired or altered), "Connected" and its expired
- * reload, callback errors (with and without a way on), the misconfiguration page and the page of
+ * reload, callback errors (with and without a way on, and an install finished in another browser
+ * than it started in), the misconfiguration page and the page of
  * a provider not configured yet (branded, with a logo served from loopback under the page's CSP),
  * and the dashboard empty, with connections, after
  * a refresh (its confirmation says what changed) and after copying an id; and a dashboard of 230
@@ -22,9 +23,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumMissing } from '../support/browser';
-import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { installCookieFor, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 const OUT_DIR = fileURLToPath(new URL('../../.data/e2e/', import.meta.url));
 const SHOT_DIR = join(OUT_DIR, 'pages');
@@ -150,7 +151,11 @@ if (missing && !process.env.CI) {
     }
 
     const mint = async (body: Record<string, unknown>): Promise<string> => (await fixture.local.broker.createInstallLink({ provider: 'sandbox', ...body })).url;
+    /** Opens an install link in this browser (its context keeps the install cookie) and returns the state sent to the sandbox. */
     const stateOf = async (installUrl: string): Promise<string> =>
+      new URL((await page.request.get(installUrl, { maxRedirects: 0 })).headers().location!).searchParams.get('state')!;
+    /** The same, opened in another browser: this one never gets its install cookie. */
+    const foreignStateOf = async (installUrl: string): Promise<string> =>
       new URL((await fetch(installUrl, { redirect: 'manual' })).headers.get('location')!).searchParams.get('state')!;
     const callbackUrl = (params: Record<string, string>) => `${fixture.local.url}/oauth/sandbox/callback?${new URLSearchParams({ ...params, iss: fixture.local.sandbox.issuer })}`;
 
@@ -159,7 +164,7 @@ if (missing && !process.env.CI) {
       await checkPage('install-public-with-connection-id', `${fixture.local.installUrl}?connection_id=acme-1`, 400, 'connection_id is only accepted in a signed install link');
 
       const used = await mint({ connection_id: 'e2e-used', return_to: `${APP}/done` });
-      expect((await fetch((await followInstall(used)).callbackUrl, { redirect: 'manual' })).status).toBe(303);
+      expect((await fetchCallback(await followInstall(used), { redirect: 'manual' })).status).toBe(303);
       await checkPage('install-link-used', used, 409, 'already used');
       expect(await page.getByRole('link', { name: 'Back to the app' }).getAttribute('href')).toBe(`${APP}/done?error_code=install_link_used&provider=sandbox`);
 
@@ -187,11 +192,17 @@ if (missing && !process.env.CI) {
       await checkPage('connected-expired', `${fixture.local.url}/oauth/sandbox/connected?c=${stale}`, 410, 'The connection itself is not affected');
     });
 
-    it('callback errors: a declined public install offers "Start again", an unknown state offers nothing', async () => {
+    it('callback errors: a declined public install offers "Start again", an unknown state offers nothing, an install started in another browser says so', async () => {
       const declined = async () => callbackUrl({ error: 'access_denied', state: await stateOf(fixture.local.installUrl) });
       await checkPage('callback-declined-start-again', declined, 400, 'The provider did not authorize the app (access_denied)');
       expect(await page.getByRole('link', { name: 'Start again' }).getAttribute('href')).toBe('install');
-      await checkPage('callback-unknown-state', callbackUrl({ code: 'abc', state: 'x'.repeat(43) }), 400, 'start the install again');
+      // This browser holds a valid install cookie for the unknown state: the page is the state's refusal.
+      const unknown = 'x'.repeat(43);
+      const [name = '', value = ''] = (await installCookieFor(fixture.local, unknown)).split('=');
+      await context.addCookies([{ name, value, url: fixture.local.url }]);
+      await checkPage('callback-unknown-state', callbackUrl({ code: 'abc', state: unknown }), 400, 'start the install again');
+      const elsewhere = async () => callbackUrl({ code: 'abc', state: await foreignStateOf(fixture.local.installUrl) });
+      await checkPage('callback-other-browser', elsewhere, 400, 'This install was started in another browser');
     });
 
     it('a misconfigured deployment, branded: whom to tell, the reference, the logo under the page\'s CSP; a provider not configured yet says the same', async () => {

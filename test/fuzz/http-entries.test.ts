@@ -20,7 +20,8 @@ import { createAdminHandler } from '../../functions/admin';
 import { createAuthorizeHandler } from '../../functions/authorize';
 import { createCallbackHandler } from '../../functions/callback';
 import { createGetTokenHandler } from '../../functions/get-token';
-import type { HttpResponse } from '../../lib/http/responses';
+import { installCookie } from '../../lib/http/install-cookie';
+import { requestBaseUrl, type HttpResponse } from '../../lib/http/responses';
 import { ROUTES, routeKey } from '../../lib/http/routes';
 import { lambdaContext } from '../../lib/local/server';
 import { systemClock } from '../../lib/ports';
@@ -199,6 +200,8 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, { timeout: 180_000
           extra: queryOf({ error_description: hostileText, iss: hostileText, scope: hostileText }),
           script: providerScript,
           headers: requestHeaders,
+          // The browser's install cookie: mostly the state's own, sometimes none, another install's, or the right name with another value.
+          binding: fc.oneof({ weight: 6, arbitrary: fc.constant('own' as const) }, { weight: 1, arbitrary: fc.constantFrom('absent' as const, 'other-install' as const, 'tampered' as const) }),
         }),
         async (c) => {
           const world = await newWorld(c.script);
@@ -219,9 +222,19 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, { timeout: 180_000
           if (c.code !== undefined) query.code = c.code === '$MARKER' ? marker : c.code;
           if (c.error !== undefined) query.error = c.error;
 
+          const event = apiEvent({ routeKey: 'GET /oauth/{provider}/callback', pathParameters: { provider: c.provider }, query, headers: c.headers });
+          if (state !== undefined && c.binding !== 'absent') {
+            const bindingOf = async (s: string) =>
+              (await installCookie(world.broker.ctx.signingKey, s, { callbackBase: world.broker.ctx.config.publicUrl ?? requestBaseUrl(event), stateTtlMs: world.broker.ctx.config.stateTtlMs })).split(';')[0]!;
+            const other = randomBytes(32).toString('base64url');
+            if (c.binding === 'own') event.cookies = [await bindingOf(state)];
+            else if (c.binding === 'other-install') event.cookies = [await bindingOf(other)];
+            else event.cookies = [`${(await bindingOf(state)).split('=')[0]!}=${(await bindingOf(other)).split('=')[1]!}`];
+          }
+
           const handler = createCallbackHandler(async () => world.broker);
           const before = mark(world);
-          const res = await handler(apiEvent({ routeKey: 'GET /oauth/{provider}/callback', pathParameters: { provider: c.provider }, query, headers: c.headers }), lambdaContext());
+          const res = await handler(event, lambdaContext());
           await checkResponse(world, before, res, { entry: 'callback', extraSecrets: [marker] });
           const location = res.headers.location;
           if (res.statusCode === 302) {
@@ -230,6 +243,12 @@ describe(`HTTP entries, in-process (FUZZ_SEED=${FUZZ_SEED})`, { timeout: 180_000
             if (new URL(location!).searchParams.has('error')) expect(world.store.storingWrites(before.writes)).toEqual([]);
           }
           if (res.statusCode === 200) expect(world.store.storingWrites(before.writes).filter((w) => w.op === 'create' || w.op === 'update')).toHaveLength(1);
+          // Without the state's own install cookie a callback with a state goes no further: nothing consumed, no provider call.
+          if (state && c.binding !== 'own') {
+            expect(res.statusCode).toBe(400);
+            expect(world.store.storingWrites(before.writes)).toEqual([]);
+            expect(world.provider.calls).toBe(before.calls);
+          }
         },
       ),
       { runs: fuzzRuns(HTTP_ENTRY_RUNS.callback), offset: 2, file: FILE },

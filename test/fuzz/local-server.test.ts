@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_STATUS, type BrokerErrorCode } from '../../lib/errors';
 import { ROUTES } from '../../lib/http/routes';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { captureLogs, echoedSecrets, FUZZ_SEED, fuzzAssert, fuzzRuns, isTypedError, PROVIDER_CODES, tally, printOutcomes, type LogCapture } from '../support/fuzz';
 import { sealedPayload, startTestBroker, type LocalFixture } from '../support/local-broker';
 import { hostileText } from './arbitraries';
@@ -28,9 +28,9 @@ const writes: string[] = [];
 
 /** Installs (again) the one real connection through the sandbox, and adds its tokens to the secrets. */
 async function install(): Promise<void> {
-  const { callbackUrl } = await followInstall(fixture.local.installUrl);
+  const { callbackUrl, jar } = await followInstall(fixture.local.installUrl);
   // Post/redirect/get: the callback answers 303 to the "Connected" page, which names the connection.
-  const res = await fetch(callbackUrl, { redirect: 'manual' });
+  const res = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' });
   connectionId = /Connection: <code>([^<]+)</.exec(await (await fetch(res.headers.get('location')!)).text())![1]!;
   await rememberTokens();
 }

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FileSecretStore } from '../../lib/adapters/local-secrets';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { connectionCount, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
@@ -64,8 +64,8 @@ describe('client-credentials connections', () => {
 
 describe('revocation', () => {
   it('DELETE /connections/{id} revokes at the provider (its tokens stop working) and marks the connection revoked', async () => {
-    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'to-revoke'));
-    expect((await fetch(callbackUrl)).status).toBe(200);
+    const { callbackUrl, jar } = await followInstall(await signedInstallUrl(fixture.local, 'to-revoke'));
+    expect((await fetchCallback({ callbackUrl, jar })).status).toBe(200);
     const token = await fixture.local.broker.getToken('to-revoke');
     expect(await apiStatus(token.access_token)).toBe(200);
 

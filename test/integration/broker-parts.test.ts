@@ -39,8 +39,12 @@ function partOf<B extends BrokerPart>(build: BrokerBuilder<B>): () => Promise<B>
 
 const context = () => lambdaContext() as Context;
 const query = (url: URL) => Object.fromEntries(url.searchParams);
-const http = (routeKey: string, pathParameters: Record<string, string>, extra: { query?: Record<string, string>; body?: string } = {}): APIGatewayProxyEventV2 =>
-  apiEvent({ routeKey, pathParameters, headers: { host: new URL(fixture.local.url).host, 'content-type': 'application/json' }, ...extra });
+const http = (routeKey: string, pathParameters: Record<string, string>, { cookies, ...extra }: { query?: Record<string, string>; body?: string; cookies?: string[] } = {}): APIGatewayProxyEventV2 => ({
+  ...apiEvent({ routeKey, pathParameters, headers: { host: new URL(fixture.local.url).host, 'content-type': 'application/json' }, ...extra }),
+  cookies,
+});
+/** The `name=value` pairs a browser sends back for the `Set-Cookie` values of a response (`cookies` of payload 2.0). */
+const sentBack = (setCookies: string[] | undefined) => setCookies?.map((cookie) => cookie.split(';')[0]!);
 
 describe('each function over the part of a broker it serves', () => {
   it('authorize and callback: an install completes, its "Connected" page shows it; get-token then serves its token', async () => {
@@ -51,7 +55,7 @@ describe('each function over the part of a broker it serves', () => {
     const { callbackUrl } = await followInstall(started.headers?.location as string);
 
     const callback = createCallbackHandler(partOf(callbackBroker));
-    const completed = await callback(http('GET /oauth/{provider}/callback', { provider: 'sandbox' }, { query: query(callbackUrl) }), context());
+    const completed = await callback(http('GET /oauth/{provider}/callback', { provider: 'sandbox' }, { query: query(callbackUrl), cookies: sentBack(started.cookies) }), context());
     expect(completed.statusCode).toBe(303);
     const connected = new URL(completed.headers?.location as string);
     const page = await callback(http('GET /oauth/{provider}/connected', { provider: 'sandbox' }, { query: query(connected) }), context());

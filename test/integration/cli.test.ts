@@ -15,7 +15,7 @@ import { AdminClient } from '../../lib/admin-client';
 import { EXIT, main } from '../../lib/cli/main';
 import type { ConnectionRecord } from '../../lib/model';
 import { startFakeCloudFormation, startSigV4Gateway, type StandIn } from '../support/aws-stand-ins';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { REPO_ROOT } from '../infra/support';
 import { signedInstallUrl, startTestBroker, type LocalFixture } from '../support/local-broker';
 
@@ -43,8 +43,8 @@ function record(id: string, overrides: Partial<ConnectionRecord>): ConnectionRec
 beforeAll(async () => {
   fixture = await startTestBroker({ config: { returnToAllowlist: ['https://app.example.com'] } });
   cwd = mkdtempSync(join(tmpdir(), 'broker-cli-'));
-  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'cli-1'));
-  expect((await fetch(callbackUrl)).status).toBe(200);
+  const { callbackUrl, jar } = await followInstall(await signedInstallUrl(fixture.local, 'cli-1'));
+  expect((await fetchCallback({ callbackUrl, jar })).status).toBe(200);
   const store = fixture.local.broker.ctx.store;
   await store.create(record('cli-2', { provider: 'hubspot', tenant: '42' }));
   await store.create(record('cli-3', { provider: 'hubspot', tenant: '43', status: 'needs_reauth' }));
@@ -161,8 +161,8 @@ describe('install-link', () => {
     const link = JSON.parse(stdout) as { url: string; expires_at: string };
     expect(link.url).toMatch(new RegExp(`^${fixture.local.url}/oauth/sandbox/install\\?`));
     expect(Date.parse(link.expires_at)).toBeGreaterThan(Date.now());
-    const { callbackUrl } = await followInstall(link.url);
-    const done = await fetch(callbackUrl, { redirect: 'manual' });
+    const { callbackUrl, jar } = await followInstall(link.url);
+    const done = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' });
     expect(done.headers.get('location')).toMatch(/^https:\/\/app\.example\.com\/done/);
     expect((await fixture.local.broker.ctx.store.get('cli-linked', { consistent: true }))?.provider).toBe('sandbox');
   });

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Broker } from '../../lib/broker';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { peerBroker, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
@@ -20,8 +20,8 @@ afterAll(async () => {
 });
 
 async function installConnection(id: string): Promise<void> {
-  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, id));
-  expect((await fetch(callbackUrl)).status).toBe(200);
+  const { callbackUrl, jar } = await followInstall(await signedInstallUrl(fixture.local, id));
+  expect((await fetchCallback({ callbackUrl, jar })).status).toBe(200);
 }
 
 describe('refresh stampede', () => {

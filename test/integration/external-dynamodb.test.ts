@@ -6,7 +6,7 @@
 import { DescribeTableCommand, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localDynamoClient, startDynalite, type LocalDynamo } from '../../lib/local/dynalite';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let external: LocalDynamo;
@@ -27,8 +27,8 @@ describe('AWS_ENDPOINT_URL_DYNAMODB', () => {
     const table = await client.send(new DescribeTableCommand({ TableName: 'external-table' }));
     expect(table.Table?.GlobalSecondaryIndexes?.map((index) => index.IndexName)).toEqual(['refresh-due', 'connection-list', 'refresh-cycle']);
 
-    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'ext-1'));
-    expect((await fetch(callbackUrl)).status).toBe(200);
+    const { callbackUrl, jar } = await followInstall(await signedInstallUrl(fixture.local, 'ext-1'));
+    expect((await fetchCallback({ callbackUrl, jar })).status).toBe(200);
     const stored = await client.send(new GetItemCommand({ TableName: 'external-table', Key: { pk: { S: 'conn#ext-1' } }, ConsistentRead: true }));
     expect(stored.Item?.status).toEqual({ S: 'active' });
     expect((await fixture.local.broker.getToken('ext-1')).provider).toBe('sandbox');

@@ -10,7 +10,7 @@ import { createRefreshWorkerHandler } from '../../functions/refresh-worker';
 import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
 import { encodeRefreshJob } from '../../lib/connections/refresh-job';
 import { lambdaContext } from '../../lib/local/server';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 import { sqsEvent } from '../support/sqs-event';
 
@@ -18,8 +18,8 @@ let fixture: LocalFixture;
 
 beforeAll(async () => {
   fixture = await startTestBroker();
-  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'fn-1'));
-  expect((await fetch(callbackUrl)).status).toBe(200);
+  const { callbackUrl, jar } = await followInstall(await signedInstallUrl(fixture.local, 'fn-1'));
+  expect((await fetchCallback({ callbackUrl, jar })).status).toBe(200);
 });
 afterAll(async () => {
   await fixture?.close();

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { unpackSealed } from '../../lib/adapters/sealed-binary';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { rawConnectionItem, sealedPayload, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
@@ -17,8 +17,8 @@ afterAll(async () => {
 });
 
 async function install(connectionId: string): Promise<Response> {
-  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, connectionId));
-  return fetch(callbackUrl, { redirect: 'manual' });
+  const { callbackUrl, jar } = await followInstall(await signedInstallUrl(fixture.local, connectionId));
+  return fetchCallback({ callbackUrl, jar }, { redirect: 'manual' });
 }
 
 async function introspect(token: string): Promise<{ active: boolean }> {

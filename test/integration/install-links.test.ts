@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionSummary } from '../../lib/model';
-import { followInstall } from '../support/browserless-consent';
+import { CookieJar, fetchCallback, followInstall, openInstall, type FollowInstallResult } from '../support/browserless-consent';
 import { startTestBroker, type LocalFixture } from '../support/local-broker';
 
 let fixture: LocalFixture;
@@ -31,13 +31,11 @@ async function mintUrl(body: Record<string, unknown>): Promise<string> {
   return ((await res.json()) as { url: string }).url;
 }
 
-/** Opens a link and consents at the sandbox as `account`; returns the callback URL (not yet requested). */
-async function consent(link: string, account?: string): Promise<URL> {
-  const res = await fetch(link, { redirect: 'manual', headers: json });
-  expect(res.status, await res.clone().text()).toBe(302);
-  const authorize = new URL(res.headers.get('location')!);
-  if (account) authorize.searchParams.set('login_hint', account);
-  return (await followInstall(authorize.toString())).callbackUrl;
+/** Opens a link in a browser (`jar`, default a new one) and consents at the sandbox as `account`; returns the callback URL (not yet requested) and that browser. */
+async function consent(link: string, account?: string, jar = new CookieJar()): Promise<FollowInstallResult> {
+  const { authorizeUrl } = await openInstall(link, jar, { headers: json });
+  if (account) authorizeUrl.searchParams.set('login_hint', account);
+  return followInstall(authorizeUrl.toString(), { jar });
 }
 
 async function introspect(token: string): Promise<boolean> {
@@ -64,7 +62,7 @@ describe('POST /install-links', () => {
     expect([...url.searchParams.keys()]).toEqual(['link']);
     expect(Date.parse(link.expires_at) - Date.now()).toBeGreaterThan(23 * 3600_000);
 
-    const done = await fetch(await consent(link.url), { redirect: 'manual' });
+    const done = await fetchCallback(await consent(link.url), { redirect: 'manual' });
     expect(done.status).toBe(303);
     const back = new URL(done.headers.get('location')!);
     expect(back.origin + back.pathname).toBe('https://app.example.com/done');
@@ -100,12 +98,13 @@ describe('POST /install-links', () => {
 describe('opening a signed link', () => {
   it('can be opened again until used; the first callback that stores uses it up, a second one gets a "used" page and its grant is revoked', async () => {
     const link = await mintUrl({ provider: 'sandbox', connection_id: 'reopened-1' });
-    const first = await consent(link);
-    const second = await consent(link); // the customer opened it twice (two tabs)
+    const tabs = new CookieJar();
+    const first = await consent(link, undefined, tabs);
+    const second = await consent(link, undefined, tabs); // the customer opened it twice (two tabs)
 
-    expect((await fetch(first, { redirect: 'manual' })).status).toBe(303);
+    expect((await fetchCallback(first, { redirect: 'manual' })).status).toBe(303);
     const orphans = fixture.local.events.recent().filter((e) => e.type === 'connection.orphan_revoked').length;
-    const res = await fetch(second, { redirect: 'manual', headers: { accept: 'text/html' } });
+    const res = await fetchCallback(second, { redirect: 'manual', headers: { accept: 'text/html' } });
     expect(res.status).toBe(409);
     const page = await res.text();
     expect(page).toContain('already used');
@@ -159,7 +158,7 @@ describe('opening a signed link', () => {
 describe('victim and attacker on the sandbox (login_hint picks the account)', () => {
   it('a link naming an existing connection, consented by another account → 409 tenant_conflict page, the victim keeps its grant, the attacker\'s grant is revoked', async () => {
     const victimLink = await mintUrl({ provider: 'sandbox', connection_id: 'victim-co' });
-    expect((await fetch(await consent(victimLink, 'alice'), { redirect: 'manual' })).status).toBe(303);
+    expect((await fetchCallback(await consent(victimLink, 'alice'), { redirect: 'manual' })).status).toBe(303);
     const before = await fixture.local.broker.getToken('victim-co');
     expect(before.tenant).toBe('alice');
 
@@ -167,7 +166,7 @@ describe('victim and attacker on the sandbox (login_hint picks the account)', ()
     const reconnect = await mintUrl({ provider: 'sandbox', connection_id: 'victim-co' });
     const callback = await consent(reconnect, 'mallory');
     const revokedBefore = fixture.local.events.recent().filter((e) => e.type === 'connection.orphan_revoked').length;
-    const res = await fetch(callback, { redirect: 'manual', headers: { accept: 'text/html' } });
+    const res = await fetchCallback(callback, { redirect: 'manual', headers: { accept: 'text/html' } });
     expect(res.status).toBe(409);
     const page = await res.text();
     expect(page).toContain('another sandbox account');
@@ -178,12 +177,12 @@ describe('victim and attacker on the sandbox (login_hint picks the account)', ()
     expect(await introspect(after.access_token)).toBe(true);
     expect(fixture.local.events.recent().filter((e) => e.type === 'connection.orphan_revoked').length).toBe(revokedBefore + 1);
     // Mallory's reconnect link is not used up: alice can still reconnect with it... (it never stored anything).
-    expect((await fetch(await consent(reconnect, 'alice'), { redirect: 'manual' })).status).toBe(303);
+    expect((await fetchCallback(await consent(reconnect, 'alice'), { redirect: 'manual' })).status).toBe(303);
   });
 
   it('the public link names the connection after the account: two accounts, two connections', async () => {
     for (const account of ['carol', 'dave']) {
-      expect((await fetch(await consent(fixture.local.installUrl, account), { redirect: 'manual' })).status).toBe(303);
+      expect((await fetchCallback(await consent(fixture.local.installUrl, account), { redirect: 'manual' })).status).toBe(303);
     }
     const list = (await (await fetch(`${fixture.local.url}/connections?limit=100`, { headers: admin })).json()) as { connections: ConnectionSummary[] };
     const ids = list.connections.map((c) => c.id);

@@ -17,7 +17,7 @@ import { ROUTES, routeKey } from '../../lib/http/routes';
 import type { ConnectionRecord } from '../../lib/model';
 import { PROVIDER_KEY_PATTERN } from '../../lib/providers/lookup';
 import { OPENAPI_JSON_PATH, OPENAPI_TYPES_PATH, renderOpenApiJson, renderOpenApiTypes } from '../../scripts/generate-openapi';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { signedInstallUrl, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 type Json = Record<string, any>;
@@ -69,8 +69,8 @@ function record(id: string, overrides: Partial<ConnectionRecord>): ConnectionRec
 beforeAll(async () => {
   fixture = await startTestBroker({ config: { returnToAllowlist: ['https://app.example.com'] } });
   admin = { authorization: `Bearer ${fixture.local.adminKey}` };
-  const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'spec-installed'));
-  expect((await fetch(callbackUrl)).status).toBe(200);
+  const { callbackUrl, jar } = await followInstall(await signedInstallUrl(fixture.local, 'spec-installed'));
+  expect((await fetchCallback({ callbackUrl, jar })).status).toBe(200);
   const store = fixture.local.broker.ctx.store;
   await store.create(
     record('spec-dead', { status: 'needs_reauth', lastError: { code: 'needs_reauth', message: 'The provider rejected the grant', providerCode: 'invalid_grant', at: Date.now() } }),

@@ -9,9 +9,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followInstall } from '../support/browserless-consent';
+import { CookieJar, fetchCallback, followInstall, openInstall } from '../support/browserless-consent';
 import { captureLogs } from '../support/logs';
-import { startTestBroker, signedInstallUrl, type LocalFixture } from '../support/local-broker';
+import { installCookieFor, startTestBroker, signedInstallUrl, type LocalFixture } from '../support/local-broker';
 
 const APP = 'https://app.example.com';
 let fixture: LocalFixture;
@@ -25,17 +25,18 @@ afterAll(async () => {
 
 const html = { accept: 'text/html' };
 
-/** Opens an install link and returns the state the broker sent to the sandbox. */
+/** The person's browser: its install cookies go back with the callbacks below. */
+const browser = new CookieJar();
+
+/** Opens an install link in the person's browser and returns the state the broker sent to the sandbox. */
 async function stateOf(installUrl: string): Promise<string> {
-  const res = await fetch(installUrl, { redirect: 'manual' });
-  expect(res.status, await res.clone().text()).toBe(302);
-  return new URL(res.headers.get('location')!).searchParams.get('state')!;
+  return (await openInstall(installUrl, browser)).state;
 }
 
-/** The sandbox sending the person back with `params` for the install behind `state`. */
-function callback(state: string, params: Record<string, string>): Promise<Response> {
-  const query = new URLSearchParams({ ...params, state, iss: fixture.local.sandbox.issuer });
-  return fetch(`${fixture.local.url}/oauth/sandbox/callback?${query}`, { redirect: 'manual', headers: html });
+/** The sandbox sending the person back with `params` for the install behind `state` (`cookie`: instead of the browser's). */
+function callback(state: string, params: Record<string, string>, cookie?: string): Promise<Response> {
+  const callbackUrl = new URL(`${fixture.local.url}/oauth/sandbox/callback?${new URLSearchParams({ ...params, state, iss: fixture.local.sandbox.issuer })}`);
+  return fetchCallback({ callbackUrl, jar: browser }, { redirect: 'manual', headers: { ...html, ...(cookie === undefined ? {} : { cookie }) } });
 }
 
 /** The `href`s of a page's links, in order, decoded from HTML. */
@@ -46,10 +47,12 @@ function links(page: string): string[] {
 describe('post/redirect/get after the callback', () => {
   let connectedUrl: string;
   let firstCallbackUrl: string;
+  let firstCookie: string;
 
   it('stores the connection, then answers 303 to /oauth/sandbox/connected?c=…: no code, state or token in the URL', async () => {
-    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'prg-1'));
-    const res = await fetch(callbackUrl, { redirect: 'manual' });
+    const { callbackUrl, jar } = await followInstall(await signedInstallUrl(fixture.local, 'prg-1'));
+    firstCookie = jar.header(callbackUrl)!;
+    const res = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' });
     expect(res.status).toBe(303);
     const location = new URL(res.headers.get('location')!);
     expect(`${location.origin}${location.pathname}`).toBe(`${fixture.local.url}/oauth/sandbox/connected`);
@@ -70,10 +73,12 @@ describe('post/redirect/get after the callback', () => {
       expect(page).toContain('Your Sandbox (local oidc-provider) account is connected.');
       expect(page).toContain('Connection: <code>prg-1</code>');
     }
-    // What the name promises too: the one-time callback itself is not served twice.
-    const replay = await fetch(firstCallbackUrl, { headers: html, redirect: 'manual' });
+    // What the name promises too: the one-time callback itself is not served twice (not even with its install cookie).
+    const replay = await fetch(firstCallbackUrl, { headers: { ...html, cookie: firstCookie }, redirect: 'manual' });
     expect(replay.status).toBe(400);
-    expect(await replay.text()).not.toContain('<h1>Connected</h1>');
+    const replayPage = await replay.text();
+    expect(replayPage).not.toContain('<h1>Connected</h1>');
+    expect(replayPage).toContain('expired or was already used');
   });
 
   it('an altered result, or one opened on another provider\'s route → 400 page, never "Connected"', async () => {
@@ -139,8 +144,8 @@ describe('error pages offer a way on where starting again can work', () => {
 
   it('a signed link already used, with return_to: "Back to the app" with install_link_used, no "Start again"', async () => {
     const link = await signedInstallUrl(fixture.local, 'used-1', { return_to: `${APP}/done` });
-    const { callbackUrl } = await followInstall(link);
-    expect((await fetch(callbackUrl, { redirect: 'manual' })).status).toBe(303);
+    const { callbackUrl, jar } = await followInstall(link);
+    expect((await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' })).status).toBe(303);
     const res = await fetch(link, { redirect: 'manual', headers: html });
     expect(res.status).toBe(409);
     const page = await res.text();
@@ -163,7 +168,7 @@ describe('error pages offer a way on where starting again can work', () => {
   });
 
   it('a callback whose state the broker does not know: no links, the message says to open the install link again', async () => {
-    const res = await callback('x'.repeat(43), { code: 'abc' });
+    const res = await callback('x'.repeat(43), { code: 'abc' }, await installCookieFor(fixture.local, 'x'.repeat(43)));
     expect(res.status).toBe(400);
     const page = await res.text();
     expect(links(page)).toEqual([]);

@@ -3,8 +3,8 @@
  * nothing was stored (no connection item, no install state left behind).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followInstall } from '../support/browserless-consent';
-import { allItems, connectionCount, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
+import { fetchCallback, followInstall, openInstall } from '../support/browserless-consent';
+import { allItems, connectionCount, installCookieFor, startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let fixture: LocalFixture;
 
@@ -68,7 +68,10 @@ describe('install refusals', () => {
 describe('callback refusals', () => {
   it('an unknown state → 400 invalid_state page, nothing stored', async () => {
     const connections = await connectionCount(fixture.local);
-    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=abc&state=${'x'.repeat(43)}`, { redirect: 'manual' });
+    const state = 'x'.repeat(43);
+    // A browser holding a valid install cookie for it: the refusal is the state's, not the binding's.
+    const cookie = await installCookieFor(fixture.local, state);
+    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=abc&state=${state}`, { redirect: 'manual', headers: { cookie } });
     expect(res.status).toBe(400);
     const page = await res.text();
     expect(page).toContain('The install link has expired or was already used');
@@ -83,23 +86,25 @@ describe('callback refusals', () => {
   });
 
   it('a replayed callback (state already used) → 400 invalid_state, the first install stands alone', async () => {
-    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'replay-me'));
-    const first = await fetch(callbackUrl, { redirect: 'manual' });
+    const install = await followInstall(await signedInstallUrl(fixture.local, 'replay-me'));
+    const cookie = install.jar.header(install.callbackUrl)!;
+    const first = await fetchCallback(install, { redirect: 'manual' });
     expect(first.status).toBe(303);
     const connections = await connectionCount(fixture.local);
-    const replay = await fetch(callbackUrl, { redirect: 'manual', headers: json });
+    // Replayed from the same browser with the cookie it had (the answer cleared it; a copy of the request keeps it).
+    const replay = await fetch(install.callbackUrl, { redirect: 'manual', headers: { ...json, cookie } });
     expect(replay.status).toBe(400);
-    expect(((await replay.json()) as { error: { code: string } }).error.code).toBe('invalid_state');
+    expect(((await replay.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'invalid_state', message: expect.stringContaining('expired or was already used') });
     expect(await connectionCount(fixture.local)).toBe(connections);
   });
 
   it('an expired state → 400 invalid_state', async () => {
-    const { callbackUrl } = await followInstall(await signedInstallUrl(fixture.local, 'too-late'));
+    const install = await followInstall(await signedInstallUrl(fixture.local, 'too-late'));
     fixture.clock.advance(11 * 60_000);
     try {
-      const res = await fetch(callbackUrl, { redirect: 'manual', headers: json });
+      const res = await fetchCallback(install, { redirect: 'manual', headers: json });
       expect(res.status).toBe(400);
-      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('invalid_state');
+      expect(((await res.json()) as { error: { code: string; message: string } }).error).toMatchObject({ code: 'invalid_state', message: expect.stringContaining('expired or was already used') });
       expect(await fixture.local.broker.ctx.store.get('too-late')).toBeUndefined();
     } finally {
       fixture.clock.advance(-11 * 60_000);
@@ -107,9 +112,8 @@ describe('callback refusals', () => {
   });
 
   it("another provider's state → 400 invalid_state", async () => {
-    const install = await fetch(fixture.local.installUrl, { redirect: 'manual' });
-    const state = new URL(install.headers.get('location')!).searchParams.get('state')!;
-    const res = await fetch(`${fixture.local.url}/oauth/sandbox-cc/callback?code=abc&state=${state}`, { redirect: 'manual', headers: json });
+    const { state, jar } = await openInstall(fixture.local.installUrl);
+    const res = await fetchCallback({ callbackUrl: new URL(`${fixture.local.url}/oauth/sandbox-cc/callback?code=abc&state=${state}`), jar }, { redirect: 'manual', headers: json });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { code: string; message: string } }).error).toEqual({
       code: 'invalid_state',
@@ -118,9 +122,9 @@ describe('callback refusals', () => {
   });
 
   it('?error=access_denied with a valid state → redirect to return_to with the error, nothing stored', async () => {
-    const install = await fetch(await signedInstallUrl(fixture.local, 'denied', { return_to: 'https://app.example.com/done' }), { redirect: 'manual' });
-    const state = new URL(install.headers.get('location')!).searchParams.get('state')!;
-    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?error=access_denied&error_description=User+said+no&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`, { redirect: 'manual' });
+    const { state, jar } = await openInstall(await signedInstallUrl(fixture.local, 'denied', { return_to: 'https://app.example.com/done' }));
+    const callbackUrl = new URL(`${fixture.local.url}/oauth/sandbox/callback?error=access_denied&error_description=User+said+no&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`);
+    const res = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' });
     expect(res.status).toBe(302);
     const location = new URL(res.headers.get('location')!);
     expect(location.origin + location.pathname).toBe('https://app.example.com/done');
@@ -130,22 +134,24 @@ describe('callback refusals', () => {
   });
 
   it('?error=access_denied without return_to → a 400 page that says so, nothing stored', async () => {
-    const install = await fetch(await signedInstallUrl(fixture.local, 'denied2'), { redirect: 'manual' });
-    const state = new URL(install.headers.get('location')!).searchParams.get('state')!;
-    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?error=access_denied&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`, { redirect: 'manual' });
+    const { state, jar } = await openInstall(await signedInstallUrl(fixture.local, 'denied2'));
+    const callbackUrl = new URL(`${fixture.local.url}/oauth/sandbox/callback?error=access_denied&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`);
+    const res = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' });
     expect(res.status).toBe(400);
     expect(await res.text()).toContain('The provider did not authorize the app (access_denied)');
     expect(await fixture.local.broker.ctx.store.get('denied2')).toBeUndefined();
   });
 
   it('a code the provider refuses (invalid_grant) with a valid state → 400 "start again", nothing stored, state used up', async () => {
-    const install = await fetch(await signedInstallUrl(fixture.local, 'bad-code'), { redirect: 'manual' });
-    const state = new URL(install.headers.get('location')!).searchParams.get('state')!;
-    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=not-a-real-code&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`, { redirect: 'manual', headers: json });
+    const { state, jar } = await openInstall(await signedInstallUrl(fixture.local, 'bad-code'));
+    const cookie = jar.header(new URL(fixture.local.url))!;
+    const res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=not-a-real-code&state=${state}&iss=${encodeURIComponent(fixture.local.sandbox.issuer)}`, { redirect: 'manual', headers: { ...json, cookie } });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
     expect(body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('start the install again') });
-    expect((await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=x&state=${state}`, { headers: json })).status).toBe(400); // used up
+    const again = await fetch(`${fixture.local.url}/oauth/sandbox/callback?code=x&state=${state}`, { headers: { ...json, cookie } });
+    expect(again.status).toBe(400); // used up
+    expect(((await again.json()) as { error: { message: string } }).error.message).toContain('expired or was already used');
     expect(body.error.message).not.toContain('not-a-real-code');
     expect(await fixture.local.broker.ctx.store.get('bad-code')).toBeUndefined();
   });

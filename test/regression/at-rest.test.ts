@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startLocalBroker, type LocalBroker } from '../../lib/local/runtime';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { captureLogs } from '../support/fuzz';
 import { useFaultWorkers } from '../support/fault-broker';
 
@@ -73,8 +73,8 @@ describe('local data', () => {
   it('data files 0600 in 0700 directories, dynalite\'s too', async () => {
     const dataDir = await tempDir();
     const local = await startOnDisk(dataDir);
-    const { callbackUrl } = await followInstall(local.installUrl);
-    expect((await fetch(callbackUrl, { redirect: 'manual' })).status).toBe(303);
+    const { callbackUrl, jar } = await followInstall(local.installUrl);
+    expect((await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' })).status).toBe(303);
     await local.close();
 
     const entries = await walk(dataDir);
@@ -86,8 +86,8 @@ describe('local data', () => {
   it('wrong key refused at start: a replaced token key stops the broker with one clear line, the original key starts it again', async () => {
     const dataDir = await tempDir();
     const first = await startOnDisk(dataDir);
-    const { callbackUrl } = await followInstall(first.installUrl);
-    expect((await fetch(callbackUrl, { redirect: 'manual' })).status).toBe(303);
+    const { callbackUrl, jar } = await followInstall(first.installUrl);
+    expect((await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' })).status).toBe(303);
     await first.close();
 
     const keyFile = join(dataDir, 'token.key');

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { captureLogs } from '../support/logs';
-import { startTestBroker, type LocalFixture } from '../support/local-broker';
+import { installCookieFor, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 let fixture: LocalFixture;
 beforeAll(async () => {
@@ -19,10 +19,12 @@ afterAll(async () => {
 
 it('an over-long callback parameter with a long name → 400 that quotes at most 40 characters of the name, in the answer and the log', async () => {
   const name = `n${'k'.repeat(3000)}`;
+  // With the install cookie of its state, so the callback gets past the browser binding to the parameters.
+  const cookie = await installCookieFor(fixture.local, 's');
   const logs = captureLogs();
   let res: Response;
   try {
-    res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?state=s&${name}=${'v'.repeat(2049)}`, { headers: { accept: 'application/json' } });
+    res = await fetch(`${fixture.local.url}/oauth/sandbox/callback?state=s&${name}=${'v'.repeat(2049)}`, { headers: { accept: 'application/json', cookie } });
   } finally {
     logs.restore();
   }

@@ -5,7 +5,7 @@
  * and an id_token that fails validation (signature, iss, aud, exp, nonce) stores nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { useFaultWorkers } from '../support/fault-broker';
 import { connectionCount, startTestBroker, type LocalFixture } from '../support/local-broker';
 
@@ -21,13 +21,13 @@ describe('RFC 9207 iss on the callback (the real sandbox, oidc-provider)', () =>
   });
 
   it('iss mismatch: a callback whose iss names another server → 400 issuer_mismatch, the code is never exchanged, nothing stored', async () => {
-    const { callbackUrl } = await followInstall(fixture.local.installUrl);
+    const { callbackUrl, jar } = await followInstall(fixture.local.installUrl);
     expect(callbackUrl.searchParams.get('iss')).toBe(fixture.local.sandbox.issuer);
     callbackUrl.searchParams.set('iss', 'https://attacker.example');
     const connections = await connectionCount(fixture.local);
     const tokenRequests = fixture.local.sandbox.stats.tokenRequests;
 
-    const res = await fetch(callbackUrl, { redirect: 'manual', headers: json });
+    const res = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual', headers: json });
     expect(fixture.local.sandbox.stats.tokenRequests).toBe(tokenRequests);
     expect(await connectionCount(fixture.local)).toBe(connections);
     expect(res.status).toBe(400);
@@ -35,8 +35,8 @@ describe('RFC 9207 iss on the callback (the real sandbox, oidc-provider)', () =>
   });
 
   it('the sandbox connection gets its tenant from the validated id_token (sub)', async () => {
-    const { callbackUrl } = await followInstall(fixture.local.installUrl);
-    const res = await fetch(callbackUrl, { redirect: 'manual', headers: json });
+    const { callbackUrl, jar } = await followInstall(fixture.local.installUrl);
+    const res = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual', headers: json });
     expect(res.status).toBe(303);
     const connection = await fixture.local.broker.describeConnection('sandbox:sandbox-user');
     expect(connection.tenant).toBe('sandbox-user');

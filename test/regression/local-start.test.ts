@@ -13,7 +13,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { captureLogs } from '../support/fuzz';
 import { startTestBroker, type LocalFixture } from '../support/local-broker';
 import { freePort, npmStart, type NpmStart } from '../support/npm-start';
@@ -46,9 +46,9 @@ const admin = { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'applicati
 
 /** Installs a sandbox connection through the running `npm start`; returns its id. */
 async function install(url: string): Promise<string> {
-  const { callbackUrl } = await followInstall(`${url}/oauth/sandbox/install`);
+  const { callbackUrl, jar } = await followInstall(`${url}/oauth/sandbox/install`);
   // Post/redirect/get: the callback answers 303 to the "Connected" page, which names the connection.
-  const res = await fetch(callbackUrl, { redirect: 'manual' });
+  const res = await fetchCallback({ callbackUrl, jar }, { redirect: 'manual' });
   expect(res.status, await res.text()).toBe(303);
   const page = await (await fetch(res.headers.get('location')!)).text();
   return /Connection: <code>([^<]+)</.exec(page)![1]!;

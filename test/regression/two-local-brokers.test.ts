@@ -4,7 +4,7 @@
  * shared by the handlers, the broker started last served every server's requests.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { followInstall } from '../support/browserless-consent';
+import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { startTestBroker, type LocalFixture, signedInstallUrl } from '../support/local-broker';
 
 let first: LocalFixture;
@@ -20,9 +20,9 @@ afterAll(async () => {
 });
 
 it('an install through the first of two local brokers is stored by the first, not the second', async () => {
-  const { callbackUrl } = await followInstall(await signedInstallUrl(first.local, 'first-only'));
+  const { callbackUrl, jar } = await followInstall(await signedInstallUrl(first.local, 'first-only'));
   expect(new URL(callbackUrl).origin).toBe(first.local.url);
-  expect((await fetch(callbackUrl)).status).toBe(200);
+  expect((await fetchCallback({ callbackUrl, jar })).status).toBe(200);
   expect(await first.local.broker.ctx.store.get('first-only', { consistent: true })).toMatchObject({ id: 'first-only', provider: 'sandbox' });
   expect(await second.local.broker.ctx.store.get('first-only', { consistent: true })).toBeUndefined();
 });

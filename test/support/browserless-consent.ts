@@ -1,7 +1,9 @@
 /**
  * Drives an OAuth install through a provider's consent with plain `fetch`:
  * redirects followed by hand, cookies kept in a small jar (per host, with
- * paths and expiry honoured), no browser.
+ * paths and expiry honoured), no browser. The broker's install cookie is in
+ * that jar too: {@link fetchCallback} brings it back to the callback, as the
+ * browser that started the install would.
  */
 
 interface StoredCookie {
@@ -128,4 +130,33 @@ export async function followInstall(startUrl: string, options: FollowInstallOpti
     );
   }
   throw new Error(`followInstall: more than ${maxHops} redirects from ${startUrl}`);
+}
+
+/**
+ * Opens a broker install link in the browser whose cookies `jar` holds, without following its
+ * redirect: the provider's authorize URL (with the install's `state`), and the jar now holding
+ * the broker's install cookie.
+ */
+export async function openInstall(installUrl: string, jar = new CookieJar(), init: RequestInit = {}): Promise<{ response: Response; authorizeUrl: URL; state: string; jar: CookieJar }> {
+  const url = new URL(installUrl);
+  const response = await fetch(url, { redirect: 'manual', ...init });
+  jar.store(url, response);
+  const location = response.headers.get('location');
+  if (response.status !== 302 || location === null) throw new Error(`openInstall: ${url.href} answered ${response.status}: ${(await response.text()).slice(0, 500)}`);
+  const authorizeUrl = new URL(location);
+  return { response, authorizeUrl, state: authorizeUrl.searchParams.get('state') ?? '', jar };
+}
+
+/**
+ * Requests the callback of an install as the browser that started it: with the jar's cookies
+ * (the broker's install cookie among them, unless `init` sends its own `cookie` header). The
+ * answer's cookies go back into the jar (the callback clears the install cookie).
+ */
+export async function fetchCallback(install: Pick<FollowInstallResult, 'callbackUrl' | 'jar'>, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  const cookie = install.jar.header(install.callbackUrl);
+  if (cookie !== undefined && !headers.has('cookie')) headers.set('cookie', cookie);
+  const response = await fetch(install.callbackUrl, { ...init, headers });
+  install.jar.store(install.callbackUrl, response);
+  return response;
 }

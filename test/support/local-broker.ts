@@ -16,6 +16,8 @@ import { Broker } from '../../lib/broker';
 import type { BrokerConfig } from '../../lib/connections/context';
 import type { SealedPayload } from '../../lib/model';
 import { unseal } from '../../lib/connections/sealing';
+import { browserBindingFor } from '../../lib/connections/signing';
+import { installCookieName } from '../../lib/http/install-cookie';
 import { startLocalBroker, type LocalBroker, type LocalBrokerOptions } from '../../lib/local/runtime';
 import { localDynamoClient } from '../../lib/local/dynalite';
 
@@ -114,6 +116,15 @@ export async function peerBroker(fixture: LocalFixture, config: Partial<BrokerCo
     },
     { ...ctx.config, ...config },
   );
+}
+
+/**
+ * The `cookie` header of a browser holding a valid install cookie for `state`, whether or not the
+ * broker issued that state: for refusals that must get past the browser binding to reach the
+ * state check (an unknown, expired or replayed state).
+ */
+export async function installCookieFor(local: LocalBroker, state: string): Promise<string> {
+  return `${installCookieName(state, local.broker.ctx.config.publicUrl ?? local.url)}=${await browserBindingFor(local.broker.ctx.signingKey, state)}`;
 }
 
 /** A signed install link for the sandbox naming `connectionId` (what an app mints for its customer). */
