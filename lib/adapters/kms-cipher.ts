@@ -19,8 +19,7 @@
  * https://docs.aws.amazon.com/encryption-sdk/latest/developer-guide/data-caching-details.html
  */
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import type { LRUCache } from 'lru-cache';
-import { boundedCache } from '../bounded-cache';
+import { boundedCache, type BoundedCache } from '../bounded-cache';
 import { BrokerError } from '../errors';
 import { systemClock, type CipherContext, type Clock, type SealingKey, type TokenCipher } from '../ports';
 import { KEY_BYTES as DATA_KEY_BYTES, IV_BYTES, TAG_BYTES, aeadOpen, aeadSeal, decodeBase64UrlStrict, decryptFailed } from './aead';
@@ -102,7 +101,7 @@ export class KmsTokenCipher implements TokenCipher {
   readonly #sealing = new Map<string, SealingEntry>();
   /** GenerateDataKey calls in flight, per provider: concurrent first uses share one. */
   readonly #generating = new Map<string, Promise<SealingEntry>>();
-  readonly #decrypted: LRUCache<string, DecryptedEntry>;
+  readonly #decrypted: BoundedCache<string, DecryptedEntry>;
   /** Decrypt calls in flight, per data key: a batch of refreshes reading blobs under one key shares one. */
   readonly #decrypting = new Map<string, Promise<DecryptedEntry>>();
 

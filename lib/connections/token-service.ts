@@ -25,8 +25,7 @@
  *   on_demand or forced —, how it ended, how long it took) and the `Refreshes` / `RefreshLag`
  *   metrics; every getToken counts a warm-cache hit or miss (docs/operations.md, "Metrics").
  */
-import type { LRUCache } from 'lru-cache';
-import { boundedCache } from '../bounded-cache';
+import { boundedCache, type BoundedCache } from '../bounded-cache';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
 import { withoutUndefined } from '../plain-object';
@@ -154,11 +153,11 @@ export class TokenService {
    * Warm path: tokens served with zero AWS calls until they enter the refresh skew. An LRU of
    * `tokenCacheSize` connections, so a worker's memory stays flat however many it serves.
    */
-  private readonly cache: LRUCache<string, WarmToken>;
+  private readonly cache: BoundedCache<string, WarmToken>;
   /** One flight per connection in this process; `forced` flights refresh whatever the stored token looks like. */
   private readonly flights = new Flights<Resolved>();
   /** Token sets obtained but not yet written anywhere durable (store unavailable); retried first on the next attempt. */
-  private readonly unsaved: LRUCache<string, { fromGen: number; payload: SealedPayload }>;
+  private readonly unsaved: BoundedCache<string, { fromGen: number; payload: SealedPayload }>;
   private readonly circuit: ProviderCircuit;
   /** Each provider's refresh policy, resolved once per process. */
   private readonly policies = new Map<string, ProviderRefreshPolicy>();
