@@ -56,6 +56,22 @@ describe('plain http to a provider', () => {
     },
   );
 
+  // Found by a later review: the catalogue check read the host with its own regex, which stops at
+  // `@` and does not know that WHATWG URLs read `\\` as `/`, so the host it checked was not the one
+  // fetch would reach. jwks_uri has no check at use (jose fetches it), so this check was its only one.
+  it.each([
+    ['oidc.jwks_uri', 'http://keys.evil.example\\.localhost/jwks'],
+    ['oidc.jwks_uri', 'http://127.0.0.1@keys.evil.example/jwks'],
+    ['token_url', 'http://127.0.0.1:80@evil.example/token'],
+    ['token_url', 'http://evil.example\\.localhost/token'],
+  ])('a catalogue %s whose real host is not loopback (%s) is refused when the catalogue loads', (field, value) => {
+    const oidc = field === 'oidc.jwks_uri' ? { oidc: { issuer: 'https://issuer.example', jwks_uri: value } } : {};
+    const tokenUrl = field === 'token_url' ? value : 'https://provider.example/token';
+    const parsed = providerSchema.safeParse({ display_name: 'Tricky', auth_mode: 'OAUTH2', token_url: tokenUrl, ...oidc });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toContain(field);
+  });
+
   it('a URL whose host a connection value fills in is checked once filled: no request to plain http on another host', async () => {
     const provider = testProvider('perinstance', {
       display_name: 'Per instance',
