@@ -218,6 +218,8 @@ export async function revokeConnection(ctx: BrokerContext, id: string): Promise<
       if (!isBrokerError(err, 'conflict') || attempt >= 5) throw err;
       const latest: ConnectionRecord | undefined = await ctx.store.get(id, { consistent: true });
       if (!latest) throw new BrokerError('connection_not_found', `Connection ${id} not found`);
+      // Another revoke won the race: it destroyed the tokens and told the provider (and published the event).
+      if (latest.status === 'revoked') return { connection: connectionSummary(latest), provider_revocation: 'already_revoked' };
       record = latest; // a refresh committed meanwhile: revoke what it wrote, not what we read first
     }
   }

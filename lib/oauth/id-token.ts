@@ -19,6 +19,7 @@
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { BrokerError } from '../errors';
 import { expectedIssuer, issuerMatches, issuerTemplateClaims } from '../providers/issuer';
+import { transportAllowed } from '../providers/secure-url';
 import type { OidcDefinition, Provider } from '../providers/schema';
 
 export interface IdTokenExpectations {
@@ -134,6 +135,9 @@ const DEFAULT_FETCH = {};
 
 async function signingKeys(providerKey: string, oidc: OidcDefinition, expect: IdTokenExpectations): Promise<JWTVerifyGetKey> {
   const jwksUri = oidc.jwks_uri ?? (await discoveredJwksUri(providerKey, oidc.issuer, expect));
+  // The keys decide whose account an id_token names (tenant_claim): fetched in clear, they could be swapped.
+  // The discovered jwks_uri is the provider's to write, and jose fetches whatever URL it is given.
+  assertTransport(providerKey, 'jwks_uri', jwksUri);
   const owner = expect.fetch ?? DEFAULT_FETCH;
   let byUrl = keySets.get(owner);
   if (!byUrl) keySets.set(owner, (byUrl = new Map()));
@@ -156,9 +160,11 @@ async function discoveredJwksUri(providerKey: string, issuer: string, expect: Id
   if (known) return known;
   const unavailable = (cause?: unknown) =>
     new BrokerError('provider_unavailable', `Provider "${providerKey}": its OpenID configuration could not be read; try again`, { cause, provider: { network: true } });
+  const configurationUrl = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+  assertTransport(providerKey, 'oidc.issuer', configurationUrl);
   let document: unknown;
   try {
-    const response = await (expect.fetch ?? fetch)(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, {
+    const response = await (expect.fetch ?? fetch)(configurationUrl, {
       redirect: 'manual',
       signal: AbortSignal.timeout(expect.timeoutMs ?? 5_000),
       headers: { accept: 'application/json' },
@@ -174,6 +180,19 @@ async function discoveredJwksUri(providerKey: string, issuer: string, expect: Id
   }
   discovered.set(issuer, config.jwks_uri);
   return config.jwks_uri;
+}
+
+/** The https rule of providers/secure-url.ts, for the URLs jose and discovery fetch outside providerUrl. */
+function assertTransport(providerKey: string, field: string, value: string): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || !transportAllowed(url)) {
+    throw new BrokerError('configuration_error', `Provider "${providerKey}": ${field} must be https (plain http only to localhost or 127.0.0.1)`);
+  }
 }
 
 function joseReason(err: unknown): string {

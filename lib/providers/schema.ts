@@ -64,7 +64,7 @@ export const oidcSchema = z.strictObject({
    * The issuer identifier, compared exactly. `{name}` stands for the id_token's own claim
    * `name` (Microsoft's multi-tenant issuer `https://login.microsoftonline.com/{tid}/v2.0`).
    */
-  issuer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL'),
+  issuer: z.string().regex(/^https?:\/\/\S+$/, 'must be an http(s) URL').refine(catalogueUrlAllowed, PLAIN_HTTP),
   /**
    * Other values the id_token's `iss` may take for this same issuer (Google documents both
    * `https://accounts.google.com` and `accounts.google.com`). The RFC 9207 callback check and

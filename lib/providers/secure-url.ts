@@ -17,10 +17,20 @@ export function transportAllowed(url: URL): boolean {
   return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
 }
 
-/** The same rule on a catalogue string: a template that starts with a placeholder is checked at use, once filled in. */
+/**
+ * The same rule on a catalogue string: a template that starts with a placeholder is checked at use, once filled in.
+ * The host is the one the URL parser finds (as fetch will), not a regex's reading: `http://127.0.0.1@evil.example`
+ * (userinfo) and `http://evil.example\\.localhost` (a backslash is a `/` in http URLs) both go to evil.example.
+ */
 export function catalogueUrlAllowed(value: string): boolean {
   if (!/^http:\/\//i.test(value)) return true;
-  const host = /^http:\/\/(\[[^\]]*\]|[^/:?#@]*)/i.exec(value)?.[1] ?? '';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Only a placeholder in the authority (`http://localhost:${connectionConfig.port}`) makes a template unparsable here.
+    return value.includes('${');
+  }
   // `${...}` in the host is filled in at use, where `providerUrl` applies the rule to the result.
-  return host.includes('${') || isLoopbackHost(host);
+  return url.hostname.includes('${') || transportAllowed(url);
 }

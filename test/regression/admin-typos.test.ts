@@ -4,7 +4,8 @@
  * `invalid_request` that says what is wrong, and nothing stored changes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allItems, rawConnectionItem, startTestBroker, type LocalFixture } from '../support/local-broker';
+import type { MemoryEventSink } from '../../lib/adapters/log-sink';
+import { allItems, peerBroker, rawConnectionItem, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 let fixture: LocalFixture;
 let admin: Record<string, string>;
@@ -145,5 +146,29 @@ describe('revoking a revoked connection again', () => {
     expect(again.status).toBe(200);
     expect(await again.json()).toMatchObject({ connection: { id: 'cc-twice', status: 'revoked' }, provider_revocation: 'already_revoked' });
     expect(await allItems(fixture.local)).toEqual(before);
+  });
+
+  // Found by a later review: the check above ran on the first read only. A revoke that lost the
+  // race to another one re-read the revoked item, wrote it again (its retention restarted), sent a
+  // second connection.revoked and answered as if it had revoked (not_supported here).
+  it('a revoke that loses the race to another one answers already_revoked: no second write, no second event', async () => {
+    await register('cc-race');
+    const winner = await peerBroker(fixture);
+    const loser = await peerBroker(fixture);
+    // The loser has read the active item; the winner revokes before the loser's write lands.
+    const store = loser.ctx.store;
+    const update = store.update.bind(store);
+    let won: unknown;
+    (store as { update: typeof store.update }).update = async (...args) => {
+      won ??= await winner.revoke('cc-race');
+      return update(...args);
+    };
+
+    const lost = await loser.revoke('cc-race');
+    expect(won).toMatchObject({ connection: { status: 'revoked' }, provider_revocation: 'not_supported' });
+    expect(lost).toMatchObject({ connection: { id: 'cc-race', status: 'revoked' }, provider_revocation: 'already_revoked' });
+    expect((await rawConnectionItem(fixture.local, 'cc-race'))?.version).toEqual({ N: '2' });
+    expect((loser.ctx.events as MemoryEventSink).ofType('connection.revoked')).toEqual([]);
+    expect((winner.ctx.events as MemoryEventSink).ofType('connection.revoked')).toHaveLength(1);
   });
 });

@@ -8,6 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../lib/errors';
+import { validateIdToken } from '../../lib/oauth/id-token';
 import { exchangeCode, MAX_RESPONSE_BYTES, refreshGrant } from '../../lib/oauth/token-endpoint';
 import { providerSchema } from '../../lib/providers/schema';
 import { startProviderServer, testProvider, type ProviderServer, rejectionOf } from '../unit/oauth/fixtures';
@@ -55,6 +56,43 @@ describe('plain http to a provider', () => {
       expect(providerSchema.safeParse({ display_name: 'Ok', auth_mode: 'OAUTH2', token_url: tokenUrl }).success).toBe(true);
     },
   );
+
+  // Found by a later review: the catalogue check read the host with its own regex, which stops at
+  // `@` and does not know that WHATWG URLs read `\\` as `/`, so the host it checked was not the one
+  // fetch would reach. jwks_uri has no check at use (jose fetches it), so this check was its only one.
+  it.each([
+    ['oidc.jwks_uri', 'http://keys.evil.example\\.localhost/jwks'],
+    ['oidc.jwks_uri', 'http://127.0.0.1@keys.evil.example/jwks'],
+    ['token_url', 'http://127.0.0.1:80@evil.example/token'],
+    ['token_url', 'http://evil.example\\.localhost/token'],
+  ])('a catalogue %s whose real host is not loopback (%s) is refused when the catalogue loads', (field, value) => {
+    const oidc = field === 'oidc.jwks_uri' ? { oidc: { issuer: 'https://issuer.example', jwks_uri: value } } : {};
+    const tokenUrl = field === 'token_url' ? value : 'https://provider.example/token';
+    const parsed = providerSchema.safeParse({ display_name: 'Tricky', auth_mode: 'OAUTH2', token_url: tokenUrl, ...oidc });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toContain(field);
+  });
+
+  // The id_token's keys decide who a connection belongs to (tenant_claim): fetched in clear, they can be swapped.
+  it('an oidc.issuer of plain http on another host is refused when the catalogue loads', () => {
+    const parsed = providerSchema.safeParse({ display_name: 'Plain', auth_mode: 'OAUTH2', token_url: 'https://provider.example/token', oidc: { issuer: 'http://issuer.example' } });
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((issue) => issue.path.join('.'))).toContain('oidc.issuer');
+  });
+
+  it("a discovery document naming a jwks_uri of plain http on another host: refused, the keys are not fetched", async () => {
+    const provider = testProvider('discovered', { display_name: 'Discovered', auth_mode: 'OAUTH2', token_url: 'https://provider.example/token', oidc: { issuer: 'https://issuer.discovered.example' } });
+    const urls: string[] = [];
+    const fetch = (async (input: string | URL | Request) => {
+      urls.push(String(input));
+      return new Response(JSON.stringify({ issuer: 'https://issuer.discovered.example', jwks_uri: 'http://keys.discovered.example/jwks' }), { headers: { 'content-type': 'application/json' } });
+    }) as typeof globalThis.fetch;
+    const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const idToken = `${b64({ alg: 'RS256' })}.${b64({ iss: 'https://issuer.discovered.example', sub: 's', aud: 'client-1', exp: 2e9, iat: 1e9 })}.c2ln`;
+    const err = await rejectionOf(() => validateIdToken(provider, idToken, { clientId: 'client-1', now: Date.now(), fetch }));
+    expect(isBrokerError(err, 'configuration_error')).toBe(true);
+    expect(urls).toEqual(['https://issuer.discovered.example/.well-known/openid-configuration']);
+  });
 
   it('a URL whose host a connection value fills in is checked once filled: no request to plain http on another host', async () => {
     const provider = testProvider('perinstance', {
