@@ -6,10 +6,14 @@
  * providers listen on 127.0.0.1 / localhost, where nothing crosses a network.
  */
 
-/** True for `localhost` (and `*.localhost`, RFC 6761 §6.3), 127.0.0.0/8 and `[::1]`. */
+/**
+ * True for `localhost`, 127.0.0.0/8 and `[::1]`. Not `*.localhost`: RFC 6761 §6.3 asks resolvers to
+ * map those to loopback, but not every one does (glibc's alone does not), so such a name may resolve
+ * through DNS to anywhere.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(host) || host === '[::1]';
+  return host === 'localhost' || /^127(?:\.\d{1,3}){3}$/.test(host) || host === '[::1]';
 }
 
 /** True when the broker may send a request to `url`: https anywhere, http to a loopback host only. */

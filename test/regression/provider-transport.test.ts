@@ -65,6 +65,8 @@ describe('plain http to a provider', () => {
     ['oidc.jwks_uri', 'http://127.0.0.1@keys.evil.example/jwks'],
     ['token_url', 'http://127.0.0.1:80@evil.example/token'],
     ['token_url', 'http://evil.example\\.localhost/token'],
+    // A *.localhost name resolves through DNS where the resolver does not special-case it (glibc).
+    ['token_url', 'http://provider.localhost/token'],
   ])('a catalogue %s whose real host is not loopback (%s) is refused when the catalogue loads', (field, value) => {
     const oidc = field === 'oidc.jwks_uri' ? { oidc: { issuer: 'https://issuer.example', jwks_uri: value } } : {};
     const tokenUrl = field === 'token_url' ? value : 'https://provider.example/token';
