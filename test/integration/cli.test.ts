@@ -196,13 +196,15 @@ describe('target, usage and exit codes', () => {
     // The same code the broker answers a wrong key with:
     const wrongKey = await cli(['providers', 'list', '--json'], { key: false, env: { BROKER_ADMIN_KEY: 'wrong' } });
     expect(JSON.parse(wrongKey.stdout)).toMatchObject({ error: { code: 'unauthorized' } });
+    let printed = '';
     const unreachable = await main(['providers', 'list', '--json', '--url', 'http://127.0.0.1:9', '--key', 'k'], {
-      stdout: { write: (text: string) => void expect(JSON.parse(text)).toMatchObject({ error: { code: 'unreachable' } }) },
+      stdout: { write: (text: string) => (printed += text) },
       stderr: { write: () => undefined },
       env: {},
       cwd,
     });
     expect(unreachable).toBe(EXIT.unreachable);
+    expect(JSON.parse(printed)).toMatchObject({ error: { code: 'unreachable' } });
   });
 
   it('a wrong admin key exits 4', async () => {
