@@ -6,9 +6,9 @@
  * Our own code rather than lru-cache, for the cold start only: lru-cache is 18 KiB of a handler's
  * bundle (TTLs, fetch, sizes, stale reads: none of which the broker uses), and compiling it and
  * building its caches was 3–4 % of everything get-token and callback do at a cold start, counted in
- * instructions (docs/benchmarks.md, issue 10 part d). A `Map` keeps insertion order, so a read that
- * re-inserts its key keeps the map in least-recently-used order, and the first key is the one to
- * evict. The claim "same as lru-cache" is tested, not assumed: test/unit/bounded-cache.test.ts runs
+ * instructions (docs/benchmarks.md, issue 10 part d). A `Map` finds an entry; a doubly linked list
+ * keeps the order, least recently used first, so the head is the one to evict. The claim "same as
+ * lru-cache" is tested, not assumed: test/unit/bounded-cache.test.ts runs
  * random operation sequences against lru-cache's own `max` mode (kept as a devDependency for that)
  * and requires the same answers, entries, order and disposals.
  */
@@ -21,9 +21,23 @@ export interface BoundedCacheOptions<K, V> {
   dispose?: (value: V, key: K, reason: DisposeReason) => void;
 }
 
+/** An entry, in a doubly linked list from the least recently used (`head`) to the most (`tail`). */
+interface Node<K, V> {
+  key: K;
+  value: V;
+  older: Node<K, V> | undefined;
+  newer: Node<K, V> | undefined;
+}
+
 export class BoundedCache<K, V> {
-  /** In least-recently-used order: the first key is the next to go. */
-  readonly #map = new Map<K, V>();
+  /**
+   * The key's entry; the order lives in the list, so a read moves two pointers and leaves the map
+   * alone (a `Map` delete and re-insert on every hit made the warm getToken 4.4x a bare Map.get
+   * instead of 2.7x: `npm run bench -- hot-path`).
+   */
+  readonly #nodes = new Map<K, Node<K, V>>();
+  #head: Node<K, V> | undefined;
+  #tail: Node<K, V> | undefined;
   readonly #bound: number;
   readonly #dispose: BoundedCacheOptions<K, V>['dispose'];
 
@@ -34,58 +48,83 @@ export class BoundedCache<K, V> {
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#nodes.size;
   }
 
   has(key: K): boolean {
-    return this.#map.has(key);
+    return this.#nodes.has(key);
   }
 
   /** The value, now the most recently used; undefined when absent. */
   get(key: K): V | undefined {
-    const value = this.#map.get(key);
-    if (value === undefined) return undefined;
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    return value;
+    const node = this.#nodes.get(key);
+    if (node === undefined) return undefined;
+    this.#toNewest(node);
+    return node.value;
   }
 
   /** Stores `value` as the most recently used; the least recently used entry goes if the bound is passed. */
   set(key: K, value: V): this {
-    const old = this.#map.get(key);
-    if (old !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, value);
+    const node = this.#nodes.get(key);
+    if (node !== undefined) {
+      const old = node.value;
+      node.value = value;
+      this.#toNewest(node);
       if (old !== value) this.#dispose?.(old, key, 'set');
       return this;
     }
-    this.#map.set(key, value);
-    if (this.#map.size > this.#bound) {
-      const [oldestKey, oldestValue] = this.#map.entries().next().value as [K, V];
-      this.#map.delete(oldestKey);
-      this.#dispose?.(oldestValue, oldestKey, 'evict');
+    const added: Node<K, V> = { key, value, older: this.#tail, newer: undefined };
+    if (this.#tail) this.#tail.newer = added;
+    else this.#head = added;
+    this.#tail = added;
+    this.#nodes.set(key, added);
+    if (this.#nodes.size > this.#bound) {
+      const oldest = this.#head!;
+      this.#unlink(oldest);
+      this.#nodes.delete(oldest.key);
+      this.#dispose?.(oldest.value, oldest.key, 'evict');
     }
     return this;
   }
 
   delete(key: K): boolean {
-    const value = this.#map.get(key);
-    if (value === undefined) return false;
-    this.#map.delete(key);
-    this.#dispose?.(value, key, 'delete');
+    const node = this.#nodes.get(key);
+    if (node === undefined) return false;
+    this.#unlink(node);
+    this.#nodes.delete(key);
+    this.#dispose?.(node.value, key, 'delete');
     return true;
   }
 
   /** Empties the cache, least recently used first. */
   clear(): void {
-    const entries = [...this.#map];
-    this.#map.clear();
-    for (const [key, value] of entries) this.#dispose?.(value, key, 'delete');
+    const gone: Array<Node<K, V>> = [];
+    for (let node = this.#head; node; node = node.newer) gone.push(node);
+    this.#nodes.clear();
+    this.#head = this.#tail = undefined;
+    for (const node of gone) this.#dispose?.(node.value, node.key, 'delete');
   }
 
   /** Entries from the most recently used to the least, as lru-cache lists them. */
   *entries(): Generator<[K, V]> {
-    yield* [...this.#map].reverse();
+    for (let node = this.#tail; node; node = node.older) yield [node.key, node.value];
+  }
+
+  #toNewest(node: Node<K, V>): void {
+    if (node === this.#tail) return;
+    this.#unlink(node);
+    node.older = this.#tail;
+    node.newer = undefined;
+    this.#tail!.newer = node;
+    this.#tail = node;
+  }
+
+  #unlink(node: Node<K, V>): void {
+    if (node.older) node.older.newer = node.newer;
+    else this.#head = node.newer;
+    if (node.newer) node.newer.older = node.older;
+    else this.#tail = node.older;
+    node.older = node.newer = undefined;
   }
 }
 
