@@ -6,7 +6,7 @@
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { authorizeBroker, type AuthorizeBroker, type BrokerSource } from '../lib/broker';
-import { installCookie } from '../lib/http/install-cookie';
+import { installCookie, staleInstallCookies } from '../lib/http/install-cookie';
 import { brokerHttp } from '../lib/http/middleware';
 import { redirect, requestBaseUrl, type HttpResponse } from '../lib/http/responses';
 import { sharedBroker, type FunctionAdapters } from '../lib/runtime';
@@ -28,8 +28,10 @@ export function createAuthorizeHandler(getBroker: BrokerSource<AuthorizeBroker>)
       // startInstall always puts its state in the authorize URL; the callback comes back with it.
       const state = authorizeUrl.searchParams.get('state') ?? '';
       const { config, signingKey } = broker.ctx;
-      const cookie = await installCookie(signingKey, state, { callbackBase: config.publicUrl ?? requestBaseUrl(event), stateTtlMs: config.stateTtlMs });
-      return { ...redirect(authorizeUrl.toString()), cookies: [cookie] };
+      const callbackBase = config.publicUrl ?? requestBaseUrl(event);
+      const cookie = await installCookie(signingKey, state, { callbackBase, stateTtlMs: config.stateTtlMs });
+      // A browser holding too many (made to open link after link) starts over with this install's alone.
+      return { ...redirect(authorizeUrl.toString()), cookies: [...staleInstallCookies(event, callbackBase), cookie] };
     });
 }
 

@@ -67,6 +67,27 @@ function requestCookies(event: APIGatewayProxyEventV2): string[] {
 }
 
 /**
+ * How many install cookies a browser may hold before the install route clears them. Each lives as
+ * long as its state and is cleared only when its install ends; a browser made to open hundreds of
+ * install links would carry hundreds, until its requests to the broker passed API Gateway's header
+ * limit (10 KB) and every install failed for the state's lifetime. Twenty installs in flight in one
+ * browser is far more than a person opens.
+ */
+export const MAX_INSTALL_COOKIES = 20;
+
+/**
+ * The `Set-Cookie` values that clear every install cookie the request carries, once it carries
+ * `MAX_INSTALL_COOKIES` or more (none below that: installs open in other tabs keep their binding).
+ * The install route sends them with the new install's own cookie.
+ */
+export function staleInstallCookies(event: APIGatewayProxyEventV2, callbackBase: string): string[] {
+  const prefix = `${isHttps(callbackBase) ? '__Host-' : ''}${NAME}`;
+  const names = new Set(requestCookies(event).filter((pair) => pair.startsWith(prefix)).map((pair) => pair.slice(0, pair.indexOf('='))));
+  if (names.size < MAX_INSTALL_COOKIES) return [];
+  return [...names].map((name) => cookie(name, '', 0, callbackBase));
+}
+
+/**
  * Refuses a callback with our `state` that does not come from the browser that opened its
  * install link: that browser holds the install cookie with the state's binding. Runs before the
  * state is consumed, so a refused callback changes nothing stored and sends no code anywhere.

@@ -11,6 +11,7 @@ import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAuthorizeHandler } from '../../functions/authorize';
 import { createCallbackHandler } from '../../functions/callback';
+import { MAX_INSTALL_COOKIES } from '../../lib/http/install-cookie';
 import { lambdaContext } from '../../lib/local/server';
 import { apiEvent } from '../fuzz/arbitraries';
 import { CookieJar, fetchCallback, followInstall, type FollowInstallResult } from '../support/browserless-consent';
@@ -165,6 +166,26 @@ describe('the callback is bound to the browser that opened the install link', ()
       expect(new URL(res.headers.get('location')!).searchParams.get('connection_id')).toBe('sandbox:tab-user');
     }
     expect(fixture.local.sandbox.stats.tokenRequests - tokenRequests).toBe(2);
+  });
+
+  it(`a browser made to open link after link holds at most ${MAX_INSTALL_COOKIES} install cookies: the next link clears them, and its own install completes`, async () => {
+    const jar = new CookieJar();
+    const link = new URL(`${fixture.local.installUrl}?return_to=${encodeURIComponent(`${APP}/connected`)}`);
+    const held = () => (jar.header(link) ?? '').split(';').filter((c) => c.trim().startsWith(COOKIE_PREFIX)).length;
+    for (let i = 0; i < MAX_INSTALL_COOKIES; i++) {
+      const res = await fetch(link, { redirect: 'manual', headers: { cookie: jar.header(link) ?? '' } });
+      jar.store(link, res);
+    }
+    expect(held()).toBe(MAX_INSTALL_COOKIES);
+    // The next one, with those cookies sent as a browser would:
+    const res = await fetch(link, { redirect: 'manual', headers: { cookie: jar.header(link) ?? '' } });
+    expect(res.status).toBe(302);
+    jar.store(link, res);
+    expect(held()).toBe(1);
+    const authorize = new URL(res.headers.get('location')!);
+    authorize.searchParams.set('login_hint', 'many-links');
+    const done = await fetchCallback(await followInstall(authorize.toString(), { jar }), { redirect: 'manual' });
+    expect(done.status).toBe(303);
   });
 
   it('on http (the local server) the cookie has neither the __Host- prefix nor Secure', async () => {

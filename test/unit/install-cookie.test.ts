@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { clearedInstallCookie, installCookie, installCookieName, requireInstallCookie } from '../../lib/http/install-cookie';
+import { clearedInstallCookie, installCookie, installCookieName, MAX_INSTALL_COOKIES, requireInstallCookie, staleInstallCookies } from '../../lib/http/install-cookie';
 import type { SigningKey } from '../../lib/ports';
 import { apiEvent } from '../fuzz/arbitraries';
 
@@ -63,5 +63,25 @@ describe('install cookie', () => {
     };
     const list = cookies.list?.map((c) => substitutes[c] ?? c);
     await expect(requireInstallCookie(request({ list }), key, STATE, HTTPS)).rejects.toMatchObject({ code: 'invalid_state', message: expect.stringContaining('started in another browser') });
+  });
+});
+
+describe('install cookies piling up', () => {
+  /** Cookies of `n` other installs, as a browser made to open many install links would send them. */
+  async function others(n: number, base: string): Promise<string[]> {
+    return Promise.all(Array.from({ length: n }, async () => pair(await installCookie(key, randomBytes(32).toString('base64url'), { callbackBase: base, stateTtlMs: 600_000 }))));
+  }
+
+  it(`clears every other install's cookie once a browser holds ${MAX_INSTALL_COOKIES}, so the broker's cookies cannot grow past a header's limit`, async () => {
+    const held = await others(MAX_INSTALL_COOKIES, HTTPS);
+    const event = request({ list: [...held, 'app_session=keep'] });
+    const cleared = staleInstallCookies(event, HTTPS);
+    expect(cleared.map(pair).sort()).toEqual(held.map((c) => `${c.split('=')[0]}=`).sort());
+    for (const c of cleared) expect(c).toMatch(/; Path=\/; Max-Age=0; Secure$/);
+  });
+
+  it('leaves them alone below that: installs in other tabs keep their binding', async () => {
+    expect(staleInstallCookies(request({ list: await others(MAX_INSTALL_COOKIES - 1, HTTP) }), HTTP)).toEqual([]);
+    expect(staleInstallCookies(request({}), HTTP)).toEqual([]);
   });
 });
