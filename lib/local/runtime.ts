@@ -179,8 +179,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
       await drain();
       return summary;
     };
-    // Empty counts as unset, as in configFromEnv (which has refused anything not a positive number): not 0, which would stop the timer.
-    const schedulerIntervalMs = options.schedulerIntervalMs ?? Number(env.BROKER_SCHEDULER_INTERVAL_S || 60) * 1000;
+    // The period the broker's lead and per-run budgets assume (BROKER_SCHEDULER_INTERVAL_S, read once by configFromEnv), as EventBridge's rate is on AWS.
+    const schedulerIntervalMs = options.schedulerIntervalMs ?? broker.ctx.config.refreshPolicy.schedulerIntervalMs;
     if (schedulerIntervalMs > 0) {
       const schedule = setInterval(() => {
         scheduler(scheduledEvent(), lambdaContext(60_000)).catch((err: unknown) => logger.error('refresh scheduler failed', { error: err instanceof Error ? err.name : 'unknown' }));
