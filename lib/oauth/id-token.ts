@@ -19,8 +19,8 @@
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { BrokerError } from '../errors';
 import { expectedIssuer, issuerMatches, issuerTemplateClaims } from '../providers/issuer';
-import { transportAllowed } from '../providers/secure-url';
 import type { OidcDefinition, Provider } from '../providers/schema';
+import { assertTransportAllowed } from './provider-url';
 
 export interface IdTokenExpectations {
   /** Our client id at the provider: the audience. */
@@ -182,17 +182,9 @@ async function discoveredJwksUri(providerKey: string, issuer: string, expect: Id
   return config.jwks_uri;
 }
 
-/** The https rule of providers/secure-url.ts, for the URLs jose and discovery fetch outside providerUrl. */
+/** The https rule for the URLs jose and discovery fetch outside providerUrl. */
 function assertTransport(providerKey: string, field: string, value: string): void {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || !transportAllowed(url)) {
-    throw new BrokerError('configuration_error', `Provider "${providerKey}": ${field} must be https (plain http only to localhost or 127.0.0.1)`);
-  }
+  assertTransportAllowed(URL.canParse(value) ? new URL(value) : undefined, providerKey, field);
 }
 
 function joseReason(err: unknown): string {

@@ -26,9 +26,18 @@ export function providerUrl(template: string, values: TemplateValues, provider: 
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new BrokerError('configuration_error', `Provider "${providerKey}": ${field} must be an http(s) URL`);
   }
-  if (!transportAllowed(url)) {
-    // Before any request: the secret, the code or the token it would carry never leaves in clear.
+  // Before any request: the secret, the code or the token it would carry never leaves in clear.
+  assertTransportAllowed(url, providerKey, field);
+  return url;
+}
+
+/**
+ * The https rule (providers/secure-url.ts) on a URL about to be fetched, `undefined` for one that
+ * did not parse: a configuration error naming `field` otherwise. Also for the URLs fetched
+ * outside `providerUrl` (OIDC discovery and keys, id-token.ts).
+ */
+export function assertTransportAllowed(url: URL | undefined, providerKey: string, field: string): void {
+  if (url === undefined || !transportAllowed(url)) {
     throw new BrokerError('configuration_error', `Provider "${providerKey}": ${field} must be https (plain http only to localhost or 127.0.0.1)`);
   }
-  return url;
 }
