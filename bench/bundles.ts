@@ -248,6 +248,11 @@ async function timeAll(cases: Array<{ key: string; file: string; nodeOptions: st
 const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
 const ms = (value: number) => `${value.toFixed(1)} ms`;
 const pad = (text: string, width: number) => text.padStart(width);
+/** A table row's formatter: the first column left-aligned, the others right-aligned, each to its width. */
+const rowOf =
+  (columns: ReadonlyArray<[title: string, width: number]>) =>
+  (cells: string[]): string =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[i]?.[1] ?? 0) : pad(cell, columns[i]?.[1] ?? 0))).join(' ');
 
 /** The handler bundles in `dir` (BENCH_BUNDLES_BEFORE), named "<handler> (before)"; none without `dir`. */
 async function bundlesBefore(dir: string | undefined): Promise<Bundle[]> {
@@ -332,7 +337,7 @@ export async function benchBundles(): Promise<void> {
     ['no maps', 9],
     ['SDK external', 13],
   ];
-  const row = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[i]?.[1] ?? 0) : pad(cell, columns[i]?.[1] ?? 0))).join(' ');
+  const row = rowOf(columns);
   const ratio = (key: string, over: string) => {
     const value = timings.get(key);
     return value === undefined ? undefined : value.median / t(over).median;
@@ -399,7 +404,7 @@ export async function benchBundles(): Promise<void> {
     ['+ first use x baseline', 23],
     ['x own', 22],
   ];
-  const pairedRow = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(pairedColumns[i]?.[1] ?? 0) : pad(cell, pairedColumns[i]?.[1] ?? 0))).join(' ');
+  const pairedRow = rowOf(pairedColumns);
   console.log(`\nPaired: the median over the ${runs} rounds of each round's ratio (a round times every case once, in turn; every other round in reverse order), and in brackets the middle half of those ratios (25th-75th percentile).`);
   console.log(pairedRow(pairedColumns.map(([title]) => title)));
   for (const [i, bundle] of deployed.entries()) {
@@ -476,7 +481,7 @@ async function printInstructions(
     ['x baseline', 11],
     ['x own', 6],
   ];
-  const row = (cells: string[]) => cells.map((cell, i) => (i === 0 ? cell.padEnd(columns[i]?.[1] ?? 0) : pad(cell, columns[i]?.[1] ?? 0))).join(' ');
+  const row = rowOf(columns);
   console.log(
     `\nInstructions executed (valgrind --tool=cachegrind, node ${COUNTING_FLAGS.join(' ')} ${HANDLER_NODE_OPTIONS}; fewest of ${runs} runs, less the ${(fewest('empty') / 1e6).toFixed(0)} M of a process that imports an empty module; in brackets how many more the most of the runs took)`,
   );
