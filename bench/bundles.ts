@@ -31,6 +31,11 @@
  * copy of dist/handlers built from an earlier commit) in the same rounds, as "<handler> (before)"
  * rows: what a change bought, measured against the same baselines on the same machine at once.
  *
+ * BENCH_BUNDLES_WITHOUT=logger,jose,parameters,metrics also builds each handler with those libraries
+ * replaced by stand-ins (bench/stand-ins.ts), as "<handler> (without ...)" rows: how much of a
+ * handler's cost over the baseline those libraries are. Groups separated by `;` give a row each
+ * (`logger;jose;logger,jose`).
+ *
  * BENCH_INSTRUCTIONS=N also counts the instructions each case executes, N runs each under valgrind
  * (about 12 s a run): the same ratios in work done, which a shared machine's load does not move.
  */
@@ -44,6 +49,7 @@ import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { HANDLER_BUNDLING, HANDLER_ENTRIES, HANDLER_NODE_OPTIONS, type HandlerName } from '../infra/bundling';
 import { handlerBuildOptions } from '../scripts/build';
+import { standInsFor, type StandIns } from './stand-ins';
 
 const run = promisify(execFile);
 const REPO_ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -156,13 +162,25 @@ interface Timing {
   samples: number[];
 }
 
-async function build(name: string, entry: string, variant: 'deployed' | 'sdk-external'): Promise<Bundle> {
+async function build(name: string, entry: string, variant: 'deployed' | 'sdk-external' | 'without', standIns: StandIns = {}): Promise<Bundle> {
   const file = join(WORK_DIR, variant, name, HANDLER_BUNDLING.outFileName);
   const options = handlerBuildOptions(entry, file);
   if (variant === 'sdk-external') options.external = ['@aws-sdk/*', '@smithy/*'];
+  if (Object.keys(standIns).length > 0) options.plugins = [...(options.plugins ?? []), standInPlugin(standIns)];
   await esbuild.build({ ...options, absWorkingDir: REPO_ROOT, logLevel: 'error' });
   const code = readFileSync(file);
   return { name, file, bytes: code.length, mapBytes: statSync(`${file}.map`).size, gzipBytes: gzipSync(code).length };
+}
+
+/** Bundles `standIns`' code in place of the packages they name (bench/stand-ins.ts). */
+function standInPlugin(standIns: StandIns): esbuild.Plugin {
+  return {
+    name: 'bench-stand-ins',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, (args) => (Object.hasOwn(standIns, args.path) ? { path: args.path, namespace: 'bench-stand-in' } : undefined));
+      b.onLoad({ filter: /.*/, namespace: 'bench-stand-in' }, (args) => ({ contents: standIns[args.path], loader: 'js' }));
+    },
+  };
 }
 
 /** The child's script: import `file` (and with `event`, invoke its handler once), then print the milliseconds it took. */
@@ -182,12 +200,14 @@ async function importOnce(file: string, nodeOptions: string[], env: NodeJS.Proce
 
 /**
  * V8 flags for counting: no background threads (compilation and garbage collection on the main
- * thread, in the same order every run) and no memory reducer (a timer that starts a full garbage
+ * thread, in the same order every run), no memory reducer (a timer that starts a full garbage
  * collection some seconds in, which under valgrind's slow clock lands inside the process's life in
- * some runs and not others: about 100 million instructions either way). With them, and the process
- * ending as soon as the handler answered, one case's counts agree within about 2 %.
+ * some runs and not others: about 100 million instructions either way) and a fixed hash seed (V8
+ * draws one per process, and setting up from it took 0-7 million instructions, a different number
+ * every run, valgrind's callgraph of an empty module showed: `HashSeed::InitializeRoots`). With them, and the process ending as soon as
+ * the handler answered, a case counts the same to the instruction in most runs, and 1 % more in the others.
  */
-const COUNTING_FLAGS = ['--single-threaded', '--no-memory-reducer'];
+const COUNTING_FLAGS = ['--single-threaded', '--no-memory-reducer', '--hash-seed=1'];
 
 /**
  * Instructions the whole child process executes (valgrind's cachegrind, no cache simulation), so
@@ -297,8 +317,20 @@ export async function benchBundles(): Promise<void> {
     deployed.splice(at, 0, bundle);
     entries.splice(at, 0, { name: bundle.name, label: bundle.name, entry: bundle.file });
   }
-  /** A handler's name, whether this build's or the one before. */
-  const handlerOf = (name: string) => name.replace(/ \(before\)$/, '') as HandlerName;
+  // Each handler again without each group of libraries BENCH_BUNDLES_WITHOUT names, in rows below it.
+  const groups = (process.env.BENCH_BUNDLES_WITHOUT ?? '').split(';').filter((group) => group.trim() !== '');
+  for (const group of groups.reverse()) {
+    const standIns = standInsFor(group);
+    const label = `(without ${group.split(',').map((name) => name.trim()).filter(Boolean).join('+')})`;
+    for (const [name, entry] of Object.entries(HANDLER_ENTRIES)) {
+      const bundle = await build(`${name} ${label}`, join(REPO_ROOT, entry), 'without', standIns);
+      const at = deployed.findIndex((b) => b.name === name) + 1;
+      deployed.splice(at, 0, bundle);
+      entries.splice(at, 0, { name: bundle.name, label: bundle.name, entry: bundle.file });
+    }
+  }
+  /** A handler's name, whether this build's, the one before or one without some libraries. */
+  const handlerOf = (name: string) => name.replace(/ \((before|without [^)]*)\)$/, '') as HandlerName;
   const envOf = (name: string): NodeJS.ProcessEnv => ({ ...CHILD_ENV, ...HANDLER_ENV[handlerOf(name)] });
   const eventOf = (name: string): unknown => (name.startsWith('baseline') ? FIRST_USE_EVENTS.baseline : FIRST_USE_EVENTS[handlerOf(name)]);
 
