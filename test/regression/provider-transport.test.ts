@@ -9,7 +9,8 @@ import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../lib/errors';
 import { validateIdToken } from '../../lib/oauth/id-token';
-import { exchangeCode, MAX_RESPONSE_BYTES, refreshGrant } from '../../lib/oauth/token-endpoint';
+import { MAX_RESPONSE_BYTES } from '../../lib/oauth/response-cap';
+import { exchangeCode, processTokenResponse, refreshGrant } from '../../lib/oauth/token-endpoint';
 import { providerSchema } from '../../lib/providers/schema';
 import { startProviderServer, testProvider, type ProviderServer, rejectionOf } from '../unit/oauth/fixtures';
 
@@ -140,6 +141,27 @@ describe('the size of a provider answer', () => {
     expect(isBrokerError(err, 'provider_error')).toBe(true);
     expect((err as Error).message).toMatch(/larger than 256 KiB/);
     expect((err as Error).message).not.toContain('rt-new');
+  });
+
+  // processTokenResponse takes a Response someone else fetched: it was the one reader left that read it whole.
+  it('processTokenResponse given an answer over the limit (declared, or streamed without a length) refuses it as the provider\'s error', async () => {
+    const declared = (_request: unknown, response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(tooBig)) });
+      response.end(tooBig);
+    };
+    const streamed = (_request: unknown, response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      for (let at = 0; at < tooBig.length; at += 16_384) response.write(tooBig.slice(at, at + 16_384));
+      response.end();
+    };
+    for (const respond of [declared, streamed]) {
+      server.respond = respond;
+      const answer = await fetch(`${server.origin}/token`, { method: 'POST' });
+      const err = await rejectionOf(() => processTokenResponse(provider(), answer, 'refresh_token', { secretValues: ['rt-new'] }));
+      expect(isBrokerError(err, 'provider_error')).toBe(true);
+      expect((err as Error).message).toMatch(/larger than 256 KiB/);
+      expect((err as Error).message).not.toContain('rt-new');
+    }
   });
 
   it('an answer just under the limit is read whole', async () => {
