@@ -4,6 +4,7 @@
  */
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { errorBody, errorStatus, isBrokerError } from '../errors';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { logger } from '../logger';
 
 export type HttpResponse = APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> };
@@ -44,8 +45,9 @@ export interface RequestFacts {
  * One log line per failed request, with the route and the provider: a refusal (4xx) at INFO
  * (a provider without its app: with the `problem` to fix); a configuration error at ERROR with exactly what is wrong (BrokerError messages never hold a
  * secret, lib/errors.ts); any other failure at ERROR with its code and error names only.
+ * `log`: the broker's logger, or `edgeLogger` for a request no handler served (lib/logger.ts).
  */
-export function logRequestFailure(err: unknown, facts: RequestFacts): void {
+export function logRequestFailure(err: unknown, facts: RequestFacts, log: Pick<Logger, 'info' | 'error'> = logger): void {
   const status = errorStatus(err);
   const code = errorBody(err).error.code;
   const where = { route: facts.route, provider: facts.provider ?? (isBrokerError(err) ? err.installAttempt?.provider : undefined) };
@@ -53,13 +55,13 @@ export function logRequestFailure(err: unknown, facts: RequestFacts): void {
     // Expected where a catalogue provider has no app yet (locally, every built-in one): a refusal,
     // not an ERROR, but with what the operator must fix (the adapter's message: which secret, where).
     const problem = err.cause instanceof Error ? err.cause.message : err.message;
-    logger.info('request refused', { code, status, ...where, reason: err.message, problem });
+    log.info('request refused', { code, status, ...where, reason: err.message, problem });
   } else if (status < 500) {
-    logger.info('request refused', { code, status, ...where, reason: isBrokerError(err) ? err.message : undefined });
+    log.info('request refused', { code, status, ...where, reason: isBrokerError(err) ? err.message : undefined });
   } else if (isBrokerError(err, 'configuration_error')) {
-    logger.error('configuration error', { code, status, ...where, problem: err.message, ...err.details });
+    log.error('configuration error', { code, status, ...where, problem: err.message, ...err.details });
   } else {
-    logger.error('request failed', { code, status, ...where, error: err instanceof Error ? err.name : typeof err, cause: causeName(err), reason: isBrokerError(err) ? err.message : undefined });
+    log.error('request failed', { code, status, ...where, error: err instanceof Error ? err.name : typeof err, cause: causeName(err), reason: isBrokerError(err) ? err.message : undefined });
   }
 }
 

@@ -14,8 +14,9 @@ import { createCallbackHandler } from '../../functions/callback';
 import type { LogEventSink } from '../adapters/log-sink';
 import type { BrokerSource } from '../broker';
 import { BrokerError } from '../errors';
-import { errorJson, json, logRequestFailure, type HttpResponse } from '../http/responses';
+import { errorJson, json, logRequestFailure, type HttpResponse, type RequestFacts } from '../http/responses';
 import { ROUTES, routeKey, type RouteHandlerName, type RouteSpec } from '../http/routes';
+import { edgeLogger } from '../logger';
 import { dashboardResponse } from './dashboard';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;
@@ -73,9 +74,12 @@ const MAX_BODY = 64 * 1024;
 export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
   const routes = localRoutes(options.broker);
   const server: Server = createServer((req, res) => {
-    handle(req, res, options, routes).catch((err: unknown) => {
-      logRequestFailure(err, { route: `${req.method ?? 'GET'} ${new URL(req.url ?? '/', 'http://local').pathname}` });
-      if (!res.headersSent) send(res, errorJson(err));
+    // One id per request, as API Gateway gives: the event's request id (a handler's correlation id)
+    // when a handler serves it, else the id of the server's own line and answer.
+    const requestId = randomUUID();
+    handle(req, res, requestId, options, routes).catch((err: unknown) => {
+      const refused = refusal(err, { route: `${req.method ?? 'GET'} ${new URL(req.url ?? '/', 'http://local').pathname}` }, requestId);
+      if (!res.headersSent) send(res, refused);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -94,7 +98,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: LocalServerOptions, routes: LocalRoute[]): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, requestId: string, options: LocalServerOptions, routes: LocalRoute[]): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://local');
   const method = req.method ?? 'GET';
   if (method === 'GET' && (url.pathname === '/' || url.pathname === '/dashboard')) {
@@ -102,20 +106,18 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: LocalS
     return;
   }
   if (method === 'GET' && url.pathname === '/events') {
-    if (!authorized(req, options.adminKey)) return send(res, unauthorized('GET /events'));
+    if (!authorized(req, options.adminKey)) return send(res, refusal(adminKeyMissing(), { route: 'GET /events' }, requestId));
     send(res, json(200, { events: options.events?.recent() ?? [] }));
     return;
   }
   const match = matchRoute(routes, method, url.pathname);
   if (!match) {
-    const noRoute = new BrokerError('invalid_request', `No route ${method} ${url.pathname}`);
-    logRequestFailure(noRoute, {});
-    send(res, errorJson(noRoute), 404);
+    send(res, refusal(new BrokerError('invalid_request', `No route ${method} ${url.pathname}`), {}, requestId), 404);
     return;
   }
-  if (match.route.admin && !authorized(req, options.adminKey)) return send(res, unauthorized(match.route.routeKey));
+  if (match.route.admin && !authorized(req, options.adminKey)) return send(res, refusal(adminKeyMissing(), { route: match.route.routeKey }, requestId));
   const body = await readBody(req);
-  const event = toEvent(req, url, match.route, match.pathParameters, body);
+  const event = toEvent(req, url, match.route, match.pathParameters, body, requestId);
   const response = await match.route.handler(event, lambdaContext());
   send(res, response);
 }
@@ -141,11 +143,27 @@ function authorized(req: IncomingMessage, adminKey: string): boolean {
   return presented.length === expected.length && timingSafeEqual(presented, expected);
 }
 
-/** What API Gateway's IAM authorizer answers on AWS; the refusal is logged with its route, like the handlers' refusals. */
-function unauthorized(route: string): HttpResponse {
-  const refusal = new BrokerError('unauthorized', 'Admin routes need Authorization: Bearer <admin key> (printed by npm start, or BROKER_ADMIN_KEY)');
-  logRequestFailure(refusal, { route });
-  return errorJson(refusal);
+/** What API Gateway's IAM authorizer answers on AWS. */
+function adminKeyMissing(): BrokerError {
+  return new BrokerError('unauthorized', 'Admin routes need Authorization: Bearer <admin key> (printed by npm start, or BROKER_ADMIN_KEY)');
+}
+
+/**
+ * The answer to a request the server refuses itself, as API Gateway would on AWS (no route, no
+ * admin key, a body too large), logged like the handlers' refusals but through `edgeLogger` with
+ * this request's id as its correlation id: the handlers' logger still holds the last invocation's
+ * Lambda context, and a running handler's correlation id. The answer carries the id in
+ * `x-correlation-id`, as a handler's does.
+ */
+function refusal(err: unknown, facts: RequestFacts, requestId: string): HttpResponse {
+  edgeLogger.setCorrelationId(requestId);
+  try {
+    logRequestFailure(err, facts, edgeLogger);
+  } finally {
+    edgeLogger.resetKeys();
+  }
+  const response = errorJson(err);
+  return { ...response, headers: { ...response.headers, 'x-correlation-id': requestId } };
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -160,7 +178,7 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 }
 
 /** The API Gateway HTTP API (payload 2.0) event for this request. */
-function toEvent(req: IncomingMessage, url: URL, matched: LocalRoute, pathParameters: Record<string, string>, body: string | undefined): APIGatewayProxyEventV2 {
+function toEvent(req: IncomingMessage, url: URL, matched: LocalRoute, pathParameters: Record<string, string>, body: string | undefined, requestId: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(',') : value;
@@ -189,7 +207,7 @@ function toEvent(req: IncomingMessage, url: URL, matched: LocalRoute, pathParame
       domainName: host,
       domainPrefix: host.split('.')[0] ?? host,
       http: { method: matched.method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
-      requestId: randomUUID(),
+      requestId,
       routeKey: matched.routeKey,
       stage: '$default',
       time: new Date().toISOString(),

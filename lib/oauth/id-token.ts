@@ -21,6 +21,7 @@ import { BrokerError } from '../errors';
 import { expectedIssuer, issuerMatches, issuerTemplateClaims } from '../providers/issuer';
 import type { OidcDefinition, Provider } from '../providers/schema';
 import { assertTransportAllowed } from './provider-url';
+import { MAX_RESPONSE_BYTES, readCapped } from './response-cap';
 
 export interface IdTokenExpectations {
   /** Our client id at the provider: the audience. */
@@ -60,7 +61,8 @@ export function checkAuthorizationResponseIssuer(provider: Pick<Provider, 'key' 
 /**
  * Validates the token response's id_token for a provider with an `oidc` block and returns its
  * claims; undefined when the provider has no such block, or the id_token is optional and absent.
- * Throws `id_token_invalid` (refused token), or `provider_unavailable` when the keys cannot be fetched.
+ * Throws `id_token_invalid` (refused token), `provider_unavailable` when the keys cannot be fetched,
+ * or `provider_error` when the discovery document or the keys are larger than `MAX_RESPONSE_BYTES`.
  */
 export async function validateIdToken(provider: Pick<Provider, 'key' | 'oidc'>, idToken: string | undefined, expect: IdTokenExpectations): Promise<JWTPayload | undefined> {
   const oidc = provider.oidc;
@@ -96,6 +98,7 @@ export async function validateIdToken(provider: Pick<Provider, 'key' | 'oidc'>, 
       requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat'],
     }));
   } catch (err) {
+    if (err instanceof KeySetTooLarge) throw answerTooLarge(provider.key, 'signing keys are');
     if (err instanceof errors.JWKSTimeout || isFetchFailure(err)) {
       throw new BrokerError('provider_unavailable', `Provider "${provider.key}": its signing keys could not be fetched; try again`, { cause: err, provider: { network: true } });
     }
@@ -129,6 +132,43 @@ export function metadataFromClaims(provider: Pick<Provider, 'oidc'>, claims: JWT
 
 // ---- keys -----------------------------------------------------------------------------------
 
+/**
+ * An answer over `MAX_RESPONSE_BYTES` from the issuer's discovery or keys: `provider_error`, the
+ * code the token endpoint gives its own oversized answers. Not `provider_unavailable`: a provider
+ * that sends a 300 MB key set is broken, not down: "try again" would fetch it again, and a fault in
+ * the provider would be counted as its outage. Not `id_token_invalid`: the person's id_token is not
+ * what failed, and starting the install again cannot help. Not `configuration_error` (the code for a
+ * document that names another issuer): the catalogue may be right; the provider's answer is wrong.
+ * The operator reads which provider and which document.
+ */
+function answerTooLarge(providerKey: string, what: string): BrokerError {
+  return new BrokerError('provider_error', `Provider "${providerKey}": its ${what} larger than ${MAX_RESPONSE_BYTES / 1024} KiB; nothing was stored`);
+}
+
+/** Thrown through jose by `cappedKeySetFetch`; `validateIdToken` turns it into `answerTooLarge`. */
+class KeySetTooLarge extends Error {}
+
+/**
+ * The fetch jose's `createRemoteJWKSet` uses: the key set read through the broker's cap, and jose
+ * handed a Response holding what was read. jose (webapi/jwks/remote.js) calls the fetch with its
+ * own timeout signal, checks only `status` (200) and then reads `response.json()`, whole; an
+ * error thrown here reaches `jwtVerify`'s caller unchanged (a `TimeoutError` becomes `JWKSTimeout`).
+ */
+function cappedKeySetFetch(fetchImpl: typeof fetch | undefined): typeof fetch {
+  return async (input, init) => {
+    // The global fetch is looked up at each call, as jose itself would.
+    const response = await (fetchImpl ?? fetch)(input, init);
+    // Any other status is jose's "Expected 200 OK" (provider_unavailable): its body is not read.
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      return new Response(null, { status: response.status });
+    }
+    const text = await readCapped(response);
+    if (text === undefined) throw new KeySetTooLarge();
+    return new Response(text, { status: 200 });
+  };
+}
+
 /** Key sets per fetch implementation and URL: jose caches the keys and rate-limits refetches inside each. */
 const keySets = new WeakMap<object, Map<string, JWTVerifyGetKey>>();
 const DEFAULT_FETCH = {};
@@ -145,7 +185,7 @@ async function signingKeys(providerKey: string, oidc: OidcDefinition, expect: Id
   if (!keys) {
     keys = createRemoteJWKSet(new URL(jwksUri), {
       timeoutDuration: expect.timeoutMs ?? 5_000,
-      ...(expect.fetch ? { [customFetch]: expect.fetch } : {}),
+      [customFetch]: cappedKeySetFetch(expect.fetch),
     });
     byUrl.set(jwksUri, keys);
   }
@@ -170,7 +210,9 @@ async function discoveredJwksUri(providerKey: string, issuer: string, expect: Id
       headers: { accept: 'application/json' },
     });
     if (response.status !== 200) throw unavailable();
-    document = await response.json();
+    const text = await readCapped(response);
+    if (text === undefined) throw answerTooLarge(providerKey, 'OpenID configuration is');
+    document = JSON.parse(text);
   } catch (err) {
     throw err instanceof BrokerError ? err : unavailable(err);
   }

@@ -22,6 +22,7 @@ import { valueAtPath } from '../providers/response-path';
 import type { Provider } from '../providers/schema';
 import { expandValueTemplate } from '../providers/template';
 import { providerUrl } from './provider-url';
+import { MAX_RESPONSE_BYTES, readCapped } from './response-cap';
 
 export type TokenGrantType = 'authorization_code' | 'refresh_token' | 'client_credentials';
 
@@ -330,6 +331,7 @@ export function buildRevocationRequest(
 /**
  * Validates a token endpoint response for any grant and normalises it into a `TokenGrantResult`
  * (RFC 6749 §5.1–5.2, https://www.rfc-editor.org/rfc/rfc6749#section-5.1); throws `BrokerError` only.
+ * The body is read as `send` reads it: at most `MAX_RESPONSE_BYTES`, else `provider_error`.
  */
 export async function processTokenResponse(
   provider: Provider,
@@ -337,14 +339,15 @@ export async function processTokenResponse(
   grant: TokenGrantType,
   options: ProcessTokenResponseOptions = {},
 ): Promise<TokenGrantResult> {
-  let text: string;
+  let text: string | undefined;
   try {
-    text = await response.text();
+    text = await readCapped(response);
   } catch {
     throw new BrokerError('provider_unavailable', `Provider ${provider.key}: the token response body could not be read`, {
       provider: { grant, network: true, httpStatus: response.status },
     });
   }
+  if (text === undefined) throw answerTooLarge(provider, grant, response.status);
   return interpretTokenResponse(provider, { status: response.status, headers: response.headers, text }, grant, context(options, options.secretValues ?? []));
 }
 
@@ -355,42 +358,6 @@ async function runGrant(provider: Provider, request: TokenEndpointRequest, grant
 
 export function context(options: { now?: () => number }, secretValues: readonly string[]): ProcessContext {
   return { now: options.now ?? Date.now, secretValues };
-}
-
-/**
- * The most of a provider's answer the broker reads. A token response is a few kilobytes, an
- * id_token and a list of accounts included; what it carries is stored in one DynamoDB item, which
- * cannot exceed 400 KB. An answer larger than this is garbage (or an attack on the worker's memory):
- * refused as the provider's error before it is parsed, let alone stored.
- */
-export const MAX_RESPONSE_BYTES = 256 * 1024;
-
-/** The body as text, or undefined once it is known to exceed `limit` bytes (the rest is not read). */
-async function readCapped(response: Response, limit: number): Promise<string | undefined> {
-  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
-  if (declared > limit) {
-    await response.body?.cancel().catch(() => undefined);
-    return undefined;
-  }
-  if (!response.body) {
-    const text = await response.text();
-    return Buffer.byteLength(text) > limit ? undefined : text;
-  }
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => undefined);
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  // As `response.text()` decodes: UTF-8, a byte order mark dropped, bad sequences replaced.
-  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /**
@@ -416,12 +383,10 @@ export async function send(provider: Provider, request: TokenEndpointRequest, ki
       redirect: 'manual',
       signal,
     });
-    const text = await readCapped(response, MAX_RESPONSE_BYTES);
+    const text = await readCapped(response);
     if (text === undefined) {
       controller.abort();
-      throw new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(kind)} response is larger than ${MAX_RESPONSE_BYTES / 1024} KiB`, {
-        provider: { grant: kind, httpStatus: response.status },
-      });
+      throw answerTooLarge(provider, kind, response.status);
     }
     return { status: response.status, headers: response.headers, text };
   } catch (err) {
@@ -439,6 +404,13 @@ export async function send(provider: Provider, request: TokenEndpointRequest, ki
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An answer over `MAX_RESPONSE_BYTES`: the provider's error (it is broken, not down), refused unparsed. */
+function answerTooLarge(provider: Provider, kind: ExchangeKind, httpStatus: number): BrokerError {
+  return new BrokerError('provider_error', `Provider ${provider.key}: the ${exchangeLabel(kind)} response is larger than ${MAX_RESPONSE_BYTES / 1024} KiB`, {
+    provider: { grant: kind, httpStatus },
+  });
 }
 
 /** The one validation path: status, error body, JSON, then each field. */

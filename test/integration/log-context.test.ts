@@ -175,3 +175,37 @@ describe('the get-token, refresh scheduler and refresh worker functions', () => 
     expect(logs.withMessage('refresh worker batch')[0]).toMatchObject({ correlation_id: ctx.awsRequestId, function_request_id: ctx.awsRequestId });
   });
 });
+
+/**
+ * The local server (`npm start`) answers some requests itself, as API Gateway does on AWS: a path
+ * no route matches (404) and an admin route without the key (401). No handler runs for them, so
+ * nothing put their own ids on the logger: their lines carried the keys the previous request's
+ * handler left (its Lambda context's request id, and its correlation id while it was still running).
+ */
+describe('the local server\'s own lines', () => {
+  const refusal = (reason: RegExp) => logs!.withMessage('request refused').filter((line) => typeof line.reason === 'string' && reason.test(line.reason));
+
+  it('a 404 for no route and a 401 without the admin key carry their own request\'s id, never the request before', async () => {
+    logs = captureLogs();
+    const handled = await fetch(`${fixture.local.url}/oauth/nosuch/install`, { headers: { accept: 'application/json' } });
+    expect(handled.status).toBe(404);
+    const [before] = logs.withMessage('request refused');
+    expect(before).toMatchObject({ code: 'unknown_provider', correlation_id: handled.headers.get('x-correlation-id'), function_request_id: expect.any(String) });
+
+    const noRoute = await fetch(`${fixture.local.url}/no/such/route`);
+    const noKey = await fetch(`${fixture.local.url}/connections`);
+    expect([noRoute.status, noKey.status]).toEqual([404, 401]);
+    const [noRouteLine] = refusal(/^No route GET \/no\/such\/route$/);
+    const [noKeyLine] = refusal(/^Admin routes need/);
+    for (const [line, response] of [[noRouteLine, noRoute], [noKeyLine, noKey]] as const) {
+      expect(line).toBeDefined();
+      // No function ran for it: no Lambda context at all, let alone the previous invocation's.
+      expect(line!.function_request_id).toBeUndefined();
+      expect(line!.correlation_id).not.toBe(before!.correlation_id);
+      expect(line!.correlation_id).toEqual(expect.any(String));
+      expect(line!.correlation_id).toBe(response.headers.get('x-correlation-id'));
+    }
+    expect(noRouteLine!.correlation_id).not.toBe(noKeyLine!.correlation_id);
+  });
+});
+

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { useFaultWorkers } from '../support/fault-broker';
+import type { FaultProviderOptions } from '../support/fault-provider';
 import { connectionCount, startTestBroker, type LocalFixture } from '../support/local-broker';
 
 const json = { accept: 'application/json' };
@@ -51,8 +52,8 @@ function oidcEntry(url: string) {
   return { fault: { oidc: { issuer: url, jwks_uri: `${url}/jwks`, tenant_claim: 'sub' } } };
 }
 
-async function installWithIdToken(claims: Record<string, unknown>) {
-  const setup = await workers({ idTokens: { claims } });
+async function installWithIdToken(claims: Record<string, unknown>, options: Omit<FaultProviderOptions, 'idTokens'> = {}) {
+  const setup = await workers({ idTokens: { claims }, ...options });
   const { provider } = setup;
   // The catalogue needs the provider's URL, known only once it listens: a second pair of workers over it.
   const { faultBroker } = await import('../support/fault-broker');
@@ -88,5 +89,15 @@ describe('id_token validation (fault provider with its own signing key)', () => 
     const { outcome, store } = await installWithIdToken(claims);
     expect(outcome).toEqual({ ok: false, code: 'id_token_invalid' });
     expect((await store.list()).items).toEqual([]);
+  });
+
+  // A key set of 300 KB is the provider's fault, not the person's id_token's (test/regression/provider-transport has the cap itself).
+  it('signing keys larger than 256 KiB → refused as provider_error, nothing stored, the grant revoked', async () => {
+    const { outcome, store, provider } = await installWithIdToken({}, {
+      onRequest: (request) => (request.path === '/jwks' ? { status: 200, body: { keys: [], padding: 'x'.repeat(300 * 1024) } } : undefined),
+    });
+    expect(outcome).toEqual({ ok: false, code: 'provider_error' });
+    expect((await store.list()).items).toEqual([]);
+    expect(provider.calls.revoke).toBe(1);
   });
 });

@@ -5,13 +5,16 @@
  * `access_token` had it read and stored whole (DynamoDB refuses an item over 400 KB, after the
  * grant was issued).
  */
+import { generateKeyPairSync } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { exportJWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isBrokerError } from '../../lib/errors';
 import { validateIdToken } from '../../lib/oauth/id-token';
-import { exchangeCode, MAX_RESPONSE_BYTES, refreshGrant } from '../../lib/oauth/token-endpoint';
+import { MAX_RESPONSE_BYTES } from '../../lib/oauth/response-cap';
+import { exchangeCode, processTokenResponse, refreshGrant } from '../../lib/oauth/token-endpoint';
 import { providerSchema } from '../../lib/providers/schema';
-import { startProviderServer, testProvider, type ProviderServer, rejectionOf } from '../unit/oauth/fixtures';
+import { startProviderServer, testProvider, type ProviderServer, type ReceivedRequest, rejectionOf } from '../unit/oauth/fixtures';
 
 const credentials = { client_id: 'client-1', client_secret: 'secret-xyz' };
 const grant = { code: 'code-1', redirectUri: 'https://broker.example/cb' };
@@ -142,6 +145,27 @@ describe('the size of a provider answer', () => {
     expect((err as Error).message).not.toContain('rt-new');
   });
 
+  // processTokenResponse takes a Response someone else fetched: it was the one reader left that read it whole.
+  it('processTokenResponse given an answer over the limit (declared, or streamed without a length) refuses it as the provider\'s error', async () => {
+    const declared = (_request: unknown, response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(tooBig)) });
+      response.end(tooBig);
+    };
+    const streamed = (_request: unknown, response: ServerResponse) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      for (let at = 0; at < tooBig.length; at += 16_384) response.write(tooBig.slice(at, at + 16_384));
+      response.end();
+    };
+    for (const respond of [declared, streamed]) {
+      server.respond = respond;
+      const answer = await fetch(`${server.origin}/token`, { method: 'POST' });
+      const err = await rejectionOf(() => processTokenResponse(provider(), answer, 'refresh_token', { secretValues: ['rt-new'] }));
+      expect(isBrokerError(err, 'provider_error')).toBe(true);
+      expect((err as Error).message).toMatch(/larger than 256 KiB/);
+      expect((err as Error).message).not.toContain('rt-new');
+    }
+  });
+
   it('an answer just under the limit is read whole', async () => {
     const body = JSON.stringify({ access_token: 'a'.repeat(MAX_RESPONSE_BYTES - 100), token_type: 'Bearer' });
     expect(Buffer.byteLength(body)).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
@@ -151,5 +175,93 @@ describe('the size of a provider answer', () => {
     };
     const result = await exchangeCode(provider(), credentials, grant, {});
     expect(result.tokens.access_token).toHaveLength(MAX_RESPONSE_BYTES - 100);
+  });
+});
+
+/**
+ * The issuer's discovery document and its key set are provider answers too, read before an
+ * id_token is trusted: `response.json()` and jose's own fetch read them whole, however large.
+ * Each test has its own issuer under the loopback server (discovery and keys are cached per URL).
+ */
+describe('the size of a discovery document and of a key set', () => {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  let issuers = 0;
+  const freshIssuer = () => `${server.origin}/issuer-${++issuers}`;
+  const provider = (oidc: { issuer: string; jwks_uri?: string }) =>
+    testProvider('oidc', { display_name: 'OIDC', auth_mode: 'OAUTH2', token_url: `${server.origin}/token`, oidc: { ...oidc, nonce: false } });
+  const idTokenFor = (issuer: string) =>
+    new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setSubject('person-1').setAudience('client-1').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+  const validate = async (oidc: { issuer: string; jwks_uri?: string }) =>
+    validateIdToken(provider(oidc), await idTokenFor(oidc.issuer), { clientId: 'client-1', now: Date.now() });
+  const keySet = async (padding = 0) => ({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }], ...(padding > 0 ? { padding: 'x'.repeat(padding) } : {}) });
+
+  /** `body` as the answer: with its length declared, or in chunks without one. */
+  const answer = (body: string, how: 'declared' | 'streamed') => (_request: ReceivedRequest, response: ServerResponse) => {
+    if (how === 'declared') {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+      response.end(body);
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'application/json' });
+    for (let at = 0; at < body.length; at += 16_384) response.write(body.slice(at, at + 16_384));
+    response.end();
+  };
+  /** Answers the issuer's discovery document and its keys (`/jwks` under the issuer). */
+  const serve = (issuer: string, routes: { discovery?: (request: ReceivedRequest, response: ServerResponse) => void; jwks: (request: ReceivedRequest, response: ServerResponse) => void }) => {
+    const base = new URL(issuer).pathname;
+    server.respond = (request, response) => {
+      if (request.path === `${base}/.well-known/openid-configuration` && routes.discovery) return routes.discovery(request, response);
+      if (request.path === `${base}/jwks`) return routes.jwks(request, response);
+      response.writeHead(404).end();
+    };
+  };
+  const paths = () => server.requests.map((request) => request.path);
+
+  it.each(['declared', 'streamed'] as const)('a discovery document over the limit (%s) is refused as the provider\'s error; no key set is fetched', async (how) => {
+    const issuer = freshIssuer();
+    const document = JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, padding: 'x'.repeat(MAX_RESPONSE_BYTES) });
+    serve(issuer, { discovery: answer(document, how), jwks: answer(JSON.stringify(await keySet()), 'declared') });
+    const err = await rejectionOf(() => validate({ issuer }));
+    expect(isBrokerError(err, 'provider_error')).toBe(true);
+    expect((err as Error).message).toMatch(/OpenID configuration is larger than 256 KiB/);
+    expect(paths()).toEqual([`${new URL(issuer).pathname}/.well-known/openid-configuration`]);
+  });
+
+  it.each(['declared', 'streamed'] as const)('a key set over the limit (%s) is refused as the provider\'s error, not as the id_token\'s', async (how) => {
+    const issuer = freshIssuer();
+    serve(issuer, { jwks: answer(JSON.stringify(await keySet(MAX_RESPONSE_BYTES)), how) });
+    const err = await rejectionOf(() => validate({ issuer, jwks_uri: `${issuer}/jwks` }));
+    expect(isBrokerError(err, 'provider_error')).toBe(true);
+    expect((err as Error).message).toMatch(/signing keys are larger than 256 KiB/);
+  });
+
+  it('a discovered key set over the limit is refused the same way', async () => {
+    const issuer = freshIssuer();
+    serve(issuer, { discovery: answer(JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks` }), 'declared'), jwks: answer(JSON.stringify(await keySet(MAX_RESPONSE_BYTES)), 'streamed') });
+    const err = await rejectionOf(() => validate({ issuer }));
+    expect(isBrokerError(err, 'provider_error')).toBe(true);
+  });
+
+  // The capped read happens inside the fetch jose calls, under jose's timeout: a stall there stays an outage.
+  it('a key set that stops halfway is still provider_unavailable (the keys could not be fetched), not a refusal', async () => {
+    const issuer = freshIssuer();
+    serve(issuer, {
+      jwks: (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"keys":[');
+      },
+    });
+    const err = await rejectionOf(async () => validateIdToken(provider({ issuer, jwks_uri: `${issuer}/jwks` }), await idTokenFor(issuer), { clientId: 'client-1', now: Date.now(), timeoutMs: 300 }));
+    expect(isBrokerError(err, 'provider_unavailable')).toBe(true);
+  });
+
+  it('a discovery document and a key set just under the limit are read whole: the id_token verifies', async () => {
+    const issuer = freshIssuer();
+    const document = JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, padding: 'x'.repeat(MAX_RESPONSE_BYTES - 500) });
+    const keys = JSON.stringify(await keySet(MAX_RESPONSE_BYTES - 500));
+    expect(Math.max(Buffer.byteLength(document), Buffer.byteLength(keys))).toBeLessThanOrEqual(MAX_RESPONSE_BYTES);
+    serve(issuer, { discovery: answer(document, 'streamed'), jwks: answer(keys, 'streamed') });
+    const claims = await validate({ issuer });
+    expect(claims?.sub).toBe('person-1');
   });
 });

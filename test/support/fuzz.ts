@@ -16,7 +16,7 @@ import { Broker } from '../../lib/broker';
 import { upsertConnection } from '../../lib/connections/install';
 import { pkceVerifierFor } from '../../lib/connections/signing';
 import { BrokerError, ERROR_STATUS, type BrokerErrorCode } from '../../lib/errors';
-import { logger } from '../../lib/logger';
+import { edgeLogger, logger } from '../../lib/logger';
 import type { ClientCredentials, ConnectionRecord, InstallState, KeyCheck } from '../../lib/model';
 import type { Clock, ConnectionPage, ConnectionStore, CyclePage, DuePage, RecordChanges, ScheduleMarks, SecretStore, SigningKey } from '../../lib/ports';
 import { parseCatalogue } from '../../lib/providers/catalogue';
@@ -89,19 +89,25 @@ export interface LogCapture {
  */
 export function captureLogs(): LogCapture {
   const lines: string[] = [];
-  const target = logger as unknown as { console: Console };
-  const original = target.console;
-  const level = logger.getLevelName();
   const write = (...args: unknown[]) => {
     lines.push(args.map(String).join(' '));
   };
-  target.console = { ...original, debug: write, info: write, warn: write, error: write, log: write, trace: write } as Console;
-  logger.setLogLevel('DEBUG');
+  // edgeLogger writes the local server's own lines (no route, no admin key): they quote the path too.
+  const restores = [logger, edgeLogger].map((each) => {
+    const target = each as unknown as { console: Console };
+    const original = target.console;
+    const level = each.getLevelName();
+    target.console = { ...original, debug: write, info: write, warn: write, error: write, log: write, trace: write } as Console;
+    each.setLogLevel('DEBUG');
+    return () => {
+      target.console = original;
+      each.setLogLevel(level);
+    };
+  });
   return {
     lines,
     restore() {
-      target.console = original;
-      logger.setLogLevel(level);
+      for (const restore of restores) restore();
     },
   };
 }

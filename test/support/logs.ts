@@ -4,7 +4,7 @@
  * (vitest.config.ts); capturing turns INFO on for the test and back off after.
  */
 import { vi } from 'vitest';
-import { logger } from '../../lib/logger';
+import { edgeLogger, logger } from '../../lib/logger';
 
 export type LogLine = Record<string, unknown> & { level: string; message: string };
 
@@ -26,7 +26,8 @@ export function captureLogs(): CapturedLogs {
       return true;
     }) as typeof stream.write),
   );
-  logger.setLogLevel('INFO');
+  // edgeLogger: the local server's own lines (no route, no admin key), outside any invocation.
+  for (const each of [logger, edgeLogger]) each.setLogLevel('INFO');
   // injectLambdaContext resets the level to the one the logger was built with (SILENT here) at
   // each invocation after the first (Powertools' debug sampling); keep INFO while capturing.
   spies.push(vi.spyOn(logger, 'refreshSampleRateCalculation').mockImplementation(() => undefined) as never);
@@ -41,7 +42,7 @@ export function captureLogs(): CapturedLogs {
     withMessage: (message) => lines().filter((line) => line.message === message),
     text: () => written.join(''),
     restore: () => {
-      logger.setLogLevel('SILENT');
+      for (const each of [logger, edgeLogger]) each.setLogLevel('SILENT');
       for (const spy of spies) spy.mockRestore();
     },
   };
