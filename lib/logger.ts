@@ -13,16 +13,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 export const logger = new Logger({ serviceName: 'oauth-token-broker' });
 
 /**
- * For lines written outside any invocation: the local server's answers of its own (no route, no
- * admin key, a body too large), which API Gateway gives on AWS. `logger` keeps the last
- * invocation's Lambda context after it ends (`resetKeys` clears only appended keys) and, while a
- * handler awaits, its correlation id; a line written through it between or beside invocations
- * named a request it was not about. This child is made as the module loads, before any
- * invocation, so no handler's context or keys ever reach it.
- */
-export const edgeLogger = logger.createChild();
-
-/**
  * A correlation id taken from a caller: 1 to 128 characters of letters, digits and `._:-`. It
  * is logged and shown on pages; anything else is ignored in favour of our own id.
  */

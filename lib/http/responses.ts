@@ -45,7 +45,7 @@ export interface RequestFacts {
  * One log line per failed request, with the route and the provider: a refusal (4xx) at INFO
  * (a provider without its app: with the `problem` to fix); a configuration error at ERROR with exactly what is wrong (BrokerError messages never hold a
  * secret, lib/errors.ts); any other failure at ERROR with its code and error names only.
- * `log`: the broker's logger, or `edgeLogger` for a request no handler served (lib/logger.ts).
+ * `log`: the broker's logger, or `edgeLogger` for a request no handler served (lib/local/edge-logger.ts).
  */
 export function logRequestFailure(err: unknown, facts: RequestFacts, log: Pick<Logger, 'info' | 'error'> = logger): void {
   const status = errorStatus(err);

@@ -16,7 +16,7 @@ import type { BrokerSource } from '../broker';
 import { BrokerError } from '../errors';
 import { errorJson, json, logRequestFailure, type HttpResponse, type RequestFacts } from '../http/responses';
 import { ROUTES, routeKey, type RouteHandlerName, type RouteSpec } from '../http/routes';
-import { edgeLogger } from '../logger';
+import { edgeLogger } from './edge-logger';
 import { dashboardResponse } from './dashboard';
 
 type HttpHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<HttpResponse>;

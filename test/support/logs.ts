@@ -4,7 +4,8 @@
  * (vitest.config.ts); capturing turns INFO on for the test and back off after.
  */
 import { vi } from 'vitest';
-import { edgeLogger, logger } from '../../lib/logger';
+import { edgeLogger } from '../../lib/local/edge-logger';
+import { logger } from '../../lib/logger';
 
 export type LogLine = Record<string, unknown> & { level: string; message: string };
 
