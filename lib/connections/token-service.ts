@@ -28,7 +28,7 @@
 import { boundedCache, type BoundedCache } from '../bounded-cache';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
-import { withoutUndefined } from '../plain-object';
+import { isPlainObject, refuseUnknownFields, withoutUndefined } from '../plain-object';
 import { assertUsable, validateConnectionId, type AccessToken, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
 import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../oauth/token-endpoint';
 import { BROKER_METRICS, REFRESH_OUTCOMES, type RecordChanges, type RefreshOutcome } from '../ports';
@@ -82,6 +82,24 @@ export interface GetTokenOptions {
    * call this process already started is seen through, never abandoned.
    */
   signal?: AbortSignal;
+}
+
+const GET_TOKEN_OPTIONS = ['forceRefresh', 'signal'] satisfies Array<keyof GetTokenOptions>;
+
+/**
+ * Refuses options `getToken` does not take (`invalid_request`): from JavaScript, `force_refresh` (the
+ * get-token function's name) or `forceRefresh: 'yes'` would be ignored, and the caller handed back the
+ * token it had just seen rejected.
+ */
+function checkGetTokenOptions(options: unknown): asserts options is GetTokenOptions {
+  if (!isPlainObject(options)) throw new BrokerError('invalid_request', 'getToken options must be an object: { forceRefresh?: boolean, signal?: AbortSignal }');
+  refuseUnknownFields(options, GET_TOKEN_OPTIONS);
+  if (options.forceRefresh !== undefined && typeof options.forceRefresh !== 'boolean') {
+    throw new BrokerError('invalid_request', 'forceRefresh must be a boolean', { details: { field: 'forceRefresh' } });
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new BrokerError('invalid_request', 'signal must be an AbortSignal', { details: { field: 'signal' } });
+  }
 }
 
 /** Why a refresh ran: a refresh worker's job (the scheduler found it due), getToken found it within the skew, or the caller forced it (it saw the token rejected). */
@@ -177,8 +195,16 @@ export class TokenService {
    * The warm path is one cache lookup, one clock read and one hit counted in the metrics sink, and
    * returns a promise made when the token was cached (an id in the cache was validated when it got there).
    */
-  getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
-    const force = options.forceRefresh === true;
+  getToken(connectionId: string, options?: GetTokenOptions): Promise<AccessToken> {
+    // Checked only when given, so the warm path without options stays one lookup.
+    if (options !== undefined) {
+      try {
+        checkGetTokenOptions(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const force = options?.forceRefresh === true;
     const cached = force ? undefined : this.cache.get(connectionId);
     if (cached !== undefined) {
       const now = this.ctx.clock.now();
@@ -188,7 +214,7 @@ export class TokenService {
         return cached.served;
       }
     }
-    return this.getTokenCold(connectionId, force, options.signal);
+    return this.getTokenCold(connectionId, force, options?.signal);
   }
 
   private async getTokenCold(connectionId: string, force: boolean, signal: AbortSignal | undefined): Promise<AccessToken> {
