@@ -261,6 +261,17 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * see `listFiltered`.
    */
   async list(options: ListOptions = {}): Promise<ConnectionPage> {
+    try {
+      return await this.listPage(options);
+    } catch (err) {
+      // A cursor of the right shape whose key DynamoDB refuses (outside the query's partition, too long) is the caller's.
+      // Anything else on a later page (throttling, a network error) is the server's, as on the first page.
+      if (options.cursor !== undefined && err instanceof Error && err.name === 'ValidationException') throw new BrokerError('invalid_request', 'Invalid cursor', { cause: err });
+      throw err;
+    }
+  }
+
+  private async listPage(options: ListOptions): Promise<ConnectionPage> {
     const limit = pageLimit(options.limit, PAGE_LIMITS);
     const filter = normalFilter(options.filter);
     if (filter !== undefined) {
