@@ -406,7 +406,13 @@ export class TokenService {
         record = await this.read(record.id);
         continue;
       }
-      return this.refreshUnderLease(leased, { ...request, takeover: takesOverLease(input) }, passage, false);
+      try {
+        return await this.refreshUnderLease(leased, { ...request, takeover: takesOverLease(input) }, passage, false);
+      } catch (err) {
+        // Taken over while this refresh waited for its share of the provider's budget: nothing was asked of the provider.
+        if (!(err instanceof LeaseLost)) throw err;
+        record = await this.read(record.id);
+      }
     }
     throw new BrokerError('conflict', `Connection ${initial.id} is under heavy refresh contention; try again`);
   }
@@ -445,9 +451,16 @@ export class TokenService {
       }
       let result: TokenGrantResult;
       try {
-        const call = () => this.callProvider(provider, leased, source);
+        const call = async () => {
+          leased = await this.leaseForCall(leased);
+          return this.callProvider(provider, leased, source);
+        };
         result = await (request.aroundProviderCall ? request.aroundProviderCall(call) : call());
       } catch (err) {
+        if (err instanceof LeaseLost) {
+          await this.circuit.released(passage);
+          throw err;
+        }
         return await this.handleFailure(leased, source, err, request, passage, provider, retriedRescue || parked !== undefined);
       }
       const committed = await this.commit(leased, source, result, source.token, sealer);
@@ -455,6 +468,25 @@ export class TokenService {
       return committed;
     } finally {
       sealer.dispose();
+    }
+  }
+
+  /**
+   * The lease, good for a whole provider call and the commit. A refresh worker's job takes its lease,
+   * then may wait for a slot of its share of the provider's budget (worker-budget.ts: a batch's jobs
+   * run at once, the share lets few call): one that waited longer than a provider timeout renews the
+   * lease first, with a write conditional on the version it holds. Else it could call on a lease that
+   * ended while it waited, after another worker took it over and used the same refresh token — which
+   * a provider with reuse detection answers by revoking the grant. Throws `LeaseLost` when taken over.
+   */
+  private async leaseForCall(leased: ConnectionRecord): Promise<ConnectionRecord> {
+    const now = this.ctx.clock.now();
+    if ((leased.leaseUntil ?? 0) - now >= this.ctx.config.leaseMs - this.ctx.config.providerTimeoutMs) return leased;
+    try {
+      return await this.ctx.store.update(leased.id, leased.version, leaseTaken(leased, { owner: this.ctx.instanceId }, now, this.ctx.config));
+    } catch (err) {
+      if (isBrokerError(err, 'conflict')) throw new LeaseLost();
+      throw err;
     }
   }
 
@@ -712,6 +744,11 @@ export class TokenService {
     if (!policy) this.policies.set(provider, (policy = refreshPolicyOf(this.ctx, provider)));
     return policy;
   }
+}
+
+/** The lease was taken over before the provider was asked (`leaseForCall`): the refresh starts over from what is stored. */
+class LeaseLost extends Error {
+  override readonly name = 'LeaseLost';
 }
 
 const FAILED_OR_DEAD: ReadonlySet<RefreshOutcome> = new Set(['dead_grant', 'provider_unavailable', 'provider_timeout', 'provider_error']);
