@@ -450,14 +450,17 @@ export class TokenService {
         return await this.commit(leased, source, { tokens: parked.token, metadata: {}, connectionConfig: {}, httpStatus: 200 }, stored.token, sealer);
       }
       let result: TokenGrantResult;
+      let asked = false;
       try {
         const call = async () => {
           leased = await this.leaseForCall(leased);
+          asked = true;
           return this.callProvider(provider, leased, source);
         };
         result = await (request.aroundProviderCall ? request.aroundProviderCall(call) : call());
       } catch (err) {
-        if (err instanceof LeaseLost) {
+        if (!asked) {
+          // The lease was taken over (`LeaseLost`) or could not be renewed: nothing was asked of the provider, so no failure of it to record.
           await this.circuit.released(passage);
           throw err;
         }

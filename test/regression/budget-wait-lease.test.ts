@@ -57,4 +57,57 @@ describe('a job waiting for its worker\'s share of the provider budget', () => {
     const outcomes = next.map((result, k) => [ids[k], result.status === 'fulfilled' ? 'ok' : (result.reason as { code?: string }).code]);
     expect({ calls, outcomes }).toEqual({ calls: ids.length, outcomes: ids.map((id) => [id, 'ok']) });
   }, 20_000);
+
+  /** A broker on a frozen clock with one due connection, and a wrapper around its provider call that lets `waitMs` pass first (the budget's wait). */
+  async function waitingJob(waitMs: number) {
+    const clock = new MovableClock(true);
+    const provider = await startFaultProvider({ clock: clock.now, expiresIn: 1800 });
+    providers.push(provider);
+    const store = new MemoryConnectionStore(clock);
+    const { broker } = faultBroker({ store, provider, clock, config: { providerTimeoutMs: 1_000, leaseMs: 2_000 } });
+    const id = await installFault(broker, provider, 'waiting-1');
+    const due = (await store.get(id))!.refreshDueAt!;
+    clock.set(due + 1);
+    const leaseWrites: number[] = [];
+    const update = store.update.bind(store);
+    store.update = async (...args) => {
+      if (args[2].set?.leaseOwner !== undefined) leaseWrites.push(clock.now());
+      return update(...args);
+    };
+    const waited = <T>(call: () => Promise<T>): Promise<T> => {
+      clock.advance(waitMs);
+      return call();
+    };
+    return { clock, provider, store, broker, id, due, leaseWrites, refresh: () => broker.tokens.refreshScheduled(id, due, waited, 'fault') };
+  }
+
+  it('a wait shorter than a provider timeout: the lease taken once, one call', async () => {
+    const w = await waitingJob(900);
+    expect(await w.refresh()).toEqual({ outcome: 'refreshed' });
+    expect(w.leaseWrites).toHaveLength(1);
+    expect(w.provider.calls.byGrant.refresh_token).toBe(1);
+  });
+
+  it('a longer wait: the lease written again just before the call (its whole length ahead), one call, committed', async () => {
+    const w = await waitingJob(1_100);
+    expect(await w.refresh()).toEqual({ outcome: 'refreshed' });
+    expect(w.leaseWrites).toHaveLength(2);
+    expect(w.leaseWrites[1]! - w.leaseWrites[0]!).toBe(1_100);
+    expect(w.provider.calls.byGrant.refresh_token).toBe(1);
+    expect((await w.store.get(w.id))!.tokenGen).toBe(2);
+  });
+
+  it('the renewal refused by a store that is down: the job comes back, nothing asked of the provider, no failure recorded on the connection or the provider', async () => {
+    const w = await waitingJob(1_100);
+    const update = w.store.update.bind(w.store);
+    let leases = 0;
+    w.store.update = async (...args) => {
+      if (args[2].set?.leaseOwner !== undefined && ++leases === 2) throw Object.assign(new Error('DynamoDB is down'), { name: 'InternalServerError' });
+      return update(...args);
+    };
+    await expect(w.refresh()).rejects.toMatchObject({ name: 'InternalServerError' });
+    expect(w.provider.calls.byGrant.refresh_token ?? 0).toBe(0);
+    expect((await w.store.get(w.id))!).toMatchObject({ failureCount: 0, tokenGen: 1 });
+    expect((await w.broker.ctx.health.getHealth('fault'))?.failures ?? 0).toBe(0);
+  });
 });
