@@ -43,7 +43,16 @@ export function createRefreshWorkerHandler(getBroker: BrokerSource<WorkerBroker>
             job = decodeRefreshJob(record.body);
             const done = await worker!.run(job, { remainingTimeMs });
             outcome = done.reason ? `${done.outcome}:${done.reason}` : done.outcome;
+            if (done.comeBack) {
+              // Returned, yet not settled: a refreshed token set the store would not take (kept in this
+              // process's memory for the next attempt), a turn whose entry could not leave its cycle. The
+              // scheduler may never send it again (a cycle's turn is sent once), so the job itself comes back.
+              outcome = `retry:${outcome}`;
+              logger.warn('refresh job not settled', { message_id: record.messageId, connection_id: job.connectionId, provider: job.provider, outcome });
+              throw new JobComesBack();
+            }
           } catch (err) {
+            if (err instanceof JobComesBack) throw err;
             // The job comes back after the visibility timeout, and after 5 receives waits in the
             // dead-letter queue: without this line nothing on AWS says why (the store or KMS failing
             // before the refresh began, a body that is not a job). Codes and error names only.
@@ -63,6 +72,11 @@ export function createRefreshWorkerHandler(getBroker: BrokerSource<WorkerBroker>
         return response;
       })
   );
+}
+
+/** A job the refresh path returned without settling (`comeBack`): the batch processor reports a record as failed when its handler throws. */
+class JobComesBack extends Error {
+  override readonly name = 'JobComesBack';
 }
 
 /** A worker opens and seals token sets and publishes events (its IAM: the key and the bus). */

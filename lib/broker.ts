@@ -85,7 +85,7 @@ export class Broker {
   }
 
   /** A valid access token for the connection; see `TokenService.getToken` (and `GetTokenOptions.signal` for a deadline). */
-  getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
+  getToken(connectionId: string, options?: GetTokenOptions): Promise<AccessToken> {
     return this.tokens.getToken(connectionId, options);
   }
 
@@ -203,7 +203,7 @@ export type GetTokenBroker = BrokerPart<'getToken'>;
 export const getTokenBroker: BrokerBuilder<GetTokenBroker> = (deps, config) => {
   const ctx = createContext(deps, config);
   const tokens = new TokenService(ctx);
-  return { ctx, getToken: (connectionId, options = {}) => tokens.getToken(connectionId, options) };
+  return { ctx, getToken: (connectionId, options) => tokens.getToken(connectionId, options) };
 };
 
 /**
@@ -220,7 +220,7 @@ export const adminBroker: BrokerBuilder<AdminBroker> = (deps, config) => {
     ctx,
     listConnections: (options = {}) => listConnections(ctx, options),
     describeConnection: (id) => describeConnection(ctx, id),
-    getToken: (connectionId, options = {}) => (tokens ??= new TokenService(ctx)).getToken(connectionId, options),
+    getToken: (connectionId, options) => (tokens ??= new TokenService(ctx)).getToken(connectionId, options),
     registerClientCredentials: (id, input) => registerForgetting(ctx, tokens, id, input),
     revoke: (id) => revokeForgetting(ctx, tokens, id),
     createInstallLink: (request, requestBaseUrl) => createInstallLink(ctx, request, requestBaseUrl),

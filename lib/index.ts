@@ -32,7 +32,7 @@ export type { InstallLink, InstallLinkRequest } from './connections/install-link
  * `refresh_in_progress` (only with `signal`: another worker was still refreshing when it aborted), ...
  * Pass `signal` (e.g. `AbortSignal.timeout(ms)`) to bound the wait for another worker's refresh.
  */
-export async function getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
+export async function getToken(connectionId: string, options?: GetTokenOptions): Promise<AccessToken> {
   const broker = await sharedBroker(ALL_ADAPTERS, getTokenBroker);
   return broker.getToken(connectionId, options);
 }

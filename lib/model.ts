@@ -254,9 +254,18 @@ export interface ProviderHealthSummary {
 export const CONNECTION_ID_PATTERN = '^(?!\\.{1,2}$)[A-Za-z0-9._:-]{1,128}$';
 const CONNECTION_ID = new RegExp(CONNECTION_ID_PATTERN);
 
-/** Refuses ids that could not be a connection id (they also go into the DynamoDB key and URLs). */
-export function validateConnectionId(id: string): void {
-  if (!CONNECTION_ID.test(id)) {
+/** Whether `id` may be a connection id. */
+export function isConnectionId(id: string): boolean {
+  return CONNECTION_ID.test(id);
+}
+
+/**
+ * Refuses ids that could not be a connection id (they also go into the DynamoDB key and URLs). A
+ * value that is not a string is refused too, not read as its string: JavaScript callers of the
+ * in-process API could pass `undefined` and be served the connection named "undefined".
+ */
+export function validateConnectionId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !isConnectionId(id)) {
     throw new BrokerError('invalid_request', 'connection id must be 1-128 characters of A-Z a-z 0-9 . _ : -, and not only "." or ".."');
   }
 }

@@ -43,7 +43,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuthMode, ConnectionRecord, ConnectionStatus, InstallState, KeyCheck, LastError, UnreadableConnection } from '../model';
+import { isConnectionId, type AuthMode, type ConnectionRecord, type ConnectionStatus, type InstallState, type KeyCheck, type LastError, type UnreadableConnection } from '../model';
 import { BrokerError } from '../errors';
 import { isPlainObject, withoutUndefined } from '../plain-object';
 import { assertServableFilter, matchesFilter, pageLimit, systemClock, type Clock, type ConnectionFilter, type ConnectionStore, type ConnectionPage, type CycleEntry, type CyclePage, type DueConnection, type DuePage, type IndexPage, type ListOptions, type Page, type RecordChanges, type ScheduleMarks, type TurnMark } from '../ports';
@@ -261,6 +261,17 @@ export class DynamoDbConnectionStore implements ConnectionStore {
    * see `listFiltered`.
    */
   async list(options: ListOptions = {}): Promise<ConnectionPage> {
+    try {
+      return await this.listPage(options);
+    } catch (err) {
+      // A cursor of the right shape whose key DynamoDB refuses (outside the query's partition, too long) is the caller's.
+      // Anything else on a later page (throttling, a network error) is the server's, as on the first page.
+      if (options.cursor !== undefined && err instanceof Error && err.name === 'ValidationException') throw new BrokerError('invalid_request', 'Invalid cursor', { cause: err });
+      throw err;
+    }
+  }
+
+  private async listPage(options: ListOptions): Promise<ConnectionPage> {
     const limit = pageLimit(options.limit, PAGE_LIMITS);
     const filter = normalFilter(options.filter);
     if (filter !== undefined) {
@@ -643,6 +654,8 @@ function readIndexPage<E>(items: readonly Item[], sortKey: string, entry: (id: s
     const provider = item[ATTRIBUTE.provider];
     const sort = item[sortKey];
     if (id === undefined) unreadable.push({ id: '?', reason: `${TABLE.partitionKey} is not a connection key` });
+    // Sent as a job, it would be refused by every worker, land in the dead-letter queue, and be sent again each run.
+    else if (!isConnectionId(id)) unreadable.push({ id: id.slice(0, 128), reason: `${TABLE.partitionKey} holds no valid connection id` });
     else if (typeof provider !== 'string' || provider === '') unreadable.push({ id, reason: `${ATTRIBUTE.provider} is missing or not a string` });
     else if (typeof sort !== 'number') unreadable.push({ id, reason: `${sortKey} is not a number` });
     else entries.push(entry(id, provider, sort));

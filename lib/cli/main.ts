@@ -222,6 +222,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
   if (!command) return usage(io, `unknown command "${positionals.slice(0, 2).join(' ')}"`);
   const args = positionals.slice(name.split(' ').length);
   if (args.length !== command.args.length) return usage(io, `${name} takes ${command.args.length === 0 ? 'no arguments' : command.args.join(' ')}`);
+  // An ID travels as one path segment: empty, `.` and `..` cannot (the URL resolves the dots away, and
+  // `DELETE /connections/` is "not found", which a script reads as "already gone"), so they are never sent.
+  const idAt = command.args.indexOf('ID');
+  if (idAt >= 0 && ['', '.', '..'].includes(args[idAt]!)) return usage(io, `${JSON.stringify(args[idAt])} is not a connection id`);
   const misplaced = Object.keys(values).filter((option) => !TARGET_OPTIONS.includes(option) && !command.options.includes(option));
   if (misplaced.length > 0) return usage(io, `${name} does not take --${misplaced[0]}`);
 

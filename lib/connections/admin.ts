@@ -58,13 +58,7 @@ export type ConnectionList = Page<ConnectionSummary> & { unreadable?: Unreadable
 export async function listConnections(ctx: BrokerContext, options: ListConnectionsInput = {}): Promise<ConnectionList> {
   const limit = pageLimit(options.limit, { fallback: 50, max: 500 });
   const filter = connectionFilter(options);
-  let page;
-  try {
-    page = await ctx.store.list({ limit, cursor: options.cursor, filter });
-  } catch (err) {
-    if (options.cursor !== undefined && !isBrokerError(err)) throw new BrokerError('invalid_request', 'cursor is not valid', { cause: err });
-    throw err;
-  }
+  const page = await ctx.store.list({ limit, cursor: options.cursor, filter });
   const health = await providerHealths(ctx, page.items);
   if (page.unreadable) logger.warn('connections listed without unreadable items', { unreadable: page.unreadable.map((item) => item.id) });
   return {

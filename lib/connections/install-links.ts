@@ -216,12 +216,14 @@ function installScopes(provider: Provider, scopes: unknown): string[] | undefine
 
 function checkTags(tags: unknown): Record<string, string> {
   const problem = () =>
-    new BrokerError('invalid_request', `tags must be an object of at most ${MAX_TAGS} entries, names of A-Z a-z 0-9 _ . : - (≤ 64), values of printable ASCII (≤ 256)`, {
+    new BrokerError('invalid_request', `tags must be an object of at most ${MAX_TAGS} entries, names of A-Z a-z 0-9 _ . : - (≤ 64, not __proto__, constructor or another name every object has), values of printable ASCII (≤ 256)`, {
       details: { field: 'tags' },
     });
   if (!isPlainObject(tags)) throw problem();
   const entries = Object.entries(tags);
-  if (entries.length > MAX_TAGS || !entries.every(([name, value]) => TAG_KEY.test(name) && typeof value === 'string' && TAG_VALUE.test(value))) throw problem();
+  // Not a name every object has (`__proto__`, `constructor`…): DynamoDB's marshalling drops or refuses such a key, so the link would fail when opened.
+  const tagName = (name: string) => TAG_KEY.test(name) && !Object.hasOwn(Object.prototype, name);
+  if (entries.length > MAX_TAGS || !entries.every(([name, value]) => tagName(name) && typeof value === 'string' && TAG_VALUE.test(value))) throw problem();
   return Object.fromEntries(entries) as Record<string, string>;
 }
 

@@ -28,7 +28,7 @@
 import { boundedCache, type BoundedCache } from '../bounded-cache';
 import { BrokerError, isBrokerError } from '../errors';
 import { logger } from '../logger';
-import { withoutUndefined } from '../plain-object';
+import { isPlainObject, refuseUnknownFields, withoutUndefined } from '../plain-object';
 import { assertUsable, validateConnectionId, type AccessToken, type ConnectionRecord, type SealedPayload, type TokenSet } from '../model';
 import { clientCredentialsGrant, refreshGrant, type TokenGrantResult } from '../oauth/token-endpoint';
 import { BROKER_METRICS, REFRESH_OUTCOMES, type RecordChanges, type RefreshOutcome } from '../ports';
@@ -82,6 +82,24 @@ export interface GetTokenOptions {
    * call this process already started is seen through, never abandoned.
    */
   signal?: AbortSignal;
+}
+
+const GET_TOKEN_OPTIONS = ['forceRefresh', 'signal'] satisfies Array<keyof GetTokenOptions>;
+
+/**
+ * Refuses options `getToken` does not take (`invalid_request`): from JavaScript, `force_refresh` (the
+ * get-token function's name) or `forceRefresh: 'yes'` would be ignored, and the caller handed back the
+ * token it had just seen rejected.
+ */
+function checkGetTokenOptions(options: unknown): asserts options is GetTokenOptions {
+  if (!isPlainObject(options)) throw new BrokerError('invalid_request', 'getToken options must be an object: { forceRefresh?: boolean, signal?: AbortSignal }');
+  refuseUnknownFields(options, GET_TOKEN_OPTIONS);
+  if (options.forceRefresh !== undefined && typeof options.forceRefresh !== 'boolean') {
+    throw new BrokerError('invalid_request', 'forceRefresh must be a boolean', { details: { field: 'forceRefresh' } });
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new BrokerError('invalid_request', 'signal must be an AbortSignal', { details: { field: 'signal' } });
+  }
 }
 
 /** Why a refresh ran: a refresh worker's job (the scheduler found it due), getToken found it within the skew, or the caller forced it (it saw the token rejected). */
@@ -177,8 +195,16 @@ export class TokenService {
    * The warm path is one cache lookup, one clock read and one hit counted in the metrics sink, and
    * returns a promise made when the token was cached (an id in the cache was validated when it got there).
    */
-  getToken(connectionId: string, options: GetTokenOptions = {}): Promise<AccessToken> {
-    const force = options.forceRefresh === true;
+  getToken(connectionId: string, options?: GetTokenOptions): Promise<AccessToken> {
+    // Checked only when given, so the warm path without options stays one lookup.
+    if (options !== undefined) {
+      try {
+        checkGetTokenOptions(options);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const force = options?.forceRefresh === true;
     const cached = force ? undefined : this.cache.get(connectionId);
     if (cached !== undefined) {
       const now = this.ctx.clock.now();
@@ -188,7 +214,7 @@ export class TokenService {
         return cached.served;
       }
     }
-    return this.getTokenCold(connectionId, force, options.signal);
+    return this.getTokenCold(connectionId, force, options?.signal);
   }
 
   private async getTokenCold(connectionId: string, force: boolean, signal: AbortSignal | undefined): Promise<AccessToken> {
@@ -380,7 +406,13 @@ export class TokenService {
         record = await this.read(record.id);
         continue;
       }
-      return this.refreshUnderLease(leased, { ...request, takeover: takesOverLease(input) }, passage, false);
+      try {
+        return await this.refreshUnderLease(leased, { ...request, takeover: takesOverLease(input) }, passage, false);
+      } catch (err) {
+        // Taken over while this refresh waited for its share of the provider's budget: nothing was asked of the provider.
+        if (!(err instanceof LeaseLost)) throw err;
+        record = await this.read(record.id);
+      }
     }
     throw new BrokerError('conflict', `Connection ${initial.id} is under heavy refresh contention; try again`);
   }
@@ -418,10 +450,20 @@ export class TokenService {
         return await this.commit(leased, source, { tokens: parked.token, metadata: {}, connectionConfig: {}, httpStatus: 200 }, stored.token, sealer);
       }
       let result: TokenGrantResult;
+      let asked = false;
       try {
-        const call = () => this.callProvider(provider, leased, source);
+        const call = async () => {
+          leased = await this.leaseForCall(leased);
+          asked = true;
+          return this.callProvider(provider, leased, source);
+        };
         result = await (request.aroundProviderCall ? request.aroundProviderCall(call) : call());
       } catch (err) {
+        if (!asked) {
+          // The lease was taken over (`LeaseLost`) or could not be renewed: nothing was asked of the provider, so no failure of it to record.
+          await this.circuit.released(passage);
+          throw err;
+        }
         return await this.handleFailure(leased, source, err, request, passage, provider, retriedRescue || parked !== undefined);
       }
       const committed = await this.commit(leased, source, result, source.token, sealer);
@@ -429,6 +471,25 @@ export class TokenService {
       return committed;
     } finally {
       sealer.dispose();
+    }
+  }
+
+  /**
+   * The lease, good for a whole provider call and the commit. A refresh worker's job takes its lease,
+   * then may wait for a slot of its share of the provider's budget (worker-budget.ts: a batch's jobs
+   * run at once, the share lets few call): one that waited longer than a provider timeout renews the
+   * lease first, with a write conditional on the version it holds. Else it could call on a lease that
+   * ended while it waited, after another worker took it over and used the same refresh token — which
+   * a provider with reuse detection answers by revoking the grant. Throws `LeaseLost` when taken over.
+   */
+  private async leaseForCall(leased: ConnectionRecord): Promise<ConnectionRecord> {
+    const now = this.ctx.clock.now();
+    if ((leased.leaseUntil ?? 0) - now >= this.ctx.config.leaseMs - this.ctx.config.providerTimeoutMs) return leased;
+    try {
+      return await this.ctx.store.update(leased.id, leased.version, leaseTaken(leased, { owner: this.ctx.instanceId }, now, this.ctx.config));
+    } catch (err) {
+      if (isBrokerError(err, 'conflict')) throw new LeaseLost();
+      throw err;
     }
   }
 
@@ -686,6 +747,11 @@ export class TokenService {
     if (!policy) this.policies.set(provider, (policy = refreshPolicyOf(this.ctx, provider)));
     return policy;
   }
+}
+
+/** The lease was taken over before the provider was asked (`leaseForCall`): the refresh starts over from what is stored. */
+class LeaseLost extends Error {
+  override readonly name = 'LeaseLost';
 }
 
 const FAILED_OR_DEAD: ReadonlySet<RefreshOutcome> = new Set(['dead_grant', 'provider_unavailable', 'provider_timeout', 'provider_error']);

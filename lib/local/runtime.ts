@@ -79,6 +79,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
   const sandboxPort = options.sandboxPort ?? Number(env.BROKER_SANDBOX_PORT ?? 3001);
   const dataDir = resolve(options.dataDir ?? env.BROKER_DATA_DIR ?? '.data');
   const tableName = env.BROKER_TABLE_NAME ?? 'oauth-token-broker';
+  const givenAdminKey = adminKeyFromEnv(env.BROKER_ADMIN_KEY);
   const closers: Array<() => Promise<void>> = [];
 
   try {
@@ -106,8 +107,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
 
     // The server must be listening before the sandbox registers its redirect URI (port 0 = random).
     const events = new LogEventSink();
-    const adminKeyFile = env.BROKER_ADMIN_KEY || options.inMemory ? undefined : join(dataDir, 'admin.key');
-    const adminKey = env.BROKER_ADMIN_KEY || (adminKeyFile === undefined ? randomBytes(24).toString('base64url') : await persistentAdminKey(adminKeyFile));
+    const adminKeyFile = givenAdminKey || options.inMemory ? undefined : join(dataDir, 'admin.key');
+    const adminKey = givenAdminKey || (adminKeyFile === undefined ? randomBytes(24).toString('base64url') : await persistentAdminKey(adminKeyFile));
     // The server listens before the broker exists (the sandbox needs its URL); requests wait for the broker.
     let brokerReady!: (broker: Broker) => void;
     const whenReady = new Promise<Broker>((resolve) => (brokerReady = resolve));
@@ -325,6 +326,24 @@ function isRunning(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** Fewer characters than this in BROKER_ADMIN_KEY and anyone on the machine could try them all against the loopback port. */
+const MIN_ADMIN_KEY_CHARS = 16;
+
+/**
+ * BROKER_ADMIN_KEY, when set, as a key the server can match and no stranger guesses: a space or a
+ * control character makes `Authorization: Bearer <key>` more than one token (every admin call would
+ * answer 401 to the right key), and a short one opens the admin routes to a guess. Empty: not set.
+ */
+function adminKeyFromEnv(value: string | undefined): string | undefined {
+  if (!value) return undefined;
+  if (value.length < MIN_ADMIN_KEY_CHARS || /[\s\u0000-\u001f\u007f]/.test(value)) {
+    throw new LocalStartError(
+      `npm start: BROKER_ADMIN_KEY must be at least ${MIN_ADMIN_KEY_CHARS} characters, without spaces or control characters (it is sent as "Authorization: Bearer <key>"); unset it to use the key npm start generates in its data directory (admin.key)`,
+    );
+  }
+  return value;
 }
 
 /** The generated admin key is kept in the data dir (mode 0600), so a restart does not change it. */

@@ -228,6 +228,27 @@ describe('target, usage and exit codes', () => {
     expect(stderr).toMatch(message);
   });
 
+  // An empty ID (an unset shell variable) went out as DELETE /connections/ and exited 3, "not found",
+  // which a script reads as "already gone"; `..` and `.` are dot segments the URL resolves away:
+  // `connections get ..` fetched the dashboard page (adversarial review, session 6).
+  it.each([['get'], ['token'], ['refresh'], ['revoke']])('connections %s with an ID that cannot be one ("", ".", "..") exits 2, nothing sent', async (command) => {
+    for (const id of ['', '.', '..']) {
+      let requests = 0;
+      let stderr = '';
+      const code = await main(['connections', command, id, '--url', fixture.local.url, '--key', fixture.local.adminKey], {
+        stdout: { write: () => true },
+        stderr: { write: (text: string) => (stderr += text) },
+        env: {},
+        fetch: async (...args: Parameters<typeof fetch>) => {
+          requests += 1;
+          return fetch(...args);
+        },
+      });
+      expect({ id, code, requests }).toEqual({ id, code: EXIT.usage, requests: 0 });
+      expect(stderr).toMatch(/not a connection id/);
+    }
+  });
+
   it('--help prints the commands and exit codes, exit 0', async () => {
     const { code, stdout } = await cli(['--help']);
     expect(code).toBe(EXIT.ok);

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConnectionRecord, ConnectionSummary } from '../../lib/model';
 import { allItems, startTestBroker, type LocalFixture } from '../support/local-broker';
+import { captureLogs } from '../support/logs';
 
 let fixture: LocalFixture;
 let admin: Record<string, string>;
@@ -90,5 +91,42 @@ describe('GET /connections refuses bad filter values with 400 invalid_request, a
     const { status, body } = await list(`?provider=highlevel&cursor=${encodeURIComponent(first.body.cursor!)}`);
     expect(status).toBe(400);
     expect(body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('other filters') });
+  });
+
+  it('a cursor DynamoDB itself refuses (its key outside the filter\'s partition) → 400 invalid_request', async () => {
+    const first = await list('?provider=hubspot&limit=1');
+    const cursor = JSON.parse(Buffer.from(first.body.cursor!, 'base64url').toString('utf8')) as { k: string };
+    const forged = Buffer.from(JSON.stringify({ ...cursor, k: JSON.stringify({ ...JSON.parse(cursor.k), status_shard: 'revoked#00' }) })).toString('base64url');
+    const { status, body } = await list(`?provider=hubspot&limit=1&cursor=${forged}`);
+    expect(status).toBe(400);
+    expect(body.error?.code).toBe('invalid_request');
+  });
+});
+
+describe('GET /connections: a store failure on a later page (adversarial review, session 6)', () => {
+  it.each([['?limit=1'], ['?provider=hubspot&limit=1']])('%s: the next page fails as the server error it is (500, logged), not as the caller\'s "cursor is not valid"', async (query) => {
+    const first = await list(query);
+    expect(first.body.cursor).toBeDefined();
+    // DynamoDB throttling the read of the next page (a scan or a query that starts at the cursor's key).
+    const client = fixture.local.dynamoClient;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if ((args.input as { ExclusiveStartKey?: unknown }).ExclusiveStartKey !== undefined) {
+          throw Object.assign(new Error('Throughput exceeds the current capacity of your table or index'), { name: 'ProvisionedThroughputExceededException' });
+        }
+        return next(args);
+      },
+      { step: 'initialize', name: 'throttleLaterPages' },
+    );
+    const logs = captureLogs();
+    try {
+      const { status, body } = await list(`${query}&cursor=${encodeURIComponent(first.body.cursor!)}`);
+      expect(status).toBe(500);
+      expect(body.error?.code).toBe('internal_error');
+      expect(logs.withMessage('request failed')[0]).toMatchObject({ level: 'ERROR', error: 'ProvisionedThroughputExceededException' });
+    } finally {
+      logs.restore();
+      client.middlewareStack.remove('throttleLaterPages');
+    }
   });
 });

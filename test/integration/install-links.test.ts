@@ -84,6 +84,9 @@ describe('POST /install-links', () => {
     ['a scope the catalogue does not allow', { provider: 'sandbox', scopes: ['admin.everything'] }, 400, 'scope_not_allowed'],
     ['connection_config the provider does not take', { provider: 'sandbox', connection_config: { host: 'evil.example' } }, 400, 'invalid_request'],
     ['tags that are not an object of short strings', { provider: 'sandbox', tags: { 'bad key!': 'x' } }, 400, 'invalid_request'],
+    // Minted 201, then every opening of the link was a 500: DynamoDB's marshalling drops or refuses such a map key (adversarial review, session 6).
+    ['a tag named __proto__', { provider: 'sandbox', tags: JSON.parse('{"__proto__":"x"}') as Record<string, string> }, 400, 'invalid_request'],
+    ['a tag named constructor', { provider: 'sandbox', tags: { constructor: 'y' } }, 400, 'invalid_request'],
     ['an expires_in beyond 7 days', { provider: 'sandbox', expires_in: 8 * 86400 }, 400, 'invalid_request'],
     ['values too long for a link (over 2,048 characters of token)', { provider: 'sandbox', tags: Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`t${i}`, 'x'.repeat(250)])) }, 400, 'invalid_request'],
   ])('%s → %i %s, and no link', async (_case, body, status, code) => {

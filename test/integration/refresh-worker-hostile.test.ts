@@ -157,3 +157,37 @@ describe('refresh worker: what else a queue can hold', () => {
     }
   });
 });
+
+describe('refresh worker: a job the refresh path says must come back', () => {
+  it('a refreshed token set the store refused to commit: reported as a batch item failure, so the job comes back and commits it (one provider call)', async () => {
+    const w = await world();
+    const id = await installFault(w.broker, w.provider, 'unsaved-1');
+    const job = await dueJob(w, id);
+    const update = w.store.update.bind(w.store);
+    let down = true;
+    // The store takes the lease but refuses every commit of the new token set (five attempts).
+    w.store.update = async (...args) => {
+      if (down && args[2].set?.sealed !== undefined) throw Object.assign(new Error('DynamoDB is down'), { name: 'InternalServerError' });
+      return update(...args);
+    };
+    const logs = captureLogs();
+    let first;
+    try {
+      first = await w.invoke([job]);
+      expect(logs.withMessage('refresh worker batch')[0]).toMatchObject({ records: 1, retried: 1, outcomes: { 'retry:refreshed': 1 } });
+      expect(logs.withMessage('refresh job not settled')[0]).toMatchObject({ level: 'WARN', message_id: 'm0', connection_id: id, outcome: 'retry:refreshed' });
+    } finally {
+      logs.restore();
+    }
+    expect(w.refreshCalls()).toBe(1);
+    expect((await w.store.get(id))!.tokenGen).toBe(1);
+    // The rotated token set lives only in this worker's memory: the job must not be deleted.
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'm0' }]);
+    down = false;
+    const lease = (await w.store.get(id))!.leaseUntil!;
+    w.clock.advance(lease - w.clock.now() + 1);
+    expect((await w.invoke([job])).batchItemFailures).toEqual([]);
+    expect((await w.store.get(id))!.tokenGen).toBe(2);
+    expect(w.refreshCalls()).toBe(1);
+  });
+});

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fetchCallback, followInstall } from '../support/browserless-consent';
 import { captureLogs } from '../support/fuzz';
+import { LocalStartError, startLocalBroker } from '../../lib/local/runtime';
 import { startTestBroker, type LocalFixture } from '../support/local-broker';
 import { freePort, npmStart, type NpmStart } from '../support/npm-start';
 
@@ -185,5 +186,24 @@ describe('defect 6: npm start refuses to start with one clear line', () => {
     const runtime = started({ dataDir: dir, port: await freePort(), sandboxPort: await freePort() });
     await runtime.ready;
     expect((await fetch(`${runtime.url}/connections`, { headers: admin })).status).toBe(200);
+  });
+});
+
+// A key the server could never match (a space: `Bearer my admin key` is not one bearer token), or one a
+// stranger on the machine guesses, was taken as it was: every admin call answered 401 to the right
+// key, or the routes were open to a guess (adversarial review, session 6).
+describe('npm start refuses a BROKER_ADMIN_KEY that cannot work or is too short to keep anyone out', () => {
+  it.each([['my admin key with spaces'], ['short'], ['tab\tinside-0123456789'], ['a'.repeat(15)]])('%j: a start error naming the variable, nothing started', async (key) => {
+    const dir = await dataDir();
+    const error = await startLocalBroker({ env: { BROKER_ADMIN_KEY: key }, dataDir: dir, port: 0, sandboxPort: 0 }).then(
+      (local) => {
+        cleanups.push(() => local.close());
+        return undefined;
+      },
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(LocalStartError);
+    expect((error as Error).message).toMatch(/BROKER_ADMIN_KEY/);
+    expect((error as Error).message).not.toContain(key);
   });
 });

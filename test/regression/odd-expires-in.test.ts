@@ -10,6 +10,7 @@
 import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoDbConnectionStore } from '../../lib/adapters/dynamodb-store';
+import { MemoryRefreshQueue } from '../../lib/adapters/memory-refresh-queue';
 import type { Broker } from '../../lib/broker';
 import { startLocalServer, type LocalServer } from '../../lib/local/server';
 import { TOKEN_LIFETIME_BOUNDS } from '../../lib/oauth/token-endpoint';
@@ -17,6 +18,7 @@ import { useDynalite } from '../support/dynamo';
 import { faultBroker, installFault } from '../support/fault-broker';
 import { startFaultProvider, type FaultProvider } from '../support/fault-provider';
 import { MovableClock } from '../support/local-broker';
+import { captureLogs } from '../support/logs';
 
 const ADMIN_KEY = 'odd-expires-in-admin-key-0123456789abcdef';
 const dynamo = useDynalite();
@@ -135,6 +137,30 @@ describe('one unreadable item never stops the sweep', () => {
     const summary = await broker.sweep();
     expect(summary).toMatchObject({ refreshed: 1, failed: { unreadable: 1 } });
     expect((await broker.describeConnection(good)).failure_count).toBe(0);
+  });
+});
+
+describe('a schedule index item whose key holds no connection id (adversarial review, session 6)', () => {
+  it('is unreadable to the scheduler: skipped, counted and named, never sent as a job that no worker can settle', async () => {
+    const { broker, provider, clock, tableName } = await setup(3600);
+    const good = await installFault(broker, provider, 'index-good');
+    // Hand-written or corrupted items: a key with no id, a dot segment, characters no id has, an id too long.
+    const odd = ['conn#', 'conn#..', 'conn#bad id', 'conn#a/b', `conn#${'x'.repeat(129)}`];
+    for (const pk of odd) {
+      await dynamo.client.send(
+        new PutItemCommand({ TableName: tableName, Item: { pk: { S: pk }, kind: { S: 'connection' }, provider: { S: 'fault' }, shard: { N: '0' }, refresh_due_at: { N: String(clock.now()) } } }),
+      );
+    }
+    clock.advance(3_300_000);
+    const queue = new MemoryRefreshQueue({ clock });
+    const logs = captureLogs();
+    try {
+      expect(await broker.scheduleRefreshes(queue)).toMatchObject({ due: 1, sent: { fault: 1 }, unreadable: odd.length });
+      expect((await queue.receive('fault', 10)).map((job) => job.connectionId)).toEqual([good]);
+      expect(logs.withMessage('refresh scheduler: due items that do not read as connections were skipped')[0]!.unreadable).toHaveLength(odd.length);
+    } finally {
+      logs.restore();
+    }
   });
 });
 
