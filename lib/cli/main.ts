@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { AdminClient, BrokerApiError, type ConnectionStatus, type ConnectionSummary } from '../admin-client';
+import { transportAllowed } from '../providers/secure-url';
 import { connectionDetails, connectionsTable, keyValues, providersTable } from './format';
 
 /** The exit codes scripts can branch on (also in `--help` and the README). */
@@ -56,7 +57,8 @@ Commands:
   providers list                      the enabled providers and how each connects
 
 Target (the local broker unless --stack):
-  --url URL        the broker (default BROKER_URL or ${DEFAULT_URL})
+  --url URL        the broker (default BROKER_URL or ${DEFAULT_URL}); the admin key is sent
+                   to it, so https, or http to localhost / 127.x.x.x / [::1] only
   --key KEY        the local admin key (default BROKER_ADMIN_KEY, else <data dir>/admin.key)
   --data-dir DIR   the local broker's data directory (default BROKER_DATA_DIR or .data)
   --stack NAME     a deployed stack: the API URL from its ApiUrl output, requests signed with
@@ -262,13 +264,45 @@ async function clientFor(values: Values, io: CliIo): Promise<{ client: AdminClie
     return { client: new AdminClient({ url, sigv4: { region: stack.region }, ...fetchOption }), target: `${url} (stack ${values.stack})` };
   }
   if (values.region !== undefined) throw new UsageError('--region goes with --stack');
-  const url = values.url ?? io.env.BROKER_URL ?? DEFAULT_URL;
-  try {
-    new URL(url);
-  } catch {
-    throw new UsageError(`--url ${JSON.stringify(url)} is not a URL`);
-  }
+  const url = localBrokerUrl(values, io);
   return { client: new AdminClient({ url, adminKey: await adminKey(values, io), ...fetchOption }), target: url };
+}
+
+/**
+ * The local target's URL (--url, else BROKER_URL, else the default), refused before the admin key is
+ * read when the key would leave this machine in clear: the key is sent as a bearer token on every
+ * request, so it goes over https, or plain http to a loopback host only (lib/providers/secure-url.ts,
+ * the rule the broker applies to provider URLs). A deployed stack takes the --stack path: SigV4, no key.
+ */
+function localBrokerUrl(values: Values, io: CliIo): string {
+  const source = values.url !== undefined ? '--url' : 'BROKER_URL';
+  const raw = values.url ?? io.env.BROKER_URL ?? DEFAULT_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`${source} ${JSON.stringify(withoutUserinfo(raw))} is not a URL`);
+  }
+  // Refused rather than redacted: fetch will not send a URL with credentials (and its error repeats
+  // the URL, password included), and the broker takes the admin key, not a user name, so such a URL
+  // never worked. The message names the part, not its value.
+  if (url.username !== '' || url.password !== '') {
+    throw new UsageError(`${source} carries a user name or password (user:password@): drop it; the broker takes the admin key (--key)`);
+  }
+  if (!transportAllowed(url)) {
+    throw new UsageError(
+      `${source} ${url.protocol}//${url.host}: the admin key goes over https, or plain http to this machine only (localhost, 127.x.x.x, [::1]); use https, or a tunnel to 127.0.0.1; for a deployed stack, --stack NAME`,
+    );
+  }
+  return raw;
+}
+
+/**
+ * A string that is not a URL, fit to print: everything up to its last `@` (where a URL's user name
+ * and password end) replaced, so a mistyped `https://user:password@host:port` does not print the password.
+ */
+function withoutUserinfo(value: string): string {
+  return value.replace(/^([^@]*?\/\/)?[^]*@/, '$1…@');
 }
 
 /** --key, else BROKER_ADMIN_KEY, else the key file `npm start` keeps in its data directory. */

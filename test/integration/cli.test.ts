@@ -268,6 +268,81 @@ describe('target, usage and exit codes', () => {
   });
 });
 
+/**
+ * Runs the CLI with a fetch that records every request and answers 401 without going anywhere, and
+ * an admin key in `.data/admin.key` of the working directory, as `npm start` leaves it.
+ */
+async function recordedCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stderr: string; sent: Array<{ url: string; authorization: string | null }> }> {
+  mkdirSync(join(cwd, '.data'), { recursive: true });
+  writeFileSync(join(cwd, '.data', 'admin.key'), 'the-local-admin-key\n');
+  const sent: Array<{ url: string; authorization: string | null }> = [];
+  let stderr = '';
+  try {
+    const code = await main(args, {
+      stdout: { write: () => true },
+      stderr: { write: (text: string) => (stderr += text) },
+      env,
+      cwd,
+      fetch: async (input: Parameters<typeof fetch>[0], init?: RequestInit) => {
+        const request = new Request(input, init);
+        sent.push({ url: request.url, authorization: request.headers.get('authorization') });
+        return Response.json({ error: { code: 'unauthorized', message: 'recorded, not sent' } }, { status: 401 });
+      },
+    });
+    return { code, stderr, sent };
+  } finally {
+    rmSync(join(cwd, '.data'), { recursive: true, force: true });
+  }
+}
+
+// The CLI read .data/admin.key and sent it as a bearer token to whatever --url / BROKER_URL named,
+// plain http to another host included (adversarial review, session 6).
+describe('the admin key goes over https, or plain http to this machine only', () => {
+  it.each([
+    [['--url', 'http://broker.invalid:3000'], {}],
+    [['--url', 'http://10.0.0.5:3000', '--key', 'the-local-admin-key'], {}],
+    [['--url', 'http://localhost.broker.invalid'], {}],
+    [[], { BROKER_URL: 'http://broker.invalid' }],
+    [[], { BROKER_URL: 'ftp://127.0.0.1/' }],
+  ])('%j %j: exit 2, nothing sent, the key not printed', async (args, env) => {
+    const { code, stderr, sent } = await recordedCli(['providers', 'list', ...args], env);
+    expect({ code, sent }).toEqual({ code: EXIT.usage, sent: [] });
+    expect(stderr).toMatch(/(--url|BROKER_URL) .*the admin key goes over https, or plain http to this machine only/);
+    expect(stderr).not.toContain('the-local-admin-key');
+  });
+
+  it.each([['https://broker.example.com'], ['http://127.0.0.1:3000'], ['http://127.8.9.10:3000'], ['http://localhost:3000'], ['http://[::1]:3000']])(
+    '%s: the key is sent',
+    async (url) => {
+      const { sent } = await recordedCli(['providers', 'list', '--url', url]);
+      expect(sent).toEqual([{ url: `${url}/providers`, authorization: 'Bearer the-local-admin-key' }]);
+    },
+  );
+});
+
+// fetch refuses a URL with credentials, and its message repeats the URL: the CLI printed
+// `error: the broker at https://user:pass@host: Request cannot be constructed … https://user:pass@host`.
+describe('a --url with a user name or password', () => {
+  it.each([
+    [['--url', 'https://user:s3cret@broker.example.com'], {}],
+    [['--url', 'http://admin:s3cret@127.0.0.1:9'], {}],
+    [['--url', 'https://:s3cret@broker.example.com'], {}],
+    [[], { BROKER_URL: 'https://user:s3cret@broker.example.com' }],
+  ])('%j %j is refused (exit 2), nothing sent, the password not printed', async (args, env) => {
+    const { code, stderr, sent } = await recordedCli(['providers', 'list', ...args], env);
+    expect({ code, sent }).toEqual({ code: EXIT.usage, sent: [] });
+    expect(stderr).toMatch(/(--url|BROKER_URL) carries a user name or password/);
+    expect(stderr).not.toContain('s3cret');
+  });
+
+  it('one that is not a URL is named without its user name and password', async () => {
+    const { code, stderr, sent } = await recordedCli(['providers', 'list', '--url', 'http://user:s3cret@broker.example.com:99999']);
+    expect({ code, sent }).toEqual({ code: EXIT.usage, sent: [] });
+    expect(stderr).toMatch(/--url "http:\/\/…@broker\.example\.com:99999" is not a URL/);
+    expect(stderr).not.toMatch(/s3cret|user/);
+  });
+});
+
 describe('--stack NAME: a deployed stack, through local stand-ins that verify SigV4', () => {
   const region = 'eu-west-1';
   const credentials = { accessKeyId: 'AKIDTESTSTANDIN', secretAccessKey: 'test-secret-key-for-stand-ins' };
