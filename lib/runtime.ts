@@ -24,6 +24,7 @@ import { parseProviderRefresh } from './connections/refresh-policy';
 import { MISSING_SIGNING_KEY } from './connections/signing';
 import { BrokerError } from './errors';
 import { builtinCatalogue } from './providers/builtin';
+import { transportAllowed } from './providers/secure-url';
 import type { Catalogue } from './providers/schema';
 import { DEFAULT_METRICS_NAMESPACE, systemClock, type EventSink, type RefreshQueue, type SecretStore, type SigningKey, type TokenCipher } from './ports';
 
@@ -58,7 +59,7 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
   const schedulerIntervalMs = seconds(env, 'BROKER_SCHEDULER_INTERVAL_S');
   const queueDelayMs = seconds(env, 'BROKER_REFRESH_QUEUE_DELAY_S');
   const config: Partial<BrokerConfig> = {
-    publicUrl: env.BROKER_PUBLIC_URL || undefined,
+    publicUrl: publicUrlFromEnv(env),
     // Unset stays unset, so the caller's default holds (DEFAULT_CONFIG's none; locally, the broker's own origin).
     returnToAllowlist: list(env.BROKER_RETURN_TO_ALLOWLIST),
     enabledProviders: list(env.BROKER_ENABLED_PROVIDERS),
@@ -79,6 +80,35 @@ export function configFromEnv(env: Env = process.env): Partial<BrokerConfig> {
   }
   // The lease follows from the provider timeout (context.ts `leaseFor`), in createContext.
   return Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)) as Partial<BrokerConfig>;
+}
+
+/**
+ * BROKER_PUBLIC_URL, the start of every redirect_uri and install link the broker builds: an absolute
+ * https URL (a path, such as an API stage, is kept), or plain http to this machine (`npm start`), by
+ * the rule provider URLs follow (lib/providers/secure-url.ts). A callback over plain http to another
+ * host would carry the code in clear; a query or a fragment would swallow the path appended to it;
+ * a user name and password would be handed to every provider and browser. Refused with the reason,
+ * never the value, which may hold that password.
+ */
+function publicUrlFromEnv(env: Env): string | undefined {
+  const raw = env.BROKER_PUBLIC_URL;
+  if (!raw) return undefined;
+  const refuse = (reason: string): never => {
+    throw new BrokerError('configuration_error', `BROKER_PUBLIC_URL ${reason} (the callback URL starts with it)`);
+  };
+  // The URL parser drops tabs and newlines and trims spaces, but the value is used as it was written.
+  if (/[\s\x00-\x1f\x7f]/.test(raw)) refuse('has a space or a control character');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return refuse('must be an absolute URL (https://host[/path])');
+  }
+  if (url.username !== '' || url.password !== '') refuse('must not carry a user name or password');
+  if (!transportAllowed(url)) refuse('must be https (plain http only to localhost, 127.x.x.x or [::1])');
+  // In a serialised URL `?` and `#` only start a query or a fragment (a bare `?` leaves `search` empty).
+  if (/[?#]/.test(url.href)) refuse('must not have a query or a fragment');
+  return raw;
 }
 
 /** Settings that were renamed: one still set would be ignored while its owner believes it holds. */

@@ -80,6 +80,8 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
   const dataDir = resolve(options.dataDir ?? env.BROKER_DATA_DIR ?? '.data');
   const tableName = env.BROKER_TABLE_NAME ?? 'oauth-token-broker';
   const givenAdminKey = adminKeyFromEnv(env.BROKER_ADMIN_KEY);
+  // Read before anything starts: a refused BROKER_* setting stops the start with no database or server left behind.
+  const envConfig = configFromEnv(env);
   const closers: Array<() => Promise<void>> = [];
 
   try {
@@ -159,7 +161,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
         clock,
         fetch: options.fetch,
       },
-      { publicUrl: server.url, returnToAllowlist: [server.url], ...configFromEnv(env), ...options.config },
+      { publicUrl: server.url, returnToAllowlist: [server.url], ...envConfig, ...options.config },
     );
     // A replaced token key stops here with one line, not as decrypt_failed on every request.
     await broker.checkKeys(env.BROKER_KMS_KEY_ID ? `KMS key ${env.BROKER_KMS_KEY_ID}` : `file ${tokenKeyFile}`);

@@ -8,6 +8,7 @@
  * The start-up cases spawn `npm start` itself (test/support/npm-start.ts) on free ports.
  */
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -206,4 +207,26 @@ describe('npm start refuses a BROKER_ADMIN_KEY that cannot work or is too short 
     expect((error as Error).message).toMatch(/BROKER_ADMIN_KEY/);
     expect((error as Error).message).not.toContain(key);
   });
+});
+
+// BROKER_PUBLIC_URL is where the sandbox's and every provider's redirect_uri starts: a value that is not
+// an absolute https URL (or http to this machine) was taken as it was (adversarial review, session 6).
+describe('npm start refuses a BROKER_PUBLIC_URL that would build a broken or insecure redirect_uri', () => {
+  it.each([['http://broker.example.com'], ['https://user:s3cret@broker.example.com'], ['https://broker.example.com/?x=1'], ['broker.example.com']])(
+    '%j: a start error naming the variable, nothing started',
+    async (value) => {
+      const dir = await dataDir();
+      const error = await startLocalBroker({ env: { BROKER_PUBLIC_URL: value }, dataDir: join(dir, 'data'), port: 0, sandboxPort: 0 }).then(
+        (local) => {
+          cleanups.push(() => local.close());
+          return undefined;
+        },
+        (err: unknown) => err,
+      );
+      expect((error as Error).message).toMatch(/^BROKER_PUBLIC_URL /);
+      expect((error as Error).message).not.toContain(value);
+      // Refused before the data directory (and the database in it) was made.
+      expect(existsSync(join(dir, 'data'))).toBe(false);
+    },
+  );
 });
