@@ -4,6 +4,9 @@
  * host crosses the network in clear (and a JWKS fetched that way could be swapped for an
  * attacker's keys). Loopback stays allowed because the local sandbox and the tests' stand-in
  * providers listen on 127.0.0.1 / localhost, where nothing crosses a network.
+ *
+ * The same rule holds for the broker's own URLs: `BROKER_PUBLIC_URL` (lib/runtime.ts), where every
+ * callback starts, and the URL the CLI sends the admin key to (lib/cli/main.ts).
  */
 
 /**
