@@ -123,6 +123,17 @@ describe('a connection whose tokens cannot be decrypted', () => {
     expect(w.provider.calls.byGrant.refresh_token).toBe(good.tokenGen - 1);
   });
 
+  it('is repaired by the customer installing again under the same id: the install replaces what cannot be read', async () => {
+    const w = await world();
+    await copyCiphertext(w.store, w.good, w.broken);
+    await w.bothDue();
+    await w.everyMinute(2);
+    expect(await w.broker.getToken(w.broken).catch((err: unknown) => err)).toMatchObject({ code: 'decrypt_failed' });
+    await installFault(w.broker, w.provider, w.broken);
+    expect((await w.store.get(w.broken))!).toMatchObject({ status: 'active', failureCount: 0 });
+    await expect(w.broker.getToken(w.broken)).resolves.toMatchObject({ connection_id: w.broken });
+  });
+
   it('recovers at the end of a back-off once the ciphertext opens again (a key policy fixed), and never needs re-authorization', async () => {
     const w = await world();
     // KMS refusing the data key as not this context's (AccessDenied under a context-conditioned key policy): decrypt_failed.
