@@ -308,6 +308,8 @@ export class TokenService {
     } catch (err) {
       if (isBrokerError(err, 'provider_unavailable') && err.details.circuit === 'open') return { outcome: 'deferred', reason: 'circuit_open' };
       if (isBrokerError(err, 'needs_reauth') || isBrokerError(err, 'connection_revoked') || isBrokerError(err, 'connection_not_found')) return { outcome: 'gone', reason: err.code };
+      // Recorded on the connection and backed off (`unreadable`): settled, not sent back to fail again.
+      if (isBrokerError(err, 'decrypt_failed')) return { outcome: 'failed', reason: err.code };
       // A provider failure on an expired token is thrown, but recorded like any other.
       if (isBrokerError(err, 'provider_unavailable') || isBrokerError(err, 'provider_timeout') || isBrokerError(err, 'provider_error')) return { outcome: 'failed', reason: err.code };
       throw err;
@@ -363,7 +365,7 @@ export class TokenService {
         ...(resolved?.failure ? { failure: resolved.failure } : {}),
         ...(failure !== undefined ? { error: isBrokerError(failure) ? failure.code : errorName(failure) } : {}),
       };
-      if (outcome === 'error') logger.error('refresh finished', line);
+      if (outcome === 'error' || outcome === 'decrypt_failed') logger.error('refresh finished', line);
       else if (FAILED_OR_DEAD.has(outcome)) logger.warn('refresh finished', line);
       else logger.info('refresh finished', line);
       this.ctx.metrics.record({ name: BROKER_METRICS.refreshes, value: 1, provider: record.provider, outcome });
@@ -437,9 +439,11 @@ export class TokenService {
       sealer = await sealing;
     } catch (err) {
       sealing.then((unused) => unused.dispose(), () => undefined);
+      await this.circuit.released(passage);
+      // The stored (or parked) token set is not this row's: no retry can open it, so it is charged to the connection.
+      if (isBrokerError(err, 'decrypt_failed')) return this.unreadable(leased, err);
       // Nothing was asked of the provider: let others try at once.
       await this.ctx.store.update(leased.id, leased.version, leaseReleased()).catch(() => undefined);
-      await this.circuit.released(passage);
       throw err;
     }
     try {
@@ -643,6 +647,29 @@ export class TokenService {
     }
     await reportRefreshFailure(this.ctx, leased, { ...failure, scope, failureCount: leased.failureCount + 1 }, now);
     return this.keepToken(leased, source, request, failure.code, withRetryAfter(err, retryAt - now));
+  }
+
+  /**
+   * The token set under the lease does not open (`decrypt_failed`: its AES-GCM tag fails on a key we
+   * could obtain, or KMS refuses the data key as not this connection's). Retried at once it fails the
+   * same way, so it is a failure of this connection, never of the provider nor of the grant: recorded
+   * (`refreshFailed`: the lease goes, the failure count grows, the entry waits out the connections'
+   * back-off), announced with the connection's id, and thrown. Nothing is marked `needs_reauth` and
+   * nothing is deleted: a key restored or a key policy fixed is picked up at the next attempt. A KMS
+   * failure that is not about the ciphertext (throttling, an outage) is `internal_error` and never
+   * comes here (kms-cipher.ts `CONTEXT_MISMATCH_ERRORS`).
+   */
+  private async unreadable(leased: ConnectionRecord, err: BrokerError): Promise<never> {
+    const now = this.ctx.clock.now();
+    const failure = { ...recordedFailure(err), retryAt: backoffUntil({ ...this.policyInput(leased), now }) };
+    try {
+      await this.ctx.store.update(leased.id, leased.version, refreshFailed(leased, failure, now, this.ctx.config));
+    } catch (writeErr) {
+      if (!isBrokerError(writeErr, 'conflict')) logger.error('could not record refresh failure', { connection_id: leased.id, error: errorName(writeErr) });
+    }
+    await reportRefreshFailure(this.ctx, leased, { ...failure, scope: 'connection', failureCount: leased.failureCount + 1 }, now);
+    this.cache.delete(leased.id);
+    throw err;
   }
 
   /** A provider-wide failure: counted against the provider (maybe opening its circuit); the connection only notes it. */

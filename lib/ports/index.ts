@@ -156,7 +156,8 @@ export const METRIC_KINDS: Record<BrokerMetricName, { unit: 'Count' | 'Milliseco
  * set committed), `already_current` (another worker had refreshed), `dead_grant` (the connection
  * now needs re-authorization), the provider failures (`provider_unavailable`, `provider_timeout`,
  * `provider_error`; the token was kept), `circuit_open` / `backed_off` (the provider was not asked),
- * `refresh_in_progress` (the caller's deadline came first), `error` (anything else).
+ * `refresh_in_progress` (the caller's deadline came first), `decrypt_failed` (the stored token set
+ * does not open: the connection is backed off), `error` (anything else).
  */
 export const REFRESH_OUTCOMES = [
   'success',
@@ -168,13 +169,14 @@ export const REFRESH_OUTCOMES = [
   'circuit_open',
   'backed_off',
   'refresh_in_progress',
+  'decrypt_failed',
   'error',
 ] as const;
 
 export type RefreshOutcome = (typeof REFRESH_OUTCOMES)[number];
 
 /** The outcomes that count as a failed refresh (the stack's refresh-failure alarm sums these). */
-export const FAILED_REFRESH_OUTCOMES = ['provider_unavailable', 'provider_timeout', 'provider_error', 'error'] as const satisfies readonly RefreshOutcome[];
+export const FAILED_REFRESH_OUTCOMES = ['provider_unavailable', 'provider_timeout', 'provider_error', 'decrypt_failed', 'error'] as const satisfies readonly RefreshOutcome[];
 
 export interface MetricRecord {
   name: BrokerMetricName;
