@@ -110,7 +110,7 @@ export async function startLocalBroker(options: LocalBrokerOptions = {}): Promis
     // The server must be listening before the sandbox registers its redirect URI (port 0 = random).
     const events = new LogEventSink();
     const adminKeyFile = givenAdminKey || options.inMemory ? undefined : join(dataDir, 'admin.key');
-    const adminKey = givenAdminKey || (adminKeyFile === undefined ? randomBytes(24).toString('base64url') : await persistentAdminKey(adminKeyFile));
+    const adminKey = givenAdminKey || (adminKeyFile === undefined ? newAdminKey() : await persistentAdminKey(adminKeyFile));
     // The server listens before the broker exists (the sandbox needs its URL); requests wait for the broker.
     let brokerReady!: (broker: Broker) => void;
     const whenReady = new Promise<Broker>((resolve) => (brokerReady = resolve));
@@ -348,6 +348,14 @@ function adminKeyFromEnv(value: string | undefined): string | undefined {
   return value;
 }
 
+/**
+ * A new admin key: 192 random bits as 48 hex digits. Not base64url, whose first character is `-` for
+ * 1 key in 64, and `--key -Xy…` is read as an option, not as the key (a usage error, exit 2).
+ */
+export function newAdminKey(): string {
+  return randomBytes(24).toString('hex');
+}
+
 /** The generated admin key is kept in the data dir (mode 0600), so a restart does not change it. */
 async function persistentAdminKey(path: string): Promise<string> {
   try {
@@ -356,7 +364,7 @@ async function persistentAdminKey(path: string): Promise<string> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const key = randomBytes(24).toString('base64url');
+  const key = newAdminKey();
   await writeFile(path, `${key}\n`, { mode: 0o600 });
   return key;
 }
