@@ -15,6 +15,7 @@
  */
 import openapiFetch, { type Client, type Middleware } from 'openapi-fetch';
 import { sigV4RequestSigner, type SigV4Options } from '../adapters/sigv4-request';
+import { transportAllowed } from '../providers/secure-url';
 import type { components, operations, paths } from './openapi-types';
 
 /**
@@ -51,6 +52,17 @@ export interface AdminClientOptions {
   fetch?: typeof fetch;
 }
 
+/** Throws, before any request, when the admin key may not travel to `raw` (`adminKeyUrlProblem`); the message never holds the key or a password. */
+function refuseKeyTransport(raw: string): void {
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  const problem = url === undefined ? 'transport' : adminKeyUrlProblem(url);
+  if (problem === 'userinfo') throw new TypeError('AdminClient: the url carries a user name or password (user:password@); the broker takes the admin key');
+  if (problem === 'transport') {
+    const where = url === undefined ? 'a url that does not parse' : `${url.protocol}//${url.host}`;
+    throw new TypeError(`AdminClient: the admin key goes over https, or plain http to this machine only (localhost, 127.x.x.x, [::1]); ${where} is neither`);
+  }
+}
+
 /** An error answer of the admin API: `code` is the broker's stable code (lib/errors.ts), or `forbidden` for API Gateway's IAM refusal. */
 export class BrokerApiError extends Error {
   override readonly name = 'BrokerApiError';
@@ -64,6 +76,18 @@ export class BrokerApiError extends Error {
   }
 }
 
+/**
+ * Why the admin key may not be sent to `url` (undefined when it may): it travels as a bearer token on
+ * every request, so over https, or plain http to this machine only (lib/providers/secure-url.ts, the
+ * rule the broker applies to provider URLs); and never in a URL with a user name or password, which
+ * fetch refuses to send and repeats, password included, in its error. The CLI holds the same rule
+ * (lib/cli/main.ts) with its own messages.
+ */
+export function adminKeyUrlProblem(url: URL): 'userinfo' | 'transport' | undefined {
+  if (url.username !== '' || url.password !== '') return 'userinfo';
+  return transportAllowed(url) ? undefined : 'transport';
+}
+
 /** The typed admin client; see the module comment. */
 export class AdminClient {
   /** The openapi-fetch client over the spec's paths, with this client's authentication. */
@@ -71,6 +95,7 @@ export class AdminClient {
 
   constructor(options: AdminClientOptions) {
     if (options.adminKey !== undefined && options.sigv4) throw new TypeError('AdminClient: give adminKey (local broker) or sigv4 (deployed stack), not both');
+    if (options.adminKey !== undefined) refuseKeyTransport(options.url);
     this.raw = createClient<paths>({
       baseUrl: options.url.replace(/\/+$/, ''),
       ...(options.fetch ? { fetch: options.fetch } : {}),

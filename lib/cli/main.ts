@@ -9,8 +9,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AdminClient, BrokerApiError, type ConnectionStatus, type ConnectionSummary } from '../admin-client';
-import { transportAllowed } from '../providers/secure-url';
+import { AdminClient, adminKeyUrlProblem, BrokerApiError, type ConnectionStatus, type ConnectionSummary } from '../admin-client';
 import { connectionDetails, connectionsTable, keyValues, providersTable } from './format';
 
 /** The exit codes scripts can branch on (also in `--help` and the README). */
@@ -286,10 +285,11 @@ function localBrokerUrl(values: Values, io: CliIo): string {
   // Refused rather than redacted: fetch will not send a URL with credentials (and its error repeats
   // the URL, password included), and the broker takes the admin key, not a user name, so such a URL
   // never worked. The message names the part, not its value.
-  if (url.username !== '' || url.password !== '') {
+  const problem = adminKeyUrlProblem(url);
+  if (problem === 'userinfo') {
     throw new UsageError(`${source} carries a user name or password (user:password@): drop it; the broker takes the admin key (--key)`);
   }
-  if (!transportAllowed(url)) {
+  if (problem === 'transport') {
     throw new UsageError(
       `${source} ${url.protocol}//${url.host}: the admin key goes over https, or plain http to this machine only (localhost, 127.x.x.x, [::1]); use https, or a tunnel to 127.0.0.1; for a deployed stack, --stack NAME`,
     );
