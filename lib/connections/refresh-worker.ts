@@ -49,12 +49,23 @@ export class RefreshWorker {
    */
   async run(job: RefreshJob, options: { remainingTimeMs?: () => number } = {}): Promise<ScheduledRefresh> {
     const reserveMs = this.ctx.config.providerTimeoutMs + 2_000;
-    if ((options.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY) < reserveMs) {
-      throw new BrokerError('refresh_in_progress', `No time left in this invocation to refresh ${job.connectionId}; the job comes back`);
-    }
+    const checkTimeLeft = () => {
+      if ((options.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY) < reserveMs) {
+        throw new BrokerError('refresh_in_progress', `No time left in this invocation to refresh ${job.connectionId}; the job comes back`);
+      }
+    };
+    checkTimeLeft();
     const dueBy = refreshDueBy({ now: this.ctx.clock.now(), config: this.ctx.config });
     // The share is looked up only for a provider call, so a job naming no real provider never makes one.
-    return this.tokens.refreshScheduled(job.connectionId, dueBy, (call) => this.budgetOf(job.provider).run(call), job.provider);
+    // Asked again once the share lets the call start: a batch's jobs start together and the last ones may
+    // wait most of the invocation away, and a call the function's timeout cuts short after the provider
+    // rotated the refresh token loses it (nothing is asked of the provider, so nothing is recorded).
+    const aroundProviderCall = <T>(call: () => Promise<T>) =>
+      this.budgetOf(job.provider).run(() => {
+        checkTimeLeft();
+        return call();
+      });
+    return this.tokens.refreshScheduled(job.connectionId, dueBy, aroundProviderCall, job.provider);
   }
 
   /** This worker's share of `provider`'s budget. */
