@@ -163,7 +163,16 @@ function cappedKeySetFetch(fetchImpl: typeof fetch | undefined): typeof fetch {
       await response.body?.cancel().catch(() => undefined);
       return new Response(null, { status: response.status });
     }
-    const text = await readCapped(response);
+    let text: string | undefined;
+    try {
+      text = await readCapped(response);
+    } catch (err) {
+      // jose read the body itself and reported any failure as the key set's (provider_unavailable); thrown
+      // from here, a connection cut mid-body (undici's TypeError 'terminated') would pass through jose as
+      // it is and be taken for a bad id_token. jose's timeout stays a TimeoutError (its JWKSTimeout).
+      if (err instanceof Error && err.name === 'TimeoutError') throw err;
+      throw new TypeError('fetch failed: the signing keys could not be read', { cause: err });
+    }
     if (text === undefined) throw new KeySetTooLarge();
     return new Response(text, { status: 200 });
   };

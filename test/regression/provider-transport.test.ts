@@ -255,6 +255,19 @@ describe('the size of a discovery document and of a key set', () => {
     expect(isBrokerError(err, 'provider_unavailable')).toBe(true);
   });
 
+  // Cut, not stalled: undici's body read throws TypeError('terminated'), which jose lets through from the fetch.
+  it('a key set whose connection is cut halfway is provider_unavailable, not id_token_invalid', async () => {
+    const issuer = freshIssuer();
+    serve(issuer, {
+      jwks: (_request, response) => {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"keys":[', () => response.socket?.destroy());
+      },
+    });
+    const err = await rejectionOf(() => validate({ issuer, jwks_uri: `${issuer}/jwks` }));
+    expect(isBrokerError(err) ? err.code : err).toBe('provider_unavailable');
+  });
+
   it('a discovery document and a key set just under the limit are read whole: the id_token verifies', async () => {
     const issuer = freshIssuer();
     const document = JSON.stringify({ issuer, jwks_uri: `${issuer}/jwks`, padding: 'x'.repeat(MAX_RESPONSE_BYTES - 500) });
