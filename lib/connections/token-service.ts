@@ -50,6 +50,7 @@ import {
   skewFor,
   takesOverLease,
   withinSkew,
+  type FailureScope,
   type ProviderRefreshPolicy,
   type RefreshPolicyInput,
 } from './refresh-policy';
@@ -637,8 +638,19 @@ export class TokenService {
       this.cache.delete(leased.id);
       throw err;
     }
+    const retryAfterMs = (isBrokerError(err) ? (err.provider?.retryAfterS ?? 0) : 0) * 1000;
+    const { failure, retryAt, now } = await this.connectionFailed(leased, err, scope, retryAfterMs);
+    return this.keepToken(leased, source, request, failure.code, withRetryAfter(err, retryAt - now));
+  }
+
+  /**
+   * A failure charged to this connection (its own, or its grant's rate limit): recorded
+   * (`refreshFailed`: the lease goes, the failure count grows, the entry waits out the connections'
+   * back-off, at least `retryAfterMs`) and announced with the connection's id.
+   */
+  private async connectionFailed(leased: ConnectionRecord, err: unknown, scope: FailureScope, retryAfterMs = 0) {
     const now = this.ctx.clock.now();
-    const retryAt = backoffUntil({ ...this.policyInput(leased), now, retryAfterMs: (isBrokerError(err) ? (err.provider?.retryAfterS ?? 0) : 0) * 1000 });
+    const retryAt = backoffUntil({ ...this.policyInput(leased), now, retryAfterMs });
     const failure = { ...recordedFailure(err), retryAt };
     try {
       await this.ctx.store.update(leased.id, leased.version, refreshFailed(leased, failure, now, this.ctx.config));
@@ -646,28 +658,20 @@ export class TokenService {
       if (!isBrokerError(writeErr, 'conflict')) logger.error('could not record refresh failure', { connection_id: leased.id, error: errorName(writeErr) });
     }
     await reportRefreshFailure(this.ctx, leased, { ...failure, scope, failureCount: leased.failureCount + 1 }, now);
-    return this.keepToken(leased, source, request, failure.code, withRetryAfter(err, retryAt - now));
+    return { failure, retryAt, now };
   }
 
   /**
    * The token set under the lease does not open (`decrypt_failed`: its AES-GCM tag fails on a key we
    * could obtain, or KMS refuses the data key as not this connection's). Retried at once it fails the
    * same way, so it is a failure of this connection, never of the provider nor of the grant: recorded
-   * (`refreshFailed`: the lease goes, the failure count grows, the entry waits out the connections'
-   * back-off), announced with the connection's id, and thrown. Nothing is marked `needs_reauth` and
+   * and announced (`connectionFailed`), and thrown. Nothing is marked `needs_reauth` and
    * nothing is deleted: a key restored or a key policy fixed is picked up at the next attempt. A KMS
    * failure that is not about the ciphertext (throttling, an outage) is `internal_error` and never
    * comes here (kms-cipher.ts `CONTEXT_MISMATCH_ERRORS`).
    */
   private async unreadable(leased: ConnectionRecord, err: BrokerError): Promise<never> {
-    const now = this.ctx.clock.now();
-    const failure = { ...recordedFailure(err), retryAt: backoffUntil({ ...this.policyInput(leased), now }) };
-    try {
-      await this.ctx.store.update(leased.id, leased.version, refreshFailed(leased, failure, now, this.ctx.config));
-    } catch (writeErr) {
-      if (!isBrokerError(writeErr, 'conflict')) logger.error('could not record refresh failure', { connection_id: leased.id, error: errorName(writeErr) });
-    }
-    await reportRefreshFailure(this.ctx, leased, { ...failure, scope: 'connection', failureCount: leased.failureCount + 1 }, now);
+    await this.connectionFailed(leased, err, 'connection');
     this.cache.delete(leased.id);
     throw err;
   }
