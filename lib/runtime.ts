@@ -24,7 +24,7 @@ import { parseProviderRefresh } from './connections/refresh-policy';
 import { MISSING_SIGNING_KEY } from './connections/signing';
 import { BrokerError } from './errors';
 import { builtinCatalogue } from './providers/builtin';
-import { transportAllowed } from './providers/secure-url';
+import { ownUrlProblem } from './providers/secure-url';
 import type { Catalogue } from './providers/schema';
 import { DEFAULT_METRICS_NAMESPACE, systemClock, type EventSink, type RefreshQueue, type SecretStore, type SigningKey, type TokenCipher } from './ports';
 
@@ -104,8 +104,9 @@ function publicUrlFromEnv(env: Env): string | undefined {
   } catch {
     return refuse('must be an absolute URL (https://host[/path])');
   }
-  if (url.username !== '' || url.password !== '') refuse('must not carry a user name or password');
-  if (!transportAllowed(url)) refuse('must be https (plain http only to localhost, 127.x.x.x or [::1])');
+  const problem = ownUrlProblem(url);
+  if (problem === 'userinfo') refuse('must not carry a user name or password');
+  if (problem === 'transport') refuse('must be https (plain http only to localhost, 127.x.x.x or [::1])');
   // In a serialised URL `?` and `#` only start a query or a fragment (a bare `?` leaves `search` empty).
   if (/[?#]/.test(url.href)) refuse('must not have a query or a fragment');
   return raw;

@@ -15,7 +15,7 @@
  */
 import openapiFetch, { type Client, type Middleware } from 'openapi-fetch';
 import { sigV4RequestSigner, type SigV4Options } from '../adapters/sigv4-request';
-import { transportAllowed } from '../providers/secure-url';
+import { ownUrlProblem } from '../providers/secure-url';
 import type { components, operations, paths } from './openapi-types';
 
 /**
@@ -52,10 +52,14 @@ export interface AdminClientOptions {
   fetch?: typeof fetch;
 }
 
-/** Throws, before any request, when the admin key may not travel to `raw` (`adminKeyUrlProblem`); the message never holds the key or a password. */
+/**
+ * Throws, before any request, when the admin key (a bearer token on every request) may not travel to
+ * `raw` (`ownUrlProblem`: https, or plain http to this machine only, no user name or password); the
+ * message never holds the key or a password. The CLI holds the same rule (lib/cli/main.ts) with its own messages.
+ */
 function refuseKeyTransport(raw: string): void {
   const url = URL.canParse(raw) ? new URL(raw) : undefined;
-  const problem = url === undefined ? 'transport' : adminKeyUrlProblem(url);
+  const problem = url === undefined ? 'transport' : ownUrlProblem(url);
   if (problem === 'userinfo') throw new TypeError('AdminClient: the url carries a user name or password (user:password@); the broker takes the admin key');
   if (problem === 'transport') {
     const where = url === undefined ? 'a url that does not parse' : `${url.protocol}//${url.host}`;
@@ -74,18 +78,6 @@ export class BrokerApiError extends Error {
   ) {
     super(message);
   }
-}
-
-/**
- * Why the admin key may not be sent to `url` (undefined when it may): it travels as a bearer token on
- * every request, so over https, or plain http to this machine only (lib/providers/secure-url.ts, the
- * rule the broker applies to provider URLs); and never in a URL with a user name or password, which
- * fetch refuses to send and repeats, password included, in its error. The CLI holds the same rule
- * (lib/cli/main.ts) with its own messages.
- */
-export function adminKeyUrlProblem(url: URL): 'userinfo' | 'transport' | undefined {
-  if (url.username !== '' || url.password !== '') return 'userinfo';
-  return transportAllowed(url) ? undefined : 'transport';
 }
 
 /** The typed admin client; see the module comment. */

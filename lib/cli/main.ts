@@ -9,7 +9,8 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { AdminClient, adminKeyUrlProblem, BrokerApiError, type ConnectionStatus, type ConnectionSummary } from '../admin-client';
+import { AdminClient, BrokerApiError, type ConnectionStatus, type ConnectionSummary } from '../admin-client';
+import { ownUrlProblem } from '../providers/secure-url';
 import { connectionDetails, connectionsTable, keyValues, providersTable } from './format';
 
 /** The exit codes scripts can branch on (also in `--help` and the README). */
@@ -285,7 +286,7 @@ function localBrokerUrl(values: Values, io: CliIo): string {
   // Refused rather than redacted: fetch will not send a URL with credentials (and its error repeats
   // the URL, password included), and the broker takes the admin key, not a user name, so such a URL
   // never worked. The message names the part, not its value.
-  const problem = adminKeyUrlProblem(url);
+  const problem = ownUrlProblem(url);
   if (problem === 'userinfo') {
     throw new UsageError(`${source} carries a user name or password (user:password@): drop it; the broker takes the admin key (--key)`);
   }

@@ -25,6 +25,18 @@ export function transportAllowed(url: URL): boolean {
 }
 
 /**
+ * Why the broker will not send its own secret to `url` (undefined when it will): `userinfo` for a URL
+ * with a user name or password (fetch refuses to send one, and its error repeats it, password
+ * included; every provider and browser would be handed it in a URL the broker builds), `transport`
+ * where `transportAllowed` says no. For the broker's own URLs: `BROKER_PUBLIC_URL` (lib/runtime.ts)
+ * and the URL the admin key is sent to (lib/admin-client, lib/cli).
+ */
+export function ownUrlProblem(url: URL): 'userinfo' | 'transport' | undefined {
+  if (url.username !== '' || url.password !== '') return 'userinfo';
+  return transportAllowed(url) ? undefined : 'transport';
+}
+
+/**
  * The same rule on a catalogue string: a template that starts with a placeholder is checked at use, once filled in.
  * The host is the one the URL parser finds (as fetch will), not a regex's reading: `http://127.0.0.1@evil.example`
  * (userinfo) and `http://evil.example\\.localhost` (a backslash is a `/` in http URLs) both go to evil.example.
